@@ -1,0 +1,36 @@
+import type { AuthConfig } from '@cloudstore/config';
+import { AUTH_SERVICE, USER_ADMIN_SERVICE } from '@cloudstore/contracts';
+import { createRedisClient, ensureDatabaseExists, migrateServiceSchema, redactDatabaseUrl } from '@cloudstore/database';
+import { type RunningService, startGrpcService } from '@cloudstore/grpc';
+import { HealthMonitor, type Logger, Metrics } from '@cloudstore/observability';
+import { AuthModule } from './auth.module';
+import { AUTH_SCHEMA, createAuthDataSource } from './database/auth-data-source';
+
+/** Brings the database up to date and serves the auth service's gRPC API. */
+export async function startAuthService(config: AuthConfig, logger: Logger): Promise<RunningService> {
+  const metrics = new Metrics('auth');
+  await ensureDatabaseExists(config.DATABASE_URL);
+  const dataSource = createAuthDataSource(config.DATABASE_URL);
+  await dataSource.initialize();
+  const migrations = await migrateServiceSchema(dataSource, AUTH_SCHEMA);
+  logger.info({ database: redactDatabaseUrl(config.DATABASE_URL), migrations }, 'database ready');
+  const redis = createRedisClient(config.REDIS_URL, logger);
+  const health = new HealthMonitor(
+    [AUTH_SERVICE.serviceName, USER_ADMIN_SERVICE.serviceName],
+    [
+      { name: 'postgres', check: async () => void (await dataSource.query('SELECT 1')) },
+      { name: 'redis', check: async () => void (await redis.ping()) },
+    ],
+    logger,
+  );
+  return startGrpcService({
+    module: AuthModule.register({ config, logger, metrics, dataSource, redis }),
+    services: [AUTH_SERVICE, USER_ADMIN_SERVICE],
+    port: config.AUTH_PORT,
+    health,
+    logger,
+    metrics,
+    metricsPort: config.METRICS_PORT,
+    onShutdown: () => redis.disconnect(),
+  });
+}

@@ -1,0 +1,4 @@
+import { describeServiceMigrations } from '@cloudstore/testing';
+import { AUTH_SCHEMA, createAuthDataSource } from './auth-data-source';
+
+describeServiceMigrations('auth', AUTH_SCHEMA, createAuthDataSource);

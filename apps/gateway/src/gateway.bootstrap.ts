@@ -1,0 +1,67 @@
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { GatewayConfig } from '@cloudstore/config';
+import { CLOUD_STORAGE_SERVICE } from '@cloudstore/contracts';
+import { createRedisClient } from '@cloudstore/database';
+import { createGrpcStrategy, GrpcContextInterceptor, GrpcExceptionFilter } from '@cloudstore/grpc';
+import { HealthMonitor, type Logger, Metrics, NestPinoLogger } from '@cloudstore/observability';
+import { GatewayModule } from './gateway.module';
+import { ReadinessService } from './health/readiness.service';
+import { ProblemDetailsFilter } from './http/problem-details.filter';
+import { InternalClients } from './internal-clients/internal-clients';
+
+export interface RunningGateway {
+  stop(): Promise<void>;
+}
+
+/** Serves the public gRPC API, the REST API and the probes; the gateway keeps no state of its own. */
+export async function startGateway(config: GatewayConfig, logger: Logger): Promise<RunningGateway> {
+  const metrics = new Metrics('gateway');
+  const redis = createRedisClient(config.REDIS_URL, logger);
+  const clients = new InternalClients(config);
+
+  // Bodies are parsed per route (JSON for auth and admin); uploads read the raw stream.
+  const app = await NestFactory.create<NestExpressApplication>(
+    GatewayModule.register({ config, logger, metrics, redis, clients }),
+    { bodyParser: false, logger: new NestPinoLogger(logger) },
+  );
+  app.disable('x-powered-by');
+  app.useGlobalFilters(new ProblemDetailsFilter(logger));
+
+  const readiness = app.get(ReadinessService);
+  const health = new HealthMonitor([CLOUD_STORAGE_SERVICE.serviceName], readiness.gatewayDependencies(), logger);
+  const grpc = app.connectMicroservice(
+    createGrpcStrategy({ services: [CLOUD_STORAGE_SERVICE], port: config.GRPC_PORT, health }),
+    {
+      inheritAppConfig: false,
+      deferInitialization: true,
+    },
+  );
+  grpc.useGlobalFilters(new GrpcExceptionFilter(logger));
+  grpc.useGlobalInterceptors(new GrpcContextInterceptor(metrics));
+
+  const openApi = new DocumentBuilder()
+    .setTitle('cloudstore REST API')
+    .setDescription(
+      'Accounts with two-factor login, and replicated file storage with quotas. Errors are application/problem+json with a `code`.',
+    )
+    .setVersion('1')
+    .addBearerAuth()
+    .build();
+  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openApi), { jsonDocumentUrl: 'docs/openapi.json' });
+
+  await app.startAllMicroservices();
+  await app.listen(config.HTTP_PORT, '0.0.0.0');
+  await health.start();
+  logger.info({ grpcPort: config.GRPC_PORT, httpPort: config.HTTP_PORT }, 'listening');
+
+  return {
+    stop: async () => {
+      health.stop();
+      await app.close();
+      clients.close();
+      redis.disconnect();
+    },
+  };
+}

@@ -1,0 +1,111 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { GatewayConfig } from '@cloudstore/config';
+import { checkGrpcHealth } from '@cloudstore/grpc';
+import { dependencyHealthName } from '@cloudstore/observability';
+import type { Redis } from 'ioredis';
+import { GATEWAY_CONFIG, REDIS } from '../gateway.tokens';
+import { InternalClients } from '../internal-clients/internal-clients';
+
+export interface CheckResult {
+  status: 'up' | 'down';
+  error?: string;
+}
+
+export interface StorageNodeCheck {
+  node_id: string;
+  address: string;
+  status: 'up' | 'down';
+  error?: string;
+}
+
+export interface Readiness {
+  status: 'ready' | 'not_ready';
+  /** Names of the checks that failed. */
+  failed: string[];
+  checks: {
+    postgres: CheckResult;
+    redis: CheckResult;
+    auth: CheckResult;
+    metadata: CheckResult;
+    storage_nodes: CheckResult & { up: number; total: number; nodes: StorageNodeCheck[] };
+  };
+}
+
+const CHECK_TIMEOUT_MS = 1500;
+
+async function probe(check: () => Promise<void>): Promise<CheckResult> {
+  try {
+    await check();
+    return { status: 'up' };
+  } catch (error) {
+    return { status: 'down', error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+async function expectServing(address: string, service = ''): Promise<void> {
+  const status = await checkGrpcHealth(address, service, CHECK_TIMEOUT_MS);
+  if (status !== 'SERVING') throw new Error(`${address} reports ${status}`);
+}
+
+/**
+ * Whether the cluster can serve requests: Redis (which the gateway uses directly), the auth and
+ * metadata services, PostgreSQL (as the metadata service sees it), and at least one storage
+ * node that is both alive in the registry and answering its own health check.
+ */
+@Injectable()
+export class ReadinessService {
+  constructor(
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    @Inject(REDIS) private readonly redis: Redis,
+    private readonly clients: InternalClients,
+  ) {}
+
+  /** The checks that decide whether the gateway's own gRPC port reports SERVING. */
+  gatewayDependencies(): { name: string; check: () => Promise<void> }[] {
+    return [
+      { name: 'redis', check: async () => void (await this.redis.ping()) },
+      { name: 'auth', check: () => expectServing(this.config.AUTH_ADDRESS) },
+      { name: 'metadata', check: () => expectServing(this.config.METADATA_ADDRESS) },
+    ];
+  }
+
+  async check(): Promise<Readiness> {
+    const [postgres, redis, auth, metadata, storageNodes] = await Promise.all([
+      probe(() => expectServing(this.config.METADATA_ADDRESS, dependencyHealthName('postgres'))),
+      probe(async () => void (await this.redis.ping())),
+      probe(() => expectServing(this.config.AUTH_ADDRESS)),
+      probe(() => expectServing(this.config.METADATA_ADDRESS)),
+      this.checkStorageNodes(),
+    ]);
+    const checks = { postgres, redis, auth, metadata, storage_nodes: storageNodes };
+    const failed = Object.entries(checks)
+      .filter(([, result]) => result.status === 'down')
+      .map(([name]) => name);
+    return { status: failed.length === 0 ? 'ready' : 'not_ready', failed, checks };
+  }
+
+  private async checkStorageNodes(): Promise<Readiness['checks']['storage_nodes']> {
+    let registered;
+    try {
+      registered = (await this.clients.nodeRegistry.call('listNodes', {}, { timeoutMs: CHECK_TIMEOUT_MS })).nodes;
+    } catch (error) {
+      return { status: 'down', error: `node registry: ${(error as Error).message}`, up: 0, total: 0, nodes: [] };
+    }
+    const nodes = await Promise.all(
+      registered.map(async (node): Promise<StorageNodeCheck> => {
+        const base = { node_id: node.nodeId, address: node.address };
+        if (node.status !== 'up') return { ...base, status: 'down', error: 'no recent heartbeat' };
+        const result = await probe(() => expectServing(node.address));
+        return { ...base, ...result };
+      }),
+    );
+    const up = nodes.filter((n) => n.status === 'up').length;
+    return {
+      status: up > 0 ? 'up' : 'down',
+      ...(up === 0 ? { error: 'no storage node is reachable' } : {}),
+      up,
+      total: nodes.length,
+      nodes,
+    };
+  }
+}

@@ -1,0 +1,86 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException } from '@nestjs/common';
+import { DomainError, ERROR_STATUS, type ErrorCode } from '@cloudstore/contracts';
+import { currentRequestId, type Logger } from '@cloudstore/observability';
+import type { Request, Response } from 'express';
+
+/** RFC 9457 problem details, with the contract's error code and the request id. */
+export interface ProblemDetails {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ErrorCode;
+  instance: string;
+  request_id?: string;
+}
+
+const CODE_OF_HTTP_STATUS: Record<number, ErrorCode> = {
+  400: 'INVALID_ARGUMENT',
+  401: 'TOKEN_INVALID',
+  403: 'PERMISSION_DENIED',
+  404: 'NOT_FOUND',
+  405: 'INVALID_ARGUMENT',
+  413: 'FILE_TOO_LARGE',
+  415: 'INVALID_ARGUMENT',
+  429: 'RATE_LIMITED',
+};
+
+function titleOf(code: ErrorCode): string {
+  return code
+    .toLowerCase()
+    .split('_')
+    .map((word) => word[0]?.toUpperCase() + word.slice(1))
+    .join(' ');
+}
+
+/**
+ * The one place where errors become HTTP responses: domain errors keep their code, status and
+ * message; framework errors (unknown route, malformed JSON) get the nearest contract code;
+ * anything else is logged and answered as INTERNAL_ERROR with the request id only.
+ */
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  constructor(private readonly logger: Logger) {}
+
+  catch(error: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const req = http.getRequest<Request>();
+    const res = http.getResponse<Response>();
+    const requestId = currentRequestId();
+    let code: ErrorCode;
+    let status: number;
+    let detail: string;
+    let retryAfter: number | undefined;
+    if (error instanceof DomainError) {
+      code = error.code;
+      status = ERROR_STATUS[code].http;
+      detail = error.message;
+      retryAfter = error.retryAfterSeconds;
+    } else if (error instanceof HttpException) {
+      status = error.getStatus();
+      code = CODE_OF_HTTP_STATUS[status] ?? 'INTERNAL_ERROR';
+      detail = status >= 500 ? 'Internal error' : error.message;
+    } else {
+      this.logger.error({ err: error, method: req.method, url: req.originalUrl }, 'unexpected error while handling a request');
+      code = 'INTERNAL_ERROR';
+      status = 500;
+      detail = `Internal error${requestId ? ` (request id ${requestId})` : ''}`;
+    }
+    if (res.headersSent) {
+      // The body already started (a download that failed midway): all that is left is to cut it.
+      res.destroy();
+      return;
+    }
+    const problem: ProblemDetails = {
+      type: `https://cloudstore.dev/errors/${code.toLowerCase().replace(/_/g, '-')}`,
+      title: titleOf(code),
+      status,
+      detail,
+      code,
+      instance: req.originalUrl,
+      ...(requestId ? { request_id: requestId } : {}),
+    };
+    if (retryAfter !== undefined) res.setHeader('retry-after', String(Math.max(1, Math.ceil(retryAfter))));
+    res.status(status).type('application/problem+json').send(JSON.stringify(problem));
+  }
+}

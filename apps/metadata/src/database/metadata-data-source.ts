@@ -1,0 +1,19 @@
+import { createServiceDataSource } from '@cloudstore/database';
+import type { DataSource } from 'typeorm';
+import { StorageNodeEntity } from '../node-registry/storage-node.entity';
+import { METADATA_MIGRATIONS } from './migrations';
+
+/** The PostgreSQL schema that only the metadata service reads and writes. */
+export const METADATA_SCHEMA = 'metadata';
+
+export const METADATA_ENTITIES = [StorageNodeEntity];
+
+export function createMetadataDataSource(url: string): DataSource {
+  return createServiceDataSource({
+    url,
+    schema: METADATA_SCHEMA,
+    entities: METADATA_ENTITIES,
+    migrations: METADATA_MIGRATIONS,
+    applicationName: 'cloudstore-metadata',
+  });
+}

@@ -1,0 +1,4 @@
+import { CreateStorageNodes1795901717457 } from './1795901717457-CreateStorageNodes';
+
+/** In the order they run; `npm run migration:generate` keeps this list. */
+export const METADATA_MIGRATIONS = [CreateStorageNodes1795901717457];

@@ -1,0 +1,31 @@
+import type { MetadataConfig } from '@cloudstore/config';
+import { NODE_REGISTRY_SERVICE } from '@cloudstore/contracts';
+import { ensureDatabaseExists, migrateServiceSchema, redactDatabaseUrl } from '@cloudstore/database';
+import { type RunningService, startGrpcService } from '@cloudstore/grpc';
+import { HealthMonitor, type Logger, Metrics } from '@cloudstore/observability';
+import { createMetadataDataSource, METADATA_SCHEMA } from './database/metadata-data-source';
+import { MetadataModule } from './metadata.module';
+
+/** Brings the database up to date and serves the metadata service's gRPC API. */
+export async function startMetadataService(config: MetadataConfig, logger: Logger): Promise<RunningService> {
+  const metrics = new Metrics('metadata');
+  await ensureDatabaseExists(config.DATABASE_URL);
+  const dataSource = createMetadataDataSource(config.DATABASE_URL);
+  await dataSource.initialize();
+  const migrations = await migrateServiceSchema(dataSource, METADATA_SCHEMA);
+  logger.info({ database: redactDatabaseUrl(config.DATABASE_URL), migrations }, 'database ready');
+  const health = new HealthMonitor(
+    [NODE_REGISTRY_SERVICE.serviceName],
+    [{ name: 'postgres', check: async () => void (await dataSource.query('SELECT 1')) }],
+    logger,
+  );
+  return startGrpcService({
+    module: MetadataModule.register({ config, logger, metrics, dataSource }),
+    services: [NODE_REGISTRY_SERVICE],
+    port: config.METADATA_PORT,
+    health,
+    logger,
+    metrics,
+    metricsPort: config.METRICS_PORT,
+  });
+}

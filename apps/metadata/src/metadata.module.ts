@@ -1,0 +1,35 @@
+import { type DynamicModule, Global, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import type { MetadataConfig } from '@cloudstore/config';
+import { type Logger, type Metrics, observabilityProviders } from '@cloudstore/observability';
+import type { DataSource } from 'typeorm';
+import { METADATA_CONFIG } from './metadata.tokens';
+import { NodeRegistryModule } from './node-registry/node-registry.module';
+
+/** What the process provides to every feature module: config, logger, metrics. */
+@Global()
+@Module({})
+class MetadataCoreModule {
+  static register(config: MetadataConfig, logger: Logger, metrics: Metrics): DynamicModule {
+    const providers = [{ provide: METADATA_CONFIG, useValue: config }, ...observabilityProviders(logger, metrics)];
+    return { module: MetadataCoreModule, providers, exports: providers };
+  }
+}
+
+@Module({})
+export class MetadataModule {
+  /** `dataSource` is initialised and migrated by main before the module starts. */
+  static register(options: { config: MetadataConfig; logger: Logger; metrics: Metrics; dataSource: DataSource }): DynamicModule {
+    return {
+      module: MetadataModule,
+      imports: [
+        MetadataCoreModule.register(options.config, options.logger, options.metrics),
+        TypeOrmModule.forRootAsync({
+          useFactory: () => options.dataSource.options,
+          dataSourceFactory: () => Promise.resolve(options.dataSource),
+        }),
+        NodeRegistryModule,
+      ],
+    };
+  }
+}

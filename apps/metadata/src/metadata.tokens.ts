@@ -1,0 +1,1 @@
+export const METADATA_CONFIG = Symbol('METADATA_CONFIG');

@@ -1,0 +1,106 @@
+import { loadConfig, metadataConfigSchema } from '@cloudstore/config';
+import { NODE_REGISTRY_SERVICE, type nodeRegistryApi } from '@cloudstore/contracts';
+import { checkGrpcHealth, GrpcServiceClient, type RunningService } from '@cloudstore/grpc';
+import { createLogger } from '@cloudstore/observability';
+import { createTestDatabase, findFreePortRange, type TestDatabase } from '@cloudstore/testing';
+import { Client } from 'pg';
+import { startMetadataService } from '../metadata.bootstrap';
+
+const usage = { capacityBytes: 1_000_000, usedBytes: 1000, chunkCount: 3 };
+
+describe('node registry (metadata service over gRPC, real PostgreSQL)', () => {
+  let db: TestDatabase;
+  let service: RunningService;
+  let client: GrpcServiceClient<nodeRegistryApi.NodeRegistryServiceClient>;
+  let address: string;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    const port = await findFreePortRange(1);
+    address = `127.0.0.1:${port}`;
+    const config = loadConfig(metadataConfigSchema, {
+      DATABASE_URL: db.url,
+      METADATA_PORT: String(port),
+      NODE_DOWN_AFTER_SECONDS: '15',
+      HEARTBEAT_INTERVAL_SECONDS: '3',
+    });
+    service = await startMetadataService(config, createLogger('metadata-test', 'silent'));
+    client = new GrpcServiceClient(NODE_REGISTRY_SERVICE, address);
+  });
+
+  afterAll(async () => {
+    client.close();
+    await service.stop();
+    await db.drop();
+  });
+
+  async function ageHeartbeat(nodeId: string, seconds: number): Promise<void> {
+    const pg = new Client({ connectionString: db.url });
+    await pg.connect();
+    await pg.query(`UPDATE metadata.storage_nodes SET last_heartbeat_at = now() - make_interval(secs => $2) WHERE node_id = $1`, [
+      nodeId,
+      seconds,
+    ]);
+    await pg.end();
+  }
+
+  it('answers grpc.health.v1 SERVING once its database is reachable', async () => {
+    expect(await checkGrpcHealth(address)).toBe('SERVING');
+    expect(await checkGrpcHealth(address, 'dependency/postgres')).toBe('SERVING');
+  });
+
+  it('registers a node and tells it how often to send heartbeats', async () => {
+    const response = await client.call('registerNode', { nodeId: 'node-a', address: '127.0.0.1:7001', usage });
+    expect(response.heartbeatIntervalSeconds).toBe(3);
+    const { nodes } = await client.call('listNodes', {});
+    expect(nodes).toEqual([
+      expect.objectContaining({
+        nodeId: 'node-a',
+        address: '127.0.0.1:7001',
+        status: 'up',
+        capacityBytes: 1_000_000,
+        usedBytes: 1000,
+        chunkCount: 3,
+      }),
+    ]);
+  });
+
+  it('marks a node down when its heartbeats stop, and up again with the next one', async () => {
+    await client.call('registerNode', { nodeId: 'node-b', address: '127.0.0.1:7002', usage });
+    await ageHeartbeat('node-b', 16);
+    let node = (await client.call('listNodes', {})).nodes.find((n) => n.nodeId === 'node-b');
+    expect(node?.status).toBe('down');
+
+    const heartbeat = await client.call('heartbeat', { nodeId: 'node-b', usage: { ...usage, usedBytes: 5000 } });
+    expect(heartbeat.known).toBe(true);
+    node = (await client.call('listNodes', {})).nodes.find((n) => n.nodeId === 'node-b');
+    expect(node).toMatchObject({ status: 'up', usedBytes: 5000 });
+    expect(node?.lastHeartbeat).toBeGreaterThanOrEqual(Math.floor(Date.now() / 1000) - 5);
+  });
+
+  it('keeps a node up within the window', async () => {
+    await client.call('registerNode', { nodeId: 'node-c', address: '127.0.0.1:7003', usage });
+    await ageHeartbeat('node-c', 10);
+    const node = (await client.call('listNodes', {})).nodes.find((n) => n.nodeId === 'node-c');
+    expect(node?.status).toBe('up');
+  });
+
+  it('tells an unknown node to register again', async () => {
+    expect((await client.call('heartbeat', { nodeId: 'never-registered', usage })).known).toBe(false);
+  });
+
+  it('takes a re-registration as an update of address and usage', async () => {
+    await client.call('registerNode', { nodeId: 'node-d', address: '127.0.0.1:7004', usage });
+    await client.call('registerNode', { nodeId: 'node-d', address: '10.0.0.4:7004', usage: { ...usage, chunkCount: 9 } });
+    const matching = (await client.call('listNodes', {})).nodes.filter((n) => n.nodeId === 'node-d');
+    expect(matching).toEqual([expect.objectContaining({ address: '10.0.0.4:7004', chunkCount: 9 })]);
+  });
+
+  it.each([
+    [{ nodeId: '../etc', address: '127.0.0.1:1', usage }, 'INVALID_ARGUMENT'],
+    [{ nodeId: 'node-e', address: 'no-port', usage }, 'INVALID_ARGUMENT'],
+    [{ nodeId: 'node-e', address: '127.0.0.1:1', usage: { ...usage, usedBytes: -1 } }, 'INVALID_ARGUMENT'],
+  ])('refuses a bad registration %j with %s', async (request, code) => {
+    await expect(client.call('registerNode', request)).rejects.toMatchObject({ code });
+  });
+});

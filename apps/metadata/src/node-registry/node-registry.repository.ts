@@ -1,0 +1,56 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource, Repository } from 'typeorm';
+import { StorageNodeEntity } from './storage-node.entity';
+
+export interface NodeUsage {
+  readonly capacityBytes: number;
+  readonly usedBytes: number;
+  readonly chunkCount: number;
+}
+
+export interface NodeWithLiveness extends StorageNodeEntity {
+  /** Heard from within the liveness window, by the database's clock. */
+  readonly alive: boolean;
+}
+
+/** SQL of the node registry. Liveness is judged by the database clock, the same for every replica. */
+@Injectable()
+export class NodeRegistryRepository {
+  private readonly nodes: Repository<StorageNodeEntity>;
+
+  constructor(@InjectDataSource() dataSource: DataSource) {
+    this.nodes = dataSource.getRepository(StorageNodeEntity);
+  }
+
+  /** Inserts the node or refreshes its address and usage; a re-registration is a heartbeat too. */
+  async upsert(nodeId: string, address: string, usage: NodeUsage): Promise<void> {
+    await this.nodes
+      .createQueryBuilder()
+      .insert()
+      .values({ nodeId, address, ...usage, lastHeartbeatAt: () => 'now()' })
+      .orUpdate(['address', 'capacity_bytes', 'used_bytes', 'chunk_count', 'last_heartbeat_at', 'updated_at'], ['node_id'])
+      .execute();
+  }
+
+  /** Records a heartbeat; false when the node is not registered. */
+  async touch(nodeId: string, usage: NodeUsage): Promise<boolean> {
+    const result = await this.nodes
+      .createQueryBuilder()
+      .update()
+      .set({ ...usage, lastHeartbeatAt: () => 'now()' })
+      .where('node_id = :nodeId', { nodeId })
+      .execute();
+    return (result.affected ?? 0) > 0;
+  }
+
+  async listWithLiveness(downAfterSeconds: number): Promise<NodeWithLiveness[]> {
+    const { entities, raw } = await this.nodes
+      .createQueryBuilder('node')
+      .addSelect('node.last_heartbeat_at > now() - make_interval(secs => :downAfter)', 'alive')
+      .setParameter('downAfter', downAfterSeconds)
+      .orderBy('node.node_id')
+      .getRawAndEntities<{ alive: boolean }>();
+    return entities.map((entity, i) => Object.assign(entity, { alive: raw[i]?.alive === true }));
+  }
+}

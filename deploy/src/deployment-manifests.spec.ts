@@ -1,0 +1,170 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { allConfigVariables, APP_CONFIG_SCHEMAS, type AppName, loadConfig } from '@cloudstore/config';
+import {
+  appOfCommand,
+  type K8sObject,
+  loadCompose,
+  loadK8s,
+  loadKustomization,
+  REPO_ROOT,
+  sourceOfScriptExists,
+} from './manifests';
+
+const KNOWN_VARIABLES = allConfigVariables();
+
+interface Container {
+  name: string;
+  image: string;
+  command?: string[];
+  env?: {
+    name: string;
+    value?: string;
+    valueFrom?: { fieldRef?: { fieldPath: string }; secretKeyRef?: { name: string; key: string } };
+  }[];
+  envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
+  ports?: { name: string; containerPort: number }[];
+  readinessProbe?: Record<string, { port: number | string }>;
+  livenessProbe?: Record<string, { port: number | string }>;
+}
+
+interface PodSpecOwner extends K8sObject {
+  spec: {
+    replicas?: number;
+    selector: { matchLabels: Record<string, string> };
+    template: { metadata: { labels: Record<string, string> }; spec: { containers: Container[] } };
+  };
+}
+
+describe('docker-compose.yml', () => {
+  const { services, volumes } = loadCompose();
+  const appServices = Object.entries(services).filter(([, s]) => appOfCommand(s.command));
+
+  it('runs gateway, auth, metadata and three storage nodes from the one image, beside postgres and redis', () => {
+    expect(Object.keys(services).sort()).toEqual(
+      ['auth', 'gateway', 'metadata', 'postgres', 'redis', 'storage-node-0', 'storage-node-1', 'storage-node-2'].sort(),
+    );
+    expect(new Set(appServices.map(([, s]) => s.image))).toEqual(new Set(['cloudstore:latest']));
+  });
+
+  it.each(Object.entries(services).filter(([, s]) => appOfCommand(s.command)))(
+    '%s gets a configuration its service accepts, with no unknown variable',
+    (_name, service) => {
+      const app = appOfCommand(service.command) as AppName;
+      const env = service.environment ?? {};
+      expect(Object.keys(env).filter((v) => !KNOWN_VARIABLES.has(v))).toEqual([]);
+      expect(() => loadConfig(APP_CONFIG_SCHEMAS[app], env)).not.toThrow();
+      const scripts = [...(service.command ?? []), ...(service.healthcheck?.test ?? [])].filter((part) =>
+        part.startsWith('dist/'),
+      );
+      expect(scripts.filter((script) => !sourceOfScriptExists(script))).toEqual([]);
+    },
+  );
+
+  it('points internal addresses at the services that listen there', () => {
+    for (const [, service] of appServices) {
+      const env = service.environment ?? {};
+      for (const [variable, portVariable] of [
+        ['AUTH_ADDRESS', 'AUTH_PORT'],
+        ['METADATA_ADDRESS', 'METADATA_PORT'],
+      ] as const) {
+        const [host, port] = (env[variable] ?? '').split(':');
+        const target = services[host ?? ''];
+        expect(target).toBeDefined();
+        expect(target?.environment?.[portVariable]).toBe(port);
+      }
+    }
+  });
+
+  it('gives every storage node its own id, address and volume', () => {
+    const nodes = appServices.filter(([, s]) => appOfCommand(s.command) === 'storage-node');
+    const ids = nodes.map(([, s]) => s.environment?.['STORAGE_NODE_ID']);
+    expect(new Set(ids).size).toBe(nodes.length);
+    for (const [name, s] of nodes) {
+      expect(s.environment?.['STORAGE_NODE_ADDRESS']).toBe(`${name}:${s.environment?.['STORAGE_NODE_PORT']}`);
+      const volume = s.volumes?.[0]?.split(':')[0];
+      expect(volume && volume in volumes).toBe(true);
+    }
+    expect(new Set(nodes.map(([, s]) => s.volumes?.[0])).size).toBe(nodes.length);
+  });
+
+  it('publishes the public ports and the stores for `npm start` on the host', () => {
+    expect(services['gateway']?.ports).toEqual(expect.arrayContaining(['50051:50051', '8080:8080']));
+    expect(services['postgres']?.ports).toEqual(['127.0.0.1:5432:5432']);
+    expect(services['redis']?.ports).toEqual(['127.0.0.1:6379:6379']);
+  });
+});
+
+describe('k8s manifests', () => {
+  const objects = loadK8s();
+  const kustomization = loadKustomization();
+  const byKind = (kind: string) => objects.filter((o) => o.object.kind === kind).map((o) => o.object);
+  const config = byKind('ConfigMap').find((c) => c.metadata.name === 'cloudstore-config');
+  const secret = byKind('Secret').find((s) => s.metadata.name === 'cloudstore-secrets');
+  const workloads = [...byKind('Deployment'), ...byKind('StatefulSet')] as PodSpecOwner[];
+  const appWorkloads = workloads.filter((w) => appOfCommand(w.spec.template.spec.containers[0]?.command));
+
+  it('lists every manifest in the kustomization', () => {
+    expect([...new Set(objects.map((o) => o.file))].sort()).toEqual([...kustomization.resources].sort());
+    for (const file of kustomization.resources) expect(existsSync(join(REPO_ROOT, 'k8s', file))).toBe(true);
+  });
+
+  it('runs each service from the image with its own command', () => {
+    expect(appWorkloads.map((w) => appOfCommand(w.spec.template.spec.containers[0]?.command)).sort()).toEqual(
+      ['auth', 'gateway', 'metadata', 'storage-node'].sort(),
+    );
+    expect(byKind('StatefulSet').map((s) => s.metadata.name)).toContain('storage-node');
+  });
+
+  it('only sets variables that cloudstore reads', () => {
+    expect(Object.keys(config?.data ?? {}).filter((v) => !KNOWN_VARIABLES.has(v))).toEqual([]);
+  });
+
+  it.each(appWorkloads.map((w) => [w.metadata.name, w] as const))(
+    '%s gets a configuration its service accepts',
+    (_name, workload) => {
+      const container = workload.spec.template.spec.containers[0];
+      const app = appOfCommand(container.command) as AppName;
+      const env: Record<string, string> = {};
+      for (const source of container.envFrom ?? []) {
+        if (source.configMapRef) Object.assign(env, config?.data);
+        if (source.secretRef) Object.assign(env, secret?.stringData);
+      }
+      for (const variable of container.env ?? []) {
+        const podName = `${workload.metadata.name}-0`;
+        const value = variable.valueFrom?.fieldRef ? podName : (variable.value ?? '');
+        env[variable.name] = value.replace(/\$\(([A-Z_]+)\)/g, (_, name: string) => env[name] ?? '');
+      }
+      expect(() => loadConfig(APP_CONFIG_SCHEMAS[app], env)).not.toThrow();
+      const ports = new Set((container.ports ?? []).map((p) => p.containerPort));
+      for (const probe of [container.readinessProbe, container.livenessProbe]) {
+        const target = probe && (probe['grpc'] ?? probe['httpGet']);
+        expect(target && ports.has(Number(target.port))).toBe(true);
+      }
+    },
+  );
+
+  it('selects pods by labels they carry', () => {
+    for (const workload of workloads) {
+      expect(workload.spec.template.metadata.labels).toMatchObject(workload.spec.selector.matchLabels);
+    }
+    const podLabels = workloads.map((w) => w.spec.template.metadata.labels);
+    for (const service of byKind('Service')) {
+      const selector = (service.spec as { selector: Record<string, string> }).selector;
+      expect(podLabels.some((labels) => Object.entries(selector).every(([k, v]) => labels[k] === v))).toBe(true);
+    }
+  });
+});
+
+describe('deploy/Dockerfile', () => {
+  const dockerfile = readFileSync(join(REPO_ROOT, 'deploy/Dockerfile'), 'utf8');
+
+  it('builds with the lock file, ships dist and proto, and runs as an unprivileged user', () => {
+    expect(dockerfile).toMatch(/RUN npm ci/);
+    expect(dockerfile).toMatch(/COPY .*\/app\/dist \.\/dist/);
+    expect(dockerfile).toMatch(/COPY .*\/app\/proto \.\/proto/);
+    expect(dockerfile).toMatch(/^USER node$/m);
+    const cmd = /^CMD \[(.*)\]$/m.exec(dockerfile)?.[1] ?? '';
+    expect(appOfCommand(JSON.parse(`[${cmd}]`))).toBe('gateway');
+  });
+});

@@ -1,0 +1,12 @@
+// End-to-end tests: the real cluster as OS processes (built into dist/ by the global setup),
+// real PostgreSQL and Redis, talked to over real gRPC and HTTP. One file at a time.
+const preset = require('../jest.preset.js');
+
+module.exports = {
+  ...preset,
+  displayName: 'e2e',
+  testMatch: ['<rootDir>/src/**/*.e2e-spec.ts'],
+  globalSetup: '<rootDir>/src/support/global-setup.js',
+  testTimeout: 180_000,
+  maxWorkers: 1,
+};

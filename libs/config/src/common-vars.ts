@@ -1,0 +1,46 @@
+import { envVars } from './env-vars';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/cloudstore';
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379/0';
+export const DEFAULT_PORTS = {
+  GRPC_PORT: 50051,
+  HTTP_PORT: 8080,
+  AUTH_PORT: 50061,
+  METADATA_PORT: 50062,
+  STORAGE_NODE_BASE_PORT: 50071,
+} as const;
+
+/** Variables that more than one service reads; each service picks what it needs. */
+export const commonVars = {
+  LOG_LEVEL: envVars.oneOf(LOG_LEVELS, 'info'),
+  DATABASE_URL: envVars.url(DEFAULT_DATABASE_URL, ['postgres:', 'postgresql:']),
+  REDIS_URL: envVars.url(DEFAULT_REDIS_URL, ['redis:', 'rediss:']),
+  /** Prefix of every Redis key, so that several clusters (or test runs) can share one Redis. */
+  REDIS_KEY_PREFIX: envVars.identifier('cloudstore'),
+  DATA_DIR: envVars.string('./data'),
+  AUTH_PORT: envVars.port(DEFAULT_PORTS.AUTH_PORT),
+  METADATA_PORT: envVars.port(DEFAULT_PORTS.METADATA_PORT),
+  /** Where other services dial auth / metadata; defaults to this host and the port above. */
+  AUTH_ADDRESS: envVars.optionalAddress(),
+  METADATA_ADDRESS: envVars.optionalAddress(),
+  /** Prometheus metrics of a service without a public HTTP port; 0 turns it off. */
+  METRICS_PORT: envVars.optionalPort(0),
+} as const;
+
+/** Fills AUTH_ADDRESS / METADATA_ADDRESS from the ports when they are not set. */
+export function withServiceAddresses<
+  T extends {
+    AUTH_PORT: number;
+    METADATA_PORT: number;
+    AUTH_ADDRESS?: string | undefined;
+    METADATA_ADDRESS?: string | undefined;
+  },
+>(config: T): T & { AUTH_ADDRESS: string; METADATA_ADDRESS: string } {
+  return {
+    ...config,
+    AUTH_ADDRESS: config.AUTH_ADDRESS ?? `127.0.0.1:${config.AUTH_PORT}`,
+    METADATA_ADDRESS: config.METADATA_ADDRESS ?? `127.0.0.1:${config.METADATA_PORT}`,
+  };
+}

@@ -1,0 +1,88 @@
+import { z } from 'zod';
+
+/**
+ * Builders for environment variables. Each takes the raw string (or undefined when unset) and
+ * either yields a typed value or fails with a message that completes the sentence
+ * "<VARIABLE> must be …".
+ */
+type EnvVar<T> = z.ZodType<T, string | undefined>;
+
+function envVar<T>(defaultValue: T | undefined, expected: string, parse: (raw: string) => T | undefined): EnvVar<T> {
+  return z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      const value = raw === undefined || raw.trim() === '' ? undefined : raw.trim();
+      if (value === undefined) {
+        if (defaultValue !== undefined) return defaultValue;
+        ctx.addIssue({ code: 'custom', message: `must be set (${expected})` });
+        return z.NEVER;
+      }
+      const parsed = parse(value);
+      if (parsed === undefined) {
+        ctx.addIssue({ code: 'custom', message: `must be ${expected}, got ${JSON.stringify(raw)}` });
+        return z.NEVER;
+      }
+      return parsed;
+    });
+}
+
+function parseInteger(raw: string, min: number, max: number): number | undefined {
+  if (!/^-?\d+$/.test(raw)) return undefined;
+  const n = Number(raw);
+  return Number.isSafeInteger(n) && n >= min && n <= max ? n : undefined;
+}
+
+export const envVars = {
+  port: (defaultValue?: number) => envVar(defaultValue, 'a port number from 1 to 65535', (raw) => parseInteger(raw, 1, 65535)),
+
+  /** A port, or 0 to turn the listener off. */
+  optionalPort: (defaultValue: number) =>
+    envVar(defaultValue, 'a port number from 1 to 65535, or 0 for off', (raw) => parseInteger(raw, 0, 65535)),
+
+  integer: (defaultValue: number | undefined, min: number, max = Number.MAX_SAFE_INTEGER) =>
+    envVar(defaultValue, `an integer from ${min} to ${max}`, (raw) => parseInteger(raw, min, max)),
+
+  url: (defaultValue: string | undefined, protocols: readonly string[]) =>
+    envVar(defaultValue, `a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`, (raw) => {
+      try {
+        const url = new URL(raw);
+        return protocols.includes(url.protocol) && url.hostname !== '' ? raw : undefined;
+      } catch {
+        return undefined;
+      }
+    }),
+
+  optionalUrl: (protocols: readonly string[]) =>
+    envVars.url('', protocols).transform((value) => (value === '' ? undefined : value)),
+
+  /** host:port, as gRPC dials it. */
+  address: (defaultValue?: string) =>
+    envVar(defaultValue, 'an address of the form host:port', (raw) => {
+      const match = /^(.+):(\d+)$/.exec(raw);
+      return match && parseInteger(match[2] ?? '', 1, 65535) !== undefined ? raw : undefined;
+    }),
+
+  optionalAddress: () => envVars.address('').transform((value) => (value === '' ? undefined : value)),
+
+  string: (defaultValue?: string) => envVar(defaultValue, 'a non-empty string', (raw) => raw),
+
+  optionalString: () => envVars.string('').transform((value) => (value === '' ? undefined : value)),
+
+  oneOf: <const T extends string>(values: readonly T[], defaultValue: T) =>
+    envVar<T>(defaultValue, `one of ${values.join(', ')}`, (raw) => values.find((v) => v === raw)),
+
+  /** An identifier made of letters, digits, '-' and '_' (node ids, key prefixes). */
+  identifier: (defaultValue?: string) =>
+    envVar(defaultValue, "1 to 64 letters, digits, '-' or '_'", (raw) => (/^[A-Za-z0-9_-]{1,64}$/.test(raw) ? raw : undefined)),
+
+  email: (defaultValue?: string) =>
+    envVar(defaultValue, 'an email address', (raw) => (/^[^\s@]+@[^\s@]+$/.test(raw) ? raw : undefined)),
+
+  /** A base64 encoded key of exactly `bytes` bytes. */
+  base64Key: (bytes: number) =>
+    envVar<Buffer | null>(null, `base64 of exactly ${bytes} bytes`, (raw) => {
+      const key = Buffer.from(raw, 'base64');
+      return key.length === bytes && key.toString('base64').replace(/=+$/, '') === raw.replace(/=+$/, '') ? key : undefined;
+    }),
+};

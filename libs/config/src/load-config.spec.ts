@@ -1,0 +1,68 @@
+import {
+  authConfigSchema,
+  ConfigError,
+  gatewayConfigSchema,
+  loadConfig,
+  localClusterConfigSchema,
+  metadataConfigSchema,
+  storageNodeConfigSchema,
+} from './index';
+
+describe(loadConfig.name, () => {
+  it('applies the contract defaults when nothing is set', () => {
+    const sut = loadConfig(gatewayConfigSchema, {});
+    expect(sut).toMatchObject({
+      GRPC_PORT: 50051,
+      HTTP_PORT: 8080,
+      AUTH_ADDRESS: '127.0.0.1:50061',
+      METADATA_ADDRESS: '127.0.0.1:50062',
+      REDIS_URL: 'redis://127.0.0.1:6379/0',
+      CHUNK_SIZE_BYTES: 4194304,
+      REPLICATION_FACTOR: 3,
+      LOG_LEVEL: 'info',
+    });
+    expect(loadConfig(metadataConfigSchema, {}).DATABASE_URL).toBe('postgres://postgres@127.0.0.1:5432/cloudstore');
+    expect(loadConfig(localClusterConfigSchema, {})).toMatchObject({
+      STORAGE_NODES: 3,
+      STORAGE_NODE_BASE_PORT: 50071,
+      DATA_DIR: './data',
+    });
+    expect(loadConfig(authConfigSchema, {}).AUTH_PORT).toBe(50061);
+  });
+
+  it('reads and converts set variables', () => {
+    const sut = loadConfig(gatewayConfigSchema, { GRPC_PORT: '6000', AUTH_ADDRESS: 'auth:7000', LOG_LEVEL: 'debug' });
+    expect(sut.GRPC_PORT).toBe(6000);
+    expect(sut.AUTH_ADDRESS).toBe('auth:7000');
+    expect(sut.LOG_LEVEL).toBe('debug');
+  });
+
+  it('derives a storage node address from its port', () => {
+    const sut = loadConfig(storageNodeConfigSchema, { STORAGE_NODE_ID: 'node-7', STORAGE_NODE_PORT: '50078' });
+    expect(sut.STORAGE_NODE_ADDRESS).toBe('127.0.0.1:50078');
+  });
+
+  it.each([
+    ['GRPC_PORT', 'abc', 'GRPC_PORT must be a port number from 1 to 65535, got "abc"'],
+    ['GRPC_PORT', '70000', 'GRPC_PORT must be a port number from 1 to 65535, got "70000"'],
+    ['HTTP_PORT', '80.5', 'HTTP_PORT must be a port number from 1 to 65535, got "80.5"'],
+    ['REDIS_URL', 'localhost:6379', 'REDIS_URL must be a URL starting with redis:// or rediss://, got "localhost:6379"'],
+    ['LOG_LEVEL', 'loud', 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"'],
+    ['REPLICATION_FACTOR', '0', 'REPLICATION_FACTOR must be an integer from 1 to 16, got "0"'],
+    ['AUTH_ADDRESS', 'no-port', 'AUTH_ADDRESS must be an address of the form host:port, got "no-port"'],
+  ])('rejects %s=%s with one line naming the variable', (variable, value, message) => {
+    const load = () => loadConfig(gatewayConfigSchema, { [variable]: value });
+    expect(load).toThrow(ConfigError);
+    expect(load).toThrow(new ConfigError(`invalid configuration: ${message}`));
+  });
+
+  it('names every bad variable at once', () => {
+    expect(() => loadConfig(metadataConfigSchema, { METADATA_PORT: 'x', DATABASE_URL: 'mysql://db/x' })).toThrow(
+      /METADATA_PORT must be .*; DATABASE_URL must be a URL starting with postgres:\/\/ or postgresql:\/\//,
+    );
+  });
+
+  it('rejects a storage node id that could escape its data folder', () => {
+    expect(() => loadConfig(storageNodeConfigSchema, { STORAGE_NODE_ID: '../x' })).toThrow(/STORAGE_NODE_ID must be/);
+  });
+});

@@ -1,0 +1,21 @@
+import { z } from 'zod';
+import { commonVars, DEFAULT_PORTS } from '../common-vars';
+import { envVars } from '../env-vars';
+
+/** What `npm start` itself reads; every service's own schema is checked too before it starts. */
+export const localClusterConfigSchema = z.object({
+  LOG_LEVEL: commonVars.LOG_LEVEL,
+  DATABASE_URL: commonVars.DATABASE_URL,
+  REDIS_URL: commonVars.REDIS_URL,
+  DATA_DIR: commonVars.DATA_DIR,
+  GRPC_PORT: envVars.port(DEFAULT_PORTS.GRPC_PORT),
+  HTTP_PORT: envVars.port(DEFAULT_PORTS.HTTP_PORT),
+  AUTH_PORT: commonVars.AUTH_PORT,
+  METADATA_PORT: commonVars.METADATA_PORT,
+  STORAGE_NODE_BASE_PORT: envVars.port(DEFAULT_PORTS.STORAGE_NODE_BASE_PORT),
+  STORAGE_NODES: envVars.integer(3, 1, 64),
+  /** Metrics of the internal services listen on their gRPC port plus this offset; 0 for off. */
+  METRICS_PORT_OFFSET: envVars.integer(1000, 0, 10000),
+});
+
+export type LocalClusterConfig = z.output<typeof localClusterConfigSchema>;

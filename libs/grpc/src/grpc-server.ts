@@ -1,0 +1,51 @@
+import type { Http2Server, ServerHttp2Session } from 'node:http2';
+import type { Server as GrpcJsServer } from '@grpc/grpc-js';
+import { type GrpcOptions, ServerGrpc, type CustomStrategy } from '@nestjs/microservices';
+import type { ProtoService } from '@cloudstore/contracts';
+import type { HealthMonitor } from '@cloudstore/observability';
+import { PROTO_DIR, PROTO_LOADER_OPTIONS, protoPath } from './proto-loader';
+
+/** HTTP/2 receive window of our servers: Node's default of 64 KiB caps a stream near 110 MiB/s. */
+export const SERVER_FLOW_CONTROL_WINDOW = 8 * 1024 * 1024;
+
+/**
+ * NestJS's gRPC transport, with a receive window large enough for bulk chunk streams. grpc-js
+ * has no server option for it, so it is set on each HTTP/2 session as it opens.
+ */
+class WideWindowGrpcServer extends ServerGrpc {
+  override async start(callback?: () => void): Promise<void> {
+    const http2Servers = (this.grpcClient as { http2Servers?: Map<Http2Server, unknown> }).http2Servers;
+    for (const http2Server of http2Servers?.keys() ?? []) {
+      http2Server.on('session', (session: ServerHttp2Session) => {
+        session.settings({ initialWindowSize: SERVER_FLOW_CONTROL_WINDOW });
+        session.setLocalWindowSize(SERVER_FLOW_CONTROL_WINDOW);
+      });
+    }
+    await super.start(callback);
+  }
+}
+
+export interface GrpcServerSetup {
+  /** The services this process implements. */
+  readonly services: readonly ProtoService[];
+  readonly port: number;
+  readonly host?: string;
+  /** Answers grpc.health.v1.Health on the same port. */
+  readonly health: HealthMonitor;
+}
+
+/** The NestJS microservice strategy of a cloudstore gRPC server. */
+export function createGrpcStrategy(setup: GrpcServerSetup): CustomStrategy {
+  const options: GrpcOptions['options'] = {
+    url: `${setup.host ?? '0.0.0.0'}:${setup.port}`,
+    package: [...new Set(setup.services.map((s) => s.packageName))],
+    protoPath: [...new Set(setup.services.map((s) => protoPath(s)))],
+    loader: { ...PROTO_LOADER_OPTIONS, includeDirs: [PROTO_DIR] },
+    gracefulShutdown: true,
+    maxReceiveMessageLength: 64 * 1024 * 1024,
+    maxSendMessageLength: 64 * 1024 * 1024,
+    keepalive: { keepaliveTimeMs: 30_000, keepaliveTimeoutMs: 10_000, http2MinPingIntervalWithoutDataMs: 10_000 },
+    onLoadPackageDefinition: (_pkg: unknown, server: GrpcJsServer) => setup.health.implementation.addToServer(server),
+  };
+  return { strategy: new WideWindowGrpcServer(options) };
+}

@@ -1,0 +1,37 @@
+import { credentials, loadPackageDefinition, type Client, type ServiceError } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { protoPath as healthProtoPath } from 'grpc-health-check';
+import { PROTO_LOADER_OPTIONS } from './proto-loader';
+
+type HealthClient = Client & {
+  check(
+    request: { service: string },
+    options: { deadline: number },
+    callback: (error: ServiceError | null, response?: { status: string }) => void,
+  ): void;
+};
+
+let HealthClientCtor: (new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => HealthClient) | undefined;
+
+/**
+ * Asks `grpc.health.v1.Health/Check` at `address`. Resolves with the serving status
+ * ("SERVING", "NOT_SERVING", …); rejects when nothing answers within `timeoutMs`.
+ */
+export async function checkGrpcHealth(address: string, service = '', timeoutMs = 2000): Promise<string> {
+  HealthClientCtor ??= (
+    loadPackageDefinition(loadSync(healthProtoPath, PROTO_LOADER_OPTIONS)) as never as {
+      grpc: { health: { v1: { Health: NonNullable<typeof HealthClientCtor> } } };
+    }
+  ).grpc.health.v1.Health;
+  const client = new HealthClientCtor(address, credentials.createInsecure());
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      client.check({ service }, { deadline: Date.now() + timeoutMs }, (error, response) => {
+        if (error) reject(new Error(`${address}: ${error.details || error.message}`));
+        else resolve(response?.status ?? 'UNKNOWN');
+      });
+    });
+  } finally {
+    client.close();
+  }
+}

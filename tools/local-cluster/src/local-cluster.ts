@@ -1,0 +1,171 @@
+import { resolve } from 'node:path';
+import {
+  authConfigSchema,
+  ConfigError,
+  type Env,
+  gatewayConfigSchema,
+  loadConfig,
+  type LocalClusterConfig,
+  metadataConfigSchema,
+  storageNodeConfigSchema,
+} from '@cloudstore/config';
+import { type ProcessSpec, SupervisedProcess, type SupervisorEvents } from './supervised-process';
+
+/** Where a service of the local cluster listens. */
+export interface ServiceEndpoint {
+  readonly name: string;
+  readonly kind: 'gateway' | 'auth' | 'metadata' | 'storage-node';
+  readonly grpcAddress: string;
+  readonly httpUrl?: string;
+  readonly metricsUrl?: string;
+  readonly dataDir?: string;
+}
+
+export interface ReadinessReport {
+  readonly status: string;
+  readonly failed?: string[];
+  readonly checks?: { storage_nodes?: { up: number; total: number } };
+}
+
+const DIST_ROOT = resolve(__dirname, '../../..');
+
+function script(app: string): string {
+  return resolve(DIST_ROOT, 'apps', app, 'src', 'main.js');
+}
+
+/**
+ * The whole cluster as local processes, wired like docker-compose wires containers: gateway,
+ * auth, metadata, and STORAGE_NODES storage nodes, each on its own port, talking gRPC.
+ */
+export class LocalCluster {
+  readonly endpoints: ServiceEndpoint[] = [];
+  readonly processes: SupervisedProcess[] = [];
+
+  constructor(
+    readonly config: LocalClusterConfig,
+    baseEnv: Env,
+    events: SupervisorEvents,
+  ) {
+    const dataDir = resolve(config.DATA_DIR);
+    const common: Env = {
+      ...baseEnv,
+      DATA_DIR: dataDir,
+      AUTH_PORT: String(config.AUTH_PORT),
+      METADATA_PORT: String(config.METADATA_PORT),
+      AUTH_ADDRESS: `127.0.0.1:${config.AUTH_PORT}`,
+      METADATA_ADDRESS: `127.0.0.1:${config.METADATA_PORT}`,
+    };
+    const metricsPort = (port: number) => (config.METRICS_PORT_OFFSET > 0 ? port + config.METRICS_PORT_OFFSET : 0);
+    const add = (spec: ProcessSpec, endpoint: ServiceEndpoint, validate: (env: Env) => unknown) => {
+      try {
+        validate(spec.env);
+      } catch (error) {
+        if (error instanceof ConfigError) throw new ConfigError(`${spec.name}: ${error.message}`);
+        throw error;
+      }
+      this.endpoints.push(endpoint);
+      this.processes.push(new SupervisedProcess(spec, events));
+    };
+    const withMetrics = (port: number) => {
+      const m = metricsPort(port);
+      return { env: { METRICS_PORT: String(m) }, url: m ? `http://127.0.0.1:${m}/metrics` : undefined };
+    };
+
+    const metadataMetrics = withMetrics(config.METADATA_PORT);
+    add(
+      { name: 'metadata', script: script('metadata'), env: { ...common, ...metadataMetrics.env } },
+      { name: 'metadata', kind: 'metadata', grpcAddress: `127.0.0.1:${config.METADATA_PORT}`, metricsUrl: metadataMetrics.url },
+      (env) => loadConfig(metadataConfigSchema, env),
+    );
+    const authMetrics = withMetrics(config.AUTH_PORT);
+    add(
+      { name: 'auth', script: script('auth'), env: { ...common, ...authMetrics.env } },
+      { name: 'auth', kind: 'auth', grpcAddress: `127.0.0.1:${config.AUTH_PORT}`, metricsUrl: authMetrics.url },
+      (env) => loadConfig(authConfigSchema, env),
+    );
+    for (let i = 0; i < config.STORAGE_NODES; i += 1) {
+      const nodeId = `node-${i}`;
+      const port = config.STORAGE_NODE_BASE_PORT + i;
+      const nodeMetrics = withMetrics(port);
+      add(
+        {
+          name: nodeId,
+          script: script('storage-node'),
+          env: {
+            ...common,
+            ...nodeMetrics.env,
+            STORAGE_NODE_ID: nodeId,
+            STORAGE_NODE_PORT: String(port),
+            STORAGE_NODE_ADDRESS: `127.0.0.1:${port}`,
+          },
+        },
+        {
+          name: nodeId,
+          kind: 'storage-node',
+          grpcAddress: `127.0.0.1:${port}`,
+          metricsUrl: nodeMetrics.url,
+          dataDir: resolve(dataDir, 'nodes', nodeId),
+        },
+        (env) => loadConfig(storageNodeConfigSchema, env),
+      );
+    }
+    add(
+      {
+        name: 'gateway',
+        script: script('gateway'),
+        env: { ...common, GRPC_PORT: String(config.GRPC_PORT), HTTP_PORT: String(config.HTTP_PORT) },
+      },
+      {
+        name: 'gateway',
+        kind: 'gateway',
+        grpcAddress: `127.0.0.1:${config.GRPC_PORT}`,
+        httpUrl: `http://127.0.0.1:${config.HTTP_PORT}`,
+        metricsUrl: `http://127.0.0.1:${config.HTTP_PORT}/metrics`,
+      },
+      (env) => loadConfig(gatewayConfigSchema, env),
+    );
+  }
+
+  get gatewayUrl(): string {
+    return `http://127.0.0.1:${this.config.HTTP_PORT}`;
+  }
+
+  process(name: string): SupervisedProcess {
+    const found = this.processes.find((p) => p.spec.name === name);
+    if (!found) throw new Error(`no process named ${name}`);
+    return found;
+  }
+
+  start(): void {
+    for (const p of this.processes) p.start();
+  }
+
+  /**
+   * Resolves with the gateway's /readyz report once it is green and every storage node is up
+   * (or, after `allNodesGraceMs`, with at least one); rejects after `timeoutMs`.
+   */
+  async waitUntilReady(timeoutMs: number, allNodesGraceMs = 20_000): Promise<ReadinessReport> {
+    const started = Date.now();
+    let last = 'no answer yet';
+    while (Date.now() - started < timeoutMs) {
+      try {
+        const res = await fetch(`${this.gatewayUrl}/readyz`, { signal: AbortSignal.timeout(3000) });
+        const report = (await res.json()) as ReadinessReport;
+        const nodes = report.checks?.storage_nodes;
+        if (res.ok && nodes && (nodes.up === this.config.STORAGE_NODES || Date.now() - started > allNodesGraceMs)) return report;
+        last = res.ok
+          ? `${nodes?.up ?? 0}/${this.config.STORAGE_NODES} storage nodes up`
+          : `not ready: ${(report.failed ?? []).join(', ')}`;
+      } catch (error) {
+        last = error instanceof Error ? error.message : String(error);
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    throw new Error(`the cluster was not ready within ${Math.round(timeoutMs / 1000)} s (${last})`);
+  }
+
+  /** Stops every process: SIGTERM, then SIGKILL for any still running after `graceMs`. */
+  async stop(graceMs = 8000): Promise<void> {
+    await Promise.all(this.processes.map((p) => p.stop(graceMs)));
+  }
+}

@@ -1,0 +1,77 @@
+import { ConfigError, loadConfig, localClusterConfigSchema } from '@cloudstore/config';
+import { redactDatabaseUrl, redactRedisUrl } from '@cloudstore/database';
+import { LocalCluster } from './local-cluster';
+import { preflight, PreflightError } from './preflight';
+
+const READY_TIMEOUT_MS = 90_000;
+
+function say(line: string): void {
+  process.stdout.write(`cloudstore: ${line}\n`);
+}
+
+function fail(line: string, exitCode = 1): never {
+  process.stderr.write(`cloudstore: ${line}\n`);
+  process.exit(exitCode);
+}
+
+/**
+ * `npm start`: the whole cluster in the foreground as separate processes, restarted when they
+ * die, stopped together on Ctrl-C or SIGTERM.
+ */
+async function main(): Promise<void> {
+  let cluster: LocalCluster;
+  try {
+    const config = loadConfig(localClusterConfigSchema);
+    // eslint-disable-next-line no-restricted-syntax -- the services inherit the environment, as in docker-compose
+    cluster = new LocalCluster(config, process.env, {
+      output: (name, line, stream) =>
+        (stream === 'stdout' ? process.stdout : process.stderr).write(`${name.padEnd(9)}| ${line}\n`),
+      started: (name, pid) => say(`${name} started (pid ${pid})`),
+      exited: (name, reason, restartInMs) => say(`${name} ${reason}; restarting in ${((restartInMs ?? 0) / 1000).toFixed(1)} s`),
+      fatal: (name, reason) => {
+        say(`${name} ${reason} because of its configuration; stopping the cluster`);
+        void shutdown(1);
+      },
+    });
+    await preflight(config.DATABASE_URL, config.REDIS_URL);
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof PreflightError) fail(error.message);
+    throw error;
+  }
+
+  let stopping = false;
+  async function shutdown(exitCode: number): Promise<void> {
+    if (stopping) return;
+    stopping = true;
+    say('stopping all services…');
+    await cluster.stop(8000);
+    say('stopped');
+    process.exit(exitCode);
+  }
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+
+  const { config } = cluster;
+  say(
+    `starting ${cluster.processes.length} processes (PostgreSQL ${redactDatabaseUrl(config.DATABASE_URL)}, Redis ${redactRedisUrl(config.REDIS_URL)})`,
+  );
+  for (const e of cluster.endpoints) {
+    const parts = [`gRPC ${e.grpcAddress}`];
+    if (e.httpUrl) parts.push(`REST ${e.httpUrl} (OpenAPI ${e.httpUrl}/docs)`);
+    if (e.metricsUrl) parts.push(`metrics ${e.metricsUrl}`);
+    if (e.dataDir) parts.push(`data ${e.dataDir}`);
+    say(`  ${e.name.padEnd(9)} ${parts.join('  ')}`);
+  }
+  cluster.start();
+  try {
+    const report = await cluster.waitUntilReady(READY_TIMEOUT_MS);
+    const nodes = report.checks?.storage_nodes;
+    say(
+      `ready: REST ${cluster.gatewayUrl}, gRPC 127.0.0.1:${config.GRPC_PORT}, ${nodes?.up ?? 0}/${config.STORAGE_NODES} storage nodes up (Ctrl-C stops all)`,
+    );
+  } catch (error) {
+    if (!stopping) say(`${(error as Error).message}; still trying, see the logs above`);
+  }
+}
+
+main().catch((error: unknown) => fail(error instanceof Error ? error.message : String(error)));
