@@ -10,7 +10,7 @@ const moduleNameMapper = Object.fromEntries(
 module.exports = {
   testEnvironment: 'node',
   transform: {
-    '^.+\\.ts$': [
+    '^.+\\.[tj]s$': [
       '@swc/jest',
       {
         jsc: {
@@ -24,6 +24,8 @@ module.exports = {
       },
     ],
   },
+  // ESM-only dependencies (otplib's @scure/@noble) are compiled to CommonJS like our sources.
+  transformIgnorePatterns: ['/node_modules/(?!(@scure|@noble)/)'],
   moduleFileExtensions: ['ts', 'js', 'json'],
   moduleNameMapper,
   testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/src/**/*.int-spec.ts'],

@@ -2,6 +2,7 @@ import type { AuthConfig } from '@cloudstore/config';
 import { AUTH_SERVICE, USER_ADMIN_SERVICE } from '@cloudstore/contracts';
 import { createRedisClient, ensureDatabaseExists, migrateServiceSchema, redactDatabaseUrl } from '@cloudstore/database';
 import { type RunningService, startGrpcService } from '@cloudstore/grpc';
+import { type AuditEvent, createJobsConnection, createQueue, QUEUES } from '@cloudstore/jobs';
 import { HealthMonitor, type Logger, Metrics } from '@cloudstore/observability';
 import { AuthModule } from './auth.module';
 import { AUTH_SCHEMA, createAuthDataSource } from './database/auth-data-source';
@@ -15,6 +16,8 @@ export async function startAuthService(config: AuthConfig, logger: Logger): Prom
   const migrations = await migrateServiceSchema(dataSource, AUTH_SCHEMA);
   logger.info({ database: redactDatabaseUrl(config.DATABASE_URL), migrations }, 'database ready');
   const redis = createRedisClient(config.REDIS_URL, logger);
+  const jobsConnection = createJobsConnection(config.REDIS_URL);
+  const auditQueue = createQueue<AuditEvent>(QUEUES.audit, jobsConnection, config.REDIS_KEY_PREFIX);
   const health = new HealthMonitor(
     [AUTH_SERVICE.serviceName, USER_ADMIN_SERVICE.serviceName],
     [
@@ -24,13 +27,16 @@ export async function startAuthService(config: AuthConfig, logger: Logger): Prom
     logger,
   );
   return startGrpcService({
-    module: AuthModule.register({ config, logger, metrics, dataSource, redis }),
+    module: AuthModule.register({ config, logger, metrics, dataSource, redis, auditQueue }),
     services: [AUTH_SERVICE, USER_ADMIN_SERVICE],
     port: config.AUTH_PORT,
     health,
     logger,
     metrics,
     metricsPort: config.METRICS_PORT,
-    onShutdown: () => redis.disconnect(),
+    onShutdown: () => {
+      redis.disconnect();
+      jobsConnection.disconnect();
+    },
   });
 }

@@ -1,21 +1,39 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AccessTokenVerifier, TokenRevocations } from '@cloudstore/access-tokens';
 import type { AuthConfig } from '@cloudstore/config';
 import { type Logger, type Metrics, observabilityProviders } from '@cloudstore/observability';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
-import { AUTH_CONFIG, REDIS } from './auth.tokens';
+import { AuditTrail } from './audit/audit-trail.service';
+import { AuthController } from './auth.controller';
+import { AUDIT_QUEUE, AUTH_CONFIG, REDIS } from './auth.tokens';
+import { LoginService } from './login/login.service';
+import { LoginSessionsStore } from './login/login-sessions.store';
+import { OtpMailer } from './login/otp-mailer';
+import { BruteForceProtection } from './rate-limits/brute-force-protection.service';
+import { RefreshTokensRepository } from './tokens/refresh-tokens.repository';
+import { SigningKeysService } from './tokens/signing-keys.service';
+import { TokenIssuer } from './tokens/token-issuer.service';
+import { RecoveryCodesRepository } from './totp/recovery-codes.repository';
+import { TotpService } from './totp/totp.service';
+import { PasswordHasher } from './users/password-hasher';
+import { UserAdminController } from './users/user-admin.controller';
+import { UsersRepository } from './users/users.repository';
+import { UsersService } from './users/users.service';
 
 export interface AuthModuleOptions {
   readonly config: AuthConfig;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  /** Initialised and migrated by main before the module starts. */
+  /** Initialised and migrated by the bootstrap before the module starts. */
   readonly dataSource: DataSource;
   readonly redis: Redis;
+  readonly auditQueue: Queue;
 }
 
-/** What the process provides to every feature module. */
+/** What the process provides to every feature: config, stores, logger, metrics. */
 @Global()
 @Module({})
 class AuthCoreModule {
@@ -23,6 +41,7 @@ class AuthCoreModule {
     const providers = [
       { provide: AUTH_CONFIG, useValue: options.config },
       { provide: REDIS, useValue: options.redis },
+      { provide: AUDIT_QUEUE, useValue: options.auditQueue },
       ...observabilityProviders(options.logger, options.metrics),
     ];
     return { module: AuthCoreModule, providers, exports: providers };
@@ -40,6 +59,32 @@ export class AuthModule {
           useFactory: () => options.dataSource.options,
           dataSourceFactory: () => Promise.resolve(options.dataSource),
         }),
+      ],
+      controllers: [AuthController, UserAdminController],
+      providers: [
+        AuditTrail,
+        BruteForceProtection,
+        LoginService,
+        LoginSessionsStore,
+        OtpMailer,
+        PasswordHasher,
+        RecoveryCodesRepository,
+        RefreshTokensRepository,
+        SigningKeysService,
+        TokenIssuer,
+        TotpService,
+        UsersRepository,
+        UsersService,
+        {
+          provide: TokenRevocations,
+          useFactory: () => new TokenRevocations(options.redis, options.config.REDIS_KEY_PREFIX),
+        },
+        {
+          provide: AccessTokenVerifier,
+          inject: [SigningKeysService, TokenRevocations],
+          useFactory: (keys: SigningKeysService, revocations: TokenRevocations) =>
+            new AccessTokenVerifier(() => keys.verificationKeys(), revocations),
+        },
       ],
     };
   }

@@ -2,13 +2,14 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { GatewayConfig } from '@cloudstore/config';
-import { CLOUD_STORAGE_SERVICE } from '@cloudstore/contracts';
+import { ADMIN_SERVICE, CLOUD_STORAGE_SERVICE } from '@cloudstore/contracts';
 import { createRedisClient } from '@cloudstore/database';
 import { createGrpcStrategy, GrpcContextInterceptor, GrpcExceptionFilter } from '@cloudstore/grpc';
 import { HealthMonitor, type Logger, Metrics, NestPinoLogger } from '@cloudstore/observability';
 import { GatewayModule } from './gateway.module';
 import { ReadinessService } from './health/readiness.service';
 import { ProblemDetailsFilter } from './http/problem-details.filter';
+import { createValidationPipe } from './http/validation.pipe';
 import { InternalClients } from './internal-clients/internal-clients';
 
 export interface RunningGateway {
@@ -27,17 +28,21 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     { bodyParser: false, logger: new NestPinoLogger(logger) },
   );
   app.disable('x-powered-by');
+  app.set('trust proxy', config.TRUST_PROXY);
   app.useGlobalFilters(new ProblemDetailsFilter(logger));
+  app.useGlobalPipes(createValidationPipe());
 
   const readiness = app.get(ReadinessService);
-  const health = new HealthMonitor([CLOUD_STORAGE_SERVICE.serviceName], readiness.gatewayDependencies(), logger);
-  const grpc = app.connectMicroservice(
-    createGrpcStrategy({ services: [CLOUD_STORAGE_SERVICE], port: config.GRPC_PORT, health }),
-    {
-      inheritAppConfig: false,
-      deferInitialization: true,
-    },
+  const publicServices = [CLOUD_STORAGE_SERVICE, ADMIN_SERVICE];
+  const health = new HealthMonitor(
+    publicServices.map((s) => s.serviceName),
+    readiness.gatewayDependencies(),
+    logger,
   );
+  const grpc = app.connectMicroservice(createGrpcStrategy({ services: publicServices, port: config.GRPC_PORT, health }), {
+    inheritAppConfig: false,
+    deferInitialization: true,
+  });
   grpc.useGlobalFilters(new GrpcExceptionFilter(logger));
   grpc.useGlobalInterceptors(new GrpcContextInterceptor(metrics));
 

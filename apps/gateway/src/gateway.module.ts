@@ -2,9 +2,20 @@ import { type DynamicModule, Global, type MiddlewareConsumer, Module, type NestM
 import type { GatewayConfig } from '@cloudstore/config';
 import { type Logger, type Metrics, observabilityProviders } from '@cloudstore/observability';
 import type { Redis } from 'ioredis';
+import { AccessTokenVerifier, TokenRevocations } from '@cloudstore/access-tokens';
+import { AdminGrpcController } from './admin/admin.grpc-controller';
+import { AdminUsersController } from './admin/admin-users.controller';
+import { AdminUsersService } from './admin/admin-users.service';
+import { AccountsService } from './auth/accounts.service';
+import { AuthController } from './auth/auth.controller';
+import { AuthGrpcController } from './auth/auth.grpc-controller';
+import { AuthenticatedGuard } from './auth/authenticated.guard';
+import { RequestAuthenticator } from './auth/request-authenticator';
+import { RequestOrigins } from './auth/request-origins';
 import { GATEWAY_CONFIG, REDIS } from './gateway.tokens';
 import { HealthController } from './health/health.controller';
 import { ReadinessService } from './health/readiness.service';
+import { JsonBodyMiddleware } from './http/json-body.middleware';
 import { RequestContextMiddleware } from './http/request-context.middleware';
 import { InternalClients } from './internal-clients/internal-clients';
 
@@ -37,12 +48,30 @@ export class GatewayModule implements NestModule {
     return {
       module: GatewayModule,
       imports: [GatewayCoreModule.register(options)],
-      controllers: [HealthController],
-      providers: [ReadinessService],
+      controllers: [HealthController, AuthController, AuthGrpcController, AdminUsersController, AdminGrpcController],
+      providers: [
+        ReadinessService,
+        AccountsService,
+        AdminUsersService,
+        RequestAuthenticator,
+        RequestOrigins,
+        AuthenticatedGuard,
+        {
+          provide: TokenRevocations,
+          useFactory: () => new TokenRevocations(options.redis, options.config.REDIS_KEY_PREFIX),
+        },
+        {
+          provide: AccessTokenVerifier,
+          inject: [AccountsService, TokenRevocations],
+          useFactory: (accounts: AccountsService, revocations: TokenRevocations) =>
+            new AccessTokenVerifier(async () => (await accounts.verificationKeys()).keys, revocations),
+        },
+      ],
     };
   }
 
   configure(consumer: MiddlewareConsumer): void {
     consumer.apply(RequestContextMiddleware).forRoutes('*');
+    consumer.apply(JsonBodyMiddleware).forRoutes('v1/auth/*path', 'v1/admin/*path');
   }
 }

@@ -1,6 +1,6 @@
 import type { MetadataConfig } from '@cloudstore/config';
 import { NODE_REGISTRY_SERVICE } from '@cloudstore/contracts';
-import { ensureDatabaseExists, migrateServiceSchema, redactDatabaseUrl } from '@cloudstore/database';
+import { createRedisClient, ensureDatabaseExists, migrateServiceSchema, redactDatabaseUrl } from '@cloudstore/database';
 import { type RunningService, startGrpcService } from '@cloudstore/grpc';
 import { HealthMonitor, type Logger, Metrics } from '@cloudstore/observability';
 import { createMetadataDataSource, METADATA_SCHEMA } from './database/metadata-data-source';
@@ -14,9 +14,13 @@ export async function startMetadataService(config: MetadataConfig, logger: Logge
   await dataSource.initialize();
   const migrations = await migrateServiceSchema(dataSource, METADATA_SCHEMA);
   logger.info({ database: redactDatabaseUrl(config.DATABASE_URL), migrations }, 'database ready');
+  const redis = createRedisClient(config.REDIS_URL, logger);
   const health = new HealthMonitor(
     [NODE_REGISTRY_SERVICE.serviceName],
-    [{ name: 'postgres', check: async () => void (await dataSource.query('SELECT 1')) }],
+    [
+      { name: 'postgres', check: async () => void (await dataSource.query('SELECT 1')) },
+      { name: 'redis', check: async () => void (await redis.ping()) },
+    ],
     logger,
   );
   return startGrpcService({
@@ -27,5 +31,6 @@ export async function startMetadataService(config: MetadataConfig, logger: Logge
     logger,
     metrics,
     metricsPort: config.METRICS_PORT,
+    onShutdown: () => redis.disconnect(),
   });
 }

@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import type { MetadataConfig } from '@cloudstore/config';
 import { type Logger, type Metrics, observabilityProviders } from '@cloudstore/observability';
 import type { DataSource } from 'typeorm';
+import { AuditModule } from './audit/audit.module';
 import { METADATA_CONFIG } from './metadata.tokens';
 import { NodeRegistryModule } from './node-registry/node-registry.module';
 
@@ -29,6 +30,7 @@ export class MetadataModule {
           dataSourceFactory: () => Promise.resolve(options.dataSource),
         }),
         NodeRegistryModule,
+        AuditModule,
       ],
     };
   }

@@ -76,6 +76,9 @@ export const envVars = {
   identifier: (defaultValue?: string) =>
     envVar(defaultValue, "1 to 64 letters, digits, '-' or '_'", (raw) => (/^[A-Za-z0-9_-]{1,64}$/.test(raw) ? raw : undefined)),
 
+  boolean: (defaultValue: boolean) =>
+    envVar(defaultValue, 'true or false', (raw) => ({ true: true, false: false, '1': true, '0': false })[raw.toLowerCase()]),
+
   email: (defaultValue?: string) =>
     envVar(defaultValue, 'an email address', (raw) => (/^[^\s@]+@[^\s@]+$/.test(raw) ? raw : undefined)),
 

@@ -35,3 +35,9 @@ export const USER_ADMIN_SERVICE: ProtoService = {
   packageName: 'cloudstore.auth.v1',
   serviceName: 'UserAdminService',
 };
+
+export const ADMIN_SERVICE: ProtoService = {
+  file: 'cloudstorage/v1/cloud_storage.proto',
+  packageName: 'cloudstorage.v1',
+  serviceName: 'AdminService',
+};

@@ -27,13 +27,6 @@ export class RefreshTokenEntity {
   @Column({ type: 'text', unique: true, select: false })
   tokenHash!: string;
 
-  /** The access token issued with this refresh token, revoked with the family. */
-  @Column({ type: 'text' })
-  accessTokenId!: string;
-
-  @Column({ type: 'timestamptz' })
-  accessExpiresAt!: Date;
-
   @Column({ type: 'timestamptz' })
   expiresAt!: Date;
 

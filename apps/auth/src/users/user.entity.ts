@@ -1,4 +1,4 @@
-import { Check, Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { Check, Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, Unique, UpdateDateColumn } from 'typeorm';
 
 export const ROLES = ['basic', 'premium', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -7,8 +7,14 @@ export function isRole(value: string): value is Role {
   return (ROLES as readonly string[]).includes(value);
 }
 
+/** Named so that a violation tells which value was taken. */
+export const USERNAME_UNIQUE_CONSTRAINT = 'users_username_key_unique';
+export const EMAIL_UNIQUE_CONSTRAINT = 'users_email_key_unique';
+
 @Entity({ name: 'users' })
 @Check('users_role_check', `"role" IN ('basic', 'premium', 'admin')`)
+@Unique(USERNAME_UNIQUE_CONSTRAINT, ['usernameKey'])
+@Unique(EMAIL_UNIQUE_CONSTRAINT, ['emailKey'])
 export class UserEntity {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
@@ -18,7 +24,7 @@ export class UserEntity {
   username!: string;
 
   /** Lower-cased username: uniqueness is case-insensitive, settled by this constraint. */
-  @Column({ type: 'text', unique: true })
+  @Column({ type: 'text' })
   usernameKey!: string;
 
   /** Normalised (NFC, lower-case domain). */
@@ -26,7 +32,7 @@ export class UserEntity {
   email!: string;
 
   /** Lower-cased email: uniqueness is case-insensitive, settled by this constraint. */
-  @Column({ type: 'text', unique: true })
+  @Column({ type: 'text' })
   emailKey!: string;
 
   /** Argon2id PHC string. Never selected unless asked for. */

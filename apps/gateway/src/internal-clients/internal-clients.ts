@@ -1,16 +1,29 @@
 import type { GatewayConfig } from '@cloudstore/config';
-import { NODE_REGISTRY_SERVICE, type nodeRegistryApi } from '@cloudstore/contracts';
+import {
+  AUTH_SERVICE,
+  type authApi,
+  NODE_REGISTRY_SERVICE,
+  type nodeRegistryApi,
+  USER_ADMIN_SERVICE,
+} from '@cloudstore/contracts';
 import { GrpcServiceClient } from '@cloudstore/grpc';
 
 /** The gateway's connections to the internal services; one channel each, shared by all requests. */
 export class InternalClients {
+  readonly auth: GrpcServiceClient<authApi.AuthServiceClient>;
+  readonly userAdmin: GrpcServiceClient<authApi.UserAdminServiceClient>;
   readonly nodeRegistry: GrpcServiceClient<nodeRegistryApi.NodeRegistryServiceClient>;
 
   constructor(readonly config: GatewayConfig) {
+    // Password hashing makes some auth calls take a while under load.
+    this.auth = new GrpcServiceClient(AUTH_SERVICE, config.AUTH_ADDRESS, 15_000);
+    this.userAdmin = new GrpcServiceClient(USER_ADMIN_SERVICE, config.AUTH_ADDRESS, 10_000);
     this.nodeRegistry = new GrpcServiceClient(NODE_REGISTRY_SERVICE, config.METADATA_ADDRESS, 5000);
   }
 
   close(): void {
+    this.auth.close();
+    this.userAdmin.close();
     this.nodeRegistry.close();
   }
 }

@@ -1,12 +1,13 @@
 import { createServiceDataSource } from '@cloudstore/database';
 import type { DataSource } from 'typeorm';
+import { AuditLogEntity } from '../audit/audit-log.entity';
 import { StorageNodeEntity } from '../node-registry/storage-node.entity';
 import { METADATA_MIGRATIONS } from './migrations';
 
 /** The PostgreSQL schema that only the metadata service reads and writes. */
 export const METADATA_SCHEMA = 'metadata';
 
-export const METADATA_ENTITIES = [StorageNodeEntity];
+export const METADATA_ENTITIES = [StorageNodeEntity, AuditLogEntity];
 
 export function createMetadataDataSource(url: string): DataSource {
   return createServiceDataSource({

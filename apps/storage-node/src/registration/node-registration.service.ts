@@ -81,7 +81,8 @@ export class NodeRegistrationService implements OnApplicationBootstrap, OnApplic
       this.schedule(this.heartbeatIntervalMs, 0);
     } catch (error) {
       const delay = Math.min(MAX_RETRY_DELAY_MS, 500 * 2 ** failures);
-      this.logger.warn({ err: error, retryInMs: delay }, this.registered ? 'heartbeat failed' : 'registration failed');
+      const reason = error instanceof Error ? error.message : String(error);
+      this.logger.warn({ reason, retryInMs: delay }, this.registered ? 'heartbeat failed' : 'registration failed');
       this.schedule(delay, failures + 1);
     }
   }

@@ -1,14 +1,49 @@
+import { join } from 'node:path';
 import { z } from 'zod';
 import { commonVars } from '../common-vars';
+import { envVars } from '../env-vars';
 
-export const authConfigSchema = z.object({
-  LOG_LEVEL: commonVars.LOG_LEVEL,
-  AUTH_PORT: commonVars.AUTH_PORT,
-  DATABASE_URL: commonVars.DATABASE_URL,
-  REDIS_URL: commonVars.REDIS_URL,
-  REDIS_KEY_PREFIX: commonVars.REDIS_KEY_PREFIX,
-  DATA_DIR: commonVars.DATA_DIR,
-  METRICS_PORT: commonVars.METRICS_PORT,
-});
+export const PASSWORD_POLICIES = ['seed', 'nist'] as const;
+export type PasswordPolicyName = (typeof PASSWORD_POLICIES)[number];
+
+export const authConfigSchema = z
+  .object({
+    LOG_LEVEL: commonVars.LOG_LEVEL,
+    AUTH_PORT: commonVars.AUTH_PORT,
+    DATABASE_URL: commonVars.DATABASE_URL,
+    REDIS_URL: commonVars.REDIS_URL,
+    REDIS_KEY_PREFIX: commonVars.REDIS_KEY_PREFIX,
+    DATA_DIR: commonVars.DATA_DIR,
+    METRICS_PORT: commonVars.METRICS_PORT,
+    /** e.g. smtp://127.0.0.1:2525; without it OTP mail goes to OTP_OUTBOX_DIR as .eml files. */
+    SMTP_URL: envVars.optionalUrl(['smtp:', 'smtps:']),
+    MAIL_FROM: envVars.email('cloudstore@localhost'),
+    OTP_OUTBOX_DIR: envVars.optionalString(),
+    OTP_TTL_SECONDS: envVars.integer(300, 1, 3600),
+    ACCESS_TOKEN_TTL_SECONDS: envVars.integer(3600, 1, 86400),
+    REFRESH_TOKEN_TTL_SECONDS: envVars.integer(2592000, 60, 31536000),
+    LOGIN_MAX_ATTEMPTS: envVars.integer(5, 1, 1000),
+    LOGIN_WINDOW_SECONDS: envVars.integer(900, 1, 86400),
+    IP_MAX_ATTEMPTS: envVars.integer(100, 1, 1_000_000),
+    /** Codes mailed to one account per LOGIN_WINDOW_SECONDS, so nobody can flood a mailbox. */
+    OTP_MAILS_PER_ACCOUNT: envVars.integer(10, 1, 1000),
+    /** `seed`: 12+ characters of four classes; `nist`: 15+ characters, no class rules (SP 800-63B). */
+    PASSWORD_POLICY: envVars.oneOf(PASSWORD_POLICIES, 'seed'),
+    ADMIN_USERNAME: envVars.optionalString(),
+    ADMIN_EMAIL: envVars.optionalString(),
+    ADMIN_PASSWORD: envVars.optionalString(),
+    /** PKCS#8 PEM of an Ed25519 key that signs access tokens; generated and kept in the database when unset. */
+    TOKEN_SIGNING_KEY: envVars.optionalString(),
+  })
+  .refine(
+    (c) =>
+      [c.ADMIN_USERNAME, c.ADMIN_EMAIL, c.ADMIN_PASSWORD].every((v) => v === undefined) ||
+      [c.ADMIN_USERNAME, c.ADMIN_EMAIL, c.ADMIN_PASSWORD].every((v) => v !== undefined),
+    { message: 'ADMIN_USERNAME, ADMIN_EMAIL and ADMIN_PASSWORD must be set together (or none of them)' },
+  )
+  .transform((config) => ({
+    ...config,
+    OTP_OUTBOX_DIR: config.OTP_OUTBOX_DIR ?? join(config.DATA_DIR, 'outbox'),
+  }));
 
 export type AuthConfig = z.output<typeof authConfigSchema>;

@@ -15,6 +15,8 @@ export const gatewayConfigSchema = z
     REDIS_KEY_PREFIX: commonVars.REDIS_KEY_PREFIX,
     CHUNK_SIZE_BYTES: envVars.integer(4 * 1024 * 1024, 64 * 1024, 64 * 1024 * 1024),
     REPLICATION_FACTOR: envVars.integer(3, 1, 16),
+    /** Take the client address from X-Forwarded-For (set when a proxy you trust stands in front). */
+    TRUST_PROXY: envVars.boolean(false),
   })
   .transform(withServiceAddresses);
 

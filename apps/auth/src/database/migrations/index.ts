@@ -1,4 +1,4 @@
-import { CreateAuthTables1795902598101 } from './1795902598101-CreateAuthTables';
+import { CreateAuthTables1795903193099 } from './1795903193099-CreateAuthTables';
 
 /** In the order they run; `npm run migration:generate` keeps this list. */
-export const AUTH_MIGRATIONS = [CreateAuthTables1795902598101];
+export const AUTH_MIGRATIONS = [CreateAuthTables1795903193099];

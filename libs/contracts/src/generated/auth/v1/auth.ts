@@ -20,12 +20,15 @@ export interface RequestOrigin {
   userAgent: string;
 }
 
-/** The caller of an authenticated call, from the verified access token. */
+/** The caller of an authenticated call, from the access token the gateway verified. */
 export interface Caller {
   userId: string;
   tokenId: string;
   role: string;
   username: string;
+  familyId: string;
+  issuedAt: number;
+  expiresAt: number;
 }
 
 export interface RegisterRequest {
@@ -77,11 +80,7 @@ export interface RefreshTokenRequest {
 
 export interface LogoutRequest {
   caller: Caller | undefined;
-  origin:
-    | RequestOrigin
-    | undefined;
-  /** When the access token expires (Unix seconds): its revocation must last until then. */
-  accessTokenExpiresAt: number;
+  origin: RequestOrigin | undefined;
 }
 
 export interface LogoutResponse {

@@ -55,10 +55,16 @@ export interface VerifyOTPResponse {
   /** "Bearer" */
   tokenType: string;
   expiresAt: number;
+  /** Beyond the seed: exchange it with RefreshToken for a new pair (it works once). */
+  refreshToken: string;
+  refreshExpiresAt: number;
 }
 
 export interface RefreshTokenRequest {
+  /** A valid access token: answered with a new one, and this one is revoked. */
   currentToken: string;
+  /** Beyond the seed: a refresh token, rotated; answered with a new pair. */
+  refreshToken: string;
 }
 
 export interface RefreshTokenResponse {
@@ -66,6 +72,11 @@ export interface RefreshTokenResponse {
   message: string;
   newToken: string;
   expiresAt: number;
+  /** Beyond the seed: set when a refresh token was rotated. */
+  refreshToken: string;
+  refreshExpiresAt: number;
+  /** "Bearer" */
+  tokenType: string;
 }
 
 export interface UploadFileRequest {
@@ -142,6 +153,83 @@ export interface GetQuotaStatusResponse {
   usagePercentage: number;
 }
 
+export interface LogoutRequest {
+  authToken: string;
+}
+
+export interface LogoutResponse {
+  success: boolean;
+  message: string;
+}
+
+export interface EnrollTotpRequest {
+  authToken: string;
+}
+
+export interface EnrollTotpResponse {
+  success: boolean;
+  /** base32 */
+  secret: string;
+  /** for a QR code */
+  otpauthUri: string;
+}
+
+export interface ConfirmTotpRequest {
+  authToken: string;
+  /** the authenticator's current code */
+  code: string;
+}
+
+export interface ConfirmTotpResponse {
+  success: boolean;
+  /** shown once; each works once instead of a code */
+  recoveryCodes: string[];
+}
+
+export interface DisableTotpRequest {
+  authToken: string;
+  /** a current code or a recovery code */
+  code: string;
+}
+
+export interface DisableTotpResponse {
+  success: boolean;
+}
+
+export interface UserInfo {
+  userId: string;
+  username: string;
+  email: string;
+  /** "basic", "premium" or "admin" */
+  role: string;
+  active: boolean;
+  totpEnabled: boolean;
+  createdAt: number;
+}
+
+export interface ListUsersRequest {
+  authToken: string;
+  /** Default: 50, at most 1000 */
+  limit: number;
+  offset: number;
+  /** substring of username or email */
+  filter: string;
+}
+
+export interface ListUsersResponse {
+  success: boolean;
+  users: UserInfo[];
+  totalCount: number;
+}
+
+export interface UpdateUserRequest {
+  authToken: string;
+  userId: string;
+  /** Unset fields stay as they are. */
+  role?: string | undefined;
+  active?: boolean | undefined;
+}
+
 export interface CloudStorageServiceClient {
   /** Authentication */
 
@@ -164,6 +252,21 @@ export interface CloudStorageServiceClient {
   deleteFile(request: DeleteFileRequest, metadata: Metadata, ...rest: any): Observable<DeleteFileResponse>;
 
   getQuotaStatus(request: GetQuotaStatusRequest, metadata: Metadata, ...rest: any): Observable<GetQuotaStatusResponse>;
+
+  /**
+   * Beyond the seed:
+   * Revokes the access token and every token of its sign-in (its refresh token family).
+   */
+
+  logout(request: LogoutRequest, metadata: Metadata, ...rest: any): Observable<LogoutResponse>;
+
+  /** Authenticator apps (RFC 6238 TOTP) as the second factor instead of mailed codes. */
+
+  enrollTotp(request: EnrollTotpRequest, metadata: Metadata, ...rest: any): Observable<EnrollTotpResponse>;
+
+  confirmTotp(request: ConfirmTotpRequest, metadata: Metadata, ...rest: any): Observable<ConfirmTotpResponse>;
+
+  disableTotp(request: DisableTotpRequest, metadata: Metadata, ...rest: any): Observable<DisableTotpResponse>;
 }
 
 export interface CloudStorageServiceController {
@@ -220,6 +323,37 @@ export interface CloudStorageServiceController {
     metadata: Metadata,
     ...rest: any
   ): Promise<GetQuotaStatusResponse> | Observable<GetQuotaStatusResponse> | GetQuotaStatusResponse;
+
+  /**
+   * Beyond the seed:
+   * Revokes the access token and every token of its sign-in (its refresh token family).
+   */
+
+  logout(
+    request: LogoutRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<LogoutResponse> | Observable<LogoutResponse> | LogoutResponse;
+
+  /** Authenticator apps (RFC 6238 TOTP) as the second factor instead of mailed codes. */
+
+  enrollTotp(
+    request: EnrollTotpRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<EnrollTotpResponse> | Observable<EnrollTotpResponse> | EnrollTotpResponse;
+
+  confirmTotp(
+    request: ConfirmTotpRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<ConfirmTotpResponse> | Observable<ConfirmTotpResponse> | ConfirmTotpResponse;
+
+  disableTotp(
+    request: DisableTotpRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<DisableTotpResponse> | Observable<DisableTotpResponse> | DisableTotpResponse;
 }
 
 export function CloudStorageServiceControllerMethods() {
@@ -233,6 +367,10 @@ export function CloudStorageServiceControllerMethods() {
       "listFiles",
       "deleteFile",
       "getQuotaStatus",
+      "logout",
+      "enrollTotp",
+      "confirmTotp",
+      "disableTotp",
     ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
@@ -249,3 +387,46 @@ export function CloudStorageServiceControllerMethods() {
 }
 
 export const CLOUD_STORAGE_SERVICE_NAME = "CloudStorageService";
+
+/** Administration; every RPC needs an access token of a user with role "admin". */
+
+export interface AdminServiceClient {
+  listUsers(request: ListUsersRequest, metadata: Metadata, ...rest: any): Observable<ListUsersResponse>;
+
+  updateUser(request: UpdateUserRequest, metadata: Metadata, ...rest: any): Observable<UserInfo>;
+}
+
+/** Administration; every RPC needs an access token of a user with role "admin". */
+
+export interface AdminServiceController {
+  listUsers(
+    request: ListUsersRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<ListUsersResponse> | Observable<ListUsersResponse> | ListUsersResponse;
+
+  updateUser(
+    request: UpdateUserRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<UserInfo> | Observable<UserInfo> | UserInfo;
+}
+
+export function AdminServiceControllerMethods() {
+  return function (constructor: Function) {
+    const grpcMethods: string[] = ["listUsers", "updateUser"];
+    for (const method of grpcMethods) {
+      const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
+      GrpcMethod("AdminService", method)(constructor.prototype[method], method, descriptor);
+      Object.defineProperty(constructor.prototype, method, descriptor);
+    }
+    const grpcStreamMethods: string[] = [];
+    for (const method of grpcStreamMethods) {
+      const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
+      GrpcStreamMethod("AdminService", method)(constructor.prototype[method], method, descriptor);
+      Object.defineProperty(constructor.prototype, method, descriptor);
+    }
+  };
+}
+
+export const ADMIN_SERVICE_NAME = "AdminService";

@@ -1,0 +1,50 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import type { AuditEvent, AuditStatus } from '@cloudstore/jobs';
+import type { Queue } from 'bullmq';
+import { AUDIT_QUEUE } from '../auth.tokens';
+
+/** Where a request came from, as the gateway saw it. */
+export interface Origin {
+  readonly clientAddress?: string;
+  readonly userAgent?: string;
+}
+
+export interface AuditEntry {
+  readonly operation: string;
+  readonly status: AuditStatus;
+  readonly errorCode?: string;
+  readonly userId?: string;
+  readonly username?: string;
+  readonly origin?: Origin;
+  readonly details?: Record<string, string | number | boolean>;
+}
+
+/**
+ * Sends auth events to the audit log, which the metadata service owns: through a durable
+ * BullMQ queue, so that an event survives a metadata outage and is written exactly once.
+ */
+@Injectable()
+export class AuditTrail implements OnApplicationShutdown {
+  constructor(@Inject(AUDIT_QUEUE) private readonly queue: Queue<AuditEvent>) {}
+
+  async record(entry: AuditEntry): Promise<void> {
+    const event: AuditEvent = {
+      eventId: randomUUID(),
+      occurredAt: new Date().toISOString(),
+      operation: entry.operation,
+      status: entry.status,
+      ...(entry.errorCode ? { errorCode: entry.errorCode } : {}),
+      ...(entry.userId ? { userId: entry.userId } : {}),
+      ...(entry.username ? { username: entry.username } : {}),
+      ...(entry.origin?.clientAddress ? { clientAddress: entry.origin.clientAddress } : {}),
+      ...(entry.origin?.userAgent ? { userAgent: entry.origin.userAgent.slice(0, 512) } : {}),
+      ...(entry.details ? { details: entry.details } : {}),
+    };
+    await this.queue.add(event.operation, event, { jobId: event.eventId });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.queue.close();
+  }
+}

@@ -1,0 +1,148 @@
+import { randomInt } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { DomainError } from '@cloudstore/contracts';
+import { AuditTrail, type Origin } from '../audit/audit-trail.service';
+import { BruteForceProtection } from '../rate-limits/brute-force-protection.service';
+import { type TokenPair, TokenIssuer } from '../tokens/token-issuer.service';
+import { TotpService } from '../totp/totp.service';
+import { PasswordHasher } from '../users/password-hasher';
+import { UsersRepository } from '../users/users.repository';
+import { LoginSessionsStore, MAX_OTP_ATTEMPTS, type OtpMethod } from './login-sessions.store';
+import { OtpMailer } from './otp-mailer';
+
+export interface LoginChallenge {
+  readonly sessionId: string;
+  readonly otpMethod: OtpMethod;
+  readonly otpExpiresAt: number;
+}
+
+function invalidCredentials(): DomainError {
+  return new DomainError('INVALID_CREDENTIALS', 'Wrong username, email or password');
+}
+
+/**
+ * Two-step login. Step 1 checks the password (the same error and time for an unknown user and
+ * a wrong password) and opens a short session: it mails a fresh 6-digit code, or, with an
+ * authenticator app enrolled, waits for its code. Step 2 checks that code once.
+ */
+@Injectable()
+export class LoginService {
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly hasher: PasswordHasher,
+    private readonly protection: BruteForceProtection,
+    private readonly sessions: LoginSessionsStore,
+    private readonly mailer: OtpMailer,
+    private readonly totp: TotpService,
+    private readonly tokens: TokenIssuer,
+    private readonly audit: AuditTrail,
+  ) {}
+
+  async start(usernameOrEmail: string, password: string, origin: Origin): Promise<LoginChallenge> {
+    if (!usernameOrEmail || !password || usernameOrEmail.length > 254 || password.length > 1024) throw invalidCredentials();
+    await this.protection.assertAddressAllowed(origin.clientAddress);
+    const user = await this.users.findForLogin(usernameOrEmail);
+    const accountKey = user?.id ?? `unknown:${usernameOrEmail.trim().toLowerCase()}`;
+    try {
+      await this.protection.chargePasswordAttempt(accountKey);
+    } catch (error) {
+      await this.audit.record({
+        operation: 'auth.lockout',
+        status: 'failure',
+        errorCode: 'ACCOUNT_LOCKED',
+        ...(user ? { userId: user.id, username: user.username } : {}),
+        origin,
+      });
+      throw error;
+    }
+    const passwordOk = await this.hasher.verify(user?.passwordHash, password);
+    if (!user || !passwordOk || !user.active) {
+      await this.protection.chargeAddress(origin.clientAddress).catch(() => undefined);
+      await this.audit.record({
+        operation: 'auth.login',
+        status: 'failure',
+        errorCode: 'INVALID_CREDENTIALS',
+        ...(user ? { userId: user.id, username: user.username } : { details: { attempted: usernameOrEmail.slice(0, 64) } }),
+        origin,
+      });
+      throw invalidCredentials();
+    }
+    await this.protection.refundPasswordAttempt(accountKey);
+    if (this.hasher.needsRehash(user.passwordHash)) await this.users.setPasswordHash(user.id, await this.hasher.hash(password));
+
+    if (user.totpEnabledAt) {
+      const session = await this.sessions.create(user.id, 'totp', undefined);
+      await this.audit.record({
+        operation: 'auth.login_password',
+        status: 'success',
+        userId: user.id,
+        username: user.username,
+        origin,
+        details: { otpMethod: 'totp' },
+      });
+      return { sessionId: session.sessionId, otpMethod: 'totp', otpExpiresAt: session.expiresAt };
+    }
+    await this.protection.chargeMail(user.id);
+    await this.protection.chargeAddress(origin.clientAddress);
+    const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
+    const session = await this.sessions.create(user.id, 'email', code);
+    try {
+      await this.mailer.send(user.email, user.username, code, session.expiresAt);
+    } catch (error) {
+      await this.sessions.consume(session);
+      throw error;
+    }
+    await this.audit.record({
+      operation: 'auth.login_password',
+      status: 'success',
+      userId: user.id,
+      username: user.username,
+      origin,
+      details: { otpMethod: 'email' },
+    });
+    return { sessionId: session.sessionId, otpMethod: 'email', otpExpiresAt: session.expiresAt };
+  }
+
+  async verify(sessionId: string, otp: string, origin: Origin): Promise<TokenPair> {
+    const session = await this.sessions.find(sessionId);
+    if (!session) throw new DomainError('SESSION_NOT_FOUND', 'No such sign-in session: start again with Login');
+    const user = await this.users.findByIdWithSecrets(session.userId);
+    if (!user?.active) {
+      await this.sessions.consume(session);
+      throw new DomainError('SESSION_NOT_FOUND', 'No such sign-in session: start again with Login');
+    }
+    const audit = { userId: user.id, username: user.username, origin };
+    if (session.expiresAt <= Math.floor(Date.now() / 1000)) {
+      await this.sessions.consume(session);
+      await this.audit.record({ operation: 'auth.otp', status: 'failure', errorCode: 'OTP_EXPIRED', ...audit });
+      throw new DomainError('OTP_EXPIRED', 'The code has expired: sign in again for a new one');
+    }
+    const correct =
+      session.method === 'email'
+        ? this.sessions.matchesMailedCode(session, otp.trim())
+        : await this.totp.verifyForLogin(user, otp);
+    if (!correct) {
+      const attempts = await this.sessions.recordWrongCode(session);
+      await this.protection.chargeAddress(origin.clientAddress).catch(() => undefined);
+      await this.audit.record({
+        operation: 'auth.otp',
+        status: 'failure',
+        errorCode: 'INVALID_OTP',
+        ...audit,
+        details: { attempts },
+      });
+      const left = MAX_OTP_ATTEMPTS - attempts;
+      throw new DomainError(
+        'INVALID_OTP',
+        left > 0 ? `Wrong code: ${left} attempts left` : 'Wrong code: sign in again for a new one',
+      );
+    }
+    if (!(await this.sessions.consume(session))) {
+      throw new DomainError('SESSION_NOT_FOUND', 'This sign-in session was already used: start again with Login');
+    }
+    await this.protection.resetAccount(user.id);
+    const pair = await this.tokens.issuePair(user);
+    await this.audit.record({ operation: 'auth.login', status: 'success', ...audit, details: { otpMethod: session.method } });
+    return pair;
+  }
+}

@@ -1,0 +1,97 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { AuthConfig } from '@cloudstore/config';
+import { DomainError, RateLimitedError } from '@cloudstore/contracts';
+import type { Redis } from 'ioredis';
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { AUTH_CONFIG, REDIS } from '../auth.tokens';
+
+function secondsUntilReset(res: RateLimiterRes | null): number {
+  return Math.max(1, Math.ceil((res?.msBeforeNext ?? 1000) / 1000));
+}
+
+/**
+ * Counters against password guessing and mail flooding, in Redis (atomic across replicas):
+ *
+ * - per account: LOGIN_MAX_ATTEMPTS password attempts per LOGIN_WINDOW_SECONDS. An attempt is
+ *   charged before the password is checked and refunded when it was right, so no more than the
+ *   limit are ever checked; past it the account is locked until the window ends, even for the
+ *   right password (ACCOUNT_LOCKED).
+ * - per client address: IP_MAX_ATTEMPTS failed logins, registrations and mailed codes per
+ *   window (RATE_LIMITED).
+ * - per account: OTP_MAILS_PER_ACCOUNT mailed codes per window (RATE_LIMITED).
+ */
+@Injectable()
+export class BruteForceProtection {
+  private readonly accountAttempts: RateLimiterRedis;
+  private readonly addressAttempts: RateLimiterRedis;
+  private readonly accountMails: RateLimiterRedis;
+
+  constructor(@Inject(AUTH_CONFIG) config: AuthConfig, @Inject(REDIS) redis: Redis) {
+    const common = { storeClient: redis, duration: config.LOGIN_WINDOW_SECONDS };
+    this.accountAttempts = new RateLimiterRedis({
+      ...common,
+      keyPrefix: `${config.REDIS_KEY_PREFIX}:limit:login`,
+      points: config.LOGIN_MAX_ATTEMPTS,
+    });
+    this.addressAttempts = new RateLimiterRedis({
+      ...common,
+      keyPrefix: `${config.REDIS_KEY_PREFIX}:limit:address`,
+      points: config.IP_MAX_ATTEMPTS,
+    });
+    this.accountMails = new RateLimiterRedis({
+      ...common,
+      keyPrefix: `${config.REDIS_KEY_PREFIX}:limit:otp-mail`,
+      points: config.OTP_MAILS_PER_ACCOUNT,
+    });
+  }
+
+  /** Charges one password attempt to the account; throws ACCOUNT_LOCKED past the limit. */
+  async chargePasswordAttempt(accountKey: string): Promise<void> {
+    try {
+      await this.accountAttempts.consume(accountKey);
+    } catch (error) {
+      if (!(error instanceof RateLimiterRes)) throw error;
+      const retryAfter = secondsUntilReset(error);
+      throw new DomainError('ACCOUNT_LOCKED', `Too many failed sign-ins: the account is locked for ${retryAfter} s`, retryAfter);
+    }
+  }
+
+  /** The attempt was right: it does not count against the account. */
+  async refundPasswordAttempt(accountKey: string): Promise<void> {
+    await this.accountAttempts.reward(accountKey, 1);
+  }
+
+  /** After a complete login the account starts from a clean slate. */
+  async resetAccount(accountKey: string): Promise<void> {
+    await this.accountAttempts.delete(accountKey);
+  }
+
+  /** Throws RATE_LIMITED when the address has used up its window. */
+  async assertAddressAllowed(address: string | undefined): Promise<void> {
+    if (!address) return;
+    const res = await this.addressAttempts.get(address);
+    if (res && res.consumedPoints >= this.addressAttempts.points) throw new RateLimitedError(secondsUntilReset(res));
+  }
+
+  /** Counts a failed login, a registration or a mailed code against the address. */
+  async chargeAddress(address: string | undefined): Promise<void> {
+    if (!address) return;
+    try {
+      await this.addressAttempts.consume(address);
+    } catch (error) {
+      if (error instanceof RateLimiterRes) throw new RateLimitedError(secondsUntilReset(error));
+      throw error;
+    }
+  }
+
+  async chargeMail(userId: string): Promise<void> {
+    try {
+      await this.accountMails.consume(userId);
+    } catch (error) {
+      if (error instanceof RateLimiterRes) {
+        throw new RateLimitedError(secondsUntilReset(error), 'Too many sign-in codes were sent to this account, try again later');
+      }
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,59 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { type DataSource, type EntityManager, IsNull } from 'typeorm';
+import { RefreshTokenEntity } from './refresh-token.entity';
+
+export type RefreshTokenRow = RefreshTokenEntity;
+
+/** SQL of refresh tokens; rotation runs in one transaction with the old row locked. */
+@Injectable()
+export class RefreshTokensRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(work);
+  }
+
+  async insert(
+    manager: EntityManager | undefined,
+    row: { familyId: string; userId: string; tokenHash: string; expiresAt: Date },
+  ): Promise<void> {
+    await (manager ?? this.dataSource.manager).insert(RefreshTokenEntity, row);
+  }
+
+  /** The token's row, locked until the transaction ends. */
+  findForUpdate(manager: EntityManager, tokenHash: string): Promise<RefreshTokenRow | null> {
+    return manager
+      .createQueryBuilder(RefreshTokenEntity, 't')
+      .setLock('pessimistic_write')
+      .where('t.token_hash = :tokenHash', { tokenHash })
+      .getOne();
+  }
+
+  async markUsed(manager: EntityManager, id: string): Promise<void> {
+    await manager.update(RefreshTokenEntity, { id }, { usedAt: () => 'now()' });
+  }
+
+  async revokeFamily(manager: EntityManager | undefined, familyId: string): Promise<void> {
+    await (manager ?? this.dataSource.manager).update(
+      RefreshTokenEntity,
+      { familyId, revokedAt: IsNull() },
+      { revokedAt: () => 'now()' },
+    );
+  }
+
+  async revokeAllOfUser(userId: string): Promise<void> {
+    await this.dataSource.manager.update(RefreshTokenEntity, { userId, revokedAt: IsNull() }, { revokedAt: () => 'now()' });
+  }
+
+  /** Drops tokens that expired a while ago; they can no longer be used or reused. */
+  async deleteExpired(olderThanDays: number): Promise<number> {
+    const result = await this.dataSource.manager
+      .createQueryBuilder()
+      .delete()
+      .from(RefreshTokenEntity)
+      .where(`expires_at < now() - make_interval(days => :days)`, { days: olderThanDays })
+      .execute();
+    return result.affected ?? 0;
+  }
+}

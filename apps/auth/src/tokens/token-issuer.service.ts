@@ -1,0 +1,199 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  ACCESS_TOKEN_ALGORITHM,
+  ACCESS_TOKEN_AUDIENCE,
+  ACCESS_TOKEN_ISSUER,
+  type AccessTokenCustomClaims,
+  type Caller,
+  TokenRevocations,
+} from '@cloudstore/access-tokens';
+import type { AuthConfig } from '@cloudstore/config';
+import { DomainError } from '@cloudstore/contracts';
+import { SignJWT } from 'jose';
+import { AUTH_CONFIG } from '../auth.tokens';
+import { AuditTrail, type Origin } from '../audit/audit-trail.service';
+import type { UserEntity } from '../users/user.entity';
+import { UsersRepository } from '../users/users.repository';
+import { RefreshTokensRepository } from './refresh-tokens.repository';
+import { SigningKeysService } from './signing-keys.service';
+
+export interface AccessToken {
+  readonly token: string;
+  readonly expiresAt: number;
+}
+
+export interface TokenPair {
+  readonly accessToken: AccessToken;
+  readonly refreshToken: string;
+  readonly refreshExpiresAt: number;
+}
+
+interface NewRefreshToken {
+  readonly token: string;
+  readonly hash: string;
+  readonly expiresAt: number;
+}
+
+type RotationOutcome =
+  | { ok: true; user: UserEntity; familyId: string; next: NewRefreshToken }
+  | { ok: false; error: DomainError; userId?: string; familyId?: string; reused?: boolean };
+
+function hashRefreshToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+/**
+ * Issues and revokes tokens. Access tokens: EdDSA JWTs carrying the user id, role, a token id
+ * and the refresh family. Refresh tokens: 256 random bits, stored only as SHA-256, rotated on
+ * every use; presenting an already rotated one revokes its whole family (it was stolen).
+ */
+@Injectable()
+export class TokenIssuer {
+  constructor(
+    @Inject(AUTH_CONFIG) private readonly config: AuthConfig,
+    private readonly signingKeys: SigningKeysService,
+    private readonly refreshTokens: RefreshTokensRepository,
+    private readonly users: UsersRepository,
+    private readonly revocations: TokenRevocations,
+    private readonly audit: AuditTrail,
+  ) {}
+
+  async issueAccessToken(user: Pick<UserEntity, 'id' | 'username' | 'role'>, familyId: string): Promise<AccessToken> {
+    const { keyId, privateKey } = this.signingKeys.signingKey();
+    const issuedAt = nowSeconds();
+    const expiresAt = issuedAt + this.config.ACCESS_TOKEN_TTL_SECONDS;
+    const claims: AccessTokenCustomClaims = { role: user.role, username: user.username, fid: familyId };
+    const token = await new SignJWT({ ...claims })
+      .setProtectedHeader({ alg: ACCESS_TOKEN_ALGORITHM, kid: keyId, typ: 'JWT' })
+      .setIssuer(ACCESS_TOKEN_ISSUER)
+      .setAudience(ACCESS_TOKEN_AUDIENCE)
+      .setSubject(user.id)
+      .setJti(randomUUID())
+      .setIssuedAt(issuedAt)
+      .setExpirationTime(expiresAt)
+      .sign(privateKey);
+    return { token, expiresAt };
+  }
+
+  /** The first pair of a login: a new family. */
+  async issuePair(user: Pick<UserEntity, 'id' | 'username' | 'role'>): Promise<TokenPair> {
+    const familyId = randomUUID();
+    const refresh = this.newRefreshToken();
+    await this.refreshTokens.insert(undefined, {
+      familyId,
+      userId: user.id,
+      tokenHash: refresh.hash,
+      expiresAt: new Date(refresh.expiresAt * 1000),
+    });
+    return {
+      accessToken: await this.issueAccessToken(user, familyId),
+      refreshToken: refresh.token,
+      refreshExpiresAt: refresh.expiresAt,
+    };
+  }
+
+  /** Exchanges a refresh token for a new pair of the same family. */
+  async rotate(refreshToken: string, origin: Origin): Promise<TokenPair> {
+    const outcome = await this.refreshTokens.transaction<RotationOutcome>(async (manager) => {
+      const row = await this.refreshTokens.findForUpdate(manager, hashRefreshToken(refreshToken));
+      if (!row) return { ok: false, error: new DomainError('TOKEN_INVALID', 'The refresh token is not valid') };
+      const failure = (error: DomainError, reused = false): RotationOutcome => ({
+        ok: false,
+        error,
+        userId: row.userId,
+        familyId: row.familyId,
+        reused,
+      });
+      if (row.revokedAt) return failure(new DomainError('TOKEN_REVOKED', 'The refresh token has been revoked'));
+      if (row.usedAt) {
+        await this.refreshTokens.revokeFamily(manager, row.familyId);
+        return failure(
+          new DomainError('TOKEN_REVOKED', 'The refresh token was already used: every token of this sign-in is revoked'),
+          true,
+        );
+      }
+      if (row.expiresAt.getTime() <= Date.now())
+        return failure(new DomainError('TOKEN_EXPIRED', 'The refresh token has expired'));
+      const user = await this.users.findById(row.userId);
+      if (!user?.active) {
+        await this.refreshTokens.revokeFamily(manager, row.familyId);
+        return failure(new DomainError('TOKEN_REVOKED', 'The account is deactivated'));
+      }
+      await this.refreshTokens.markUsed(manager, row.id);
+      const next = this.newRefreshToken();
+      await this.refreshTokens.insert(manager, {
+        familyId: row.familyId,
+        userId: row.userId,
+        tokenHash: next.hash,
+        expiresAt: new Date(next.expiresAt * 1000),
+      });
+      return { ok: true, user, familyId: row.familyId, next };
+    });
+    if (!outcome.ok) {
+      if (outcome.reused && outcome.familyId)
+        await this.revocations.revokeFamily(outcome.familyId, this.config.ACCESS_TOKEN_TTL_SECONDS);
+      await this.audit.record({
+        operation: outcome.reused ? 'auth.refresh_reuse' : 'auth.refresh',
+        status: 'failure',
+        errorCode: outcome.error.code,
+        ...(outcome.userId ? { userId: outcome.userId } : {}),
+        origin,
+      });
+      throw outcome.error;
+    }
+    const { user, familyId, next } = outcome;
+    await this.audit.record({ operation: 'auth.refresh', status: 'success', userId: user.id, username: user.username, origin });
+    return {
+      accessToken: await this.issueAccessToken(user, familyId),
+      refreshToken: next.token,
+      refreshExpiresAt: next.expiresAt,
+    };
+  }
+
+  /** The seed's refresh: a valid access token for a new one; the old one is revoked. */
+  async renewAccessToken(caller: Caller, origin: Origin): Promise<AccessToken> {
+    const user = await this.users.findById(caller.userId);
+    if (!user?.active) throw new DomainError('TOKEN_REVOKED', 'The account is deactivated');
+    const token = await this.issueAccessToken(user, caller.familyId);
+    await this.revocations.revokeToken(caller.tokenId, caller.expiresAt);
+    await this.audit.record({
+      operation: 'auth.refresh',
+      status: 'success',
+      userId: user.id,
+      username: user.username,
+      origin,
+      details: { flow: 'access_token' },
+    });
+    return token;
+  }
+
+  /** Revokes the access token and every token of its sign-in. */
+  async logout(caller: Caller, origin: Origin): Promise<void> {
+    await this.revocations.revokeToken(caller.tokenId, caller.expiresAt);
+    await this.revocations.revokeFamily(caller.familyId, this.config.ACCESS_TOKEN_TTL_SECONDS);
+    await this.refreshTokens.revokeFamily(undefined, caller.familyId);
+    await this.audit.record({
+      operation: 'auth.logout',
+      status: 'success',
+      userId: caller.userId,
+      username: caller.username,
+      origin,
+    });
+  }
+
+  /** Every token of the user stops working now (deactivation, role change). */
+  async revokeAllOfUser(userId: string): Promise<void> {
+    await this.refreshTokens.revokeAllOfUser(userId);
+    await this.revocations.revokeUserTokensIssuedBefore(userId, nowSeconds(), this.config.ACCESS_TOKEN_TTL_SECONDS);
+  }
+
+  private newRefreshToken(): NewRefreshToken {
+    const token = randomBytes(32).toString('base64url');
+    return { token, hash: hashRefreshToken(token), expiresAt: nowSeconds() + this.config.REFRESH_TOKEN_TTL_SECONDS };
+  }
+}

@@ -1,0 +1,146 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import type { Caller } from '@cloudstore/access-tokens';
+import { DomainError, InvalidArgumentError } from '@cloudstore/contracts';
+import { generateSecret, generateURI, verify } from 'otplib';
+import { AuditTrail, type Origin } from '../audit/audit-trail.service';
+import { UsersRepository, type UserWithSecrets } from '../users/users.repository';
+import { RecoveryCodesRepository } from './recovery-codes.repository';
+
+export const TOTP_ISSUER = 'cloudstore';
+export const RECOVERY_CODE_COUNT = 10;
+/** ±1 time step of 30 s, for clocks that drift a little. */
+const TOTP_TOLERANCE_SECONDS = 30;
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+/** 16 base32 characters (80 random bits) shown as XXXX-XXXX-XXXX-XXXX. */
+function newRecoveryCode(): string {
+  const bytes = randomBytes(16);
+  const chars = [...bytes].map((b) => BASE32[b % 32]).join('');
+  return chars.match(/.{4}/g)?.join('-') ?? chars;
+}
+
+function normalizeRecoveryCode(code: string): string {
+  return code.toUpperCase().replace(/[\s-]/g, '');
+}
+
+function hashRecoveryCode(code: string): string {
+  return createHash('sha256').update(normalizeRecoveryCode(code)).digest('hex');
+}
+
+function invalidCode(): DomainError {
+  return new DomainError('INVALID_OTP', 'The code is not valid');
+}
+
+/**
+ * Authenticator-app codes (RFC 6238 TOTP): enrolment with a confirming first code, ten single-use
+ * recovery codes stored hashed, login checks that accept each code once, and disabling with a
+ * current code.
+ */
+@Injectable()
+export class TotpService {
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly recoveryCodes: RecoveryCodesRepository,
+    private readonly audit: AuditTrail,
+  ) {}
+
+  async enroll(caller: Caller, origin: Origin): Promise<{ secret: string; otpauthUri: string }> {
+    const user = await this.requireUser(caller.userId);
+    if (user.totpEnabledAt) throw new InvalidArgumentError('An authenticator app is already enabled: disable it first');
+    const secret = generateSecret();
+    await this.users.setPendingTotpSecret(user.id, secret);
+    await this.audit.record({
+      operation: 'auth.totp_enroll',
+      status: 'success',
+      userId: user.id,
+      username: user.username,
+      origin,
+    });
+    return { secret, otpauthUri: generateURI({ issuer: TOTP_ISSUER, label: user.username, secret }) };
+  }
+
+  async confirm(caller: Caller, code: string, origin: Origin): Promise<string[]> {
+    const user = await this.requireUser(caller.userId);
+    if (user.totpEnabledAt) throw new InvalidArgumentError('The authenticator app is already enabled');
+    if (!user.totpSecret) throw new InvalidArgumentError('Start with EnrollTotp');
+    const step = await this.matchingStep(user.totpSecret, code, undefined);
+    if (step === undefined) {
+      await this.audit.record({
+        operation: 'auth.totp_confirm',
+        status: 'failure',
+        errorCode: 'INVALID_OTP',
+        userId: user.id,
+        username: user.username,
+        origin,
+      });
+      throw invalidCode();
+    }
+    const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
+    await this.recoveryCodes.replace(user.id, codes.map(hashRecoveryCode));
+    await this.users.enableTotp(user.id, step);
+    await this.audit.record({
+      operation: 'auth.totp_confirm',
+      status: 'success',
+      userId: user.id,
+      username: user.username,
+      origin,
+    });
+    return codes;
+  }
+
+  async disable(caller: Caller, code: string, origin: Origin): Promise<void> {
+    const user = await this.requireUser(caller.userId);
+    if (!user.totpEnabledAt) throw new InvalidArgumentError('No authenticator app is enabled');
+    if (!(await this.verifyForLogin(user, code))) {
+      await this.audit.record({
+        operation: 'auth.totp_disable',
+        status: 'failure',
+        errorCode: 'INVALID_OTP',
+        userId: user.id,
+        username: user.username,
+        origin,
+      });
+      throw invalidCode();
+    }
+    await this.users.disableTotp(user.id);
+    await this.recoveryCodes.deleteAll(user.id);
+    await this.audit.record({
+      operation: 'auth.totp_disable',
+      status: 'success',
+      userId: user.id,
+      username: user.username,
+      origin,
+    });
+  }
+
+  /** A current TOTP code not used before, or an unused recovery code; either is spent. */
+  async verifyForLogin(user: UserWithSecrets, code: string): Promise<boolean> {
+    const trimmed = code.trim();
+    if (/^\d{6}$/.test(trimmed)) {
+      if (!user.totpSecret) return false;
+      const lastStep = user.totpLastStep === null ? undefined : Number(user.totpLastStep);
+      const step = await this.matchingStep(user.totpSecret, trimmed, lastStep);
+      return step !== undefined && (await this.users.claimTotpStep(user.id, step));
+    }
+    if (normalizeRecoveryCode(trimmed).length !== 16) return false;
+    return this.recoveryCodes.use(user.id, hashRecoveryCode(trimmed));
+  }
+
+  private async matchingStep(secret: string, code: string, afterStep: number | undefined): Promise<number | undefined> {
+    if (!/^\d{6}$/.test(code.trim())) return undefined;
+    const result = await verify({
+      secret,
+      token: code.trim(),
+      epochTolerance: TOTP_TOLERANCE_SECONDS,
+      ...(afterStep === undefined ? {} : { afterTimeStep: afterStep }),
+    });
+    return result.valid && 'timeStep' in result ? result.timeStep : undefined;
+  }
+
+  private async requireUser(userId: string): Promise<UserWithSecrets> {
+    const user = await this.users.findByIdWithSecrets(userId);
+    if (!user?.active) throw new DomainError('TOKEN_REVOKED', 'The account is deactivated');
+    return user;
+  }
+}

@@ -1,0 +1,85 @@
+import type { PasswordPolicyName } from '@cloudstore/config';
+import { DomainError } from '@cloudstore/contracts';
+import { dictionary } from '@zxcvbn-ts/language-common';
+
+export const MAX_PASSWORD_LENGTH = 128;
+const MIN_LENGTH: Record<PasswordPolicyName, number> = { seed: 12, nist: 15 };
+/** Context words shorter than this are too common as substrings to forbid. */
+const MIN_CONTEXT_WORD_LENGTH = 3;
+
+let blocklist: Set<string> | undefined;
+
+/**
+ * The common and breached passwords nobody may choose: the 49,000 most frequent passwords of
+ * the zxcvbn-ts common dictionary (ranked from public breach corpora), compared in lower case.
+ */
+export function commonPasswords(): Set<string> {
+  blocklist ??= new Set(dictionary['passwords-common'].map((p) => p.toLowerCase()));
+  return blocklist;
+}
+
+const LEET: Record<string, string> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', $: 's', '!': 'i' };
+/** Digits and symbols people add around a common word to pass composition rules. */
+const DECORATION = /^[\d\W_]{0,6}(.*?)[\d\W_]{0,6}$/u;
+
+/**
+ * Whether a password is a common one, also once the usual disguises are removed: a few digits
+ * or symbols added before or after ("Password123!") and letters written as digits ("P@ssw0rd").
+ */
+export function isCommonPassword(password: string): boolean {
+  const list = commonPasswords();
+  const lower = password.toLowerCase();
+  if (list.has(lower)) return true;
+  const core = DECORATION.exec(lower)?.[1] ?? lower;
+  if (core.length < 4) return false;
+  const unleet = core.replace(/[013457@$!]/g, (c) => LEET[c] ?? c);
+  return list.has(core) || list.has(unleet);
+}
+
+function weak(message: string): DomainError {
+  return new DomainError('WEAK_PASSWORD', message);
+}
+
+/** Passwords are compared and hashed in Unicode NFC, so that the same text always matches. */
+export function normalizePassword(password: string): string {
+  return password.normalize('NFC');
+}
+
+/**
+ * Checks a new password. `seed`: at least 12 characters with an upper-case letter, a lower-case
+ * letter, a digit and a special character. `nist` (SP 800-63B, ASVS 5): at least 15 characters,
+ * no composition rules. Both: at most 128 characters (never truncated), not a common password,
+ * not containing the username or the email's local part. The error says which rule failed.
+ */
+export function assertPasswordAllowed(
+  policy: PasswordPolicyName,
+  password: string,
+  context: { username: string; emailLocalPart: string },
+): void {
+  const normalized = normalizePassword(password);
+  const length = [...normalized].length;
+  const min = MIN_LENGTH[policy];
+  if (length < min) throw weak(`Password must be at least ${min} characters`);
+  if (length > MAX_PASSWORD_LENGTH) throw weak(`Password must be at most ${MAX_PASSWORD_LENGTH} characters`);
+  if (policy === 'seed') {
+    const missing = [
+      [/\p{Lu}/u, 'an upper-case letter'],
+      [/\p{Ll}/u, 'a lower-case letter'],
+      [/\p{Nd}/u, 'a digit'],
+      [/[^\p{L}\p{N}]/u, 'a special character'],
+    ]
+      .filter(([pattern]) => !(pattern as RegExp).test(normalized))
+      .map(([, name]) => name as string);
+    if (missing.length > 0) throw weak(`Password must contain ${missing.join(', ')}`);
+  }
+  const lower = normalized.toLowerCase();
+  if (isCommonPassword(normalized))
+    throw weak('Password is too common: it is, or is built on, a password in lists of breached passwords');
+  for (const [word, what] of [
+    [context.username, 'your username'],
+    [context.emailLocalPart, 'the name part of your email address'],
+  ] as const) {
+    if (word.length >= MIN_CONTEXT_WORD_LENGTH && lower.includes(word.toLowerCase()))
+      throw weak(`Password must not contain ${what}`);
+  }
+}

@@ -1,0 +1,35 @@
+import { Body, Controller, Get, Param, Patch, Query, Req, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import type { Caller } from '@cloudstore/access-tokens';
+import type { Request } from 'express';
+import { AuthenticatedGuard, CurrentCaller, Roles } from '../auth/authenticated.guard';
+import { RequestOrigins } from '../auth/request-origins';
+import { ListUsersQuery, UpdateUserBody } from './admin.dto';
+import { AdminUsersService, type UserView } from './admin-users.service';
+
+@ApiTags('admin')
+@ApiBearerAuth()
+@Controller('v1/admin/users')
+@UseGuards(AuthenticatedGuard)
+@Roles('admin')
+export class AdminUsersController {
+  constructor(
+    private readonly users: AdminUsersService,
+    private readonly origins: RequestOrigins,
+  ) {}
+
+  @Get()
+  list(@CurrentCaller() caller: Caller, @Query() query: ListUsersQuery): Promise<{ users: UserView[]; total_count: number }> {
+    return this.users.list(caller, query.limit ?? 50, query.offset ?? 0, query.filter ?? '');
+  }
+
+  @Patch(':id')
+  update(
+    @CurrentCaller() caller: Caller,
+    @Param('id') id: string,
+    @Body() body: UpdateUserBody,
+    @Req() req: Request,
+  ): Promise<UserView> {
+    return this.users.update(caller, id, body, this.origins.http(req));
+  }
+}

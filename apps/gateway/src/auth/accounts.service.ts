@@ -1,0 +1,53 @@
+import { Injectable } from '@nestjs/common';
+import type { Caller } from '@cloudstore/access-tokens';
+import type { authApi } from '@cloudstore/contracts';
+import { InternalClients } from '../internal-clients/internal-clients';
+
+/** The gateway's side of accounts and login: the auth service does the work, over gRPC. */
+@Injectable()
+export class AccountsService {
+  constructor(private readonly clients: InternalClients) {}
+
+  register(
+    input: { username: string; email: string; password: string },
+    origin: authApi.RequestOrigin,
+  ): Promise<authApi.RegisterResponse> {
+    return this.clients.auth.call('register', { ...input, origin });
+  }
+
+  login(usernameOrEmail: string, password: string, origin: authApi.RequestOrigin): Promise<authApi.LoginResponse> {
+    return this.clients.auth.call('login', { usernameOrEmail, password, origin });
+  }
+
+  verifyOtp(sessionId: string, otp: string, origin: authApi.RequestOrigin): Promise<authApi.TokenPair> {
+    return this.clients.auth.call('verifyOtp', { sessionId, otp, origin });
+  }
+
+  refresh(tokens: { refreshToken?: string; currentToken?: string }, origin: authApi.RequestOrigin): Promise<authApi.TokenPair> {
+    return this.clients.auth.call('refreshToken', {
+      refreshToken: tokens.refreshToken ?? '',
+      currentToken: tokens.currentToken ?? '',
+      origin,
+    });
+  }
+
+  async logout(caller: Caller, origin: authApi.RequestOrigin): Promise<void> {
+    await this.clients.auth.call('logout', { caller, origin });
+  }
+
+  enrollTotp(caller: Caller, origin: authApi.RequestOrigin): Promise<authApi.EnrollTotpResponse> {
+    return this.clients.auth.call('enrollTotp', { caller, origin });
+  }
+
+  async confirmTotp(caller: Caller, code: string, origin: authApi.RequestOrigin): Promise<string[]> {
+    return (await this.clients.auth.call('confirmTotp', { caller, code, origin })).recoveryCodes;
+  }
+
+  async disableTotp(caller: Caller, code: string, origin: authApi.RequestOrigin): Promise<void> {
+    await this.clients.auth.call('disableTotp', { caller, code, origin });
+  }
+
+  verificationKeys(): Promise<authApi.GetVerificationKeysResponse> {
+    return this.clients.auth.call('getVerificationKeys', {});
+  }
+}

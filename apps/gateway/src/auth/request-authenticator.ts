@@ -1,0 +1,37 @@
+import type { Metadata } from '@grpc/grpc-js';
+import { Injectable } from '@nestjs/common';
+import { AccessTokenVerifier, type Caller } from '@cloudstore/access-tokens';
+import { DomainError, PermissionDeniedError } from '@cloudstore/contracts';
+
+const BEARER = /^Bearer\s+(\S+)$/i;
+
+/** The token of an `Authorization: Bearer <token>` value, or undefined. */
+export function bearerToken(header: string | undefined): string | undefined {
+  return header ? BEARER.exec(header.trim())?.[1] : undefined;
+}
+
+/**
+ * Turns the token of a request into its verified caller: from the REST Authorization header, or
+ * for gRPC from the request's `auth_token` field or the `authorization` metadata.
+ */
+@Injectable()
+export class RequestAuthenticator {
+  constructor(private readonly verifier: AccessTokenVerifier) {}
+
+  async authenticate(token: string | undefined): Promise<Caller> {
+    if (!token) throw new DomainError('TOKEN_INVALID', 'An access token is required: Authorization: Bearer <token>');
+    return this.verifier.verify(token);
+  }
+
+  fromGrpc(authToken: string | undefined, metadata: Metadata | undefined): Promise<Caller> {
+    const header = metadata?.get('authorization')[0];
+    return this.authenticate(authToken || bearerToken(typeof header === 'string' ? header : undefined));
+  }
+
+  /** The caller of a gRPC admin RPC: a valid token of a user with role admin. */
+  async adminFromGrpc(authToken: string | undefined, metadata: Metadata | undefined): Promise<Caller> {
+    const caller = await this.fromGrpc(authToken, metadata);
+    if (caller.role !== 'admin') throw new PermissionDeniedError('Only admins may do this');
+    return caller;
+  }
+}

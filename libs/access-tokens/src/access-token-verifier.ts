@@ -1,0 +1,95 @@
+import { DomainError } from '@cloudstore/contracts';
+import { errors, importSPKI, type JWTPayload, jwtVerify, type KeyLike } from 'jose';
+import { ACCESS_TOKEN_ALGORITHM, ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, type Caller } from './claims';
+import type { TokenRevocations } from './token-revocations';
+
+export interface VerificationKey {
+  readonly keyId: string;
+  readonly publicKeyPem: string;
+}
+
+/** Where the verifier gets the public keys from (the auth service, in the gateway). */
+export type VerificationKeySource = () => Promise<readonly VerificationKey[]>;
+
+/** A refresh of the keys for an unknown key id happens at most this often. */
+const KEY_REFRESH_INTERVAL_MS = 10_000;
+
+function tokenError(code: 'TOKEN_INVALID' | 'TOKEN_EXPIRED' | 'TOKEN_REVOKED'): DomainError {
+  const messages = {
+    TOKEN_INVALID: 'The access token is not valid',
+    TOKEN_EXPIRED: 'The access token has expired',
+    TOKEN_REVOKED: 'The access token has been revoked',
+  };
+  return new DomainError(code, messages[code]);
+}
+
+function stringClaim(payload: JWTPayload, name: string): string {
+  const value = payload[name];
+  if (typeof value !== 'string' || value === '') throw tokenError('TOKEN_INVALID');
+  return value;
+}
+
+/**
+ * Verifies access tokens locally (signature, issuer, audience, expiry) with the auth service's
+ * public keys, then checks revocation in Redis: no call to auth per request.
+ */
+export class AccessTokenVerifier {
+  private keys = new Map<string, KeyLike>();
+  private lastRefresh = 0;
+
+  constructor(
+    private readonly keySource: VerificationKeySource,
+    private readonly revocations: TokenRevocations,
+  ) {}
+
+  async verify(token: string): Promise<Caller> {
+    if (!token || token.length > 4096) throw tokenError('TOKEN_INVALID');
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, async (header) => this.keyFor(header.kid), {
+        issuer: ACCESS_TOKEN_ISSUER,
+        audience: ACCESS_TOKEN_AUDIENCE,
+        algorithms: [ACCESS_TOKEN_ALGORITHM],
+        requiredClaims: ['sub', 'jti', 'exp', 'iat'],
+      }));
+    } catch (error) {
+      if (error instanceof DomainError) throw error;
+      if (error instanceof errors.JWTExpired) throw tokenError('TOKEN_EXPIRED');
+      if (error instanceof errors.JOSEError || error instanceof TypeError) throw tokenError('TOKEN_INVALID');
+      throw error;
+    }
+    const caller: Caller = {
+      userId: stringClaim(payload, 'sub'),
+      tokenId: stringClaim(payload, 'jti'),
+      familyId: stringClaim(payload, 'fid'),
+      role: stringClaim(payload, 'role'),
+      username: stringClaim(payload, 'username'),
+      issuedAt: payload.iat ?? 0,
+      expiresAt: payload.exp ?? 0,
+    };
+    if (await this.revocations.isRevoked(caller.tokenId, caller.familyId, caller.userId, caller.issuedAt)) {
+      throw tokenError('TOKEN_REVOKED');
+    }
+    return caller;
+  }
+
+  private async keyFor(keyId: string | undefined): Promise<KeyLike> {
+    if (!keyId) throw tokenError('TOKEN_INVALID');
+    let key = this.keys.get(keyId);
+    if (!key && Date.now() - this.lastRefresh >= KEY_REFRESH_INTERVAL_MS) {
+      await this.refreshKeys();
+      key = this.keys.get(keyId);
+    }
+    if (!key) throw tokenError('TOKEN_INVALID');
+    return key;
+  }
+
+  /** Loads the current public keys; called on first use and when a token names an unknown key. */
+  async refreshKeys(): Promise<void> {
+    this.lastRefresh = Date.now();
+    const keys = await this.keySource();
+    const next = new Map<string, KeyLike>();
+    for (const key of keys) next.set(key.keyId, await importSPKI(key.publicKeyPem, ACCESS_TOKEN_ALGORITHM));
+    this.keys = next;
+  }
+}

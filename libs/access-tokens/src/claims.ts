@@ -1,0 +1,24 @@
+/** Who issues access tokens and who they are for; verifiers insist on both. */
+export const ACCESS_TOKEN_ISSUER = 'cloudstore-auth';
+export const ACCESS_TOKEN_AUDIENCE = 'cloudstore';
+export const ACCESS_TOKEN_ALGORITHM = 'EdDSA';
+
+/** The caller an access token proves, as services see it after verification. */
+export interface Caller {
+  readonly userId: string;
+  readonly username: string;
+  readonly role: string;
+  /** The token's id (`jti`), to revoke exactly this token. */
+  readonly tokenId: string;
+  /** The refresh-token family the token descends from (`fid`), to revoke them together. */
+  readonly familyId: string;
+  readonly issuedAt: number;
+  readonly expiresAt: number;
+}
+
+/** JWT claims beyond the registered ones. */
+export interface AccessTokenCustomClaims {
+  readonly role: string;
+  readonly username: string;
+  readonly fid: string;
+}
