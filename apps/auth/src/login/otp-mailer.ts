@@ -23,6 +23,7 @@ export class OtpMailer implements OnApplicationShutdown {
     this.transport = config.SMTP_URL
       ? nodemailer.createTransport({
           url: config.SMTP_URL,
+          pool: true,
           connectionTimeout: 5000,
           greetingTimeout: 5000,
           socketTimeout: 10_000,

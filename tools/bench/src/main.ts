@@ -1,0 +1,53 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { benchAuth, startCodeCatcher } from './auth.bench';
+import { BenchCluster } from './bench-cluster';
+
+const PARTS = ['auth'] as const;
+type Part = (typeof PARTS)[number];
+
+/**
+ * npm run bench [-- <part> …] [--scale=N]: starts the real cluster as processes on free ports,
+ * measures it from outside, and writes bench/results/bench-<time>.json.
+ */
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const scale = Number(args.find((a) => a.startsWith('--scale='))?.split('=')[1] ?? '1');
+  const requested = args.filter((a) => !a.startsWith('--'));
+  const parts: Part[] = requested.length
+    ? requested.filter((p): p is Part => (PARTS as readonly string[]).includes(p))
+    : [...PARTS];
+  const basePort = 40_000 + Math.floor(Math.random() * 500) * 20;
+  const codes = await startCodeCatcher(basePort + 19);
+  const cluster = await BenchCluster.start(basePort, { SMTP_URL: `smtp://127.0.0.1:${basePort + 19}` });
+  const report: Record<string, unknown> = {
+    started_at: new Date().toISOString(),
+    machine: {
+      cpus: cpus().length,
+      cpu_model: cpus()[0]?.model,
+      memory_gib: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+    },
+    scale,
+  };
+  try {
+    if (parts.includes('auth')) {
+      process.stdout.write('bench: auth…\n');
+      report['auth'] = await benchAuth(cluster, codes, scale);
+    }
+  } finally {
+    await cluster.stop();
+    await codes.close();
+  }
+  const dir = join(process.cwd(), 'bench', 'results');
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\nbench: report written to ${file}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
