@@ -41,8 +41,9 @@ export default tseslint.config(
             { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
             // scope:testing is for spec files only; see no-restricted-imports below.
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['scope:shared', 'scope:contracts', 'scope:testing'] },
-            { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['scope:shared', 'scope:contracts'] },
-            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:lib', 'type:tool'] },
+            { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['scope:shared', 'scope:contracts', 'scope:tooling'] },
+            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:lib'] },
+            { sourceTag: 'scope:tooling', onlyDependOnLibsWithTags: ['scope:shared', 'scope:contracts'] },
           ],
         },
       ],

@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
 import { AccessTokenVerifier, type Caller } from '@cloudstore/access-tokens';
-import { AUTH_SERVICE, authApi, DomainError, InvalidArgumentError } from '@cloudstore/contracts';
+import { AUTH_SERVICE, authApi, DomainError, InvalidArgumentError, type commonApi } from '@cloudstore/contracts';
 import { toUnixSeconds } from '@cloudstore/database';
 import type { Origin } from './audit/audit-trail.service';
 import { LoginService } from './login/login.service';
@@ -12,7 +12,7 @@ import { UsersService } from './users/users.service';
 
 const SERVICE = AUTH_SERVICE.serviceName;
 
-export function originOf(origin: authApi.RequestOrigin | undefined): Origin {
+export function originOf(origin: commonApi.RequestOrigin | undefined): Origin {
   return {
     ...(origin?.clientAddress ? { clientAddress: origin.clientAddress } : {}),
     ...(origin?.userAgent ? { userAgent: origin.userAgent } : {}),

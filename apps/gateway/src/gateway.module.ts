@@ -12,6 +12,12 @@ import { AuthGrpcController } from './auth/auth.grpc-controller';
 import { AuthenticatedGuard } from './auth/authenticated.guard';
 import { RequestAuthenticator } from './auth/request-authenticator';
 import { RequestOrigins } from './auth/request-origins';
+import { DownloadService } from './files/download.service';
+import { FileTransferMetrics } from './files/file-transfer.metrics';
+import { FilesController } from './files/files.controller';
+import { FilesGrpcController } from './files/files.grpc-controller';
+import { FilesService } from './files/files.service';
+import { UploadService } from './files/upload.service';
 import { GATEWAY_CONFIG, REDIS } from './gateway.tokens';
 import { HealthController } from './health/health.controller';
 import { ReadinessService } from './health/readiness.service';
@@ -48,13 +54,25 @@ export class GatewayModule implements NestModule {
     return {
       module: GatewayModule,
       imports: [GatewayCoreModule.register(options)],
-      controllers: [HealthController, AuthController, AuthGrpcController, AdminUsersController, AdminGrpcController],
+      controllers: [
+        HealthController,
+        AuthController,
+        AuthGrpcController,
+        AdminUsersController,
+        AdminGrpcController,
+        FilesController,
+        FilesGrpcController,
+      ],
       providers: [
         ReadinessService,
         AccountsService,
         AdminUsersService,
         RequestAuthenticator,
         RequestOrigins,
+        UploadService,
+        DownloadService,
+        FilesService,
+        FileTransferMetrics,
         AuthenticatedGuard,
         {
           provide: TokenRevocations,

@@ -1,5 +1,5 @@
 import type { MetadataConfig } from '@cloudstore/config';
-import { NODE_REGISTRY_SERVICE } from '@cloudstore/contracts';
+import { FILE_SERVICE, NODE_REGISTRY_SERVICE, QUOTA_SERVICE } from '@cloudstore/contracts';
 import { createRedisClient, ensureDatabaseExists, migrateServiceSchema, redactDatabaseUrl } from '@cloudstore/database';
 import { type RunningService, startGrpcService } from '@cloudstore/grpc';
 import { HealthMonitor, type Logger, Metrics } from '@cloudstore/observability';
@@ -15,8 +15,9 @@ export async function startMetadataService(config: MetadataConfig, logger: Logge
   const migrations = await migrateServiceSchema(dataSource, METADATA_SCHEMA);
   logger.info({ database: redactDatabaseUrl(config.DATABASE_URL), migrations }, 'database ready');
   const redis = createRedisClient(config.REDIS_URL, logger);
+  const services = [NODE_REGISTRY_SERVICE, FILE_SERVICE, QUOTA_SERVICE];
   const health = new HealthMonitor(
-    [NODE_REGISTRY_SERVICE.serviceName],
+    services.map((s) => s.serviceName),
     [
       { name: 'postgres', check: async () => void (await dataSource.query('SELECT 1')) },
       { name: 'redis', check: async () => void (await redis.ping()) },
@@ -25,7 +26,7 @@ export async function startMetadataService(config: MetadataConfig, logger: Logge
   );
   return startGrpcService({
     module: MetadataModule.register({ config, logger, metrics, dataSource }),
-    services: [NODE_REGISTRY_SERVICE],
+    services,
     port: config.METADATA_PORT,
     health,
     logger,

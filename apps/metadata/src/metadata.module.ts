@@ -4,6 +4,7 @@ import type { MetadataConfig } from '@cloudstore/config';
 import { type Logger, type Metrics, observabilityProviders } from '@cloudstore/observability';
 import type { DataSource } from 'typeorm';
 import { AuditModule } from './audit/audit.module';
+import { FilesModule } from './files/files.module';
 import { METADATA_CONFIG } from './metadata.tokens';
 import { NodeRegistryModule } from './node-registry/node-registry.module';
 
@@ -31,6 +32,7 @@ export class MetadataModule {
         }),
         NodeRegistryModule,
         AuditModule,
+        FilesModule,
       ],
     };
   }

@@ -18,7 +18,6 @@ describe(loadConfig.name, () => {
       METADATA_ADDRESS: '127.0.0.1:50062',
       REDIS_URL: 'redis://127.0.0.1:6379/0',
       CHUNK_SIZE_BYTES: 4194304,
-      REPLICATION_FACTOR: 3,
       LOG_LEVEL: 'info',
     });
     expect(loadConfig(metadataConfigSchema, {}).DATABASE_URL).toBe('postgres://postgres@127.0.0.1:5432/cloudstore');
@@ -48,7 +47,7 @@ describe(loadConfig.name, () => {
     ['HTTP_PORT', '80.5', 'HTTP_PORT must be a port number from 1 to 65535, got "80.5"'],
     ['REDIS_URL', 'localhost:6379', 'REDIS_URL must be a URL starting with redis:// or rediss://, got "localhost:6379"'],
     ['LOG_LEVEL', 'loud', 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"'],
-    ['REPLICATION_FACTOR', '0', 'REPLICATION_FACTOR must be an integer from 1 to 16, got "0"'],
+    ['CHUNK_SIZE_BYTES', '10', 'CHUNK_SIZE_BYTES must be an integer from 65536 to 67108864, got "10"'],
     ['AUTH_ADDRESS', 'no-port', 'AUTH_ADDRESS must be an address of the form host:port, got "no-port"'],
   ])('rejects %s=%s with one line naming the variable', (variable, value, message) => {
     const load = () => loadConfig(gatewayConfigSchema, { [variable]: value });

@@ -6,5 +6,7 @@ export * as publicApi from './generated/cloudstorage/v1/cloud_storage';
 export * as storageNodeApi from './generated/storage/v1/storage_node';
 export * as nodeRegistryApi from './generated/metadata/v1/node_registry';
 export * as authApi from './generated/auth/v1/auth';
+export * as commonApi from './generated/common/v1/common';
+export * as filesApi from './generated/metadata/v1/files';
 export * from './errors';
 export * from './proto-packages';

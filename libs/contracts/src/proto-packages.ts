@@ -41,3 +41,15 @@ export const ADMIN_SERVICE: ProtoService = {
   packageName: 'cloudstorage.v1',
   serviceName: 'AdminService',
 };
+
+export const FILE_SERVICE: ProtoService = {
+  file: 'metadata/v1/files.proto',
+  packageName: 'cloudstore.metadata.v1',
+  serviceName: 'FileService',
+};
+
+export const QUOTA_SERVICE: ProtoService = {
+  file: 'metadata/v1/files.proto',
+  packageName: 'cloudstore.metadata.v1',
+  serviceName: 'QuotaService',
+};

@@ -1,10 +1,13 @@
-import { type ConnectionOptions, type DefaultJobOptions, Queue, type QueueOptions } from 'bullmq';
+import { type ConnectionOptions, type DefaultJobOptions, type Job, Queue, type QueueOptions, Worker } from 'bullmq';
+import type { Logger } from 'pino';
 import { Redis } from 'ioredis';
 
 /** Every BullMQ queue of cloudstore, by what its jobs do. */
 export const QUEUES = {
   /** Audit events from services that do not own the audit log; the metadata service writes them. */
   audit: 'audit',
+  /** Removing chunks nobody needs: of aborted uploads, of purged files. */
+  garbageCollection: 'garbage-collection',
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
@@ -42,4 +45,36 @@ export function createQueue<T>(
     defaultJobOptions: DEFAULT_JOB_OPTIONS,
     ...options,
   });
+}
+
+export interface RunningWorker {
+  readonly worker: Worker;
+  close(): Promise<void>;
+}
+
+/**
+ * A BullMQ worker on its own connection (workers block on Redis), logging failed jobs; the
+ * failure is retried by the job's backoff.
+ */
+export function startWorker<T>(
+  name: QueueName,
+  redisUrl: string,
+  redisKeyPrefix: string,
+  process: (job: Job<T>) => Promise<unknown>,
+  logger: Logger,
+  concurrency = 1,
+): RunningWorker {
+  const connection = createJobsConnection(redisUrl);
+  const worker = new Worker<T>(name, process, { connection, prefix: jobsPrefix(redisKeyPrefix), concurrency });
+  worker.on('failed', (job, error) =>
+    logger.warn({ err: error, queue: name, job: job?.name, jobId: job?.id, attempt: job?.attemptsMade }, 'job failed'),
+  );
+  worker.on('error', (error) => logger.warn({ err: error, queue: name }, 'worker error'));
+  return {
+    worker: worker as Worker,
+    close: async () => {
+      await worker.close();
+      connection.disconnect();
+    },
+  };
 }

@@ -30,6 +30,12 @@ export class AdminUsersController {
     @Body() body: UpdateUserBody,
     @Req() req: Request,
   ): Promise<UserView> {
-    return this.users.update(caller, id, body, this.origins.http(req));
+    const { quota_bytes: quotaBytes, ...account } = body;
+    return this.users.update(
+      caller,
+      id,
+      { ...account, ...(quotaBytes !== undefined ? { quotaBytes } : {}) },
+      this.origins.http(req),
+    );
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Caller } from '@cloudstore/access-tokens';
-import type { authApi } from '@cloudstore/contracts';
+import type { authApi, commonApi } from '@cloudstore/contracts';
 import { InternalClients } from '../internal-clients/internal-clients';
 
 export interface UserView {
@@ -11,6 +11,9 @@ export interface UserView {
   active: boolean;
   totp_enabled: boolean;
   created_at: number;
+  /** Effective quota (0 when unlimited) and bytes used; in answers to an update. */
+  quota_bytes?: number;
+  used_bytes?: number;
 }
 
 export function userView(user: authApi.User): UserView {
@@ -35,12 +38,23 @@ export class AdminUsersService {
     return { users: result.users.map(userView), total_count: result.totalCount };
   }
 
+  /**
+   * Role and active flag live in auth; the quota in metadata, which also learns a new role at once
+   * (the role picks the default quota).
+   */
   async update(
     caller: Caller,
     userId: string,
-    patch: { role?: string; active?: boolean },
-    origin: authApi.RequestOrigin,
+    patch: { role?: string; active?: boolean; quotaBytes?: number },
+    origin: commonApi.RequestOrigin,
   ): Promise<UserView> {
-    return userView(await this.clients.userAdmin.call('updateUser', { caller, userId, ...patch, origin }));
+    const { quotaBytes, ...account } = patch;
+    const user = await this.clients.userAdmin.call('updateUser', { caller, userId, ...account, origin });
+    const quota = await this.clients.quotas.call('setQuota', {
+      userId: user.userId,
+      role: user.role,
+      ...(quotaBytes !== undefined ? { quotaBytes } : {}),
+    });
+    return { ...userView(user), quota_bytes: quota.totalQuotaBytes, used_bytes: quota.usedBytes };
   }
 }

@@ -35,4 +35,12 @@ export class UpdateUserBody {
   @IsOptional()
   @IsBoolean()
   active?: boolean;
+
+  @ApiPropertyOptional({
+    description: 'bytes; -1 returns to the default of the role (basic 100 GiB, premium 1 TiB, admin unlimited)',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(-1)
+  quota_bytes?: number;
 }

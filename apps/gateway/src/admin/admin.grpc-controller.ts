@@ -17,6 +17,8 @@ function userInfo(user: UserView): publicApi.UserInfo {
     active: user.active,
     totpEnabled: user.totp_enabled,
     createdAt: user.created_at,
+    quotaBytes: user.quota_bytes ?? 0,
+    usedBytes: user.used_bytes ?? 0,
   };
 }
 

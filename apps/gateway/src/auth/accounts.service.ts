@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Caller } from '@cloudstore/access-tokens';
-import type { authApi } from '@cloudstore/contracts';
+import type { authApi, commonApi } from '@cloudstore/contracts';
 import { InternalClients } from '../internal-clients/internal-clients';
 
 /** The gateway's side of accounts and login: the auth service does the work, over gRPC. */
@@ -10,20 +10,20 @@ export class AccountsService {
 
   register(
     input: { username: string; email: string; password: string },
-    origin: authApi.RequestOrigin,
+    origin: commonApi.RequestOrigin,
   ): Promise<authApi.RegisterResponse> {
     return this.clients.auth.call('register', { ...input, origin });
   }
 
-  login(usernameOrEmail: string, password: string, origin: authApi.RequestOrigin): Promise<authApi.LoginResponse> {
+  login(usernameOrEmail: string, password: string, origin: commonApi.RequestOrigin): Promise<authApi.LoginResponse> {
     return this.clients.auth.call('login', { usernameOrEmail, password, origin });
   }
 
-  verifyOtp(sessionId: string, otp: string, origin: authApi.RequestOrigin): Promise<authApi.TokenPair> {
+  verifyOtp(sessionId: string, otp: string, origin: commonApi.RequestOrigin): Promise<authApi.TokenPair> {
     return this.clients.auth.call('verifyOtp', { sessionId, otp, origin });
   }
 
-  refresh(tokens: { refreshToken?: string; currentToken?: string }, origin: authApi.RequestOrigin): Promise<authApi.TokenPair> {
+  refresh(tokens: { refreshToken?: string; currentToken?: string }, origin: commonApi.RequestOrigin): Promise<authApi.TokenPair> {
     return this.clients.auth.call('refreshToken', {
       refreshToken: tokens.refreshToken ?? '',
       currentToken: tokens.currentToken ?? '',
@@ -31,19 +31,19 @@ export class AccountsService {
     });
   }
 
-  async logout(caller: Caller, origin: authApi.RequestOrigin): Promise<void> {
+  async logout(caller: Caller, origin: commonApi.RequestOrigin): Promise<void> {
     await this.clients.auth.call('logout', { caller, origin });
   }
 
-  enrollTotp(caller: Caller, origin: authApi.RequestOrigin): Promise<authApi.EnrollTotpResponse> {
+  enrollTotp(caller: Caller, origin: commonApi.RequestOrigin): Promise<authApi.EnrollTotpResponse> {
     return this.clients.auth.call('enrollTotp', { caller, origin });
   }
 
-  async confirmTotp(caller: Caller, code: string, origin: authApi.RequestOrigin): Promise<string[]> {
+  async confirmTotp(caller: Caller, code: string, origin: commonApi.RequestOrigin): Promise<string[]> {
     return (await this.clients.auth.call('confirmTotp', { caller, code, origin })).recoveryCodes;
   }
 
-  async disableTotp(caller: Caller, code: string, origin: authApi.RequestOrigin): Promise<void> {
+  async disableTotp(caller: Caller, code: string, origin: commonApi.RequestOrigin): Promise<void> {
     await this.clients.auth.call('disableTotp', { caller, code, origin });
   }
 

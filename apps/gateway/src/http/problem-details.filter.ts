@@ -51,6 +51,14 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     let status: number;
     let detail: string;
     let retryAfter: number | undefined;
+    if (req.destroyed || res.destroyed) {
+      // The client went away (a dropped upload or download): nobody is left to answer.
+      this.logger.info(
+        { method: req.method, url: req.originalUrl, reason: error instanceof Error ? error.message : String(error) },
+        'client disconnected',
+      );
+      return;
+    }
     if (error instanceof DomainError) {
       code = error.code;
       status = ERROR_STATUS[code].http;

@@ -1,9 +1,13 @@
+import { StorageNodeClients } from '@cloudstore/chunk-transfer';
 import type { GatewayConfig } from '@cloudstore/config';
 import {
   AUTH_SERVICE,
   type authApi,
+  FILE_SERVICE,
+  type filesApi,
   NODE_REGISTRY_SERVICE,
   type nodeRegistryApi,
+  QUOTA_SERVICE,
   USER_ADMIN_SERVICE,
 } from '@cloudstore/contracts';
 import { GrpcServiceClient } from '@cloudstore/grpc';
@@ -13,17 +17,26 @@ export class InternalClients {
   readonly auth: GrpcServiceClient<authApi.AuthServiceClient>;
   readonly userAdmin: GrpcServiceClient<authApi.UserAdminServiceClient>;
   readonly nodeRegistry: GrpcServiceClient<nodeRegistryApi.NodeRegistryServiceClient>;
+  readonly files: GrpcServiceClient<filesApi.FileServiceClient>;
+  readonly quotas: GrpcServiceClient<filesApi.QuotaServiceClient>;
+  /** Chunk bytes go straight between the gateway and the nodes. */
+  readonly storageNodes = new StorageNodeClients();
 
   constructor(readonly config: GatewayConfig) {
     // Password hashing makes some auth calls take a while under load.
     this.auth = new GrpcServiceClient(AUTH_SERVICE, config.AUTH_ADDRESS, 15_000);
     this.userAdmin = new GrpcServiceClient(USER_ADMIN_SERVICE, config.AUTH_ADDRESS, 10_000);
     this.nodeRegistry = new GrpcServiceClient(NODE_REGISTRY_SERVICE, config.METADATA_ADDRESS, 5000);
+    this.files = new GrpcServiceClient(FILE_SERVICE, config.METADATA_ADDRESS, 15_000);
+    this.quotas = new GrpcServiceClient(QUOTA_SERVICE, config.METADATA_ADDRESS, 10_000);
   }
 
   close(): void {
     this.auth.close();
     this.userAdmin.close();
     this.nodeRegistry.close();
+    this.files.close();
+    this.quotas.close();
+    this.storageNodes.close();
   }
 }

@@ -1,13 +1,26 @@
 import { createServiceDataSource } from '@cloudstore/database';
 import type { DataSource } from 'typeorm';
 import { AuditLogEntity } from '../audit/audit-log.entity';
+import { ChunkEntity } from '../files/chunk.entity';
+import { ChunkReplicaEntity } from '../files/chunk-replica.entity';
+import { FileEntity } from '../files/file.entity';
+import { UserQuotaEntity } from '../quotas/user-quota.entity';
+import { UploadEntity } from '../uploads/upload.entity';
 import { StorageNodeEntity } from '../node-registry/storage-node.entity';
 import { METADATA_MIGRATIONS } from './migrations';
 
 /** The PostgreSQL schema that only the metadata service reads and writes. */
 export const METADATA_SCHEMA = 'metadata';
 
-export const METADATA_ENTITIES = [StorageNodeEntity, AuditLogEntity];
+export const METADATA_ENTITIES = [
+  StorageNodeEntity,
+  AuditLogEntity,
+  FileEntity,
+  ChunkEntity,
+  ChunkReplicaEntity,
+  UploadEntity,
+  UserQuotaEntity,
+];
 
 export function createMetadataDataSource(url: string): DataSource {
   return createServiceDataSource({

@@ -6,6 +6,6 @@ import { NodeRegistryService } from './node-registry.service';
 @Module({
   controllers: [NodeRegistryController],
   providers: [NodeRegistryRepository, NodeRegistryService],
-  exports: [NodeRegistryService],
+  exports: [NodeRegistryService, NodeRegistryRepository],
 })
 export class NodeRegistryModule {}

@@ -14,7 +14,12 @@ export const gatewayConfigSchema = z
     REDIS_URL: commonVars.REDIS_URL,
     REDIS_KEY_PREFIX: commonVars.REDIS_KEY_PREFIX,
     CHUNK_SIZE_BYTES: envVars.integer(4 * 1024 * 1024, 64 * 1024, 64 * 1024 * 1024),
-    REPLICATION_FACTOR: envVars.integer(3, 1, 16),
+    /** Largest file accepted (FILE_TOO_LARGE beyond), 100 GiB as in the seed. */
+    MAX_FILE_SIZE_BYTES: envVars.integer(107374182400, 1),
+    /** Deadline of reading one chunk from one replica before the next replica is tried. */
+    CHUNK_READ_TIMEOUT_MS: envVars.integer(15_000, 100, 600_000),
+    /** Deadline of writing one chunk to one node. */
+    CHUNK_WRITE_TIMEOUT_MS: envVars.integer(60_000, 100, 600_000),
     /** Take the client address from X-Forwarded-For (set when a proxy you trust stands in front). */
     TRUST_PROXY: envVars.boolean(false),
   })

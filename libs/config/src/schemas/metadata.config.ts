@@ -13,6 +13,16 @@ export const metadataConfigSchema = z.object({
   HEARTBEAT_INTERVAL_SECONDS: envVars.integer(5, 1, 3600),
   /** A node silent for this long is down: its replicas stop counting as healthy. */
   NODE_DOWN_AFTER_SECONDS: envVars.integer(15, 2, 86400),
+  /** Copies of every chunk, capped at the number of live nodes. */
+  REPLICATION_FACTOR: envVars.integer(3, 1, 16),
+  /** Quota of a new basic user (100 GiB). */
+  DEFAULT_QUOTA_BYTES: envVars.integer(107374182400, 0),
+  /** Quota of a premium user (1 TiB). */
+  PREMIUM_QUOTA_BYTES: envVars.integer(1099511627776, 0),
+  /** Quota of an admin; 0 means unlimited. */
+  ADMIN_QUOTA_BYTES: envVars.integer(0, 0),
+  /** An upload with no new chunk for this long is aborted and its chunks collected (a gateway that died). */
+  UPLOAD_IDLE_TIMEOUT_SECONDS: envVars.integer(600, 5, 7 * 86400),
 });
 
 export type MetadataConfig = z.output<typeof metadataConfigSchema>;

@@ -1,5 +1,10 @@
 import { CreateStorageNodes1795901717457 } from './1795901717457-CreateStorageNodes';
 import { CreateAuditLog1795903507049 } from './1795903507049-CreateAuditLog';
+import { CreateFilesAndQuotas1795904302375 } from './1795904302375-CreateFilesAndQuotas';
 
 /** In the order they run; `npm run migration:generate` keeps this list. */
-export const METADATA_MIGRATIONS = [CreateStorageNodes1795901717457, CreateAuditLog1795903507049];
+export const METADATA_MIGRATIONS = [
+  CreateStorageNodes1795901717457,
+  CreateAuditLog1795903507049,
+  CreateFilesAndQuotas1795904302375,
+];

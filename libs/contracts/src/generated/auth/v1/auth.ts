@@ -8,17 +8,12 @@
 import type { Metadata } from "@grpc/grpc-js";
 import { GrpcMethod, GrpcStreamMethod } from "@nestjs/microservices";
 import { Observable } from "rxjs";
+import { RequestOrigin } from "../../common/v1/common";
 
 /**
  * Internal API of the auth service: accounts, login with a second factor, tokens, and the
  * admin's view of users. Only the gateway calls it.
  */
-
-/** Who is asking, as the gateway saw it: for rate limits and the audit log. */
-export interface RequestOrigin {
-  clientAddress: string;
-  userAgent: string;
-}
 
 /** The caller of an authenticated call, from the access token the gateway verified. */
 export interface Caller {

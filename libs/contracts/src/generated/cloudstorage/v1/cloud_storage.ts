@@ -85,6 +85,11 @@ export interface UploadFileRequest {
   chunk: Uint8Array;
   /** First message only */
   fileId: string;
+  /**
+   * Beyond the seed, first message only, optional: the file's size in bytes. The quota is then
+   * reserved up front, and an upload that ends with any other number of bytes is refused.
+   */
+  fileSize: number;
 }
 
 export interface UploadFileResponse {
@@ -205,6 +210,9 @@ export interface UserInfo {
   active: boolean;
   totpEnabled: boolean;
   createdAt: number;
+  /** Set in UpdateUser's answer: the effective quota (0 when unlimited) and the bytes used. */
+  quotaBytes: number;
+  usedBytes: number;
 }
 
 export interface ListUsersRequest {
@@ -227,7 +235,11 @@ export interface UpdateUserRequest {
   userId: string;
   /** Unset fields stay as they are. */
   role?: string | undefined;
-  active?: boolean | undefined;
+  active?:
+    | boolean
+    | undefined;
+  /** Bytes; -1 returns to the role's default (basic DEFAULT_QUOTA_BYTES, premium 1 TiB, admin unlimited). */
+  quotaBytes?: number | undefined;
 }
 
 export interface CloudStorageServiceClient {

@@ -1,0 +1,101 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Caller } from '@cloudstore/access-tokens';
+import { readChunk, ReplicaReadError } from '@cloudstore/chunk-transfer';
+import type { GatewayConfig } from '@cloudstore/config';
+import { ChecksumMismatchError, type commonApi, type filesApi, StorageUnavailableError } from '@cloudstore/contracts';
+import { LOGGER, type Logger } from '@cloudstore/observability';
+import { GATEWAY_CONFIG } from '../gateway.tokens';
+import { InternalClients } from '../internal-clients/internal-clients';
+import { FileTransferMetrics } from './file-transfer.metrics';
+
+export interface ByteRange {
+  readonly start: number;
+  /** Inclusive. */
+  readonly end: number;
+}
+
+export interface Download {
+  readonly file: filesApi.FileRecord;
+  /** Verified bytes of the range, in order. */
+  readonly body: AsyncGenerator<Buffer>;
+}
+
+/**
+ * The read path. The chunks that cover a range are read in order from their replicas, healthiest
+ * first; each is checked against its size and SHA-256 before a byte of it is passed on. A
+ * missing, corrupt or slow replica is reported for repair and the next one is tried; with no good
+ * replica left the download fails (CHECKSUM_MISMATCH or STORAGE_UNAVAILABLE), never with wrong
+ * bytes. The next chunk is fetched while the current one is sent: two chunks in memory at most.
+ */
+@Injectable()
+export class DownloadService {
+  constructor(
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    private readonly clients: InternalClients,
+    private readonly metrics: FileTransferMetrics,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async open(caller: Caller, fileId: string, range: ByteRange | undefined, origin: commonApi.RequestOrigin): Promise<Download> {
+    const plan = await this.clients.files.call('getDownloadPlan', {
+      owner: { userId: caller.userId, role: caller.role, username: caller.username },
+      fileId,
+      rangeStart: range?.start ?? 0,
+      rangeEnd: range?.end ?? -1,
+      origin,
+    });
+    const file = plan.file as filesApi.FileRecord;
+    const start = range?.start ?? 0;
+    const end = range?.end ?? file.size - 1;
+    return { file, body: this.read(plan.chunks, start, end) };
+  }
+
+  private async *read(chunks: filesApi.PlannedChunk[], start: number, end: number): AsyncGenerator<Buffer> {
+    let next = chunks[0] ? this.fetch(chunks[0]) : undefined;
+    for (const [i, chunk] of chunks.entries()) {
+      const data = await (next as Promise<Buffer>);
+      const following = chunks[i + 1];
+      next = following ? this.fetch(following) : undefined;
+      // A failed prefetch is rethrown when its turn comes; until then it must not count as unhandled.
+      next?.catch(() => undefined);
+      const from = Math.max(start, chunk.offset) - chunk.offset;
+      const to = Math.min(end + 1, chunk.offset + chunk.size) - chunk.offset;
+      this.metrics.downloadedBytes.inc(to - from);
+      yield data.subarray(from, to);
+    }
+  }
+
+  private async fetch(chunk: filesApi.PlannedChunk): Promise<Buffer> {
+    const problems: ReplicaReadError[] = [];
+    for (const replica of chunk.replicas) {
+      try {
+        return await readChunk(
+          this.clients.storageNodes.get(replica.address),
+          chunk.chunkId,
+          { size: chunk.size, sha256: chunk.sha256 },
+          this.config.CHUNK_READ_TIMEOUT_MS,
+        );
+      } catch (error) {
+        if (!(error instanceof ReplicaReadError)) throw error;
+        problems.push(error);
+        this.metrics.replicaReadFailures.inc({ node_id: replica.nodeId, problem: error.problem });
+        this.logger.warn(
+          { chunkId: chunk.chunkId, nodeId: replica.nodeId, problem: error.problem, reason: error.message },
+          'replica read failed, trying the next',
+        );
+        this.clients.files
+          .call('reportReplicaProblem', {
+            chunkId: chunk.chunkId,
+            nodeId: replica.nodeId,
+            problem: error.problem,
+            detail: error.message.slice(0, 500),
+          })
+          .catch((reportError: unknown) => this.logger.warn({ err: reportError }, 'could not report a replica problem'));
+      }
+    }
+    if (problems.some((p) => p.problem === 'corrupt')) {
+      throw new ChecksumMismatchError(`No replica of chunk ${chunk.index} matches its checksum`);
+    }
+    throw new StorageUnavailableError(`No replica of chunk ${chunk.index} could be read; try again later`);
+  }
+}

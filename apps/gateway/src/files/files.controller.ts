@@ -1,0 +1,156 @@
+import { once } from 'node:events';
+import { Controller, Delete, Get, HttpCode, Param, Put, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import type { Caller } from '@cloudstore/access-tokens';
+import type { Request, Response } from 'express';
+import { AuthenticatedGuard, CurrentCaller } from '../auth/authenticated.guard';
+import { RequestOrigins } from '../auth/request-origins';
+import { contentDisposition, parseRange } from './byte-range';
+import { DownloadService } from './download.service';
+import { FileInfoResult, ListFilesQuery, UploadQuery } from './files.dto';
+import { FilesService, fileView, type FileView, type QuotaView, quotaView } from './files.service';
+import { ClientGoneError, UploadService } from './upload.service';
+
+/** The request body as it arrives; a client that goes away mid-body ends it with ClientGoneError. */
+async function* requestBody(req: Request): AsyncGenerator<Uint8Array> {
+  try {
+    for await (const piece of req) yield piece as Buffer;
+  } catch {
+    throw new ClientGoneError();
+  }
+  if (!req.complete) throw new ClientGoneError();
+}
+
+@ApiTags('files')
+@ApiBearerAuth()
+@Controller('v1')
+@UseGuards(AuthenticatedGuard)
+export class FilesController {
+  constructor(
+    private readonly uploads: UploadService,
+    private readonly downloads: DownloadService,
+    private readonly files: FilesService,
+    private readonly origins: RequestOrigins,
+  ) {}
+
+  /** The raw request body is the file, streamed; answers once it is committed. */
+  @Put('files')
+  @HttpCode(201)
+  @ApiOkResponse({ type: FileInfoResult })
+  async upload(
+    @CurrentCaller() caller: Caller,
+    @Query() query: UploadQuery,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<FileView> {
+    const length = req.header('content-length');
+    try {
+      const file = await this.uploads.upload(requestBody(req), {
+        caller,
+        filename: query.filename,
+        declaredSize: length !== undefined && /^\d+$/.test(length) ? Number(length) : -1,
+        contentType: req.header('content-type') ?? 'application/octet-stream',
+        fileId: query.file_id ?? '',
+        origin: this.origins.http(req),
+      });
+      return fileView(file, true);
+    } catch (error) {
+      // The rest of the body is not read: the connection cannot be reused.
+      res.setHeader('connection', 'close');
+      throw error;
+    }
+  }
+
+  @Get('files')
+  async list(
+    @CurrentCaller() caller: Caller,
+    @Query() query: ListFilesQuery,
+  ): Promise<{ files: FileView[]; total_count: number }> {
+    const result = await this.files.list(caller, query.limit ?? 50, query.offset ?? 0, query.filter ?? '');
+    return { files: result.files.map((f) => fileView(f)), total_count: result.totalCount };
+  }
+
+  @Get('files/:fileId')
+  @ApiOkResponse({ type: FileInfoResult })
+  async get(@CurrentCaller() caller: Caller, @Param('fileId') fileId: string): Promise<FileView> {
+    return fileView(await this.files.get(caller, fileId), true);
+  }
+
+  /** The bytes, streamed and verified; honours Range (206) and If-None-Match (304). */
+  @Get('files/:fileId/content')
+  async content(
+    @CurrentCaller() caller: Caller,
+    @Param('fileId') fileId: string,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    const file = await this.files.get(caller, fileId);
+    const etag = `"${file.sha256}"`;
+    const common = {
+      etag,
+      'accept-ranges': 'bytes',
+      'content-type': file.contentType || 'application/octet-stream',
+      'content-disposition': contentDisposition(file.filename),
+      'last-modified': new Date(file.uploadedAt * 1000).toUTCString(),
+      'cache-control': 'private, no-cache',
+    };
+    if (
+      req
+        .header('if-none-match')
+        ?.split(',')
+        .some((tag) => tag.trim() === etag)
+    ) {
+      res.status(304).set(common).end();
+      return;
+    }
+    const range = parseRange(req.header('range'), file.size);
+    if (range.kind === 'unsatisfiable') {
+      res
+        .status(416)
+        .set({ ...common, 'content-range': `bytes */${file.size}` })
+        .end();
+      return;
+    }
+    const download = await this.downloads.open(
+      caller,
+      fileId,
+      range.kind === 'partial' ? range.range : undefined,
+      this.origins.http(req),
+    );
+    // The first verified bytes come before the headers: a file that cannot be read is an error, not a cut body.
+    const first = await download.body.next();
+    const span = range.kind === 'partial' ? range.range : { start: 0, end: file.size - 1 };
+    res.status(range.kind === 'partial' ? 206 : 200).set({
+      ...common,
+      'content-length': String(Math.max(0, span.end - span.start + 1)),
+      ...(range.kind === 'partial' ? { 'content-range': `bytes ${span.start}-${span.end}/${file.size}` } : {}),
+    });
+    try {
+      for (let piece = first; !piece.done; piece = await download.body.next()) {
+        if (!res.write(piece.value)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+        if (res.destroyed) {
+          await download.body.return(undefined);
+          return;
+        }
+      }
+      res.end();
+    } catch (error) {
+      await download.body.return(undefined);
+      throw error;
+    }
+  }
+
+  @Delete('files/:fileId')
+  async delete(
+    @CurrentCaller() caller: Caller,
+    @Param('fileId') fileId: string,
+    @Req() req: Request,
+  ): Promise<{ success: true; freed_bytes: number }> {
+    return { success: true, freed_bytes: await this.files.delete(caller, fileId, this.origins.http(req)) };
+  }
+
+  @Get('quota')
+  async quota(@CurrentCaller() caller: Caller): Promise<QuotaView> {
+    return quotaView(await this.files.quota(caller));
+  }
+}

@@ -1,0 +1,157 @@
+import type { Metadata, sendUnaryData, ServerReadableStream, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
+import { Controller, Inject } from '@nestjs/common';
+import { GrpcMethod, GrpcStreamCall } from '@nestjs/microservices';
+import { CLOUD_STORAGE_SERVICE, InvalidArgumentError, publicApi } from '@cloudstore/contracts';
+import { answerStreamCall, writeAll } from '@cloudstore/grpc';
+import { LOGGER, type Logger, Metrics } from '@cloudstore/observability';
+import { from, ignoreElements, type Observable } from 'rxjs';
+import { RequestAuthenticator } from '../auth/request-authenticator';
+import { RequestOrigins } from '../auth/request-origins';
+import { DownloadService } from './download.service';
+import { FilesService } from './files.service';
+import { ClientGoneError, UploadService } from './upload.service';
+
+const SERVICE = CLOUD_STORAGE_SERVICE.serviceName;
+/** Bytes per DownloadFileResponse message. */
+const MESSAGE_BYTES = 1024 * 1024;
+
+type UploadCall = ServerReadableStream<publicApi.UploadFileRequest, publicApi.UploadFileResponse>;
+
+/**
+ * How long an upload of undeclared size waits, after the client's last message, for a cancel.
+ * grpc-js clients cancel by ending the stream and then resetting it: the end arrives first, and
+ * without a declared size a cancelled upload would look complete.
+ */
+const CANCEL_SETTLE_MS = 50;
+
+function settleCancellation(call: UploadCall): Promise<void> {
+  if (call.cancelled) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, CANCEL_SETTLE_MS);
+    function done() {
+      clearTimeout(timer);
+      call.off('cancelled', done);
+      resolve();
+    }
+    call.once('cancelled', done);
+  });
+}
+
+/** Splits verified chunks into messages, the last one marked is_final. */
+async function* downloadMessages(body: AsyncIterable<Buffer>): AsyncGenerator<publicApi.DownloadFileResponse> {
+  let pending: Buffer | undefined;
+  for await (const data of body) {
+    for (let offset = 0; offset < data.length; offset += MESSAGE_BYTES) {
+      if (pending) yield { chunk: pending, isFinal: false };
+      pending = data.subarray(offset, offset + MESSAGE_BYTES);
+    }
+  }
+  yield { chunk: pending ?? Buffer.alloc(0), isFinal: true };
+}
+
+/** The storage RPCs of the public CloudStorageService. */
+@Controller()
+export class FilesGrpcController {
+  constructor(
+    private readonly uploads: UploadService,
+    private readonly downloads: DownloadService,
+    private readonly files: FilesService,
+    private readonly authenticator: RequestAuthenticator,
+    private readonly origins: RequestOrigins,
+    private readonly metrics: Metrics,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  /** The first message carries auth_token and filename (and optionally file_id); any message may carry bytes. */
+  @GrpcStreamCall(SERVICE, 'UploadFile')
+  uploadFile(call: UploadCall, callback: sendUnaryData<publicApi.UploadFileResponse>): Promise<void> {
+    const observation = { metrics: this.metrics, logger: this.logger, grpcService: SERVICE, grpcMethod: 'UploadFile' };
+    return answerStreamCall(callback, observation, async () => {
+      const messages = call[Symbol.asyncIterator]() as AsyncIterator<publicApi.UploadFileRequest>;
+      const first = await messages.next();
+      if (first.done) throw new InvalidArgumentError('UploadFile needs a first message with auth_token and filename');
+      const caller = await this.authenticator.fromGrpc(first.value.authToken, call.metadata);
+      if (!first.value.filename) throw new InvalidArgumentError('The first message must carry the filename');
+      const firstChunk = first.value.chunk;
+      const declaredSize = first.value.fileSize > 0 ? first.value.fileSize : -1;
+      async function* bytes(): AsyncGenerator<Uint8Array> {
+        if (firstChunk.length > 0) yield firstChunk;
+        for (let next = await messages.next(); !next.done; next = await messages.next()) yield next.value.chunk;
+        if (declaredSize < 0) await settleCancellation(call);
+        if (call.cancelled) throw new ClientGoneError();
+      }
+      const file = await this.uploads.upload(bytes(), {
+        caller,
+        filename: first.value.filename,
+        declaredSize,
+        contentType: 'application/octet-stream',
+        fileId: first.value.fileId,
+        origin: this.origins.grpc(call, call.metadata),
+      });
+      return {
+        success: true,
+        message: 'Uploaded',
+        fileId: file.fileId,
+        fileSize: file.size,
+        checksum: file.sha256,
+        storageNodes: file.storageNodes,
+      };
+    });
+  }
+
+  @GrpcMethod(SERVICE, 'DownloadFile')
+  downloadFile(
+    request: publicApi.DownloadFileRequest,
+    metadata: Metadata,
+    call: ServerWritableStream<publicApi.DownloadFileRequest, publicApi.DownloadFileResponse>,
+  ): Observable<never> {
+    const send = async () => {
+      const caller = await this.authenticator.fromGrpc(request.authToken, metadata);
+      const download = await this.downloads.open(caller, request.fileId, undefined, this.origins.grpc(call, metadata));
+      await writeAll(call, downloadMessages(download.body), (message) => message);
+    };
+    return from(send()).pipe(ignoreElements());
+  }
+
+  @GrpcMethod(SERVICE, 'ListFiles')
+  async listFiles(request: publicApi.ListFilesRequest, metadata: Metadata): Promise<publicApi.ListFilesResponse> {
+    const caller = await this.authenticator.fromGrpc(request.authToken, metadata);
+    if (request.limit < 0 || request.offset < 0) throw new InvalidArgumentError('limit and offset must not be negative');
+    const result = await this.files.list(caller, request.limit, request.offset, request.filter);
+    return {
+      success: true,
+      files: result.files.map((f) => ({
+        fileId: f.fileId,
+        filename: f.filename,
+        fileSize: f.size,
+        uploadedAt: f.uploadedAt,
+        checksum: f.sha256,
+      })),
+      totalCount: result.totalCount,
+    };
+  }
+
+  @GrpcMethod(SERVICE, 'DeleteFile')
+  async deleteFile(
+    request: publicApi.DeleteFileRequest,
+    metadata: Metadata,
+    call: ServerUnaryCall<unknown, unknown>,
+  ): Promise<publicApi.DeleteFileResponse> {
+    const caller = await this.authenticator.fromGrpc(request.authToken, metadata);
+    const freed = await this.files.delete(caller, request.fileId, this.origins.grpc(call, metadata));
+    return { success: true, message: 'Deleted', freedBytes: freed };
+  }
+
+  @GrpcMethod(SERVICE, 'GetQuotaStatus')
+  async getQuotaStatus(request: publicApi.GetQuotaStatusRequest, metadata: Metadata): Promise<publicApi.GetQuotaStatusResponse> {
+    const caller = await this.authenticator.fromGrpc(request.authToken, metadata);
+    const status = await this.files.quota(caller);
+    return {
+      success: true,
+      totalQuotaBytes: status.totalQuotaBytes,
+      usedBytes: status.usedBytes,
+      availableBytes: status.availableBytes,
+      usagePercentage: status.usagePercentage,
+    };
+  }
+}

@@ -1,0 +1,168 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Caller } from '@cloudstore/access-tokens';
+import { putChunk } from '@cloudstore/chunk-transfer';
+import type { GatewayConfig } from '@cloudstore/config';
+import { type commonApi, DomainError, type filesApi, StorageUnavailableError } from '@cloudstore/contracts';
+import { LOGGER, type Logger } from '@cloudstore/observability';
+import { GATEWAY_CONFIG } from '../gateway.tokens';
+import { InternalClients } from '../internal-clients/internal-clients';
+import { type AssembledChunk, ChunkAssembler } from './chunk-assembler';
+import { FileTransferMetrics } from './file-transfer.metrics';
+
+export interface UploadParams {
+  readonly caller: Caller;
+  readonly filename: string;
+  /** Content-Length when the client sent one; -1 otherwise. */
+  readonly declaredSize: number;
+  readonly contentType: string;
+  readonly fileId: string;
+  readonly origin: commonApi.RequestOrigin;
+}
+
+/** The client went away before the upload ended. */
+export class ClientGoneError extends Error {
+  override name = 'ClientGoneError';
+  constructor() {
+    super('the client disconnected before the upload ended');
+  }
+}
+
+function errorCodeOf(error: unknown): string {
+  if (error instanceof DomainError) return error.code;
+  return error instanceof ClientGoneError ? 'CLIENT_CANCELLED' : 'INTERNAL_ERROR';
+}
+
+/**
+ * The write path. Bytes are cut into chunks as they arrive, each chunk hashed, reserved in the
+ * quota and recorded by the metadata service, then written to its nodes in parallel; one chunk
+ * is written while the next one fills, and the client is not read further until the write
+ * before is done. So memory holds at most two chunks per upload, and a slow node slows the
+ * client. The file exists only once the metadata service commits it; any failure aborts the
+ * upload, which releases the reservation and leaves the written chunks to garbage collection.
+ */
+@Injectable()
+export class UploadService {
+  constructor(
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    private readonly clients: InternalClients,
+    private readonly metrics: FileTransferMetrics,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async upload(source: AsyncIterable<Uint8Array>, params: UploadParams): Promise<filesApi.FileRecord> {
+    if (params.declaredSize > this.config.MAX_FILE_SIZE_BYTES) throw this.tooLarge();
+    const owner = { userId: params.caller.userId, role: params.caller.role, username: params.caller.username };
+    const upload = await this.clients.files.call('createUpload', {
+      owner,
+      filename: params.filename,
+      declaredSize: params.declaredSize,
+      contentType: params.contentType,
+      fileId: params.fileId,
+      origin: params.origin,
+    });
+    const ids = { uploadId: upload.uploadId, ownerId: owner.userId };
+    try {
+      const fileHash = createHash('sha256');
+      const assembler = new ChunkAssembler(this.config.CHUNK_SIZE_BYTES);
+      let size = 0;
+      let index = 0;
+      let writing: Promise<void> | undefined;
+      let writeError: Error | undefined;
+      const submit = async (chunk: AssembledChunk) => {
+        if (writing) await writing;
+        if (writeError) throw writeError;
+        writing = this.writeChunk(ids, index, chunk).catch((error: unknown) => {
+          writeError ??= error instanceof Error ? error : new Error(String(error));
+        });
+        index += 1;
+      };
+      for await (const piece of source) {
+        if (writeError) throw writeError;
+        size += piece.length;
+        if (size > this.config.MAX_FILE_SIZE_BYTES) throw this.tooLarge();
+        fileHash.update(piece);
+        for (const chunk of assembler.push(piece)) await submit(chunk);
+      }
+      const tail = assembler.flush();
+      if (tail) await submit(tail);
+      await writing;
+      if (writeError) throw writeError;
+      const file = await this.clients.files.call('commitUpload', {
+        ...ids,
+        size,
+        sha256: fileHash.digest('hex'),
+        chunkCount: index,
+        origin: params.origin,
+      });
+      this.metrics.uploadedBytes.inc(size);
+      return file;
+    } catch (error) {
+      await this.clients.files
+        .call('abortUpload', {
+          ...ids,
+          errorCode: errorCodeOf(error),
+          reason: error instanceof Error ? error.message : String(error),
+          origin: params.origin,
+        })
+        .catch((abortError: unknown) =>
+          this.logger.warn({ err: abortError, uploadId: upload.uploadId }, 'could not abort the upload; the idle sweep will'),
+        );
+      throw error;
+    }
+  }
+
+  private async writeChunk(ids: { uploadId: string; ownerId: string }, index: number, chunk: AssembledChunk): Promise<void> {
+    const prepared = await this.clients.files.call('prepareChunk', {
+      ...ids,
+      index,
+      size: chunk.data.length,
+      sha256: chunk.sha256,
+    });
+    const stored = await this.replicate(prepared, chunk);
+    await this.clients.files.call('completeChunk', { ...ids, chunkId: prepared.chunkId, nodeIds: stored });
+  }
+
+  /**
+   * Writes the chunk to `replicationFactor` nodes at once, each failure moving on to the next
+   * candidate of the placement. Enough when a write quorum stored it; the replicas still missing
+   * are restored by the replication jobs.
+   */
+  private async replicate(prepared: filesApi.PrepareChunkResponse, chunk: AssembledChunk): Promise<string[]> {
+    const candidates = [...prepared.candidates];
+    const stored: string[] = [];
+    const failures: string[] = [];
+    const writeToNext = async (): Promise<void> => {
+      const target = candidates.shift();
+      if (!target) return;
+      try {
+        await putChunk(
+          this.clients.storageNodes.get(target.address),
+          prepared.chunkId,
+          chunk.sha256,
+          chunk.data,
+          this.config.CHUNK_WRITE_TIMEOUT_MS,
+        );
+        stored.push(target.nodeId);
+      } catch (error) {
+        failures.push(`${target.nodeId}: ${error instanceof Error ? error.message : String(error)}`);
+        this.metrics.replicaWriteFailures.inc({ node_id: target.nodeId });
+        await writeToNext();
+      }
+    };
+    await Promise.all(Array.from({ length: prepared.replicationFactor }, writeToNext));
+    if (stored.length < prepared.writeQuorum) {
+      this.logger.warn({ chunkId: prepared.chunkId, stored, failures }, 'chunk write missed its quorum');
+      throw new StorageUnavailableError(
+        `Only ${stored.length} of the ${prepared.writeQuorum} storage nodes needed took the data; try again later`,
+      );
+    }
+    if (failures.length > 0)
+      this.logger.warn({ chunkId: prepared.chunkId, stored, failures }, 'chunk stored with fewer replicas than wanted');
+    return stored;
+  }
+
+  private tooLarge(): DomainError {
+    return new DomainError('FILE_TOO_LARGE', `Files may be at most ${this.config.MAX_FILE_SIZE_BYTES} bytes`);
+  }
+}

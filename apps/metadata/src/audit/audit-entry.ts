@@ -1,0 +1,33 @@
+import { randomUUID } from 'node:crypto';
+import type { commonApi } from '@cloudstore/contracts';
+import type { AuditEvent, AuditStatus } from '@cloudstore/jobs';
+
+/** An audit event of a file operation, as the metadata service writes it in the same transaction. */
+export function fileAuditEvent(entry: {
+  operation: string;
+  status: AuditStatus;
+  userId: string;
+  username?: string;
+  errorCode?: string;
+  fileId?: string;
+  filename?: string;
+  sizeBytes?: number;
+  origin?: commonApi.RequestOrigin;
+  details?: Record<string, string | number | boolean>;
+}): AuditEvent {
+  return {
+    eventId: randomUUID(),
+    occurredAt: new Date().toISOString(),
+    operation: entry.operation,
+    status: entry.status,
+    userId: entry.userId,
+    ...(entry.username ? { username: entry.username } : {}),
+    ...(entry.errorCode ? { errorCode: entry.errorCode } : {}),
+    ...(entry.fileId ? { fileId: entry.fileId } : {}),
+    ...(entry.filename ? { filename: entry.filename } : {}),
+    ...(entry.sizeBytes !== undefined ? { sizeBytes: entry.sizeBytes } : {}),
+    ...(entry.origin?.clientAddress ? { clientAddress: entry.origin.clientAddress } : {}),
+    ...(entry.origin?.userAgent ? { userAgent: entry.origin.userAgent.slice(0, 512) } : {}),
+    ...(entry.details ? { details: entry.details } : {}),
+  };
+}

@@ -1,0 +1,38 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
+import { bigintToNumber } from '@cloudstore/database';
+
+/**
+ * One chunk of a file, recorded before any node stores it (so that nothing on a node is ever
+ * unknown to the metadata): first with its upload, then with its file once the upload commits.
+ */
+@Entity({ name: 'chunks' })
+@Index('chunks_file_index_unique', ['fileId', 'index'], { unique: true, where: 'file_id IS NOT NULL' })
+@Index('chunks_upload_idx', ['uploadId'])
+export class ChunkEntity {
+  /** Also the chunk's file name on the nodes. */
+  @PrimaryColumn({ type: 'text' })
+  id!: string;
+
+  @Column({ type: 'uuid', nullable: true })
+  uploadId!: string | null;
+
+  @Column({ type: 'uuid', nullable: true })
+  fileId!: string | null;
+
+  @Column({ type: 'integer' })
+  index!: number;
+
+  @Column({ type: 'bigint', transformer: bigintToNumber })
+  sizeBytes!: number;
+
+  /** Lowercase hex SHA-256 of the bytes stored. */
+  @Column({ type: 'text' })
+  sha256!: string;
+
+  /** Every node the chunk may have been sent to: what garbage collection must clean. */
+  @Column({ type: 'text', array: true, default: () => "'{}'" })
+  plannedNodeIds!: string[];
+
+  @CreateDateColumn({ type: 'timestamptz' })
+  createdAt!: Date;
+}

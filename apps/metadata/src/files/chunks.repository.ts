@@ -1,0 +1,145 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
+import { ChunkEntity } from './chunk.entity';
+import { ChunkReplicaEntity, type ReplicaState } from './chunk-replica.entity';
+
+export interface ReplicaLocation {
+  readonly nodeId: string;
+  readonly address: string;
+  readonly state: ReplicaState;
+  /** The node sent a heartbeat within the liveness window. */
+  readonly alive: boolean;
+}
+
+export interface ChunkWithReplicas {
+  readonly id: string;
+  readonly index: number;
+  readonly sizeBytes: number;
+  readonly sha256: string;
+  readonly replicas: ReplicaLocation[];
+}
+
+/** SQL of chunks and their replicas. */
+@Injectable()
+export class ChunksRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  async insertPending(
+    manager: EntityManager,
+    chunk: Pick<ChunkEntity, 'id' | 'uploadId' | 'index' | 'sizeBytes' | 'sha256' | 'plannedNodeIds'>,
+  ): Promise<void> {
+    await manager.insert(ChunkEntity, { ...chunk, fileId: null });
+  }
+
+  async findOfUpload(manager: EntityManager, uploadId: string, chunkId: string): Promise<ChunkEntity | null> {
+    return manager.findOneBy(ChunkEntity, { id: chunkId, uploadId });
+  }
+
+  async addReplicas(manager: EntityManager, chunkId: string, nodeIds: readonly string[]): Promise<void> {
+    if (nodeIds.length === 0) return;
+    await manager
+      .createQueryBuilder()
+      .insert()
+      .into(ChunkReplicaEntity)
+      .values(nodeIds.map((nodeId) => ({ chunkId, nodeId, state: 'ok' as const })))
+      .orUpdate(['state', 'verified_at'], ['chunk_id', 'node_id'])
+      .execute();
+  }
+
+  /** Index, size and number of good replicas of every chunk of an upload, in order. */
+  summaryOfUpload(manager: EntityManager, uploadId: string): Promise<{ index: number; size_bytes: string; replicas: string }[]> {
+    return manager.query(
+      `SELECT c."index", c."size_bytes", count(r."node_id") FILTER (WHERE r."state" = 'ok') AS "replicas"
+       FROM "metadata"."chunks" c LEFT JOIN "metadata"."chunk_replicas" r ON r."chunk_id" = c."id"
+       WHERE c."upload_id" = $1 AND c."file_id" IS NULL
+       GROUP BY c."id" ORDER BY c."index"`,
+      [uploadId],
+    );
+  }
+
+  async attachToFile(manager: EntityManager, uploadId: string, fileId: string): Promise<void> {
+    await manager.update(ChunkEntity, { uploadId }, { fileId });
+  }
+
+  /** Distinct nodes that hold a replica of any chunk of the file. */
+  async nodesOfFile(fileId: string, manager: EntityManager = this.dataSource.manager): Promise<string[]> {
+    const rows = await manager.query<{ node_id: string }[]>(
+      `SELECT DISTINCT r."node_id" FROM "metadata"."chunk_replicas" r JOIN "metadata"."chunks" c ON c."id" = r."chunk_id"
+       WHERE c."file_id" = $1 AND r."state" = 'ok' ORDER BY r."node_id"`,
+      [fileId],
+    );
+    return rows.map((r) => r.node_id);
+  }
+
+  /**
+   * The chunks of a file that overlap bytes [start, end], each with its replicas, best first:
+   * good replicas on live nodes, then the rest (a node may answer although it missed a heartbeat).
+   */
+  async inRange(
+    fileId: string,
+    chunkSize: number,
+    start: number,
+    end: number,
+    downAfterSeconds: number,
+  ): Promise<ChunkWithReplicas[]> {
+    const rows = await this.dataSource.manager.query<
+      {
+        id: string;
+        index: number;
+        size_bytes: string;
+        sha256: string;
+        node_id: string | null;
+        address: string | null;
+        state: ReplicaState | null;
+        alive: boolean | null;
+      }[]
+    >(
+      `SELECT c."id", c."index", c."size_bytes", c."sha256", r."node_id", n."address", r."state",
+              n."last_heartbeat_at" > now() - make_interval(secs => $4) AS "alive"
+       FROM "metadata"."chunks" c
+       LEFT JOIN "metadata"."chunk_replicas" r ON r."chunk_id" = c."id"
+       LEFT JOIN "metadata"."storage_nodes" n ON n."node_id" = r."node_id"
+       WHERE c."file_id" = $1 AND c."index" BETWEEN $2 AND $3
+       ORDER BY c."index"`,
+      [fileId, Math.floor(start / chunkSize), Math.floor(end / chunkSize), downAfterSeconds],
+    );
+    const chunks = new Map<string, ChunkWithReplicas>();
+    for (const row of rows) {
+      let chunk = chunks.get(row.id);
+      if (!chunk) {
+        chunk = { id: row.id, index: row.index, sizeBytes: Number(row.size_bytes), sha256: row.sha256, replicas: [] };
+        chunks.set(row.id, chunk);
+      }
+      if (row.node_id && row.address && row.state)
+        chunk.replicas.push({ nodeId: row.node_id, address: row.address, state: row.state, alive: row.alive === true });
+    }
+    const rank = (r: ReplicaLocation) => (r.state === 'ok' ? 0 : 2) + (r.alive ? 0 : 1);
+    return [...chunks.values()].map((c) => ({ ...c, replicas: [...c.replicas].sort((a, b) => rank(a) - rank(b)) }));
+  }
+
+  /** Chunks of an upload that never became part of a file: what garbage collection removes. */
+  uncommittedOfUpload(uploadId: string): Promise<ChunkEntity[]> {
+    return this.dataSource.manager.query(
+      `SELECT "id", "planned_node_ids" AS "plannedNodeIds" FROM "metadata"."chunks" WHERE "upload_id" = $1 AND "file_id" IS NULL`,
+      [uploadId],
+    );
+  }
+
+  /** Forgets the nodes confirmed clean; the chunk row goes once no node may hold it. */
+  async forgetNodes(chunkId: string, remainingNodeIds: readonly string[]): Promise<void> {
+    await this.dataSource.transaction(async (manager) => {
+      if (remainingNodeIds.length === 0) {
+        await manager.delete(ChunkReplicaEntity, { chunkId });
+        await manager.delete(ChunkEntity, { id: chunkId });
+      } else {
+        await manager.update(ChunkEntity, { id: chunkId }, { plannedNodeIds: [...remainingNodeIds] });
+      }
+    });
+  }
+
+  async markReplica(chunkId: string, nodeId: string, state: ReplicaState): Promise<boolean> {
+    const result = await this.dataSource.manager.update(ChunkReplicaEntity, { chunkId, nodeId }, { state });
+    return (result.affected ?? 0) > 0;
+  }
+}

@@ -1,0 +1,41 @@
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { bigintToNumber } from '@cloudstore/database';
+
+/** A committed file. Soft-deleted files keep their row (and chunks) until they are purged. */
+@Entity({ name: 'files' })
+@Index('files_owner_listing_idx', ['ownerId', 'uploadedAt', 'id'], { where: 'deleted_at IS NULL' })
+// A pg_trgm GIN index on lower(filename), created by migration: TypeORM cannot describe it.
+@Index('files_filename_trgm_idx', { synchronize: false })
+export class FileEntity {
+  @PrimaryColumn({ type: 'uuid' })
+  id!: string;
+
+  @Column({ type: 'uuid' })
+  ownerId!: string;
+
+  /** Sanitised: no separators, no `..`, no control characters, NFC, at most 255 bytes. */
+  @Column({ type: 'text' })
+  filename!: string;
+
+  @Column({ type: 'bigint', transformer: bigintToNumber })
+  sizeBytes!: number;
+
+  /** Lowercase hex SHA-256 of the whole file. */
+  @Column({ type: 'text' })
+  sha256!: string;
+
+  @Column({ type: 'text', default: 'application/octet-stream' })
+  contentType!: string;
+
+  @Column({ type: 'integer' })
+  chunkCount!: number;
+
+  @Column({ type: 'bigint', transformer: bigintToNumber })
+  chunkSize!: number;
+
+  @Column({ type: 'timestamptz', default: () => 'now()' })
+  uploadedAt!: Date;
+
+  @Column({ type: 'timestamptz', nullable: true })
+  deletedAt!: Date | null;
+}

@@ -1,0 +1,34 @@
+import { Module } from '@nestjs/common';
+import { StorageNodeClients } from '@cloudstore/chunk-transfer';
+import { AuditModule } from '../audit/audit.module';
+import { GarbageCollectionProcessor } from '../garbage-collection/garbage-collection.processor';
+import { JobQueues } from '../jobs/job-queues';
+import { NodeRegistryModule } from '../node-registry/node-registry.module';
+import { QuotasController } from '../quotas/quotas.controller';
+import { QuotasRepository } from '../quotas/quotas.repository';
+import { QuotasService } from '../quotas/quotas.service';
+import { UploadsRepository } from '../uploads/uploads.repository';
+import { UploadsService } from '../uploads/uploads.service';
+import { ChunksRepository } from './chunks.repository';
+import { FilesController } from './files.controller';
+import { FilesRepository } from './files.repository';
+import { FilesService } from './files.service';
+
+/** Files, uploads and quotas: one module, since a commit touches all three in one transaction. */
+@Module({
+  imports: [AuditModule, NodeRegistryModule],
+  controllers: [FilesController, QuotasController],
+  providers: [
+    ChunksRepository,
+    FilesRepository,
+    FilesService,
+    GarbageCollectionProcessor,
+    JobQueues,
+    QuotasRepository,
+    QuotasService,
+    UploadsRepository,
+    UploadsService,
+    { provide: StorageNodeClients, useFactory: () => new StorageNodeClients() },
+  ],
+})
+export class FilesModule {}

@@ -1,0 +1,137 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { MetadataConfig } from '@cloudstore/config';
+import { FileNotFoundError, type filesApi, InvalidArgumentError } from '@cloudstore/contracts';
+import { toUnixSeconds } from '@cloudstore/database';
+import { LOGGER, type Logger } from '@cloudstore/observability';
+import { fileAuditEvent } from '../audit/audit-entry';
+import { AuditLogRepository } from '../audit/audit-log.repository';
+import { METADATA_CONFIG } from '../metadata.tokens';
+import { QuotasRepository } from '../quotas/quotas.repository';
+import { UploadsRepository } from '../uploads/uploads.repository';
+import { ChunksRepository } from './chunks.repository';
+import type { FileEntity } from './file.entity';
+import { FilesRepository } from './files.repository';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 1000;
+
+export function fileRecord(file: FileEntity, storageNodes: string[] = []): filesApi.FileRecord {
+  return {
+    fileId: file.id,
+    filename: file.filename,
+    size: file.sizeBytes,
+    sha256: file.sha256,
+    uploadedAt: toUnixSeconds(file.uploadedAt),
+    contentType: file.contentType,
+    chunkCount: file.chunkCount,
+    chunkSize: file.chunkSize,
+    storageNodes,
+  };
+}
+
+/** Committed files: lookups, listing, soft delete, and where to read their bytes. Always per owner. */
+@Injectable()
+export class FilesService {
+  constructor(
+    @Inject(METADATA_CONFIG) private readonly config: MetadataConfig,
+    private readonly files: FilesRepository,
+    private readonly chunks: ChunksRepository,
+    private readonly quotas: QuotasRepository,
+    private readonly uploads: UploadsRepository,
+    private readonly auditLog: AuditLogRepository,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  /** Another user's file and a missing one are the same FILE_NOT_FOUND. */
+  async require(ownerId: string, fileId: string): Promise<FileEntity> {
+    const file = UUID.test(fileId) && UUID.test(ownerId) ? await this.files.findActive(ownerId, fileId) : null;
+    if (!file) throw new FileNotFoundError();
+    return file;
+  }
+
+  async get(ownerId: string, fileId: string): Promise<filesApi.FileRecord> {
+    const file = await this.require(ownerId, fileId);
+    return fileRecord(file, await this.chunks.nodesOfFile(file.id));
+  }
+
+  async list(request: filesApi.ListFilesRequest): Promise<filesApi.ListFilesResponse> {
+    if (request.offset < 0 || request.limit < 0) throw new InvalidArgumentError('limit and offset must not be negative');
+    if (!UUID.test(request.ownerId)) return { files: [], totalCount: 0 };
+    const limit = request.limit === 0 ? DEFAULT_PAGE_SIZE : Math.min(request.limit, MAX_PAGE_SIZE);
+    const [files, total] = await this.files.list(request.ownerId, limit, request.offset, request.filter.trim().slice(0, 255));
+    return { files: files.map((f) => fileRecord(f)), totalCount: total };
+  }
+
+  async delete(request: filesApi.DeleteFileRequest): Promise<filesApi.DeleteFileResponse> {
+    if (!UUID.test(request.fileId) || !UUID.test(request.ownerId)) throw new FileNotFoundError();
+    const deleted = await this.uploads.transaction(async (manager) => {
+      const file = await this.files.softDelete(manager, request.ownerId, request.fileId);
+      if (!file) return undefined;
+      await this.quotas.refund(request.ownerId, file.sizeBytes, manager);
+      await this.auditLog.append(
+        [
+          fileAuditEvent({
+            operation: 'file.delete',
+            status: 'success',
+            userId: request.ownerId,
+            fileId: file.id,
+            filename: file.filename,
+            sizeBytes: file.sizeBytes,
+            origin: request.origin,
+          }),
+        ],
+        manager,
+      );
+      return file;
+    });
+    if (!deleted) throw new FileNotFoundError();
+    return { freedBytes: deleted.sizeBytes };
+  }
+
+  async downloadPlan(request: filesApi.GetDownloadPlanRequest): Promise<filesApi.DownloadPlan> {
+    const ownerId = request.owner?.userId ?? '';
+    const file = await this.require(ownerId, request.fileId);
+    const end = request.rangeEnd < 0 ? file.sizeBytes - 1 : Math.min(request.rangeEnd, file.sizeBytes - 1);
+    if (request.rangeStart < 0 || (file.sizeBytes > 0 && request.rangeStart > end))
+      throw new InvalidArgumentError('The byte range is outside the file');
+    const chunks =
+      file.sizeBytes === 0
+        ? []
+        : await this.chunks.inRange(file.id, file.chunkSize, request.rangeStart, end, this.config.NODE_DOWN_AFTER_SECONDS);
+    await this.auditLog.append([
+      fileAuditEvent({
+        operation: 'file.download',
+        status: 'success',
+        userId: ownerId,
+        username: request.owner?.username,
+        fileId: file.id,
+        filename: file.filename,
+        sizeBytes: file.sizeBytes === 0 ? 0 : end - request.rangeStart + 1,
+        origin: request.origin,
+        ...(request.rangeStart > 0 || end < file.sizeBytes - 1 ? { details: { range: `${request.rangeStart}-${end}` } } : {}),
+      }),
+    ]);
+    return {
+      file: fileRecord(file),
+      chunks: chunks.map((c) => ({
+        chunkId: c.id,
+        index: c.index,
+        size: c.sizeBytes,
+        sha256: c.sha256,
+        offset: c.index * file.chunkSize,
+        replicas: c.replicas.map((r) => ({ nodeId: r.nodeId, address: r.address })),
+      })),
+    };
+  }
+
+  /** A replica that failed a read is no longer served first; repair picks it up. */
+  async reportReplicaProblem(request: filesApi.ReportReplicaProblemRequest): Promise<void> {
+    this.logger.warn(
+      { chunkId: request.chunkId, nodeId: request.nodeId, problem: request.problem, detail: request.detail },
+      'replica problem reported',
+    );
+    if (request.problem === 'missing' || request.problem === 'corrupt')
+      await this.chunks.markReplica(request.chunkId, request.nodeId, request.problem);
+  }
+}

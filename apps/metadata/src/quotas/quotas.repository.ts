@@ -1,0 +1,125 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { MetadataConfig } from '@cloudstore/config';
+import type { DataSource, EntityManager } from 'typeorm';
+import { METADATA_CONFIG } from '../metadata.tokens';
+import { UserQuotaEntity } from './user-quota.entity';
+
+export interface QuotaRow {
+  readonly usedBytes: number;
+  readonly reservedBytes: number;
+  /** null when unlimited. */
+  readonly limitBytes: number | null;
+}
+
+/**
+ * SQL of quotas. Reservations and charges are single conditional UPDATEs: the database decides
+ * whether the bytes fit, so concurrent uploads can never push a user past the limit.
+ */
+@Injectable()
+export class QuotasRepository {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(METADATA_CONFIG) private readonly config: MetadataConfig,
+  ) {}
+
+  /**
+   * The effective limit in SQL: a custom quota, else the role's default; NULL is unlimited.
+   * It uses $1-$3, which `withLimitParams` fills; a statement's own parameters start at $4.
+   */
+  private limitSql(alias: string): string {
+    return `COALESCE(${alias}."quota_bytes", CASE ${alias}."role" WHEN 'premium' THEN $1::bigint WHEN 'admin' THEN NULLIF($2::bigint, 0) ELSE $3::bigint END)`;
+  }
+
+  private withLimitParams(params: unknown[]): unknown[] {
+    return [this.config.PREMIUM_QUOTA_BYTES, this.config.ADMIN_QUOTA_BYTES, this.config.DEFAULT_QUOTA_BYTES, ...params];
+  }
+
+  private manager(manager?: EntityManager): EntityManager {
+    return manager ?? this.dataSource.manager;
+  }
+
+  /** Creates the user's row, or brings its role up to date (the role picks the default quota). */
+  async ensure(userId: string, role: string, manager?: EntityManager): Promise<void> {
+    await this.manager(manager).query(
+      `INSERT INTO "metadata"."user_quotas" ("user_id", "role") VALUES ($1, $2)
+       ON CONFLICT ("user_id") DO UPDATE SET "role" = EXCLUDED."role", "updated_at" = now()
+       WHERE "user_quotas"."role" IS DISTINCT FROM EXCLUDED."role"`,
+      [userId, role || 'basic'],
+    );
+  }
+
+  /** Holds `bytes` for an upload; false (nothing changed) when they do not fit. */
+  async reserve(userId: string, bytes: number, manager?: EntityManager): Promise<boolean> {
+    const limit = this.limitSql('"user_quotas"');
+    const result: unknown = await this.manager(manager).query(
+      `UPDATE "metadata"."user_quotas" SET "reserved_bytes" = "reserved_bytes" + $4, "updated_at" = now()
+       WHERE "user_id" = $5 AND (${limit} IS NULL OR "used_bytes" + "reserved_bytes" + $4 <= ${limit})`,
+      this.withLimitParams([bytes, userId]),
+    );
+    // TypeORM answers an UPDATE on PostgreSQL with [rows, affected].
+    return Array.isArray(result) && result[1] === 1;
+  }
+
+  async release(userId: string, bytes: number, manager?: EntityManager): Promise<void> {
+    if (bytes <= 0) return;
+    await this.manager(manager).query(
+      `UPDATE "metadata"."user_quotas" SET "reserved_bytes" = GREATEST("reserved_bytes" - $1, 0), "updated_at" = now() WHERE "user_id" = $2`,
+      [bytes, userId],
+    );
+  }
+
+  /** Turns an upload's reservation into used bytes of the committed file. */
+  async charge(userId: string, reservedBytes: number, sizeBytes: number, manager: EntityManager): Promise<void> {
+    await manager.query(
+      `UPDATE "metadata"."user_quotas"
+       SET "used_bytes" = "used_bytes" + $1, "reserved_bytes" = GREATEST("reserved_bytes" - $2, 0), "updated_at" = now()
+       WHERE "user_id" = $3`,
+      [sizeBytes, reservedBytes, userId],
+    );
+  }
+
+  async refund(userId: string, bytes: number, manager: EntityManager): Promise<void> {
+    await manager.query(
+      `UPDATE "metadata"."user_quotas" SET "used_bytes" = GREATEST("used_bytes" - $1, 0), "updated_at" = now() WHERE "user_id" = $2`,
+      [bytes, userId],
+    );
+  }
+
+  async find(userId: string): Promise<QuotaRow | undefined> {
+    const rows = await this.dataSource.manager.query<
+      { used_bytes: string; reserved_bytes: string; limit_bytes: string | null }[]
+    >(
+      `SELECT q."used_bytes", q."reserved_bytes", ${this.limitSql('q')} AS "limit_bytes" FROM "metadata"."user_quotas" q WHERE q."user_id" = $4`,
+      this.withLimitParams([userId]),
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    return {
+      usedBytes: Number(row.used_bytes),
+      reservedBytes: Number(row.reserved_bytes),
+      limitBytes: row.limit_bytes === null ? null : Number(row.limit_bytes),
+    };
+  }
+
+  /** A custom quota (null returns to the role's default) and/or the role. */
+  async set(userId: string, patch: { quotaBytes?: number | null; role?: string }): Promise<void> {
+    const values: Partial<UserQuotaEntity> = {};
+    const columns: string[] = ['updated_at'];
+    if (patch.quotaBytes !== undefined) {
+      values.quotaBytes = patch.quotaBytes;
+      columns.push('quota_bytes');
+    }
+    if (patch.role) {
+      values.role = patch.role;
+      columns.push('role');
+    }
+    await this.dataSource.manager
+      .createQueryBuilder()
+      .insert()
+      .into(UserQuotaEntity)
+      .values({ userId, role: 'basic', ...values })
+      .orUpdate(columns, ['user_id'])
+      .execute();
+  }
+}

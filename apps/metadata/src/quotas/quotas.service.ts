@@ -1,0 +1,67 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { MetadataConfig } from '@cloudstore/config';
+import { type filesApi, InvalidArgumentError } from '@cloudstore/contracts';
+import { METADATA_CONFIG } from '../metadata.tokens';
+import { NodeRegistryRepository } from '../node-registry/node-registry.repository';
+import { QuotasRepository } from './quotas.repository';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Quota status from the committed numbers; role defaults and custom quotas set by admins. */
+@Injectable()
+export class QuotasService {
+  constructor(
+    private readonly quotas: QuotasRepository,
+    private readonly nodes: NodeRegistryRepository,
+    @Inject(METADATA_CONFIG) private readonly config: MetadataConfig,
+  ) {}
+
+  async status(owner: filesApi.Owner | undefined): Promise<filesApi.QuotaStatus> {
+    if (!owner?.userId || !UUID.test(owner.userId)) throw new InvalidArgumentError('owner is required');
+    await this.quotas.ensure(owner.userId, owner.role);
+    return this.statusOf(owner.userId);
+  }
+
+  async set(request: filesApi.SetQuotaRequest): Promise<filesApi.QuotaStatus> {
+    if (!UUID.test(request.userId)) throw new InvalidArgumentError('user_id must be a UUID');
+    if (request.quotaBytes !== undefined && (!Number.isSafeInteger(request.quotaBytes) || request.quotaBytes < -1)) {
+      throw new InvalidArgumentError('quota_bytes must be a byte count, or -1 for the role default');
+    }
+    if (request.role && !['basic', 'premium', 'admin'].includes(request.role))
+      throw new InvalidArgumentError('role must be basic, premium or admin');
+    await this.quotas.set(request.userId, {
+      ...(request.quotaBytes !== undefined ? { quotaBytes: request.quotaBytes === -1 ? null : request.quotaBytes } : {}),
+      ...(request.role ? { role: request.role } : {}),
+    });
+    return this.statusOf(request.userId);
+  }
+
+  private async statusOf(userId: string): Promise<filesApi.QuotaStatus> {
+    const row = await this.quotas.find(userId);
+    const used = row?.usedBytes ?? 0;
+    const reserved = row?.reservedBytes ?? 0;
+    if (row && row.limitBytes === null) {
+      // Unlimited: what is available is what the cluster can still hold, per copy.
+      const live = (await this.nodes.listWithLiveness(this.config.NODE_DOWN_AFTER_SECONDS)).filter((n) => n.alive);
+      const free = live.reduce((sum, n) => sum + Math.max(0, n.capacityBytes - n.usedBytes), 0);
+      const copies = Math.max(1, Math.min(this.config.REPLICATION_FACTOR, live.length));
+      return {
+        totalQuotaBytes: 0,
+        usedBytes: used,
+        availableBytes: Math.floor(free / copies),
+        usagePercentage: 0,
+        unlimited: true,
+        reservedBytes: reserved,
+      };
+    }
+    const total = row?.limitBytes ?? this.config.DEFAULT_QUOTA_BYTES;
+    return {
+      totalQuotaBytes: total,
+      usedBytes: used,
+      availableBytes: Math.max(0, total - used),
+      usagePercentage: total > 0 ? Math.round((used / total) * 10000) / 100 : used > 0 ? 100 : 0,
+      unlimited: false,
+      reservedBytes: reserved,
+    };
+  }
+}

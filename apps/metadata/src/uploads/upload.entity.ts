@@ -1,0 +1,52 @@
+import { Check, Column, CreateDateColumn, Entity, Index, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import { bigintToNumber } from '@cloudstore/database';
+
+export type UploadStatus = 'open' | 'committed' | 'aborted';
+
+/**
+ * An upload in progress. Its reservation holds quota while bytes arrive; commit turns it into a
+ * file, abort (or idleness) releases it and leaves its chunks to garbage collection.
+ */
+@Entity({ name: 'uploads' })
+@Index('uploads_open_idle_idx', ['updatedAt'], { where: "status = 'open'" })
+@Check('uploads_status_check', `"status" IN ('open', 'committed', 'aborted')`)
+@Check('uploads_reserved_check', `"reserved_bytes" >= 0`)
+export class UploadEntity {
+  @PrimaryColumn({ type: 'uuid' })
+  id!: string;
+
+  @Column({ type: 'uuid' })
+  ownerId!: string;
+
+  /** The id the file gets at commit. */
+  @Column({ type: 'uuid' })
+  fileId!: string;
+
+  @Column({ type: 'text' })
+  filename!: string;
+
+  @Column({ type: 'text', default: 'application/octet-stream' })
+  contentType!: string;
+
+  @Column({ type: 'text', default: 'open' })
+  status!: UploadStatus;
+
+  /** Bytes of the owner's quota this upload holds. */
+  @Column({ type: 'bigint', default: 0, transformer: bigintToNumber })
+  reservedBytes!: number;
+
+  /** Bytes of the chunks prepared so far. */
+  @Column({ type: 'bigint', default: 0, transformer: bigintToNumber })
+  receivedBytes!: number;
+
+  /** Bytes announced by the client, reserved at start; -1 when unknown. */
+  @Column({ type: 'bigint', default: -1, transformer: bigintToNumber })
+  declaredSize!: number;
+
+  @CreateDateColumn({ type: 'timestamptz' })
+  createdAt!: Date;
+
+  /** Last activity: an open upload idle for UPLOAD_IDLE_TIMEOUT_SECONDS is aborted. */
+  @UpdateDateColumn({ type: 'timestamptz' })
+  updatedAt!: Date;
+}

@@ -1,0 +1,268 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import type { MetadataConfig } from '@cloudstore/config';
+import {
+  DomainError,
+  type filesApi,
+  InvalidArgumentError,
+  NotFoundError,
+  QuotaExceededError,
+  StorageUnavailableError,
+} from '@cloudstore/contracts';
+import { toUnixSeconds } from '@cloudstore/database';
+import type { AuditEvent } from '@cloudstore/jobs';
+import { LOGGER, type Logger } from '@cloudstore/observability';
+import type { EntityManager } from 'typeorm';
+import { fileAuditEvent } from '../audit/audit-entry';
+import { AuditLogRepository } from '../audit/audit-log.repository';
+import { ChunksRepository } from '../files/chunks.repository';
+import { sanitizeFilename } from '../files/filename';
+import { FilesRepository } from '../files/files.repository';
+import { JobQueues } from '../jobs/job-queues';
+import { METADATA_CONFIG } from '../metadata.tokens';
+import { NodeRegistryRepository } from '../node-registry/node-registry.repository';
+import { effectiveReplicationFactor, rankNodes, writeQuorum } from '../placement/rendezvous-placement';
+import { QuotasRepository } from '../quotas/quotas.repository';
+import type { UploadEntity } from './upload.entity';
+import { UploadsRepository } from './uploads.repository';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
+const SHA256 = /^[0-9a-f]{64}$/;
+
+function uploadNotFound(): DomainError {
+  return new NotFoundError('No such open upload');
+}
+
+/**
+ * The life of an upload: open, chunks reserved in the quota and recorded before they are
+ * written, then one transaction that makes the file visible and charges it, or an abort that
+ * releases the reservation and hands the chunks to garbage collection.
+ */
+@Injectable()
+export class UploadsService {
+  constructor(
+    @Inject(METADATA_CONFIG) private readonly config: MetadataConfig,
+    private readonly uploads: UploadsRepository,
+    private readonly files: FilesRepository,
+    private readonly chunks: ChunksRepository,
+    private readonly quotas: QuotasRepository,
+    private readonly nodes: NodeRegistryRepository,
+    private readonly auditLog: AuditLogRepository,
+    private readonly queues: JobQueues,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async create(request: filesApi.CreateUploadRequest): Promise<filesApi.CreateUploadResponse> {
+    const owner = request.owner;
+    if (!owner?.userId) throw new InvalidArgumentError('owner is required');
+    const audit = (status: 'failure', errorCode: string): AuditEvent =>
+      fileAuditEvent({
+        operation: 'file.upload',
+        status,
+        errorCode,
+        userId: owner.userId,
+        username: owner.username,
+        filename: request.filename.slice(0, 255),
+        origin: request.origin,
+      });
+    let filename: string;
+    try {
+      filename = sanitizeFilename(request.filename);
+    } catch (error) {
+      await this.auditLog.append([audit('failure', 'INVALID_FILENAME')]);
+      throw error;
+    }
+    if (request.declaredSize < -1) throw new InvalidArgumentError('declared_size must be -1 (unknown) or a byte count');
+    const fileId = request.fileId || randomUUID();
+    if (!UUID.test(fileId)) throw new InvalidArgumentError('file_id must be a UUID');
+    const uploadId = randomUUID();
+    const outcome = await this.uploads.transaction(async (manager) => {
+      if (request.fileId && ((await this.files.idTaken(fileId, manager)) || (await this.uploads.fileIdInUse(fileId, manager)))) {
+        throw new InvalidArgumentError('file_id is already in use');
+      }
+      await this.quotas.ensure(owner.userId, owner.role, manager);
+      const reserve = Math.max(0, request.declaredSize);
+      if (reserve > 0 && !(await this.quotas.reserve(owner.userId, reserve, manager))) return 'quota' as const;
+      await this.uploads.insert(manager, {
+        id: uploadId,
+        ownerId: owner.userId,
+        fileId,
+        filename,
+        contentType: request.contentType || 'application/octet-stream',
+        declaredSize: request.declaredSize,
+        reservedBytes: reserve,
+      });
+      return 'ok' as const;
+    });
+    if (outcome === 'quota') {
+      await this.auditLog.append([{ ...audit('failure', 'QUOTA_EXCEEDED'), sizeBytes: request.declaredSize }]);
+      throw new QuotaExceededError(`The file (${request.declaredSize} bytes) does not fit in your storage quota`);
+    }
+    return { uploadId, fileId, filename };
+  }
+
+  async prepareChunk(request: filesApi.PrepareChunkRequest): Promise<filesApi.PrepareChunkResponse> {
+    if (!Number.isSafeInteger(request.size) || request.size < 0 || !SHA256.test(request.sha256) || request.index < 0) {
+      throw new InvalidArgumentError('a chunk needs an index, a size and a SHA-256');
+    }
+    const liveNodes = (await this.nodes.listWithLiveness(this.config.NODE_DOWN_AFTER_SECONDS)).filter(
+      (n) => n.alive && n.state === 'active',
+    );
+    const chunkId = randomUUID().replace(/-/g, '');
+    const candidates = rankNodes(chunkId, request.size, liveNodes);
+    const replicationFactor = effectiveReplicationFactor(this.config.REPLICATION_FACTOR, candidates.length);
+    if (replicationFactor === 0) throw new StorageUnavailableError('No storage node is available to store the chunk');
+    const reserved = await this.uploads.transaction(async (manager) => {
+      const upload = await this.requireOpen(manager, request.uploadId, request.ownerId);
+      const received = upload.receivedBytes + request.size;
+      if (upload.declaredSize >= 0 && received > upload.declaredSize) {
+        throw new InvalidArgumentError(`More bytes arrived than the ${upload.declaredSize} announced`);
+      }
+      const missing = received - upload.reservedBytes;
+      if (missing > 0 && !(await this.quotas.reserve(upload.ownerId, missing, manager))) return false;
+      await this.chunks.insertPending(manager, {
+        id: chunkId,
+        uploadId: upload.id,
+        index: request.index,
+        sizeBytes: request.size,
+        sha256: request.sha256,
+        plannedNodeIds: candidates.map((n) => n.nodeId),
+      });
+      await this.uploads.update(manager, upload.id, {
+        receivedBytes: received,
+        reservedBytes: upload.reservedBytes + Math.max(0, missing),
+      });
+      return true;
+    });
+    if (!reserved) throw new QuotaExceededError('The upload passed your storage quota');
+    return {
+      chunkId,
+      candidates: candidates.map((n) => ({ nodeId: n.nodeId, address: n.address })),
+      replicationFactor,
+      writeQuorum: writeQuorum(replicationFactor),
+    };
+  }
+
+  async completeChunk(request: filesApi.CompleteChunkRequest): Promise<void> {
+    await this.uploads.transaction(async (manager) => {
+      const upload = await this.requireOpen(manager, request.uploadId, request.ownerId);
+      const chunk = await this.chunks.findOfUpload(manager, upload.id, request.chunkId);
+      if (!chunk) throw new NotFoundError('No such chunk in this upload');
+      const unplanned = request.nodeIds.filter((id) => !chunk.plannedNodeIds.includes(id));
+      if (unplanned.length > 0) throw new InvalidArgumentError(`Nodes ${unplanned.join(', ')} were not planned for this chunk`);
+      await this.chunks.addReplicas(manager, chunk.id, request.nodeIds);
+      await this.uploads.update(manager, upload.id, {});
+    });
+  }
+
+  async commit(request: filesApi.CommitUploadRequest): Promise<filesApi.FileRecord> {
+    const record = await this.uploads.transaction(async (manager) => {
+      const upload = await this.requireOpen(manager, request.uploadId, request.ownerId);
+      const summary = await this.chunks.summaryOfUpload(manager, upload.id);
+      const sizes = summary.reduce((sum, c) => sum + Number(c.size_bytes), 0);
+      if (summary.length !== request.chunkCount || summary.some((c, i) => c.index !== i)) {
+        throw new InvalidArgumentError(`The upload has ${summary.length} chunks, not the ${request.chunkCount} announced`);
+      }
+      if (sizes !== request.size || upload.receivedBytes !== request.size)
+        throw new InvalidArgumentError('The chunk sizes do not add up to the file size');
+      if (upload.declaredSize >= 0 && upload.declaredSize !== request.size) {
+        throw new InvalidArgumentError(`The upload ended after ${request.size} of the ${upload.declaredSize} bytes announced`);
+      }
+      if (!SHA256.test(request.sha256)) throw new InvalidArgumentError('sha256 must be 64 lowercase hex digits');
+      if (summary.some((c) => Number(c.replicas) === 0))
+        throw new StorageUnavailableError('A chunk of the upload has no stored replica');
+      const chunkSize = summary.length > 0 ? Number(summary[0]?.size_bytes) : 0;
+      const file = await this.files.insert(manager, {
+        id: upload.fileId,
+        ownerId: upload.ownerId,
+        filename: upload.filename,
+        sizeBytes: request.size,
+        sha256: request.sha256,
+        contentType: upload.contentType,
+        chunkCount: summary.length,
+        chunkSize,
+      });
+      await this.chunks.attachToFile(manager, upload.id, file.id);
+      await this.quotas.charge(upload.ownerId, upload.reservedBytes, request.size, manager);
+      await this.uploads.update(manager, upload.id, { status: 'committed', reservedBytes: 0 });
+      await this.auditLog.append(
+        [
+          fileAuditEvent({
+            operation: 'file.upload',
+            status: 'success',
+            userId: upload.ownerId,
+            fileId: file.id,
+            filename: file.filename,
+            sizeBytes: file.sizeBytes,
+            origin: request.origin,
+          }),
+        ],
+        manager,
+      );
+      return { file, nodes: await this.chunks.nodesOfFile(file.id, manager) };
+    });
+    const { file, nodes } = record;
+    return {
+      fileId: file.id,
+      filename: file.filename,
+      size: file.sizeBytes,
+      sha256: file.sha256,
+      uploadedAt: toUnixSeconds(file.uploadedAt),
+      contentType: file.contentType,
+      chunkCount: file.chunkCount,
+      chunkSize: file.chunkSize,
+      storageNodes: nodes,
+    };
+  }
+
+  /** Releases the reservation and queues the upload's chunks for removal; a second abort is a no-op. */
+  async abort(request: filesApi.AbortUploadRequest): Promise<void> {
+    const aborted = await this.uploads.transaction(async (manager) => {
+      const upload = await this.uploads.lockOpen(manager, request.uploadId, request.ownerId);
+      if (!upload) return undefined;
+      await this.quotas.release(upload.ownerId, upload.reservedBytes, manager);
+      await this.uploads.update(manager, upload.id, { status: 'aborted', reservedBytes: 0 });
+      await this.auditLog.append(
+        [
+          fileAuditEvent({
+            operation: 'file.upload',
+            status: 'failure',
+            errorCode: request.errorCode || 'INTERNAL_ERROR',
+            userId: upload.ownerId,
+            fileId: upload.fileId,
+            filename: upload.filename,
+            sizeBytes: upload.receivedBytes,
+            origin: request.origin,
+            ...(request.reason ? { details: { reason: request.reason.slice(0, 200) } } : {}),
+          }),
+        ],
+        manager,
+      );
+      return upload;
+    });
+    if (aborted) await this.queues.collectUpload(aborted.id);
+  }
+
+  /** Aborts open uploads that have been idle too long: their gateway died mid-upload. */
+  async abortIdle(): Promise<number> {
+    const idle = await this.uploads.findIdle(this.config.UPLOAD_IDLE_TIMEOUT_SECONDS);
+    for (const upload of idle) {
+      await this.abort({
+        uploadId: upload.id,
+        ownerId: upload.owner_id,
+        errorCode: 'INTERNAL_ERROR',
+        reason: 'upload abandoned',
+        origin: undefined,
+      });
+    }
+    if (idle.length > 0) this.logger.info({ count: idle.length }, 'aborted idle uploads');
+    return idle.length;
+  }
+
+  private async requireOpen(manager: EntityManager, uploadId: string, ownerId: string): Promise<UploadEntity> {
+    if (!UUID.test(uploadId) || !UUID.test(ownerId)) throw uploadNotFound();
+    const upload = await this.uploads.lockOpen(manager, uploadId, ownerId);
+    if (!upload) throw uploadNotFound();
+    return upload;
+  }
+}

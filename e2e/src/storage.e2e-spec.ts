@@ -1,0 +1,438 @@
+import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { waitFor } from '@cloudstore/testing';
+import { Client } from 'pg';
+import { publicGrpcClient, RestClient } from './support/api-clients';
+import { signInAs, signUp, type TestUser } from './support/accounts';
+import { ClusterProcess } from './support/cluster-process';
+import { chunkFilesOnDisk, grpcDownload, grpcUpload, sha256 } from './support/file-transfers';
+import { SmtpSink } from './support/smtp-sink';
+
+const CHUNK = 1024 * 1024;
+const ADMIN = { username: 'storage_admin', email: 'storage_admin@example.com', password: 'Admin-Passw0rd-2026!' };
+
+describe('storage data path: gateway → metadata → 3 storage nodes, REST and gRPC', () => {
+  let smtp: SmtpSink;
+  let cluster: ClusterProcess;
+  let rest: RestClient;
+  let grpc: ReturnType<typeof publicGrpcClient>;
+  let admin: TestUser;
+  let pg: Client;
+
+  beforeAll(async () => {
+    smtp = await SmtpSink.start();
+    cluster = await ClusterProcess.start({
+      SMTP_URL: smtp.url,
+      CHUNK_SIZE_BYTES: String(CHUNK),
+      UPLOAD_IDLE_TIMEOUT_SECONDS: '5',
+      CHUNK_READ_TIMEOUT_MS: '3000',
+      ADMIN_USERNAME: ADMIN.username,
+      ADMIN_EMAIL: ADMIN.email,
+      ADMIN_PASSWORD: ADMIN.password,
+    });
+    await cluster.waitUntilReady();
+    rest = new RestClient(cluster.httpUrl);
+    grpc = publicGrpcClient(`127.0.0.1:${cluster.ports.grpc}`);
+    admin = await signInAs(rest, smtp, ADMIN);
+    pg = new Client({ connectionString: String(cluster.env['DATABASE_URL']) });
+    await pg.connect();
+  });
+
+  afterAll(async () => {
+    await pg?.end();
+    grpc?.close();
+    await cluster?.destroy();
+    await smtp?.close();
+  });
+
+  async function put(user: TestUser, filename: string, data: Buffer, headers: Record<string, string> = {}) {
+    const res = await fetch(`${cluster.httpUrl}/v1/files?filename=${encodeURIComponent(filename)}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${user.token}`, 'content-type': 'application/octet-stream', ...headers },
+      body: data,
+    });
+    return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
+  }
+
+  async function content(user: TestUser, fileId: string, headers: Record<string, string> = {}) {
+    const res = await fetch(`${cluster.httpUrl}/v1/files/${fileId}/content`, {
+      headers: { authorization: `Bearer ${user.token}`, ...headers },
+    });
+    return { status: res.status, headers: res.headers, data: Buffer.from(await res.arrayBuffer()) };
+  }
+
+  async function quotaRow(userId: string) {
+    const rows = await pg.query<{ used_bytes: string; reserved_bytes: string }>(
+      'SELECT used_bytes, reserved_bytes FROM metadata.user_quotas WHERE user_id = $1',
+      [userId],
+    );
+    return { used: Number(rows.rows[0]?.used_bytes ?? 0), reserved: Number(rows.rows[0]?.reserved_bytes ?? 0) };
+  }
+
+  async function uncommittedChunks(userId: string): Promise<number> {
+    const rows = await pg.query<{ n: string }>(
+      `SELECT count(*) AS n FROM metadata.chunks c JOIN metadata.uploads u ON u.id = c.upload_id WHERE u.owner_id = $1 AND c.file_id IS NULL`,
+      [userId],
+    );
+    return Number(rows.rows[0]?.n);
+  }
+
+  async function setQuota(user: TestUser, bytes: number) {
+    const res = await rest.patch(`/v1/admin/users/${user.userId}`, { quota_bytes: bytes }, admin.token);
+    expect(res.status).toBe(200);
+  }
+
+  describe('round trips', () => {
+    let user: TestUser;
+    beforeAll(async () => {
+      user = await signUp(rest, smtp, 'rt');
+    });
+
+    it.each([
+      ['0 B', 0],
+      ['1 B', 1],
+      ['exactly one chunk', CHUNK],
+      ['one chunk + 1 byte', CHUNK + 1],
+      ['50 MiB', 50 * CHUNK],
+    ])('REST: %s comes back byte-identical, on 3 distinct nodes', async (_label, size) => {
+      const data = randomBytes(size);
+      const up = await put(user, `rt-${size}.bin`, data);
+      expect(up.status).toBe(201);
+      expect(up.body).toMatchObject({ file_size: size, checksum: sha256(data), filename: `rt-${size}.bin` });
+      expect(new Set(up.body['storage_nodes'] as string[]).size).toBe(size > 0 ? 3 : 0);
+      const down = await content(user, up.body['file_id'] as string);
+      expect(down.status).toBe(200);
+      expect(down.data.length).toBe(size);
+      expect(sha256(down.data)).toBe(sha256(data));
+      expect(down.headers.get('etag')).toBe(`"${sha256(data)}"`);
+    });
+
+    it.each([
+      ['0 B', 0],
+      ['1 B', 1],
+      ['exactly one chunk', CHUNK],
+      ['one chunk + 1 byte', CHUNK + 1],
+      ['50 MiB', 50 * CHUNK],
+    ])('gRPC: %s comes back byte-identical, the last message is_final', async (_label, size) => {
+      const data = randomBytes(size);
+      const response = await grpcUpload(grpc, user.token, `grpc-${size}.bin`, data, { pieceSize: 300_000 }).done;
+      expect(response).toMatchObject({ success: true, fileSize: size, checksum: sha256(data) });
+      expect([...new Set(response.storageNodes)].sort()).toEqual(size > 0 ? ['node-0', 'node-1', 'node-2'] : []);
+      const { data: back, finalFlags } = await grpcDownload(grpc, user.token, response.fileId);
+      expect(sha256(back)).toBe(sha256(data));
+      expect(finalFlags.at(-1)).toBe(true);
+      expect(finalFlags.slice(0, -1).every((f) => !f)).toBe(true);
+    });
+
+    it('serves Range requests with 206 and reads only the chunks needed', async () => {
+      const data = randomBytes(3 * CHUNK + 500);
+      const { body } = await put(user, 'ranges.bin', data);
+      const fileId = body['file_id'] as string;
+      const across = await content(user, fileId, { range: `bytes=${CHUNK - 10}-${CHUNK + 9}` });
+      expect(across.status).toBe(206);
+      expect(across.headers.get('content-range')).toBe(`bytes ${CHUNK - 10}-${CHUNK + 9}/${data.length}`);
+      expect(across.data.equals(data.subarray(CHUNK - 10, CHUNK + 10))).toBe(true);
+      const tail = await content(user, fileId, { range: 'bytes=-100' });
+      expect(tail.data.equals(data.subarray(data.length - 100))).toBe(true);
+      const beyond = await content(user, fileId, { range: `bytes=${data.length}-` });
+      expect(beyond.status).toBe(416);
+      const audit = await pg.query(
+        `SELECT details FROM metadata.audit_log WHERE file_id = $1 AND operation = 'file.download' AND details ? 'range'`,
+        [fileId],
+      );
+      expect(audit.rows.length).toBeGreaterThanOrEqual(2);
+    });
+
+    it('answers If-None-Match with 304 and names the file in Content-Disposition', async () => {
+      const data = randomBytes(10);
+      const { body } = await put(user, 'naïve résumé.txt', data);
+      const first = await content(user, body['file_id'] as string);
+      expect(first.headers.get('content-disposition')).toContain(`filename*=UTF-8''na%C3%AFve%20r%C3%A9sum%C3%A9.txt`);
+      const again = await content(user, body['file_id'] as string, { 'if-none-match': first.headers.get('etag') ?? '' });
+      expect(again.status).toBe(304);
+    });
+
+    it('stores path-traversal names sanitised, and refuses names that cannot be made safe', async () => {
+      const traversal = await put(user, '../../etc/passwd', Buffer.from('x'));
+      expect(traversal.body['filename']).toBe('passwd');
+      const windows = await put(user, '..\\..\\boot.ini', Buffer.from('x'));
+      expect(windows.body['filename']).toBe('boot.ini');
+      for (const name of ['..', '../', 'a'.repeat(300)]) {
+        const refused = await put(user, name, Buffer.from('x'));
+        expect([refused.status, refused.body['code']]).toEqual([400, 'INVALID_FILENAME']);
+      }
+      await expect(grpcUpload(grpc, user.token, '/', Buffer.from('x')).done).rejects.toMatchObject({
+        code: GrpcStatus.INVALID_ARGUMENT,
+      });
+    });
+  });
+
+  describe('listing', () => {
+    it('pages newest first, and filters by a case-insensitive substring where % and _ are literal', async () => {
+      const user = await signUp(rest, smtp, 'list');
+      const names = ['100%_done.txt', '100x_done.txt', 'Report_2024.PDF', 'report-2025.pdf', 'notes.md', 'plain%.txt'];
+      for (const name of names) await put(user, name, Buffer.from(name));
+      const all = await rest.get<{ files: { filename: string }[]; total_count: number }>('/v1/files', user.token);
+      expect(all.body.total_count).toBe(6);
+      expect(all.body.files.map((f) => f.filename)).toEqual([...names].reverse());
+      const page = await rest.get<{ files: { filename: string }[]; total_count: number }>(
+        '/v1/files?limit=2&offset=2',
+        user.token,
+      );
+      expect(page.body.files.map((f) => f.filename)).toEqual(['report-2025.pdf', 'Report_2024.PDF']);
+      expect(page.body.total_count).toBe(6);
+      const percent = await rest.get<{ files: { filename: string }[] }>(
+        `/v1/files?filter=${encodeURIComponent('%')}`,
+        user.token,
+      );
+      expect(percent.body.files.map((f) => f.filename).sort()).toEqual(['100%_done.txt', 'plain%.txt']);
+      const underscore = await rest.get<{ files: { filename: string }[] }>(
+        `/v1/files?filter=${encodeURIComponent('0%_')}`,
+        user.token,
+      );
+      expect(underscore.body.files.map((f) => f.filename)).toEqual(['100%_done.txt']);
+      const caseless = await grpc.call('listFiles', { authToken: user.token, limit: 10, offset: 0, filter: 'REPORT' });
+      expect(caseless.files.map((f) => f.filename).sort()).toEqual(['Report_2024.PDF', 'report-2025.pdf']);
+      expect(caseless.totalCount).toBe(2);
+      const tooMany = await rest.get('/v1/files?limit=1001', user.token);
+      expect(tooMany.body['code']).toBe('INVALID_ARGUMENT');
+    });
+  });
+
+  describe('isolation between users', () => {
+    it("answers every route for another user's file exactly like a missing file: FILE_NOT_FOUND", async () => {
+      const [alice, bob] = [await signUp(rest, smtp, 'alice'), await signUp(rest, smtp, 'bob')];
+      const { body } = await put(alice, 'private.txt', Buffer.from("Alice's private file"));
+      const fileId = body['file_id'] as string;
+      const missing = '00000000-0000-4000-8000-000000000000';
+      for (const id of [fileId, missing]) {
+        expect((await rest.get(`/v1/files/${id}`, bob.token)).body).toMatchObject({ status: 404, code: 'FILE_NOT_FOUND' });
+        expect((await content(bob, id)).status).toBe(404);
+        expect((await rest.request('DELETE', `/v1/files/${id}`, { token: bob.token })).body).toMatchObject({
+          code: 'FILE_NOT_FOUND',
+        });
+        await expect(grpcDownload(grpc, bob.token, id)).rejects.toMatchObject({ code: GrpcStatus.NOT_FOUND });
+        await expect(grpc.call('deleteFile', { authToken: bob.token, fileId: id })).rejects.toMatchObject({
+          code: 'FILE_NOT_FOUND',
+        });
+      }
+      expect((await rest.get<{ total_count: number }>('/v1/files', bob.token)).body.total_count).toBe(0);
+      expect((await content(alice, fileId)).data.toString()).toBe("Alice's private file");
+      expect((await rest.get('/v1/files/not-a-uuid', bob.token)).body['code']).toBe('FILE_NOT_FOUND');
+    });
+
+    it('needs a valid token on every file route', async () => {
+      for (const [method, path] of [
+        ['GET', '/v1/files'],
+        ['GET', '/v1/quota'],
+        ['PUT', '/v1/files?filename=x'],
+      ] as const) {
+        const res = await rest.request(method, path);
+        expect([res.status, res.body['code']]).toEqual([401, 'TOKEN_INVALID']);
+      }
+      await expect(grpc.call('getQuotaStatus', { authToken: 'garbage' })).rejects.toMatchObject({ code: 'TOKEN_INVALID' });
+    });
+  });
+
+  describe('quotas', () => {
+    it('reports usage from committed files, and refunds a soft-deleted file at once', async () => {
+      const user = await signUp(rest, smtp, 'quota');
+      const data = randomBytes(CHUNK + 123);
+      const { body } = await put(user, 'q.bin', data);
+      const status = await grpc.call('getQuotaStatus', { authToken: user.token });
+      expect(status).toMatchObject({
+        success: true,
+        totalQuotaBytes: 107374182400,
+        usedBytes: data.length,
+        availableBytes: 107374182400 - data.length,
+      });
+      expect(status.usagePercentage).toBeCloseTo((data.length / 107374182400) * 100, 2);
+      const deleted = await rest.request('DELETE', `/v1/files/${body['file_id'] as string}`, { token: user.token });
+      expect(deleted.body).toMatchObject({ freed_bytes: data.length });
+      expect((await rest.get('/v1/quota', user.token)).body).toMatchObject({ used_bytes: 0 });
+      expect((await rest.get<{ total_count: number }>('/v1/files', user.token)).body.total_count).toBe(0);
+      expect((await content(user, body['file_id'] as string)).status).toBe(404);
+      const row = await pg.query<{ deleted_at: Date | null }>('SELECT deleted_at FROM metadata.files WHERE id = $1', [
+        body['file_id'],
+      ]);
+      expect(row.rows[0]?.deleted_at).toBeInstanceOf(Date);
+    });
+
+    it('refuses an upload over the quota with QUOTA_EXCEEDED and leaves nothing behind', async () => {
+      const user = await signUp(rest, smtp, 'over');
+      await setQuota(user, 3 * CHUNK);
+      const declared = await put(user, 'big.bin', randomBytes(4 * CHUNK));
+      expect([declared.status, declared.body['code']]).toEqual([413, 'QUOTA_EXCEEDED']);
+      await expect(grpcUpload(grpc, user.token, 'big-stream.bin', randomBytes(5 * CHUNK)).done).rejects.toMatchObject({
+        code: GrpcStatus.RESOURCE_EXHAUSTED,
+      });
+      expect((await rest.get<{ total_count: number }>('/v1/files', user.token)).body.total_count).toBe(0);
+      expect(await quotaRow(user.userId)).toEqual({ used: 0, reserved: 0 });
+      await waitFor(
+        'the chunks of the refused upload collected',
+        async () => (await uncommittedChunks(user.userId)) === 0,
+        20_000,
+      );
+      const audit = await pg.query(
+        `SELECT error_code FROM metadata.audit_log WHERE user_id = $1 AND operation = 'file.upload' AND status = 'failure'`,
+        [user.userId],
+      );
+      expect(audit.rows.map((r: { error_code: string }) => r.error_code)).toEqual(['QUOTA_EXCEEDED', 'QUOTA_EXCEEDED']);
+    });
+
+    it('never overshoots when 4 concurrent uploads race for the last of a quota', async () => {
+      const user = await signUp(rest, smtp, 'race');
+      await setQuota(user, 5 * CHUNK);
+      const race = (declare: boolean) =>
+        Promise.all(
+          [0, 1, 2, 3].map((i) =>
+            grpcUpload(
+              grpc,
+              user.token,
+              `race-${i}.bin`,
+              randomBytes(2 * CHUNK),
+              declare ? { fileSize: 2 * CHUNK } : {},
+            ).done.then(
+              () => 'ok',
+              (e: ServiceError) => e.metadata.get('error-code')[0],
+            ),
+          ),
+        );
+      // Sizes unknown: space is reserved chunk by chunk as the bytes arrive.
+      const streamed = await race(false);
+      const streamedOk = streamed.filter((r) => r === 'ok').length;
+      expect(streamedOk).toBeGreaterThanOrEqual(1);
+      expect(streamed.filter((r) => r !== 'ok').every((r) => r === 'QUOTA_EXCEEDED')).toBe(true);
+      expect(await quotaRow(user.userId)).toEqual({ used: streamedOk * 2 * CHUNK, reserved: 0 });
+
+      // Sizes declared: each upload reserves its whole size first, so exactly two fit.
+      await setQuota(user, streamedOk * 2 * CHUNK + 5 * CHUNK);
+      const declared = await race(true);
+      expect(declared.filter((r) => r === 'ok')).toHaveLength(2);
+      expect(declared.filter((r) => r === 'QUOTA_EXCEEDED')).toHaveLength(2);
+      const row = await quotaRow(user.userId);
+      expect(row).toEqual({ used: (streamedOk + 2) * 2 * CHUNK, reserved: 0 });
+    });
+
+    it('refuses an upload that ends short of its declared size, keeping nothing', async () => {
+      const user = await signUp(rest, smtp, 'short');
+      await expect(
+        grpcUpload(grpc, user.token, 'short.bin', randomBytes(CHUNK), { fileSize: 2 * CHUNK }).done,
+      ).rejects.toMatchObject({
+        code: GrpcStatus.INVALID_ARGUMENT,
+      });
+      expect(await quotaRow(user.userId)).toEqual({ used: 0, reserved: 0 });
+      expect((await rest.get<{ total_count: number }>('/v1/files', user.token)).body.total_count).toBe(0);
+    });
+
+    it("lets an admin set a quota and return it to the role's default", async () => {
+      const user = await signUp(rest, smtp, 'setq');
+      const custom = await rest.patch(`/v1/admin/users/${user.userId}`, { quota_bytes: 12345 }, admin.token);
+      expect(custom.body).toMatchObject({ quota_bytes: 12345 });
+      expect((await rest.get('/v1/quota', user.token)).body).toMatchObject({ total_quota_bytes: 12345 });
+      const premium = await rest.patch(`/v1/admin/users/${user.userId}`, { quota_bytes: -1, role: 'premium' }, admin.token);
+      expect(premium.body).toMatchObject({ role: 'premium', quota_bytes: 1099511627776 });
+      const unlimited = await rest.get('/v1/quota', admin.token);
+      expect(unlimited.body).toMatchObject({ total_quota_bytes: 0, unlimited: true });
+    });
+  });
+
+  describe('failures lose nothing', () => {
+    it('a REST client that drops mid-upload leaves no file, no charge and (after collection) no chunk on disk', async () => {
+      const user = await signUp(rest, smtp, 'drop');
+      const before = (await chunkFilesOnDisk(cluster.dataDir)).length;
+      await new Promise<void>((resolve) => {
+        const req = httpRequest(`${cluster.httpUrl}/v1/files?filename=dropped.bin`, {
+          method: 'PUT',
+          headers: { authorization: `Bearer ${user.token}`, 'content-length': String(10 * CHUNK) },
+        });
+        req.on('error', () => resolve());
+        req.write(randomBytes(3 * CHUNK + 17), () => setTimeout(() => req.destroy(), 500));
+        req.on('close', () => resolve());
+      });
+      await waitFor('the dropped upload aborted', async () => (await quotaRow(user.userId)).reserved === 0, 10_000);
+      expect((await rest.get<{ total_count: number }>('/v1/files', user.token)).body.total_count).toBe(0);
+      expect(await quotaRow(user.userId)).toEqual({ used: 0, reserved: 0 });
+      await waitFor('its chunks collected', async () => (await uncommittedChunks(user.userId)) === 0, 20_000);
+      expect((await chunkFilesOnDisk(cluster.dataDir)).length).toBe(before);
+    });
+
+    it('a gRPC client that cancels mid-upload leaves nothing behind either', async () => {
+      const user = await signUp(rest, smtp, 'cancel');
+      const { call, done } = grpcUpload(grpc, user.token, 'cancelled.bin', randomBytes(6 * CHUNK), { stopAfter: 3 * CHUNK });
+      await waitFor('some chunks written', async () => (await uncommittedChunks(user.userId)) >= 2, 10_000);
+      call.cancel();
+      await expect(done).rejects.toMatchObject({ code: GrpcStatus.CANCELLED });
+      await waitFor(
+        'the upload aborted and collected',
+        async () => (await uncommittedChunks(user.userId)) === 0 && (await quotaRow(user.userId)).reserved === 0,
+        20_000,
+      );
+      expect((await rest.get<{ total_count: number }>('/v1/files', user.token)).body.total_count).toBe(0);
+    });
+
+    it('an upload whose gateway dies is aborted by the idle sweep and its chunks collected', async () => {
+      const user = await signUp(rest, smtp, 'crash');
+      const { done } = grpcUpload(grpc, user.token, 'orphan.bin', randomBytes(6 * CHUNK), { stopAfter: 3 * CHUNK });
+      done.catch(() => undefined);
+      await waitFor('some chunks written', async () => (await uncommittedChunks(user.userId)) >= 2, 10_000);
+      const gateway = cluster.pidOf('gateway') as number;
+      process.kill(gateway, 'SIGKILL');
+      await waitFor('gateway restarted', () => cluster.pidOf('gateway') !== gateway, 20_000);
+      await waitFor(
+        'the orphaned upload swept and collected',
+        async () => (await uncommittedChunks(user.userId)) === 0 && (await quotaRow(user.userId)).reserved === 0,
+        40_000,
+      );
+      const aborted = await pg.query(`SELECT status FROM metadata.uploads WHERE owner_id = $1`, [user.userId]);
+      expect(aborted.rows).toEqual([{ status: 'aborted' }]);
+      await waitFor('cluster ready again', async () => (await fetch(`${cluster.httpUrl}/readyz`)).status === 200, 30_000);
+    });
+
+    it('reads around a corrupt replica, and fails with CHECKSUM_MISMATCH (never wrong bytes) when no good one is left', async () => {
+      const user = await signUp(rest, smtp, 'corrupt');
+      const data = randomBytes(CHUNK / 2);
+      const { body } = await put(user, 'fragile.bin', data);
+      const fileId = body['file_id'] as string;
+      const chunk = await pg.query<{ id: string }>('SELECT id FROM metadata.chunks WHERE file_id = $1', [fileId]);
+      const chunkId = chunk.rows[0]?.id;
+      const copies = (await chunkFilesOnDisk(cluster.dataDir)).filter((f) => f.endsWith(chunkId));
+      expect(copies).toHaveLength(3);
+      const flip = async (path: string) => {
+        const bytes = await readFile(path);
+        bytes[100] = (bytes[100] ?? 0) ^ 0xff;
+        await writeFile(path, bytes);
+      };
+      await flip(copies[0]);
+      await flip(copies[1]);
+      const survived = await content(user, fileId);
+      expect(sha256(survived.data)).toBe(sha256(data));
+      await flip(copies[2]);
+      const lost = await content(user, fileId);
+      expect([lost.status, (JSON.parse(lost.data.toString()) as { code: string }).code]).toEqual([500, 'CHECKSUM_MISMATCH']);
+      await expect(grpcDownload(grpc, user.token, fileId)).rejects.toMatchObject({ code: GrpcStatus.DATA_LOSS });
+      const states = await pg.query<{ state: string }>('SELECT state FROM metadata.chunk_replicas WHERE chunk_id = $1', [
+        chunkId,
+      ]);
+      expect(states.rows.map((r) => r.state)).toEqual(['corrupt', 'corrupt', 'corrupt']);
+    });
+  });
+
+  it('audits uploads, downloads and deletes with user, file, name, size and status', async () => {
+    const user = await signUp(rest, smtp, 'audited');
+    const { body } = await put(user, 'audit.txt', Buffer.from('audit me'));
+    await content(user, body['file_id'] as string);
+    await rest.request('DELETE', `/v1/files/${body['file_id'] as string}`, { token: user.token });
+    const rows = await pg.query<{ operation: string; status: string; filename: string; size_bytes: string }>(
+      `SELECT operation, status, filename, size_bytes FROM metadata.audit_log WHERE file_id = $1 ORDER BY id`,
+      [body['file_id']],
+    );
+    expect(rows.rows).toEqual([
+      { operation: 'file.upload', status: 'success', filename: 'audit.txt', size_bytes: '8' },
+      { operation: 'file.download', status: 'success', filename: 'audit.txt', size_bytes: '8' },
+      { operation: 'file.delete', status: 'success', filename: 'audit.txt', size_bytes: '8' },
+    ]);
+  });
+});

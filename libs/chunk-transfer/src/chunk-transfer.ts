@@ -1,0 +1,121 @@
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import {
+  Metadata,
+  type ServiceError,
+  status as GrpcStatus,
+  type ClientReadableStream,
+  type ClientWritableStream,
+} from '@grpc/grpc-js';
+import type { storageNodeApi } from '@cloudstore/contracts';
+import { fromGrpcError } from '@cloudstore/grpc';
+import type { StorageNodeClient } from './storage-node-clients';
+
+/** Size of the gRPC messages that carry chunk bytes. */
+export const TRANSFER_MESSAGE_BYTES = 1024 * 1024;
+
+export function sha256Hex(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/**
+ * Stores a chunk on a node: the header and bytes in 1 MiB messages, waiting for the stream to
+ * drain whenever the node is slower than us. Resolves once the node has fsynced and verified it.
+ */
+export async function putChunk(
+  client: StorageNodeClient,
+  chunkId: string,
+  sha256: string,
+  data: Buffer,
+  timeoutMs: number,
+): Promise<void> {
+  let call!: ClientWritableStream<storageNodeApi.PutChunkRequest>;
+  const done = new Promise<void>((resolve, reject) => {
+    call = (
+      client.raw['putChunk'] as (
+        md: Metadata,
+        options: object,
+        cb: (error: ServiceError | null) => void,
+      ) => ClientWritableStream<storageNodeApi.PutChunkRequest>
+    ).call(client.raw, new Metadata(), client.callOptions(timeoutMs), (error) =>
+      error ? reject(fromGrpcError(error, `storage node ${client.address}`)) : resolve(),
+    );
+  });
+  // The call's outcome decides; a write on a call that already failed must not throw on its own.
+  call.on('error', () => undefined);
+  const failed = done.then(
+    () => false,
+    () => true,
+  );
+  let offset = 0;
+  do {
+    const piece = data.subarray(offset, offset + TRANSFER_MESSAGE_BYTES);
+    const message: storageNodeApi.PutChunkRequest =
+      offset === 0 ? { chunkId, sha256, size: data.length, data: piece } : { chunkId: '', sha256: '', size: 0, data: piece };
+    offset += piece.length;
+    if (!call.write(message) && (await Promise.race([once(call, 'drain').then(() => false), failed]))) break;
+  } while (offset < data.length);
+  call.end();
+  await done;
+}
+
+/** Why a replica could not give a chunk: it is not there, its bytes are wrong, or the node did not answer. */
+export type ReplicaProblem = 'missing' | 'corrupt' | 'unavailable';
+
+export class ReplicaReadError extends Error {
+  override name = 'ReplicaReadError';
+  constructor(
+    readonly problem: ReplicaProblem,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Reads a whole chunk from one replica and checks it against its size and SHA-256 before a byte
+ * of it is used. Throws ReplicaReadError saying what was wrong with this replica.
+ */
+export async function readChunk(
+  client: StorageNodeClient,
+  chunkId: string,
+  expected: { size: number; sha256: string },
+  timeoutMs: number,
+): Promise<Buffer> {
+  const call = (
+    client.raw['getChunk'] as (
+      req: storageNodeApi.GetChunkRequest,
+      md: Metadata,
+      options: object,
+    ) => ClientReadableStream<storageNodeApi.GetChunkResponse>
+  ).call(client.raw, { chunkId }, new Metadata(), client.callOptions(timeoutMs));
+  const buffer = Buffer.allocUnsafe(expected.size);
+  const hash = createHash('sha256');
+  let received = 0;
+  try {
+    for await (const message of call as AsyncIterable<storageNodeApi.GetChunkResponse>) {
+      const data = message.data;
+      if (received + data.length > expected.size) {
+        call.cancel();
+        throw new ReplicaReadError('corrupt', `chunk ${chunkId} on ${client.address} is larger than ${expected.size} bytes`);
+      }
+      buffer.set(data, received);
+      hash.update(data);
+      received += data.length;
+    }
+  } catch (error) {
+    if (error instanceof ReplicaReadError) throw error;
+    const code = (error as Partial<ServiceError>).code;
+    if (code === GrpcStatus.NOT_FOUND) throw new ReplicaReadError('missing', `chunk ${chunkId} is not on ${client.address}`);
+    throw new ReplicaReadError('unavailable', `${client.address} did not give chunk ${chunkId}: ${(error as Error).message}`);
+  }
+  if (received !== expected.size || hash.digest('hex') !== expected.sha256) {
+    throw new ReplicaReadError('corrupt', `chunk ${chunkId} on ${client.address} does not match its SHA-256`);
+  }
+  return buffer;
+}
+
+/** Removes a chunk from a node; true when it was there. Idempotent. */
+export async function deleteChunk(client: StorageNodeClient, chunkId: string, timeoutMs = 5000): Promise<boolean> {
+  return (await client.call('deleteChunk', { chunkId }, { timeoutMs })).deleted;
+}

@@ -1,0 +1,6 @@
+/**
+ * Moving chunk bytes to and from storage nodes over gRPC: with back-pressure on writes, and every
+ * read checked against the chunk's size and SHA-256 before it is used.
+ */
+export * from './storage-node-clients';
+export * from './chunk-transfer';
