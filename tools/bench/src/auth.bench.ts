@@ -110,3 +110,16 @@ export async function benchAuth(
     seed_reference: { register_ms: 45, register_per_s: 22, login_otp_ms: 80, login_otp_per_s: 12.5 },
   };
 }
+
+/** A user signed in through the REST API, for the other benchmarks. */
+export async function signUpBenchUser(
+  base: string,
+  codes: Awaited<ReturnType<typeof startCodeCatcher>>,
+): Promise<{ token: string; userId: string }> {
+  const username = `bench_${randomBytes(4).toString('hex')}`;
+  const email = `${username}@example.com`;
+  const registered = await post(`${base}/v1/auth/register`, { username, email, password: PASSWORD });
+  const started = await post(`${base}/v1/auth/login`, { username, password: PASSWORD });
+  const verified = await post(`${base}/v1/auth/verify-otp`, { session_id: started['session_id'], otp: await codes.next(email) });
+  return { token: verified['auth_token'] as string, userId: registered['user_id'] as string };
+}

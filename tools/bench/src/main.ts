@@ -1,10 +1,11 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { benchAuth, startCodeCatcher } from './auth.bench';
+import { benchAuth, signUpBenchUser, startCodeCatcher } from './auth.bench';
 import { BenchCluster } from './bench-cluster';
+import { benchStorage } from './storage.bench';
 
-const PARTS = ['auth'] as const;
+const PARTS = ['auth', 'storage'] as const;
 type Part = (typeof PARTS)[number];
 
 /**
@@ -35,6 +36,11 @@ async function main(): Promise<void> {
     if (parts.includes('auth')) {
       process.stdout.write('bench: auth…\n');
       report['auth'] = await benchAuth(cluster, codes, scale);
+    }
+    if (parts.includes('storage')) {
+      process.stdout.write('bench: storage…\n');
+      const { token, userId } = await signUpBenchUser(cluster.httpUrl, codes);
+      report['storage'] = await benchStorage(cluster, token, userId, scale);
     }
   } finally {
     await cluster.stop();

@@ -8,6 +8,9 @@ import { GATEWAY_CONFIG } from '../gateway.tokens';
 import { InternalClients } from '../internal-clients/internal-clients';
 import { FileTransferMetrics } from './file-transfer.metrics';
 
+/** Chunks fetched ahead of the one being sent: memory holds at most this + 1 chunks per download. */
+export const CHUNKS_READ_AHEAD = 2;
+
 export interface ByteRange {
   readonly start: number;
   /** Inclusive. */
@@ -25,7 +28,7 @@ export interface Download {
  * first; each is checked against its size and SHA-256 before a byte of it is passed on. A
  * missing, corrupt or slow replica is reported for repair and the next one is tried; with no good
  * replica left the download fails (CHECKSUM_MISMATCH or STORAGE_UNAVAILABLE), never with wrong
- * bytes. The next chunk is fetched while the current one is sent: two chunks in memory at most.
+ * bytes. The next chunks are fetched while the current one is sent (CHUNKS_READ_AHEAD).
  */
 @Injectable()
 export class DownloadService {
@@ -51,13 +54,19 @@ export class DownloadService {
   }
 
   private async *read(chunks: filesApi.PlannedChunk[], start: number, end: number): AsyncGenerator<Buffer> {
-    let next = chunks[0] ? this.fetch(chunks[0]) : undefined;
-    for (const [i, chunk] of chunks.entries()) {
-      const data = await (next as Promise<Buffer>);
-      const following = chunks[i + 1];
-      next = following ? this.fetch(following) : undefined;
+    const fetches: Promise<Buffer>[] = [];
+    const prefetch = (i: number) => {
+      const chunk = chunks[i];
+      if (!chunk) return;
+      const fetching = this.fetch(chunk);
       // A failed prefetch is rethrown when its turn comes; until then it must not count as unhandled.
-      next?.catch(() => undefined);
+      fetching.catch(() => undefined);
+      fetches.push(fetching);
+    };
+    for (let i = 0; i < CHUNKS_READ_AHEAD; i += 1) prefetch(i);
+    for (const [i, chunk] of chunks.entries()) {
+      const data = await (fetches.shift() as Promise<Buffer>);
+      prefetch(i + CHUNKS_READ_AHEAD);
       const from = Math.max(start, chunk.offset) - chunk.offset;
       const to = Math.min(end + 1, chunk.offset + chunk.size) - chunk.offset;
       this.metrics.downloadedBytes.inc(to - from);

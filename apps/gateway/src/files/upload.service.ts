@@ -10,6 +10,12 @@ import { InternalClients } from '../internal-clients/internal-clients';
 import { type AssembledChunk, ChunkAssembler } from './chunk-assembler';
 import { FileTransferMetrics } from './file-transfer.metrics';
 
+/**
+ * Chunks written to the nodes at once per upload, while one more fills: memory holds at most
+ * (this + 1) chunks per upload, and node round trips (metadata calls, fsync) overlap.
+ */
+export const CHUNK_WRITES_IN_FLIGHT = 2;
+
 export interface UploadParams {
   readonly caller: Caller;
   readonly filename: string;
@@ -35,10 +41,10 @@ function errorCodeOf(error: unknown): string {
 
 /**
  * The write path. Bytes are cut into chunks as they arrive, each chunk hashed, reserved in the
- * quota and recorded by the metadata service, then written to its nodes in parallel; one chunk
- * is written while the next one fills, and the client is not read further until the write
- * before is done. So memory holds at most two chunks per upload, and a slow node slows the
- * client. The file exists only once the metadata service commits it; any failure aborts the
+ * quota and recorded by the metadata service, then written to its nodes in parallel; a few
+ * chunks are written while the next one fills, and the client is not read further until the
+ * oldest of them is done. So memory holds at most CHUNK_WRITES_IN_FLIGHT + 1 chunks per upload,
+ * and a slow node slows the client. The file exists only once the metadata service commits it; any failure aborts the
  * upload, which releases the reservation and leaves the written chunks to garbage collection.
  */
 @Injectable()
@@ -67,14 +73,17 @@ export class UploadService {
       const assembler = new ChunkAssembler(this.config.CHUNK_SIZE_BYTES);
       let size = 0;
       let index = 0;
-      let writing: Promise<void> | undefined;
+      const writing: Promise<void>[] = [];
       let writeError: Error | undefined;
       const submit = async (chunk: AssembledChunk) => {
-        if (writing) await writing;
+        // Back-pressure: the client is not read further while the node writes are this far behind.
+        if (writing.length >= CHUNK_WRITES_IN_FLIGHT) await writing.shift();
         if (writeError) throw writeError;
-        writing = this.writeChunk(ids, index, chunk).catch((error: unknown) => {
-          writeError ??= error instanceof Error ? error : new Error(String(error));
-        });
+        writing.push(
+          this.writeChunk(ids, index, chunk).catch((error: unknown) => {
+            writeError ??= error instanceof Error ? error : new Error(String(error));
+          }),
+        );
         index += 1;
       };
       for await (const piece of source) {
@@ -86,7 +95,7 @@ export class UploadService {
       }
       const tail = assembler.flush();
       if (tail) await submit(tail);
-      await writing;
+      await Promise.all(writing);
       if (writeError) throw writeError;
       const file = await this.clients.files.call('commitUpload', {
         ...ids,

@@ -115,7 +115,13 @@ export class ChunksRepository {
         chunk.replicas.push({ nodeId: row.node_id, address: row.address, state: row.state, alive: row.alive === true });
     }
     const rank = (r: ReplicaLocation) => (r.state === 'ok' ? 0 : 2) + (r.alive ? 0 : 1);
-    return [...chunks.values()].map((c) => ({ ...c, replicas: [...c.replicas].sort((a, b) => rank(a) - rank(b)) }));
+    return [...chunks.values()].map((c) => {
+      const sorted = [...c.replicas].sort((a, b) => rank(a) - rank(b) || a.nodeId.localeCompare(b.nodeId));
+      // Consecutive chunks start on different healthy replicas, so a download reads from every node.
+      const healthy = sorted.filter((r) => rank(r) === 0).length;
+      const shift = healthy > 0 ? c.index % healthy : 0;
+      return { ...c, replicas: [...sorted.slice(shift, healthy), ...sorted.slice(0, shift), ...sorted.slice(healthy)] };
+    });
   }
 
   /** Chunks of an upload that never became part of a file: what garbage collection removes. */

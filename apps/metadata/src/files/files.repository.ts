@@ -26,8 +26,11 @@ export class FilesRepository {
     return (await manager.countBy(FileEntity, { id: fileId })) > 0;
   }
 
-  /** Newest first; `filter` is a case-insensitive substring of the name, `%` and `_` literal. */
-  list(ownerId: string, limit: number, offset: number, filter: string): Promise<[FileEntity[], number]> {
+  /**
+   * Newest first; `filter` is a case-insensitive substring of the name, `%` and `_` literal.
+   * Counts the matches only when filtered (the unfiltered total is kept with the quota).
+   */
+  async list(ownerId: string, limit: number, offset: number, filter: string): Promise<[FileEntity[], number | undefined]> {
     const query = this.dataSource.manager
       .createQueryBuilder(FileEntity, 'f')
       .where('f.owner_id = :ownerId AND f.deleted_at IS NULL', { ownerId })
@@ -35,8 +38,8 @@ export class FilesRepository {
       .addOrderBy('f.id', 'DESC')
       .limit(limit)
       .offset(offset);
-    if (filter)
-      query.andWhere(`lower(f.filename) LIKE :pattern ESCAPE '\\'`, { pattern: `%${escapeLike(filter.toLowerCase())}%` });
+    if (!filter) return [await query.getMany(), undefined];
+    query.andWhere(`lower(f.filename) LIKE :pattern ESCAPE '\\'`, { pattern: `%${escapeLike(filter.toLowerCase())}%` });
     return query.getManyAndCount();
   }
 

@@ -59,7 +59,13 @@ export class FilesService {
     if (request.offset < 0 || request.limit < 0) throw new InvalidArgumentError('limit and offset must not be negative');
     if (!UUID.test(request.ownerId)) return { files: [], totalCount: 0 };
     const limit = request.limit === 0 ? DEFAULT_PAGE_SIZE : Math.min(request.limit, MAX_PAGE_SIZE);
-    const [files, total] = await this.files.list(request.ownerId, limit, request.offset, request.filter.trim().slice(0, 255));
+    const [files, filteredTotal] = await this.files.list(
+      request.ownerId,
+      limit,
+      request.offset,
+      request.filter.trim().slice(0, 255),
+    );
+    const total = filteredTotal ?? (await this.quotas.fileCount(request.ownerId));
     return { files: files.map((f) => fileRecord(f)), totalCount: total };
   }
 

@@ -69,19 +69,22 @@ export class QuotasRepository {
     );
   }
 
-  /** Turns an upload's reservation into used bytes of the committed file. */
+  /** Turns an upload's reservation into used bytes of the committed file, and counts the file. */
   async charge(userId: string, reservedBytes: number, sizeBytes: number, manager: EntityManager): Promise<void> {
     await manager.query(
       `UPDATE "metadata"."user_quotas"
-       SET "used_bytes" = "used_bytes" + $1, "reserved_bytes" = GREATEST("reserved_bytes" - $2, 0), "updated_at" = now()
+       SET "used_bytes" = "used_bytes" + $1, "reserved_bytes" = GREATEST("reserved_bytes" - $2, 0), "file_count" = "file_count" + 1, "updated_at" = now()
        WHERE "user_id" = $3`,
       [sizeBytes, reservedBytes, userId],
     );
   }
 
+  /** A file was deleted: its bytes come back, and it no longer counts. */
   async refund(userId: string, bytes: number, manager: EntityManager): Promise<void> {
     await manager.query(
-      `UPDATE "metadata"."user_quotas" SET "used_bytes" = GREATEST("used_bytes" - $1, 0), "updated_at" = now() WHERE "user_id" = $2`,
+      `UPDATE "metadata"."user_quotas"
+       SET "used_bytes" = GREATEST("used_bytes" - $1, 0), "file_count" = GREATEST("file_count" - 1, 0), "updated_at" = now()
+       WHERE "user_id" = $2`,
       [bytes, userId],
     );
   }
@@ -100,6 +103,14 @@ export class QuotasRepository {
       reservedBytes: Number(row.reserved_bytes),
       limitBytes: row.limit_bytes === null ? null : Number(row.limit_bytes),
     };
+  }
+
+  async fileCount(userId: string): Promise<number> {
+    const rows = await this.dataSource.manager.query<{ file_count: string }[]>(
+      `SELECT "file_count" FROM "metadata"."user_quotas" WHERE "user_id" = $1`,
+      [userId],
+    );
+    return Number(rows[0]?.file_count ?? 0);
   }
 
   /** A custom quota (null returns to the role's default) and/or the role. */

@@ -8,6 +8,7 @@ import { bigintToNumber } from '@cloudstore/database';
 @Entity({ name: 'user_quotas' })
 @Check('user_quotas_used_check', `"used_bytes" >= 0`)
 @Check('user_quotas_reserved_check', `"reserved_bytes" >= 0`)
+@Check('user_quotas_file_count_check', `"file_count" >= 0`)
 export class UserQuotaEntity {
   @PrimaryColumn({ type: 'uuid' })
   userId!: string;
@@ -25,6 +26,10 @@ export class UserQuotaEntity {
 
   @Column({ type: 'bigint', default: 0, transformer: bigintToNumber })
   reservedBytes!: number;
+
+  /** Live (not deleted) files: listing answers total_count from here instead of counting rows. */
+  @Column({ type: 'bigint', default: 0, transformer: bigintToNumber })
+  fileCount!: number;
 
   @UpdateDateColumn({ type: 'timestamptz' })
   updatedAt!: Date;

@@ -1,10 +1,12 @@
 import { CreateStorageNodes1795901717457 } from './1795901717457-CreateStorageNodes';
 import { CreateAuditLog1795903507049 } from './1795903507049-CreateAuditLog';
 import { CreateFilesAndQuotas1795904302375 } from './1795904302375-CreateFilesAndQuotas';
+import { AddUserFileCount1795905702089 } from './1795905702089-AddUserFileCount';
 
 /** In the order they run; `npm run migration:generate` keeps this list. */
 export const METADATA_MIGRATIONS = [
   CreateStorageNodes1795901717457,
   CreateAuditLog1795903507049,
   CreateFilesAndQuotas1795904302375,
+  AddUserFileCount1795905702089,
 ];
