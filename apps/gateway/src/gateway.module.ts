@@ -6,6 +6,8 @@ import { AccessTokenVerifier, TokenRevocations } from '@cloudstore/access-tokens
 import { AdminGrpcController } from './admin/admin.grpc-controller';
 import { AdminUsersController } from './admin/admin-users.controller';
 import { AdminUsersService } from './admin/admin-users.service';
+import { ClusterAdminController } from './admin/cluster-admin.controller';
+import { ClusterAdminService } from './admin/cluster-admin.service';
 import { AccountsService } from './auth/accounts.service';
 import { AuthController } from './auth/auth.controller';
 import { AuthGrpcController } from './auth/auth.grpc-controller';
@@ -60,6 +62,7 @@ export class GatewayModule implements NestModule {
         AuthGrpcController,
         AdminUsersController,
         AdminGrpcController,
+        ClusterAdminController,
         FilesController,
         FilesGrpcController,
       ],
@@ -67,6 +70,7 @@ export class GatewayModule implements NestModule {
         ReadinessService,
         AccountsService,
         AdminUsersService,
+        ClusterAdminService,
         RequestAuthenticator,
         RequestOrigins,
         UploadService,

@@ -25,7 +25,7 @@ export async function startMetadataService(config: MetadataConfig, logger: Logge
     logger,
   );
   return startGrpcService({
-    module: MetadataModule.register({ config, logger, metrics, dataSource }),
+    module: MetadataModule.register({ config, logger, metrics, dataSource, redis }),
     services,
     port: config.METADATA_PORT,
     health,

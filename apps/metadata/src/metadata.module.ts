@@ -5,15 +5,25 @@ import { type Logger, type Metrics, observabilityProviders } from '@cloudstore/o
 import type { DataSource } from 'typeorm';
 import { AuditModule } from './audit/audit.module';
 import { FilesModule } from './files/files.module';
-import { METADATA_CONFIG } from './metadata.tokens';
+import { StorageNodeClients } from '@cloudstore/chunk-transfer';
+import type { Redis } from 'ioredis';
+import { JobQueues } from './jobs/job-queues';
+import { METADATA_CONFIG, METADATA_REDIS } from './metadata.tokens';
+import { ReplicationModule } from './replication/replication.module';
 import { NodeRegistryModule } from './node-registry/node-registry.module';
 
 /** What the process provides to every feature module: config, logger, metrics. */
 @Global()
 @Module({})
 class MetadataCoreModule {
-  static register(config: MetadataConfig, logger: Logger, metrics: Metrics): DynamicModule {
-    const providers = [{ provide: METADATA_CONFIG, useValue: config }, ...observabilityProviders(logger, metrics)];
+  static register(config: MetadataConfig, logger: Logger, metrics: Metrics, redis: Redis): DynamicModule {
+    const providers = [
+      { provide: METADATA_CONFIG, useValue: config },
+      { provide: METADATA_REDIS, useValue: redis },
+      { provide: StorageNodeClients, useFactory: () => new StorageNodeClients() },
+      JobQueues,
+      ...observabilityProviders(logger, metrics),
+    ];
     return { module: MetadataCoreModule, providers, exports: providers };
   }
 }
@@ -21,11 +31,17 @@ class MetadataCoreModule {
 @Module({})
 export class MetadataModule {
   /** `dataSource` is initialised and migrated by main before the module starts. */
-  static register(options: { config: MetadataConfig; logger: Logger; metrics: Metrics; dataSource: DataSource }): DynamicModule {
+  static register(options: {
+    config: MetadataConfig;
+    logger: Logger;
+    metrics: Metrics;
+    dataSource: DataSource;
+    redis: Redis;
+  }): DynamicModule {
     return {
       module: MetadataModule,
       imports: [
-        MetadataCoreModule.register(options.config, options.logger, options.metrics),
+        MetadataCoreModule.register(options.config, options.logger, options.metrics, options.redis),
         TypeOrmModule.forRootAsync({
           useFactory: () => options.dataSource.options,
           dataSourceFactory: () => Promise.resolve(options.dataSource),
@@ -33,6 +49,7 @@ export class MetadataModule {
         NodeRegistryModule,
         AuditModule,
         FilesModule,
+        ReplicationModule,
       ],
     };
   }

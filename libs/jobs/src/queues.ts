@@ -8,6 +8,10 @@ export const QUEUES = {
   audit: 'audit',
   /** Removing chunks nobody needs: of aborted uploads, of purged files. */
   garbageCollection: 'garbage-collection',
+  /** Copying chunks to bring them back to their replication factor, one job per chunk. */
+  replication: 'replication',
+  /** Periodic care of the cluster: replication checks, scrubbing, rebalancing, node inventories. */
+  maintenance: 'maintenance',
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];

@@ -119,7 +119,20 @@ export async function signUpBenchUser(
   const username = `bench_${randomBytes(4).toString('hex')}`;
   const email = `${username}@example.com`;
   const registered = await post(`${base}/v1/auth/register`, { username, email, password: PASSWORD });
-  const started = await post(`${base}/v1/auth/login`, { username, password: PASSWORD });
-  const verified = await post(`${base}/v1/auth/verify-otp`, { session_id: started['session_id'], otp: await codes.next(email) });
-  return { token: verified['auth_token'] as string, userId: registered['user_id'] as string };
+  const token = await signInBenchUser(base, codes, { username, email, password: PASSWORD });
+  return { token, userId: registered['user_id'] as string };
+}
+
+/** Password, then the mailed code: an access token. */
+export async function signInBenchUser(
+  base: string,
+  codes: Awaited<ReturnType<typeof startCodeCatcher>>,
+  who: { username: string; email: string; password: string },
+): Promise<string> {
+  const started = await post(`${base}/v1/auth/login`, { username: who.username, password: who.password });
+  const verified = await post(`${base}/v1/auth/verify-otp`, {
+    session_id: started['session_id'],
+    otp: await codes.next(who.email),
+  });
+  return verified['auth_token'] as string;
 }

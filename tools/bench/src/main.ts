@@ -1,11 +1,13 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { benchAuth, signUpBenchUser, startCodeCatcher } from './auth.bench';
+import { benchAuth, signInBenchUser, signUpBenchUser, startCodeCatcher } from './auth.bench';
 import { BenchCluster } from './bench-cluster';
+import { benchRepair } from './repair.bench';
 import { benchStorage } from './storage.bench';
 
-const PARTS = ['auth', 'storage'] as const;
+const PARTS = ['auth', 'storage', 'repair'] as const;
+const ADMIN = { username: 'bench_admin', email: 'bench_admin@example.com', password: 'Bench-Admin-Passw0rd-2026!' };
 type Part = (typeof PARTS)[number];
 
 /**
@@ -21,7 +23,14 @@ async function main(): Promise<void> {
     : [...PARTS];
   const basePort = 40_000 + Math.floor(Math.random() * 500) * 20;
   const codes = await startCodeCatcher(basePort + 19);
-  const cluster = await BenchCluster.start(basePort, { SMTP_URL: `smtp://127.0.0.1:${basePort + 19}` });
+  const cluster = await BenchCluster.start(basePort, {
+    SMTP_URL: `smtp://127.0.0.1:${basePort + 19}`,
+    STORAGE_NODES: '4',
+    ADMIN_USERNAME: ADMIN.username,
+    ADMIN_EMAIL: ADMIN.email,
+    ADMIN_PASSWORD: ADMIN.password,
+    REPLICATION_CHECK_INTERVAL_SECONDS: '2',
+  });
   const report: Record<string, unknown> = {
     started_at: new Date().toISOString(),
     machine: {
@@ -37,10 +46,15 @@ async function main(): Promise<void> {
       process.stdout.write('bench: auth…\n');
       report['auth'] = await benchAuth(cluster, codes, scale);
     }
+    const { token, userId } = await signUpBenchUser(cluster.httpUrl, codes);
     if (parts.includes('storage')) {
       process.stdout.write('bench: storage…\n');
-      const { token, userId } = await signUpBenchUser(cluster.httpUrl, codes);
       report['storage'] = await benchStorage(cluster, token, userId, scale);
+    }
+    if (parts.includes('repair')) {
+      process.stdout.write('bench: repair…\n');
+      const adminToken = await signInBenchUser(cluster.httpUrl, codes, ADMIN);
+      report['repair'] = await benchRepair(cluster, token, adminToken, scale);
     }
   } finally {
     await cluster.stop();

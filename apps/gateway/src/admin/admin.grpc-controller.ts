@@ -5,6 +5,7 @@ import { ADMIN_SERVICE, publicApi } from '@cloudstore/contracts';
 import { RequestAuthenticator } from '../auth/request-authenticator';
 import { RequestOrigins } from '../auth/request-origins';
 import { AdminUsersService, type UserView } from './admin-users.service';
+import { ClusterAdminService, type ClusterNodeView } from './cluster-admin.service';
 
 const SERVICE = ADMIN_SERVICE.serviceName;
 
@@ -22,11 +23,24 @@ function userInfo(user: UserView): publicApi.UserInfo {
   };
 }
 
+function clusterNode(node: ClusterNodeView): publicApi.ClusterNode {
+  return {
+    nodeId: node.node_id,
+    address: node.address,
+    status: node.status,
+    usedBytes: node.used_bytes,
+    capacityBytes: node.capacity_bytes,
+    chunkCount: node.chunk_count,
+    lastHeartbeat: node.last_heartbeat,
+  };
+}
+
 /** The public AdminService: the same operations as /v1/admin, for admins only. */
 @Controller()
 export class AdminGrpcController {
   constructor(
     private readonly users: AdminUsersService,
+    private readonly cluster: ClusterAdminService,
     private readonly authenticator: RequestAuthenticator,
     private readonly origins: RequestOrigins,
   ) {}
@@ -50,5 +64,26 @@ export class AdminGrpcController {
       ...(request.active !== undefined ? { active: request.active } : {}),
     };
     return userInfo(await this.users.update(caller, request.userId, patch, this.origins.grpc(call, metadata)));
+  }
+
+  @GrpcMethod(SERVICE, 'GetClusterStatus')
+  async getClusterStatus(
+    request: publicApi.GetClusterStatusRequest,
+    metadata: Metadata,
+  ): Promise<publicApi.GetClusterStatusResponse> {
+    await this.authenticator.adminFromGrpc(request.authToken, metadata);
+    const status = await this.cluster.status();
+    return {
+      success: true,
+      nodes: status.nodes.map(clusterNode),
+      underReplicatedChunks: status.under_replicated_chunks,
+      jobs: status.jobs,
+    };
+  }
+
+  @GrpcMethod(SERVICE, 'DrainNode')
+  async drainNode(request: publicApi.DrainNodeRequest, metadata: Metadata): Promise<publicApi.DrainNodeResponse> {
+    await this.authenticator.adminFromGrpc(request.authToken, metadata);
+    return { success: true, node: clusterNode(await this.cluster.drain(request.nodeId)) };
   }
 }

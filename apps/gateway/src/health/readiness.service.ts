@@ -94,7 +94,8 @@ export class ReadinessService {
     const nodes = await Promise.all(
       registered.map(async (node): Promise<StorageNodeCheck> => {
         const base = { node_id: node.nodeId, address: node.address };
-        if (node.status !== 'up') return { ...base, status: 'down', error: 'no recent heartbeat' };
+        if (node.status !== 'up' && node.status !== 'draining')
+          return { ...base, status: 'down', error: `node is ${node.status}` };
         const result = await probe(() => expectServing(node.address));
         return { ...base, ...result };
       }),

@@ -1,8 +1,6 @@
 import { Module } from '@nestjs/common';
-import { StorageNodeClients } from '@cloudstore/chunk-transfer';
 import { AuditModule } from '../audit/audit.module';
 import { GarbageCollectionProcessor } from '../garbage-collection/garbage-collection.processor';
-import { JobQueues } from '../jobs/job-queues';
 import { NodeRegistryModule } from '../node-registry/node-registry.module';
 import { QuotasController } from '../quotas/quotas.controller';
 import { QuotasRepository } from '../quotas/quotas.repository';
@@ -23,12 +21,10 @@ import { FilesService } from './files.service';
     FilesRepository,
     FilesService,
     GarbageCollectionProcessor,
-    JobQueues,
     QuotasRepository,
     QuotasService,
     UploadsRepository,
     UploadsService,
-    { provide: StorageNodeClients, useFactory: () => new StorageNodeClients() },
   ],
 })
 export class FilesModule {}

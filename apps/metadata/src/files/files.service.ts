@@ -5,6 +5,7 @@ import { toUnixSeconds } from '@cloudstore/database';
 import { LOGGER, type Logger } from '@cloudstore/observability';
 import { fileAuditEvent } from '../audit/audit-entry';
 import { AuditLogRepository } from '../audit/audit-log.repository';
+import { JobQueues } from '../jobs/job-queues';
 import { METADATA_CONFIG } from '../metadata.tokens';
 import { QuotasRepository } from '../quotas/quotas.repository';
 import { UploadsRepository } from '../uploads/uploads.repository';
@@ -40,6 +41,7 @@ export class FilesService {
     private readonly quotas: QuotasRepository,
     private readonly uploads: UploadsRepository,
     private readonly auditLog: AuditLogRepository,
+    private readonly jobs: JobQueues,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -131,13 +133,14 @@ export class FilesService {
     };
   }
 
-  /** A replica that failed a read is no longer served first; repair picks it up. */
+  /** A replica that failed a read is no longer served first, and its repair is queued at once. */
   async reportReplicaProblem(request: filesApi.ReportReplicaProblemRequest): Promise<void> {
     this.logger.warn(
       { chunkId: request.chunkId, nodeId: request.nodeId, problem: request.problem, detail: request.detail },
       'replica problem reported',
     );
-    if (request.problem === 'missing' || request.problem === 'corrupt')
-      await this.chunks.markReplica(request.chunkId, request.nodeId, request.problem);
+    if (request.problem !== 'missing' && request.problem !== 'corrupt') return;
+    if (await this.chunks.markReplica(request.chunkId, request.nodeId, request.problem))
+      await this.jobs.replicate(request.chunkId);
   }
 }

@@ -11,25 +11,91 @@ export const GC_JOBS = {
   sweepIdleUploads: 'sweep-idle-uploads',
 } as const;
 
+/** Jobs of the maintenance queue. */
+export const MAINTENANCE_JOBS = {
+  checkReplication: 'check-replication',
+  scrub: 'scrub',
+  rebalance: 'rebalance',
+  reconcileNode: 'reconcile-node',
+} as const;
+
+export const REPLICATE_CHUNK_JOB = 'replicate-chunk';
+
+/** The scrubber works in slices of at most this long, so its byte rate stays even. */
+export const SCRUB_TICK_SECONDS = 10;
+
 export interface CollectUploadJob {
   readonly uploadId: string;
 }
 
-/** The queues the metadata service feeds, and the repeatable jobs it schedules. */
+export interface ReplicateChunkJob {
+  readonly chunkId: string;
+}
+
+export interface ReconcileNodeJob {
+  readonly nodeId: string;
+}
+
+/**
+ * The queues the metadata service feeds, and the repeatable jobs it schedules. Schedules are
+ * upserted at every start, so they survive a restart of Redis without persistence too; the work
+ * itself is always derived again from the database by the replication check.
+ */
 @Injectable()
 export class JobQueues implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly connection: Redis;
   readonly garbageCollection: Queue;
+  readonly replication: Queue;
+  readonly maintenance: Queue;
 
   constructor(@Inject(METADATA_CONFIG) private readonly config: MetadataConfig) {
     this.connection = createJobsConnection(config.REDIS_URL);
     this.garbageCollection = createQueue(QUEUES.garbageCollection, this.connection, config.REDIS_KEY_PREFIX);
+    this.replication = createQueue(QUEUES.replication, this.connection, config.REDIS_KEY_PREFIX, {
+      defaultJobOptions: {
+        attempts: 8,
+        backoff: { type: 'exponential', delay: 2000 },
+        removeOnComplete: { age: 3600, count: 10_000 },
+        removeOnFail: { age: 24 * 3600 },
+      },
+    });
+    this.maintenance = createQueue(QUEUES.maintenance, this.connection, config.REDIS_KEY_PREFIX, {
+      defaultJobOptions: {
+        attempts: 3,
+        backoff: { type: 'exponential', delay: 1000 },
+        removeOnComplete: { count: 100 },
+        removeOnFail: { count: 100 },
+      },
+    });
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    // One schedule for the whole cluster, however many metadata replicas run.
-    const every = Math.min(60, Math.max(1, Math.floor(this.config.UPLOAD_IDLE_TIMEOUT_SECONDS / 2))) * 1000;
-    await this.garbageCollection.upsertJobScheduler(GC_JOBS.sweepIdleUploads, { every }, { name: GC_JOBS.sweepIdleUploads });
+    // One schedule each for the whole cluster, however many metadata replicas run.
+    const sweepEvery = Math.min(60, Math.max(1, Math.floor(this.config.UPLOAD_IDLE_TIMEOUT_SECONDS / 2))) * 1000;
+    await this.garbageCollection.upsertJobScheduler(
+      GC_JOBS.sweepIdleUploads,
+      { every: sweepEvery },
+      { name: GC_JOBS.sweepIdleUploads },
+    );
+    await this.maintenance.upsertJobScheduler(
+      MAINTENANCE_JOBS.checkReplication,
+      { every: this.config.REPLICATION_CHECK_INTERVAL_SECONDS * 1000 },
+      { name: MAINTENANCE_JOBS.checkReplication },
+    );
+    await this.maintenance.upsertJobScheduler(
+      MAINTENANCE_JOBS.scrub,
+      { every: Math.min(SCRUB_TICK_SECONDS, this.config.SCRUB_INTERVAL_SECONDS) * 1000 },
+      { name: MAINTENANCE_JOBS.scrub },
+    );
+    if (this.config.REBALANCE_INTERVAL_SECONDS > 0) {
+      await this.maintenance.upsertJobScheduler(
+        MAINTENANCE_JOBS.rebalance,
+        { every: this.config.REBALANCE_INTERVAL_SECONDS * 1000 },
+        { name: MAINTENANCE_JOBS.rebalance },
+      );
+    } else {
+      await this.maintenance.removeJobScheduler(MAINTENANCE_JOBS.rebalance);
+    }
   }
 
   /** Queues the removal of an aborted upload's chunks; queuing it twice runs it once. */
@@ -38,8 +104,37 @@ export class JobQueues implements OnApplicationBootstrap, OnApplicationShutdown 
     await this.garbageCollection.add(GC_JOBS.collectUpload, job, { jobId: `${GC_JOBS.collectUpload}-${uploadId}` });
   }
 
+  /** Queues a repair of the chunk, once: while one is waiting or running, another is not added. */
+  async replicate(chunkId: string): Promise<void> {
+    const jobId = `${REPLICATE_CHUNK_JOB}-${chunkId}`;
+    // A chunk's job id is reused for its next repair: a finished job must not keep it taken.
+    const existing = await this.replication.getJob(jobId);
+    if (existing && ((await existing.isCompleted()) || (await existing.isFailed()))) await existing.remove();
+    const job: ReplicateChunkJob = { chunkId };
+    await this.replication.add(REPLICATE_CHUNK_JOB, job, { jobId });
+  }
+
+  /** Compares what a (re)started node holds with what the metadata says it holds. */
+  async reconcileNode(nodeId: string): Promise<void> {
+    const job: ReconcileNodeJob = { nodeId };
+    await this.maintenance.add(MAINTENANCE_JOBS.reconcileNode, job, {
+      jobId: `${MAINTENANCE_JOBS.reconcileNode}-${nodeId}-${Date.now()}`,
+    });
+  }
+
+  async replicationJobCounts(): Promise<{ waiting: number; active: number; failed: number; completed: number; delayed: number }> {
+    const counts = await this.replication.getJobCounts('waiting', 'active', 'failed', 'completed', 'delayed', 'prioritized');
+    return {
+      waiting: (counts['waiting'] ?? 0) + (counts['prioritized'] ?? 0),
+      active: counts['active'] ?? 0,
+      failed: counts['failed'] ?? 0,
+      completed: counts['completed'] ?? 0,
+      delayed: counts['delayed'] ?? 0,
+    };
+  }
+
   async onApplicationShutdown(): Promise<void> {
-    await this.garbageCollection.close();
+    await Promise.all([this.garbageCollection.close(), this.replication.close(), this.maintenance.close()]);
     this.connection.disconnect();
   }
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, Repository } from 'typeorm';
-import { StorageNodeEntity } from './storage-node.entity';
+import { type NodeState, StorageNodeEntity } from './storage-node.entity';
 
 export interface NodeUsage {
   readonly capacityBytes: number;
@@ -42,6 +42,21 @@ export class NodeRegistryRepository {
       .where('node_id = :nodeId', { nodeId })
       .execute();
     return (result.affected ?? 0) > 0;
+  }
+
+  async setState(nodeId: string, state: NodeState): Promise<void> {
+    await this.nodes.update({ nodeId }, { state });
+  }
+
+  /** Starts a drain; true when the node exists (draining or drained already is fine). */
+  async markDraining(nodeId: string): Promise<boolean> {
+    const result = await this.nodes
+      .createQueryBuilder()
+      .update()
+      .set({ state: 'draining' })
+      .where(`node_id = :nodeId AND state = 'active'`, { nodeId })
+      .execute();
+    return (result.affected ?? 0) > 0 || (await this.nodes.existsBy({ nodeId }));
   }
 
   async listWithLiveness(downAfterSeconds: number): Promise<NodeWithLiveness[]> {

@@ -4,7 +4,8 @@ import { InvalidArgumentError, nodeRegistryApi } from '@cloudstore/contracts';
 import { toUnixSeconds } from '@cloudstore/database';
 import { LOGGER, type Logger } from '@cloudstore/observability';
 import { METADATA_CONFIG } from '../metadata.tokens';
-import { NodeRegistryRepository, type NodeUsage } from './node-registry.repository';
+import { JobQueues } from '../jobs/job-queues';
+import { NodeRegistryRepository, type NodeUsage, type NodeWithLiveness } from './node-registry.repository';
 
 const NODE_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 const ADDRESS_PATTERN = /^[^\s:]+:\d{1,5}$/;
@@ -23,6 +24,7 @@ export class NodeRegistryService {
   constructor(
     private readonly repository: NodeRegistryRepository,
     @Inject(METADATA_CONFIG) private readonly config: MetadataConfig,
+    private readonly jobs: JobQueues,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -31,6 +33,8 @@ export class NodeRegistryService {
     if (!ADDRESS_PATTERN.test(request.address)) throw new InvalidArgumentError('address must be host:port');
     await this.repository.upsert(request.nodeId, request.address, validUsage(request.usage));
     this.logger.info({ nodeId: request.nodeId, address: request.address }, 'storage node registered');
+    // A node that (re)starts may have lost chunks, or kept some nobody needs any more.
+    await this.jobs.reconcileNode(request.nodeId);
     return { heartbeatIntervalSeconds: this.config.HEARTBEAT_INTERVAL_SECONDS };
   }
 
@@ -40,17 +44,37 @@ export class NodeRegistryService {
 
   async list(): Promise<nodeRegistryApi.ListNodesResponse> {
     const nodes = await this.repository.listWithLiveness(this.config.NODE_DOWN_AFTER_SECONDS);
-    return {
-      nodes: nodes.map((node) => ({
-        nodeId: node.nodeId,
-        address: node.address,
-        status: node.alive ? 'up' : 'down',
-        capacityBytes: node.capacityBytes,
-        usedBytes: node.usedBytes,
-        chunkCount: node.chunkCount,
-        lastHeartbeat: toUnixSeconds(node.lastHeartbeatAt),
-        registeredAt: toUnixSeconds(node.registeredAt),
-      })),
-    };
+    return { nodes: nodes.map(nodeInfo) };
   }
+
+  /** Marks the node draining: it receives nothing new, and its replicas are copied away. */
+  async startDrain(nodeId: string): Promise<nodeRegistryApi.NodeInfo | undefined> {
+    if (!NODE_ID_PATTERN.test(nodeId) || !(await this.repository.markDraining(nodeId))) return undefined;
+    this.logger.info({ nodeId }, 'draining storage node');
+    return (await this.list()).nodes.find((n) => n.nodeId === nodeId);
+  }
+}
+
+/**
+ * A node as operators see it: `drained`, `draining` (or `down` if a draining node stopped
+ * answering), else `up` or `down` by its heartbeats.
+ */
+function nodeStatus(node: NodeWithLiveness): string {
+  if (node.state === 'drained') return 'drained';
+  if (!node.alive) return 'down';
+  return node.state === 'draining' ? 'draining' : 'up';
+}
+
+function nodeInfo(node: NodeWithLiveness): nodeRegistryApi.NodeInfo {
+  return {
+    nodeId: node.nodeId,
+    address: node.address,
+    status: nodeStatus(node),
+    capacityBytes: node.capacityBytes,
+    usedBytes: node.usedBytes,
+    chunkCount: node.chunkCount,
+    lastHeartbeat: toUnixSeconds(node.lastHeartbeatAt),
+    registeredAt: toUnixSeconds(node.registeredAt),
+    state: node.state,
+  };
 }

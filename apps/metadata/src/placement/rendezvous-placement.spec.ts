@@ -25,7 +25,7 @@ describe(rankNodes.name, () => {
     expect(firsts.size).toBe(4);
   });
 
-  it('gives a node with more free space proportionally more chunks', () => {
+  it('gives a node with more capacity proportionally more chunks', () => {
     const uneven = [node('big', 3 * TiB), node('small', TiB)];
     let big = 0;
     for (let i = 0; i < 4000; i += 1) if (rankNodes(`c${i}`, 100, uneven)[0]?.nodeId === 'big') big += 1;

@@ -20,14 +20,15 @@ function unitHash(chunkId: string, nodeId: string): number {
  * Weighted rendezvous (highest random weight) hashing: every node gets the score
  * -ln(u) / weight for a hash u of (chunk, node), lowest first. The order is deterministic for a
  * chunk and a set of nodes, spreads chunks in proportion to the weights, and moves only the
- * chunks of a node that joins or leaves. The weight is the node's free space, so fuller nodes
- * receive less; a node without room for the chunk is left out.
+ * chunks of a node that joins or leaves. The weight is the node's capacity, so a bigger node
+ * holds proportionally more, and a chunk's best nodes stay the same as nodes fill up (which is
+ * what lets the rebalancer move replicas toward this ranking without churn); a node without room
+ * for the chunk is left out.
  */
 export function rankNodes(chunkId: string, chunkSize: number, nodes: readonly PlacementNode[]): PlacementNode[] {
   return nodes
-    .map((node) => ({ node, free: node.capacityBytes - node.usedBytes }))
-    .filter(({ free }) => free > chunkSize)
-    .map(({ node, free }) => ({ node, score: -Math.log(unitHash(chunkId, node.nodeId)) / free }))
+    .filter((node) => node.capacityBytes - node.usedBytes > chunkSize)
+    .map((node) => ({ node, score: -Math.log(unitHash(chunkId, node.nodeId)) / node.capacityBytes }))
     .sort((a, b) => a.score - b.score || a.node.nodeId.localeCompare(b.node.nodeId))
     .map(({ node }) => node);
 }

@@ -23,6 +23,18 @@ export const metadataConfigSchema = z.object({
   ADMIN_QUOTA_BYTES: envVars.integer(0, 0),
   /** An upload with no new chunk for this long is aborted and its chunks collected (a gateway that died). */
   UPLOAD_IDLE_TIMEOUT_SECONDS: envVars.integer(600, 5, 7 * 86400),
+  /** How often under- and over-replicated chunks are looked for (and drains progress). */
+  REPLICATION_CHECK_INTERVAL_SECONDS: envVars.integer(10, 1, 3600),
+  /** Chunk copies made at once by one metadata replica. */
+  REPAIR_CONCURRENCY: envVars.integer(4, 1, 64),
+  /** Every replica is re-read and checked against its SHA-256 at least this often (7 days). */
+  SCRUB_INTERVAL_SECONDS: envVars.integer(604800, 1, 365 * 86400),
+  /** Scrubbing reads at most this many bytes per second, across the cluster. */
+  SCRUB_BYTES_PER_SECOND: envVars.integer(20 * 1024 * 1024, 1024),
+  /** How often replicas are moved toward their placement (a node joined); 0 turns it off. */
+  REBALANCE_INTERVAL_SECONDS: envVars.integer(60, 0, 86400),
+  /** Rebalancing moves at most this many bytes per second. */
+  REBALANCE_BYTES_PER_SECOND: envVars.integer(10 * 1024 * 1024, 1024),
 });
 
 export type MetadataConfig = z.output<typeof metadataConfigSchema>;

@@ -242,6 +242,46 @@ export interface UpdateUserRequest {
   quotaBytes?: number | undefined;
 }
 
+export interface GetClusterStatusRequest {
+  authToken: string;
+}
+
+export interface ClusterNode {
+  nodeId: string;
+  address: string;
+  /** "up", "down", "draining" or "drained" */
+  status: string;
+  usedBytes: number;
+  capacityBytes: number;
+  chunkCount: number;
+  /** Unix seconds */
+  lastHeartbeat: number;
+}
+
+export interface JobCounts {
+  waiting: number;
+  active: number;
+  failed: number;
+  completed: number;
+}
+
+export interface GetClusterStatusResponse {
+  success: boolean;
+  nodes: ClusterNode[];
+  underReplicatedChunks: number;
+  jobs: JobCounts | undefined;
+}
+
+export interface DrainNodeRequest {
+  authToken: string;
+  nodeId: string;
+}
+
+export interface DrainNodeResponse {
+  success: boolean;
+  node: ClusterNode | undefined;
+}
+
 export interface CloudStorageServiceClient {
   /** Authentication */
 
@@ -406,6 +446,18 @@ export interface AdminServiceClient {
   listUsers(request: ListUsersRequest, metadata: Metadata, ...rest: any): Observable<ListUsersResponse>;
 
   updateUser(request: UpdateUserRequest, metadata: Metadata, ...rest: any): Observable<UserInfo>;
+
+  /** Storage nodes, under-replicated chunks and repair jobs. */
+
+  getClusterStatus(
+    request: GetClusterStatusRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Observable<GetClusterStatusResponse>;
+
+  /** Moves every replica off a node; it ends "drained" and can be taken away. */
+
+  drainNode(request: DrainNodeRequest, metadata: Metadata, ...rest: any): Observable<DrainNodeResponse>;
 }
 
 /** Administration; every RPC needs an access token of a user with role "admin". */
@@ -422,11 +474,27 @@ export interface AdminServiceController {
     metadata: Metadata,
     ...rest: any
   ): Promise<UserInfo> | Observable<UserInfo> | UserInfo;
+
+  /** Storage nodes, under-replicated chunks and repair jobs. */
+
+  getClusterStatus(
+    request: GetClusterStatusRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<GetClusterStatusResponse> | Observable<GetClusterStatusResponse> | GetClusterStatusResponse;
+
+  /** Moves every replica off a node; it ends "drained" and can be taken away. */
+
+  drainNode(
+    request: DrainNodeRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<DrainNodeResponse> | Observable<DrainNodeResponse> | DrainNodeResponse;
 }
 
 export function AdminServiceControllerMethods() {
   return function (constructor: Function) {
-    const grpcMethods: string[] = ["listUsers", "updateUser"];
+    const grpcMethods: string[] = ["listUsers", "updateUser", "getClusterStatus", "drainNode"];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
       GrpcMethod("AdminService", method)(constructor.prototype[method], method, descriptor);

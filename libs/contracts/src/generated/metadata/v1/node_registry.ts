@@ -47,7 +47,7 @@ export interface ListNodesRequest {
 export interface NodeInfo {
   nodeId: string;
   address: string;
-  /** "up" or "down" */
+  /** "up", "down", "draining" or "drained" */
   status: string;
   capacityBytes: number;
   usedBytes: number;
@@ -56,10 +56,35 @@ export interface NodeInfo {
   lastHeartbeat: number;
   /** Unix seconds */
   registeredAt: number;
+  /** what an operator decided: "active", "draining" or "drained" */
+  state: string;
 }
 
 export interface ListNodesResponse {
   nodes: NodeInfo[];
+}
+
+export interface GetClusterStatusRequest {
+}
+
+export interface JobCounts {
+  waiting: number;
+  active: number;
+  failed: number;
+  completed: number;
+  delayed: number;
+}
+
+export interface ClusterStatus {
+  nodes: NodeInfo[];
+  /** Chunks of live files with fewer healthy replicas than the target. */
+  underReplicatedChunks: number;
+  jobs: JobCounts | undefined;
+  replicationFactor: number;
+}
+
+export interface DrainNodeRequest {
+  nodeId: string;
 }
 
 export interface NodeRegistryServiceClient {
@@ -70,6 +95,14 @@ export interface NodeRegistryServiceClient {
   heartbeat(request: HeartbeatRequest, metadata: Metadata, ...rest: any): Observable<HeartbeatResponse>;
 
   listNodes(request: ListNodesRequest, metadata: Metadata, ...rest: any): Observable<ListNodesResponse>;
+
+  /** Nodes, chunks below their replication factor, and the repair jobs. */
+
+  getClusterStatus(request: GetClusterStatusRequest, metadata: Metadata, ...rest: any): Observable<ClusterStatus>;
+
+  /** Moves every replica off the node; it ends "drained", holding nothing, and can be removed. */
+
+  drainNode(request: DrainNodeRequest, metadata: Metadata, ...rest: any): Observable<NodeInfo>;
 }
 
 export interface NodeRegistryServiceController {
@@ -92,11 +125,27 @@ export interface NodeRegistryServiceController {
     metadata: Metadata,
     ...rest: any
   ): Promise<ListNodesResponse> | Observable<ListNodesResponse> | ListNodesResponse;
+
+  /** Nodes, chunks below their replication factor, and the repair jobs. */
+
+  getClusterStatus(
+    request: GetClusterStatusRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<ClusterStatus> | Observable<ClusterStatus> | ClusterStatus;
+
+  /** Moves every replica off the node; it ends "drained", holding nothing, and can be removed. */
+
+  drainNode(
+    request: DrainNodeRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<NodeInfo> | Observable<NodeInfo> | NodeInfo;
 }
 
 export function NodeRegistryServiceControllerMethods() {
   return function (constructor: Function) {
-    const grpcMethods: string[] = ["registerNode", "heartbeat", "listNodes"];
+    const grpcMethods: string[] = ["registerNode", "heartbeat", "listNodes", "getClusterStatus", "drainNode"];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
       GrpcMethod("NodeRegistryService", method)(constructor.prototype[method], method, descriptor);

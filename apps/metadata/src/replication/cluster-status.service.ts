@@ -1,0 +1,82 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { MetadataConfig } from '@cloudstore/config';
+import { NotFoundError, type nodeRegistryApi } from '@cloudstore/contracts';
+import { Metrics } from '@cloudstore/observability';
+import { Gauge } from 'prom-client';
+import { JobQueues, MAINTENANCE_JOBS } from '../jobs/job-queues';
+import { METADATA_CONFIG } from '../metadata.tokens';
+import { NodeRegistryService } from '../node-registry/node-registry.service';
+import { ReplicationRepository } from './replication.repository';
+
+/** What an operator watches: nodes, chunks below target, repair jobs; as an RPC and as gauges. */
+@Injectable()
+export class ClusterStatusService {
+  constructor(
+    @Inject(METADATA_CONFIG) private readonly config: MetadataConfig,
+    private readonly registry: NodeRegistryService,
+    private readonly replicas: ReplicationRepository,
+    private readonly queues: JobQueues,
+    metrics: Metrics,
+  ) {
+    const registers = [metrics.registry];
+    // Gauges read the database and Redis when Prometheus scrapes, so they are never stale.
+    new Gauge({
+      name: 'cloudstore_under_replicated_chunks',
+      help: 'Chunks of live files with fewer healthy replicas than the target.',
+      registers,
+      async collect() {
+        this.set(await replicas.countUnderReplicated());
+      },
+    });
+    new Gauge({
+      name: 'cloudstore_storage_nodes',
+      help: 'Storage nodes by status (up, down, draining, drained).',
+      labelNames: ['status'],
+      registers,
+      async collect() {
+        const { nodes } = await registry.list();
+        for (const status of ['up', 'down', 'draining', 'drained'])
+          this.set({ status }, nodes.filter((n) => n.status === status).length);
+      },
+    });
+    new Gauge({
+      name: 'cloudstore_storage_node_bytes',
+      help: 'Bytes used and offered per storage node, as its last heartbeat said.',
+      labelNames: ['node_id', 'kind'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const node of (await registry.list()).nodes) {
+          this.set({ node_id: node.nodeId, kind: 'used' }, node.usedBytes);
+          this.set({ node_id: node.nodeId, kind: 'capacity' }, node.capacityBytes);
+        }
+      },
+    });
+    new Gauge({
+      name: 'cloudstore_replication_jobs',
+      help: 'Chunk repair jobs by state.',
+      labelNames: ['state'],
+      registers,
+      async collect() {
+        for (const [state, count] of Object.entries(await queues.replicationJobCounts())) this.set({ state }, count);
+      },
+    });
+  }
+
+  async status(): Promise<nodeRegistryApi.ClusterStatus> {
+    const [{ nodes }, underReplicated, jobs] = await Promise.all([
+      this.registry.list(),
+      this.replicas.countUnderReplicated(),
+      this.queues.replicationJobCounts(),
+    ]);
+    return { nodes, underReplicatedChunks: underReplicated, jobs, replicationFactor: this.config.REPLICATION_FACTOR };
+  }
+
+  /** Starts moving every replica off the node; the replication check finishes the drain. */
+  async drain(nodeId: string): Promise<nodeRegistryApi.NodeInfo> {
+    const node = await this.registry.startDrain(nodeId);
+    if (!node) throw new NotFoundError(`No storage node ${nodeId}`);
+    await this.queues.maintenance.add(MAINTENANCE_JOBS.checkReplication, {}, {});
+    return node;
+  }
+}

@@ -1,0 +1,28 @@
+import { Module } from '@nestjs/common';
+import { NodeRegistryModule } from '../node-registry/node-registry.module';
+import { ClusterController } from './cluster.controller';
+import { ClusterStatusService } from './cluster-status.service';
+import { NodeInventoryService } from './node-inventory.service';
+import { RebalancerService } from './rebalancer.service';
+import { ReplicationMetrics } from './replication.metrics';
+import { ReplicationProcessors } from './replication.processors';
+import { ReplicationRepository } from './replication.repository';
+import { ReplicationService } from './replication.service';
+import { ScrubberService } from './scrubber.service';
+
+/** Self-healing: repair and re-replication, scrubbing, node inventories, drains, rebalancing, status. */
+@Module({
+  imports: [NodeRegistryModule],
+  controllers: [ClusterController],
+  providers: [
+    ClusterStatusService,
+    NodeInventoryService,
+    RebalancerService,
+    ReplicationMetrics,
+    ReplicationProcessors,
+    ReplicationRepository,
+    ReplicationService,
+    ScrubberService,
+  ],
+})
+export class ReplicationModule {}

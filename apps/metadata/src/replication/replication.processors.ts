@@ -1,0 +1,87 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { MetadataConfig } from '@cloudstore/config';
+import { QUEUES, type RunningWorker, startWorker } from '@cloudstore/jobs';
+import { LOGGER, type Logger } from '@cloudstore/observability';
+import type { Job } from 'bullmq';
+import { JobQueues, MAINTENANCE_JOBS, type ReconcileNodeJob, type ReplicateChunkJob } from '../jobs/job-queues';
+import { METADATA_CONFIG } from '../metadata.tokens';
+import { NodeRegistryRepository } from '../node-registry/node-registry.repository';
+import { NodeInventoryService } from './node-inventory.service';
+import { RebalancerService } from './rebalancer.service';
+import { ReplicationRepository } from './replication.repository';
+import { ReplicationService } from './replication.service';
+import { ScrubberService } from './scrubber.service';
+
+/** Chunks queued for repair per check, at most. */
+const CHECK_BATCH = 5000;
+
+/**
+ * The workers of self-healing: `replication` copies chunks (REPAIR_CONCURRENCY at once), and
+ * `maintenance` runs one job at a time: the replication check (which queues repairs and finishes
+ * drains), the scrubber, the rebalancer, and node inventories.
+ */
+@Injectable()
+export class ReplicationProcessors implements OnApplicationBootstrap, OnApplicationShutdown {
+  private workers: RunningWorker[] = [];
+
+  constructor(
+    @Inject(METADATA_CONFIG) private readonly config: MetadataConfig,
+    private readonly replication: ReplicationService,
+    private readonly replicas: ReplicationRepository,
+    private readonly nodes: NodeRegistryRepository,
+    private readonly scrubber: ScrubberService,
+    private readonly rebalancer: RebalancerService,
+    private readonly inventory: NodeInventoryService,
+    private readonly queues: JobQueues,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const { REDIS_URL, REDIS_KEY_PREFIX } = this.config;
+    this.workers = [
+      startWorker<ReplicateChunkJob>(
+        QUEUES.replication,
+        REDIS_URL,
+        REDIS_KEY_PREFIX,
+        (job) => this.replication.repair(job.data.chunkId),
+        this.logger,
+        this.config.REPAIR_CONCURRENCY,
+      ),
+      startWorker(QUEUES.maintenance, REDIS_URL, REDIS_KEY_PREFIX, (job) => this.maintain(job), this.logger, 1),
+    ];
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.close()));
+  }
+
+  private async maintain(job: Job): Promise<unknown> {
+    switch (job.name) {
+      case MAINTENANCE_JOBS.checkReplication:
+        return this.checkReplication();
+      case MAINTENANCE_JOBS.scrub:
+        return this.scrubber.run();
+      case MAINTENANCE_JOBS.rebalance:
+        return this.rebalancer.run();
+      case MAINTENANCE_JOBS.reconcileNode:
+        return this.inventory.reconcile((job.data as ReconcileNodeJob).nodeId);
+      default:
+        throw new Error(`unknown maintenance job ${job.name}`);
+    }
+  }
+
+  /** Queues a repair for every chunk off its target, and marks drained the nodes left empty. */
+  async checkReplication(): Promise<{ queued: number; drained: string[] }> {
+    const chunkIds = await this.replicas.findChunksNeedingWork(CHECK_BATCH);
+    for (const chunkId of chunkIds) await this.queues.replicate(chunkId);
+    const drained: string[] = [];
+    for (const node of await this.nodes.listWithLiveness(this.config.NODE_DOWN_AFTER_SECONDS)) {
+      if (node.state === 'draining' && (await this.replicas.replicaCountOnNode(node.nodeId)) === 0) {
+        await this.nodes.setState(node.nodeId, 'drained');
+        drained.push(node.nodeId);
+        this.logger.info({ nodeId: node.nodeId }, 'node drained: it holds no replica and can be removed');
+      }
+    }
+    return { queued: chunkIds.length, drained };
+  }
+}

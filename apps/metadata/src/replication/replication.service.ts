@@ -1,0 +1,164 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { deleteChunk, putChunk, readChunk, ReplicaReadError, StorageNodeClients } from '@cloudstore/chunk-transfer';
+import type { MetadataConfig } from '@cloudstore/config';
+import { LOGGER, type Logger } from '@cloudstore/observability';
+import { METADATA_CONFIG } from '../metadata.tokens';
+import { NodeRegistryRepository } from '../node-registry/node-registry.repository';
+import { effectiveReplicationFactor, type PlacementNode, rankNodes } from '../placement/rendezvous-placement';
+import { ReplicationMetrics } from './replication.metrics';
+import { type ChunkForRepair, type ReplicaOnNode, ReplicationRepository } from './replication.repository';
+
+const TRANSFER_TIMEOUT_MS = 60_000;
+
+export interface RepairOutcome {
+  readonly copied: number;
+  readonly removed: number;
+  readonly bytesCopied: number;
+}
+
+const NOTHING: RepairOutcome = { copied: 0, removed: 0, bytesCopied: 0 };
+
+/** A replica that counts toward the factor: good bytes on a live node that is not being drained. */
+export function isHealthy(replica: ReplicaOnNode): boolean {
+  return replica.state === 'ok' && replica.alive && replica.nodeState === 'active';
+}
+
+/**
+ * Brings one chunk to its replication factor: copies it from a good replica (checked against its
+ * SHA-256 on the way out and by the receiving node) to the nodes the placement ranks best,
+ * preferring nodes that hold a broken copy (repair in place); then, once the chunk is at its
+ * target, removes the replicas beyond it: extra ones, broken ones, those on draining nodes.
+ * Idempotent: running it again on a healthy chunk does nothing.
+ */
+@Injectable()
+export class ReplicationService {
+  constructor(
+    @Inject(METADATA_CONFIG) private readonly config: MetadataConfig,
+    private readonly replicas: ReplicationRepository,
+    private readonly nodes: NodeRegistryRepository,
+    private readonly nodeClients: StorageNodeClients,
+    private readonly metrics: ReplicationMetrics,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  /** The nodes new replicas may go to: live and active. */
+  async placementNodes(): Promise<PlacementNode[]> {
+    return (await this.nodes.listWithLiveness(this.config.NODE_DOWN_AFTER_SECONDS)).filter(
+      (n) => n.alive && n.state === 'active',
+    );
+  }
+
+  async repair(chunkId: string): Promise<RepairOutcome> {
+    const chunk = await this.replicas.chunkForRepair(chunkId);
+    if (!chunk?.fileLive) return NOTHING;
+    const nodes = await this.placementNodes();
+    const target = effectiveReplicationFactor(this.config.REPLICATION_FACTOR, nodes.length);
+    const ranking = rankNodes(chunk.id, chunk.sizeBytes, nodes);
+    const healthy = chunk.replicas.filter(isHealthy).map((r) => r.nodeId);
+    let copied = 0;
+    if (healthy.length < target) {
+      const data = await this.readGoodCopy(chunk);
+      const brokenHere = new Set(chunk.replicas.filter((r) => r.state !== 'ok').map((r) => r.nodeId));
+      const candidates = ranking
+        .filter((n) => !healthy.includes(n.nodeId))
+        .sort((a, b) => Number(brokenHere.has(b.nodeId)) - Number(brokenHere.has(a.nodeId)));
+      for (const node of candidates) {
+        if (healthy.length >= target) break;
+        try {
+          await putChunk(this.nodeClients.get(node.address), chunk.id, chunk.sha256, data, TRANSFER_TIMEOUT_MS);
+          await this.replicas.recordReplica(chunk.id, node.nodeId);
+          healthy.push(node.nodeId);
+          copied += 1;
+          this.metrics.replicasCopied.inc();
+          this.metrics.bytesCopied.inc(data.length);
+        } catch (error) {
+          this.logger.warn(
+            { err: error, chunkId: chunk.id, nodeId: node.nodeId },
+            'could not copy a chunk to a node; trying the next',
+          );
+        }
+      }
+      if (healthy.length < target) throw new Error(`chunk ${chunk.id} has ${healthy.length} of ${target} replicas; will retry`);
+    }
+    const removed = await this.trim(chunk, healthy, target, ranking);
+    return { copied, removed, bytesCopied: copied * chunk.sizeBytes };
+  }
+
+  /**
+   * Moves one replica of a chunk from `fromNodeId` to `to` (the rebalancer's step): the new copy
+   * is written and recorded before the old one is removed. Returns the bytes moved.
+   */
+  async relocate(chunk: ChunkForRepair, fromNodeId: string, to: PlacementNode): Promise<number> {
+    const from = chunk.replicas.find((r) => r.nodeId === fromNodeId);
+    if (!from?.alive) return 0;
+    const data = await this.readGoodCopy(chunk);
+    await putChunk(this.nodeClients.get(to.address), chunk.id, chunk.sha256, data, TRANSFER_TIMEOUT_MS);
+    await this.replicas.recordReplica(chunk.id, to.nodeId);
+    this.metrics.replicasCopied.inc();
+    this.metrics.bytesCopied.inc(data.length);
+    await deleteChunk(this.nodeClients.get(from.address), chunk.id);
+    await this.replicas.forgetReplica(chunk.id, from.nodeId);
+    this.metrics.replicasRemoved.inc();
+    return data.length;
+  }
+
+  /**
+   * Keeps the `target` healthy replicas the placement ranks best and removes every other copy
+   * that can be removed now: surplus healthy ones, broken ones on live nodes, any on a node
+   * being drained. Copies on nodes that are down are left alone until the node returns.
+   */
+  private async trim(chunk: ChunkForRepair, healthy: string[], target: number, ranking: PlacementNode[]): Promise<number> {
+    if (healthy.length < target) return 0;
+    const rank = (nodeId: string) => {
+      const i = ranking.findIndex((n) => n.nodeId === nodeId);
+      return i < 0 ? Number.MAX_SAFE_INTEGER : i;
+    };
+    const keep = new Set([...healthy].sort((a, b) => rank(a) - rank(b)).slice(0, target));
+    let removed = 0;
+    for (const replica of chunk.replicas) {
+      if (keep.has(replica.nodeId)) continue;
+      const retiring = replica.nodeState !== 'active';
+      if (!replica.alive && !retiring) continue;
+      if (replica.alive) {
+        try {
+          await deleteChunk(this.nodeClients.get(replica.address), chunk.id);
+        } catch (error) {
+          this.logger.warn(
+            { err: error, chunkId: chunk.id, nodeId: replica.nodeId },
+            'could not remove a surplus replica; will retry',
+          );
+          continue;
+        }
+      }
+      await this.replicas.forgetReplica(chunk.id, replica.nodeId);
+      removed += 1;
+      this.metrics.replicasRemoved.inc();
+    }
+    return removed;
+  }
+
+  /** The chunk's bytes from the first replica that gives them intact; a bad one is marked for repair. */
+  private async readGoodCopy(chunk: ChunkForRepair): Promise<Buffer> {
+    const sources = chunk.replicas
+      .filter((r) => r.state === 'ok' && r.alive)
+      .sort((a, b) => Number(b.nodeState === 'active') - Number(a.nodeState === 'active'));
+    for (const source of sources) {
+      try {
+        return await readChunk(
+          this.nodeClients.get(source.address),
+          chunk.id,
+          { size: chunk.sizeBytes, sha256: chunk.sha256 },
+          TRANSFER_TIMEOUT_MS,
+        );
+      } catch (error) {
+        if (!(error instanceof ReplicaReadError)) throw error;
+        if (error.problem !== 'unavailable') await this.replicas.markReplica(chunk.id, source.nodeId, error.problem);
+        this.logger.warn(
+          { chunkId: chunk.id, nodeId: source.nodeId, problem: error.problem },
+          'a source replica failed its check',
+        );
+      }
+    }
+    throw new Error(`no intact replica of chunk ${chunk.id} can be read now; will retry`);
+  }
+}
