@@ -6,7 +6,7 @@ import { Client } from 'pg';
 import { RestClient } from './support/api-clients';
 import { signUp, type TestUser } from './support/accounts';
 import { ClusterProcess } from './support/cluster-process';
-import { sha256 } from './support/file-transfers';
+import { restUpload, sha256 } from './support/file-transfers';
 import { SmtpSink } from './support/smtp-sink';
 
 const CHUNK = 256 * 1024;
@@ -45,14 +45,9 @@ describe('a storage node that joins', () => {
   });
 
   async function upload(name: string, data: Buffer): Promise<string> {
-    const res = await fetch(`${cluster.httpUrl}/v1/files?filename=${name}`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${user.token}` },
-      body: data,
-    });
-    const body = (await res.json()) as Record<string, unknown>;
-    files.set(body['file_id'] as string, data);
-    return body['file_id'] as string;
+    const fileId = await restUpload(cluster.httpUrl, user.token, name, data);
+    files.set(fileId, data);
+    return fileId;
   }
 
   async function replicasOn(nodeId: string): Promise<number> {

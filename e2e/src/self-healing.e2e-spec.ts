@@ -6,7 +6,7 @@ import { Client } from 'pg';
 import { RestClient } from './support/api-clients';
 import { signInAs, signUp, type TestUser } from './support/accounts';
 import { ClusterProcess } from './support/cluster-process';
-import { chunkFilesOnDisk, sha256 } from './support/file-transfers';
+import { chunkFilesOnDisk, restUpload, sha256 } from './support/file-transfers';
 import { RedisServer } from './support/redis-server';
 import { SmtpSink } from './support/smtp-sink';
 
@@ -67,15 +67,9 @@ describe('self-healing storage: 4 nodes, replication factor 3, real processes', 
   });
 
   async function upload(name: string, data: Buffer): Promise<string> {
-    const res = await fetch(`${cluster.httpUrl}/v1/files?filename=${name}`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${user.token}` },
-      body: data,
-    });
-    const body = (await res.json()) as Record<string, unknown>;
-    if (res.status !== 201) throw new Error(`upload ${name}: ${JSON.stringify(body)}`);
-    files.set(body['file_id'] as string, data);
-    return body['file_id'] as string;
+    const fileId = await restUpload(cluster.httpUrl, user.token, name, data);
+    files.set(fileId, data);
+    return fileId;
   }
 
   async function expectEveryFileIdentical(): Promise<void> {

@@ -11,6 +11,13 @@ import { chunkFilesOnDisk, grpcDownload, grpcUpload, sha256 } from './support/fi
 import { SmtpSink } from './support/smtp-sink';
 
 const CHUNK = 1024 * 1024;
+const ROUND_TRIP_SIZES: [string, number][] = [
+  ['0 B', 0],
+  ['1 B', 1],
+  ['exactly one chunk', CHUNK],
+  ['one chunk + 1 byte', CHUNK + 1],
+  ['50 MiB', 50 * CHUNK],
+];
 const ADMIN = { username: 'storage_admin', email: 'storage_admin@example.com', password: 'Admin-Passw0rd-2026!' };
 
 describe('storage data path: gateway → metadata → 3 storage nodes, REST and gRPC', () => {
@@ -90,13 +97,7 @@ describe('storage data path: gateway → metadata → 3 storage nodes, REST and 
       user = await signUp(rest, smtp, 'rt');
     });
 
-    it.each([
-      ['0 B', 0],
-      ['1 B', 1],
-      ['exactly one chunk', CHUNK],
-      ['one chunk + 1 byte', CHUNK + 1],
-      ['50 MiB', 50 * CHUNK],
-    ])('REST: %s comes back byte-identical, on 3 distinct nodes', async (_label, size) => {
+    it.each(ROUND_TRIP_SIZES)('REST: %s comes back byte-identical, on 3 distinct nodes', async (_label, size) => {
       const data = randomBytes(size);
       const up = await put(user, `rt-${size}.bin`, data);
       expect(up.status).toBe(201);
@@ -109,13 +110,7 @@ describe('storage data path: gateway → metadata → 3 storage nodes, REST and 
       expect(down.headers.get('etag')).toBe(`"${sha256(data)}"`);
     });
 
-    it.each([
-      ['0 B', 0],
-      ['1 B', 1],
-      ['exactly one chunk', CHUNK],
-      ['one chunk + 1 byte', CHUNK + 1],
-      ['50 MiB', 50 * CHUNK],
-    ])('gRPC: %s comes back byte-identical, the last message is_final', async (_label, size) => {
+    it.each(ROUND_TRIP_SIZES)('gRPC: %s comes back byte-identical, the last message is_final', async (_label, size) => {
       const data = randomBytes(size);
       const response = await grpcUpload(grpc, user.token, `grpc-${size}.bin`, data, { pieceSize: 300_000 }).done;
       expect(response).toMatchObject({ success: true, fileSize: size, checksum: sha256(data) });

@@ -95,3 +95,15 @@ export async function chunkFilesOnDisk(dataDir: string): Promise<string[]> {
   }
   return files;
 }
+
+/** PUT /v1/files with the whole body; the new file's id. */
+export async function restUpload(baseUrl: string, token: string, filename: string, data: Buffer): Promise<string> {
+  const res = await fetch(`${baseUrl}/v1/files?filename=${encodeURIComponent(filename)}`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${token}` },
+    body: data,
+  });
+  const body = (await res.json()) as Record<string, unknown>;
+  if (res.status !== 201) throw new Error(`upload ${filename}: ${JSON.stringify(body)}`);
+  return body['file_id'] as string;
+}

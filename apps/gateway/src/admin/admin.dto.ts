@@ -1,29 +1,8 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, Min } from 'class-validator';
+import { PageQuery } from '../http/page.query';
 
-export class ListUsersQuery {
-  @ApiPropertyOptional({ default: 50, maximum: 1000 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
-  limit?: number;
-
-  @ApiPropertyOptional({ default: 0 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  offset?: number;
-
-  @ApiPropertyOptional({ description: 'substring of username or email' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(256)
-  filter?: string;
-}
+export class ListUsersQuery extends PageQuery {}
 
 export class UpdateUserBody {
   @ApiPropertyOptional({ enum: ['basic', 'premium', 'admin'] })

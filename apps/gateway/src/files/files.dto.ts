@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+import { IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import { PageQuery } from '../http/page.query';
 
 export class UploadQuery {
   @ApiProperty({ example: 'report.pdf', description: 'stored sanitised: no path, no control characters, at most 255 bytes' })
@@ -14,28 +14,7 @@ export class UploadQuery {
   file_id?: string;
 }
 
-export class ListFilesQuery {
-  @ApiPropertyOptional({ default: 50, maximum: 1000 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
-  limit?: number;
-
-  @ApiPropertyOptional({ default: 0 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  offset?: number;
-
-  @ApiPropertyOptional({ description: 'case-insensitive substring of the filename; % and _ match themselves' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(255)
-  filter?: string;
-}
+export class ListFilesQuery extends PageQuery {}
 
 export class FileInfoResult {
   @ApiProperty() file_id!: string;

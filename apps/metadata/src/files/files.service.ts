@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { MetadataConfig } from '@cloudstore/config';
 import { FileNotFoundError, type filesApi, InvalidArgumentError } from '@cloudstore/contracts';
-import { toUnixSeconds } from '@cloudstore/database';
 import { LOGGER, type Logger } from '@cloudstore/observability';
 import { fileAuditEvent } from '../audit/audit-entry';
 import { AuditLogRepository } from '../audit/audit-log.repository';
@@ -11,25 +10,12 @@ import { QuotasRepository } from '../quotas/quotas.repository';
 import { UploadsRepository } from '../uploads/uploads.repository';
 import { ChunksRepository } from './chunks.repository';
 import type { FileEntity } from './file.entity';
+import { fileRecord } from './file-record';
+import { isUuid } from '../uuid';
 import { FilesRepository } from './files.repository';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 1000;
-
-export function fileRecord(file: FileEntity, storageNodes: string[] = []): filesApi.FileRecord {
-  return {
-    fileId: file.id,
-    filename: file.filename,
-    size: file.sizeBytes,
-    sha256: file.sha256,
-    uploadedAt: toUnixSeconds(file.uploadedAt),
-    contentType: file.contentType,
-    chunkCount: file.chunkCount,
-    chunkSize: file.chunkSize,
-    storageNodes,
-  };
-}
 
 /** Committed files: lookups, listing, soft delete, and where to read their bytes. Always per owner. */
 @Injectable()
@@ -47,7 +33,7 @@ export class FilesService {
 
   /** Another user's file and a missing one are the same FILE_NOT_FOUND. */
   async require(ownerId: string, fileId: string): Promise<FileEntity> {
-    const file = UUID.test(fileId) && UUID.test(ownerId) ? await this.files.findActive(ownerId, fileId) : null;
+    const file = isUuid(fileId) && isUuid(ownerId) ? await this.files.findActive(ownerId, fileId) : null;
     if (!file) throw new FileNotFoundError();
     return file;
   }
@@ -59,7 +45,7 @@ export class FilesService {
 
   async list(request: filesApi.ListFilesRequest): Promise<filesApi.ListFilesResponse> {
     if (request.offset < 0 || request.limit < 0) throw new InvalidArgumentError('limit and offset must not be negative');
-    if (!UUID.test(request.ownerId)) return { files: [], totalCount: 0 };
+    if (!isUuid(request.ownerId)) return { files: [], totalCount: 0 };
     const limit = request.limit === 0 ? DEFAULT_PAGE_SIZE : Math.min(request.limit, MAX_PAGE_SIZE);
     const [files, filteredTotal] = await this.files.list(
       request.ownerId,
@@ -72,7 +58,7 @@ export class FilesService {
   }
 
   async delete(request: filesApi.DeleteFileRequest): Promise<filesApi.DeleteFileResponse> {
-    if (!UUID.test(request.fileId) || !UUID.test(request.ownerId)) throw new FileNotFoundError();
+    if (!isUuid(request.fileId) || !isUuid(request.ownerId)) throw new FileNotFoundError();
     const deleted = await this.uploads.transaction(async (manager) => {
       const file = await this.files.softDelete(manager, request.ownerId, request.fileId);
       if (!file) return undefined;

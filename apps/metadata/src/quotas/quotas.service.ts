@@ -3,9 +3,8 @@ import type { MetadataConfig } from '@cloudstore/config';
 import { type filesApi, InvalidArgumentError } from '@cloudstore/contracts';
 import { METADATA_CONFIG } from '../metadata.tokens';
 import { NodeRegistryRepository } from '../node-registry/node-registry.repository';
+import { isUuid } from '../uuid';
 import { QuotasRepository } from './quotas.repository';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Quota status from the committed numbers; role defaults and custom quotas set by admins. */
 @Injectable()
@@ -17,13 +16,13 @@ export class QuotasService {
   ) {}
 
   async status(owner: filesApi.Owner | undefined): Promise<filesApi.QuotaStatus> {
-    if (!owner?.userId || !UUID.test(owner.userId)) throw new InvalidArgumentError('owner is required');
+    if (!owner?.userId || !isUuid(owner.userId)) throw new InvalidArgumentError('owner is required');
     await this.quotas.ensure(owner.userId, owner.role);
     return this.statusOf(owner.userId);
   }
 
   async set(request: filesApi.SetQuotaRequest): Promise<filesApi.QuotaStatus> {
-    if (!UUID.test(request.userId)) throw new InvalidArgumentError('user_id must be a UUID');
+    if (!isUuid(request.userId)) throw new InvalidArgumentError('user_id must be a UUID');
     if (request.quotaBytes !== undefined && (!Number.isSafeInteger(request.quotaBytes) || request.quotaBytes < -1)) {
       throw new InvalidArgumentError('quota_bytes must be a byte count, or -1 for the role default');
     }

@@ -9,13 +9,13 @@ import {
   QuotaExceededError,
   StorageUnavailableError,
 } from '@cloudstore/contracts';
-import { toUnixSeconds } from '@cloudstore/database';
 import type { AuditEvent } from '@cloudstore/jobs';
 import { LOGGER, type Logger } from '@cloudstore/observability';
 import type { EntityManager } from 'typeorm';
 import { fileAuditEvent } from '../audit/audit-entry';
 import { AuditLogRepository } from '../audit/audit-log.repository';
 import { ChunksRepository } from '../files/chunks.repository';
+import { fileRecord } from '../files/file-record';
 import { sanitizeFilename } from '../files/filename';
 import { FilesRepository } from '../files/files.repository';
 import { JobQueues } from '../jobs/job-queues';
@@ -23,10 +23,10 @@ import { METADATA_CONFIG } from '../metadata.tokens';
 import { NodeRegistryRepository } from '../node-registry/node-registry.repository';
 import { effectiveReplicationFactor, rankNodes, writeQuorum } from '../placement/rendezvous-placement';
 import { QuotasRepository } from '../quotas/quotas.repository';
+import { isUuid } from '../uuid';
 import type { UploadEntity } from './upload.entity';
 import { UploadsRepository } from './uploads.repository';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 const SHA256 = /^[0-9a-f]{64}$/;
 
 function uploadNotFound(): DomainError {
@@ -74,7 +74,7 @@ export class UploadsService {
     }
     if (request.declaredSize < -1) throw new InvalidArgumentError('declared_size must be -1 (unknown) or a byte count');
     const fileId = request.fileId || randomUUID();
-    if (!UUID.test(fileId)) throw new InvalidArgumentError('file_id must be a UUID');
+    if (!isUuid(fileId)) throw new InvalidArgumentError('file_id must be a UUID');
     const uploadId = randomUUID();
     const outcome = await this.uploads.transaction(async (manager) => {
       if (request.fileId && ((await this.files.idTaken(fileId, manager)) || (await this.uploads.fileIdInUse(fileId, manager)))) {
@@ -201,18 +201,7 @@ export class UploadsService {
       );
       return { file, nodes: await this.chunks.nodesOfFile(file.id, manager) };
     });
-    const { file, nodes } = record;
-    return {
-      fileId: file.id,
-      filename: file.filename,
-      size: file.sizeBytes,
-      sha256: file.sha256,
-      uploadedAt: toUnixSeconds(file.uploadedAt),
-      contentType: file.contentType,
-      chunkCount: file.chunkCount,
-      chunkSize: file.chunkSize,
-      storageNodes: nodes,
-    };
+    return fileRecord(record.file, record.nodes);
   }
 
   /** Releases the reservation and queues the upload's chunks for removal; a second abort is a no-op. */
@@ -260,7 +249,7 @@ export class UploadsService {
   }
 
   private async requireOpen(manager: EntityManager, uploadId: string, ownerId: string): Promise<UploadEntity> {
-    if (!UUID.test(uploadId) || !UUID.test(ownerId)) throw uploadNotFound();
+    if (!isUuid(uploadId) || !isUuid(ownerId)) throw uploadNotFound();
     const upload = await this.uploads.lockOpen(manager, uploadId, ownerId);
     if (!upload) throw uploadNotFound();
     return upload;
