@@ -66,8 +66,9 @@ export class AccessTokenVerifier {
       username: stringClaim(payload, 'username'),
       issuedAt: payload.iat ?? 0,
       expiresAt: payload.exp ?? 0,
+      issuedAtMs: typeof payload['iatms'] === 'number' ? payload['iatms'] : (payload.iat ?? 0) * 1000,
     };
-    if (await this.revocations.isRevoked(caller.tokenId, caller.familyId, caller.userId, caller.issuedAt)) {
+    if (await this.revocations.isRevoked(caller.tokenId, caller.familyId, caller.userId, caller.issuedAtMs)) {
       throw tokenError('TOKEN_REVOKED');
     }
     return caller;

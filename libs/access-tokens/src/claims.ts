@@ -12,8 +12,11 @@ export interface Caller {
   readonly tokenId: string;
   /** The refresh-token family the token descends from (`fid`), to revoke them together. */
   readonly familyId: string;
+  /** Unix seconds. */
   readonly issuedAt: number;
   readonly expiresAt: number;
+  /** Unix milliseconds: revocations of "every token older than now" compare against it. */
+  readonly issuedAtMs: number;
 }
 
 /** JWT claims beyond the registered ones. */
@@ -21,4 +24,6 @@ export interface AccessTokenCustomClaims {
   readonly role: string;
   readonly username: string;
   readonly fid: string;
+  /** Issue time in milliseconds (iat has whole seconds only). */
+  readonly iatms: number;
 }

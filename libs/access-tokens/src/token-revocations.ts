@@ -24,9 +24,10 @@ export class TokenRevocations {
     return `${this.keyPrefix}:revoked:user:${userId}`;
   }
 
-  async revokeToken(tokenId: string, expiresAt: number): Promise<void> {
-    const ttl = expiresAt - Math.floor(Date.now() / 1000);
-    if (ttl > 0) await this.redis.set(this.tokenKey(tokenId), '1', 'EX', ttl);
+  /** Revokes one token; false when it was revoked already (so a token is spent once). */
+  async revokeToken(tokenId: string, expiresAt: number): Promise<boolean> {
+    const ttl = Math.max(1, expiresAt - Math.floor(Date.now() / 1000));
+    return (await this.redis.set(this.tokenKey(tokenId), '1', 'EX', ttl, 'NX')) === 'OK';
   }
 
   /** `ttlSeconds`: the longest an access token of the family can still live. */

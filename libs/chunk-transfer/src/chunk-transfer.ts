@@ -7,7 +7,7 @@ import {
   type ClientReadableStream,
   type ClientWritableStream,
 } from '@grpc/grpc-js';
-import type { storageNodeApi } from '@cloudstore/contracts';
+import { DomainError, type storageNodeApi } from '@cloudstore/contracts';
 import { fromGrpcError } from '@cloudstore/grpc';
 import type { StorageNodeClient } from './storage-node-clients';
 
@@ -118,4 +118,15 @@ export async function readChunk(
 /** Removes a chunk from a node; true when it was there. Idempotent. */
 export async function deleteChunk(client: StorageNodeClient, chunkId: string, timeoutMs = 5000): Promise<boolean> {
   return (await client.call('deleteChunk', { chunkId }, { timeoutMs })).deleted;
+}
+
+/** Whether a node holds the chunk (by its presence and size; hashing it is the scrubber's job). */
+export async function chunkExists(client: StorageNodeClient, chunkId: string, timeoutMs = 10_000): Promise<boolean> {
+  try {
+    await client.call('statChunk', { chunkId, computeSha256: false }, { timeoutMs });
+    return true;
+  } catch (error) {
+    if (error instanceof DomainError && error.code === 'NOT_FOUND') return false;
+    throw error;
+  }
 }

@@ -28,6 +28,7 @@ export function dependencyHealthName(dependency: string): string {
 export class HealthMonitor {
   readonly implementation = new HealthImplementation({ '': 'NOT_SERVING' });
   private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
   private lastStatuses: DependencyStatus[] = [];
   private serving: ServingStatus = 'NOT_SERVING';
 
@@ -40,15 +41,24 @@ export class HealthMonitor {
     for (const name of serviceNames) this.implementation.setStatus(name, 'NOT_SERVING');
   }
 
-  /** Checks now, then every `intervalMs`. */
+  /** Checks now, then every `intervalMs` while serving, every second while not (to recover fast). */
   async start(intervalMs = 5000): Promise<void> {
+    this.stopped = false;
     await this.refresh();
-    this.timer = setInterval(() => void this.refresh(), intervalMs);
-    this.timer.unref();
+    const next = () => {
+      if (this.stopped) return;
+      this.timer = setTimeout(
+        () => void this.refresh().finally(next),
+        this.serving === 'SERVING' ? intervalMs : Math.min(intervalMs, 1000),
+      );
+      this.timer.unref();
+    };
+    next();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
     this.setServing('NOT_SERVING');
   }
 

@@ -6,7 +6,7 @@ import { AUTH_CONFIG, REDIS } from '../auth.tokens';
 
 export type OtpMethod = 'email' | 'totp';
 
-/** Wrong codes a session takes before it is destroyed. */
+/** Codes a session takes before it is destroyed. */
 export const MAX_OTP_ATTEMPTS = 5;
 /** A session outlives its code by this much, so that a late answer is told OTP_EXPIRED. */
 const EXPIRED_GRACE_SECONDS = 600;
@@ -16,10 +16,39 @@ export interface LoginSession {
   readonly userId: string;
   readonly method: OtpMethod;
   readonly expiresAt: number;
+  /** Codes tried so far, this one included. */
   readonly attempts: number;
   /** HMAC of the mailed code (email method only). */
   readonly otpHash?: string;
 }
+
+/** KEYS: session, account pointer. ARGV: session id, ttl, then field/value pairs. Replaces the account's previous session. */
+const CREATE = `
+local previous = redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2], 'GET')
+if previous then redis.call('DEL', ARGV[3] .. previous) end
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1`;
+
+/**
+ * KEYS: session. ARGV: max attempts. Counts one more attempt before the code
+ * is compared, so no more than the limit are ever compared, however many arrive at once; past it
+ * the session is destroyed. Returns the session's fields, or nil when there is none (any more).
+ */
+const CLAIM_ATTEMPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return nil end
+local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+if attempts > tonumber(ARGV[1]) then
+  redis.call('DEL', KEYS[1])
+  return nil
+end
+return redis.call('HGETALL', KEYS[1])`;
+
+/** KEYS: session, account pointer. ARGV: session id. Deletes it; 1 for exactly one caller. */
+const CONSUME = `
+local deleted = redis.call('DEL', KEYS[1])
+if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+return deleted`;
 
 function hashOtp(sessionId: string, otp: string): string {
   return createHmac('sha256', sessionId).update(otp).digest('hex');
@@ -28,7 +57,7 @@ function hashOtp(sessionId: string, otp: string): string {
 /**
  * Pending logins between the password and the second factor, in Redis. The session id is 256
  * random bits; the mailed code is kept only as an HMAC. One pending session per account: a new
- * login replaces the previous one.
+ * login replaces the previous one. Every change is one atomic script.
  */
 @Injectable()
 export class LoginSessionsStore {
@@ -37,8 +66,8 @@ export class LoginSessionsStore {
     @Inject(REDIS) private readonly redis: Redis,
   ) {}
 
-  private key(sessionId: string): string {
-    return `${this.config.REDIS_KEY_PREFIX}:login:session:${sessionId}`;
+  private get sessionPrefix(): string {
+    return `${this.config.REDIS_KEY_PREFIX}:login:session:`;
   }
 
   private accountKey(userId: string): string {
@@ -51,28 +80,36 @@ export class LoginSessionsStore {
     const ttl = this.config.OTP_TTL_SECONDS + EXPIRED_GRACE_SECONDS;
     const fields: Record<string, string> = { userId, method, expiresAt: String(expiresAt), attempts: '0' };
     if (otp !== undefined) fields['otpHash'] = hashOtp(sessionId, otp);
-    const previous = await this.redis.get(this.accountKey(userId));
-    const tx = this.redis
-      .multi()
-      .hset(this.key(sessionId), fields)
-      .expire(this.key(sessionId), ttl)
-      .set(this.accountKey(userId), sessionId, 'EX', ttl);
-    if (previous) tx.del(this.key(previous));
-    await tx.exec();
+    await this.redis.eval(
+      CREATE,
+      2,
+      this.sessionPrefix + sessionId,
+      this.accountKey(userId),
+      sessionId,
+      ttl,
+      this.sessionPrefix,
+      ...Object.entries(fields).flat(),
+    );
     return { sessionId, userId, method, expiresAt, attempts: 0, ...(fields['otpHash'] ? { otpHash: fields['otpHash'] } : {}) };
   }
 
-  async find(sessionId: string): Promise<LoginSession | undefined> {
+  /** Counts an attempt at the session's code and returns the session; undefined when it is gone or used up. */
+  async claimAttempt(sessionId: string): Promise<LoginSession | undefined> {
     if (!/^[A-Za-z0-9_-]{20,100}$/.test(sessionId)) return undefined;
-    const fields = await this.redis.hgetall(this.key(sessionId));
-    if (!fields['userId']) return undefined;
+    const flat = (await this.redis.eval(CLAIM_ATTEMPT, 1, this.sessionPrefix + sessionId, MAX_OTP_ATTEMPTS)) as string[] | null;
+    if (!flat) return undefined;
+    const fields = new Map<string, string>();
+    for (let i = 0; i + 1 < flat.length; i += 2) fields.set(flat[i], flat[i + 1]);
+    const userId = fields.get('userId');
+    if (!userId) return undefined;
+    const otpHash = fields.get('otpHash');
     return {
       sessionId,
-      userId: fields['userId'],
-      method: fields['method'] === 'totp' ? 'totp' : 'email',
-      expiresAt: Number(fields['expiresAt']),
-      attempts: Number(fields['attempts'] ?? 0),
-      ...(fields['otpHash'] ? { otpHash: fields['otpHash'] } : {}),
+      userId,
+      method: fields.get('method') === 'totp' ? 'totp' : 'email',
+      expiresAt: Number(fields.get('expiresAt')),
+      attempts: Number(fields.get('attempts') ?? 0),
+      ...(otpHash ? { otpHash } : {}),
     };
   }
 
@@ -84,18 +121,13 @@ export class LoginSessionsStore {
 
   /** Ends the session; true for exactly one caller, which makes each code single-use. */
   async consume(session: LoginSession): Promise<boolean> {
-    const [[, deleted]] = (await this.redis
-      .multi()
-      .del(this.key(session.sessionId))
-      .del(this.accountKey(session.userId))
-      .exec()) as [[Error | null, number], [Error | null, number]];
+    const deleted = await this.redis.eval(
+      CONSUME,
+      2,
+      this.sessionPrefix + session.sessionId,
+      this.accountKey(session.userId),
+      session.sessionId,
+    );
     return deleted === 1;
-  }
-
-  /** Counts a wrong code; returns how many the session has had, and destroys it at the limit. */
-  async recordWrongCode(session: LoginSession): Promise<number> {
-    const attempts = await this.redis.hincrby(this.key(session.sessionId), 'attempts', 1);
-    if (attempts >= MAX_OTP_ATTEMPTS) await this.consume(session);
-    return attempts;
   }
 }

@@ -40,7 +40,8 @@ export class LoginService {
 
   async start(usernameOrEmail: string, password: string, origin: Origin): Promise<LoginChallenge> {
     if (!usernameOrEmail || !password || usernameOrEmail.length > 254 || password.length > 1024) throw invalidCredentials();
-    await this.protection.assertAddressAllowed(origin.clientAddress);
+    // Charged before the password is checked (so parallel guesses count), refunded when it was right.
+    await this.protection.chargeAddress(origin.clientAddress);
     const user = await this.users.findForLogin(usernameOrEmail);
     const accountKey = user?.id ?? `unknown:${usernameOrEmail.trim().toLowerCase()}`;
     try {
@@ -57,7 +58,6 @@ export class LoginService {
     }
     const passwordOk = await this.hasher.verify(user?.passwordHash, password);
     if (!user || !passwordOk || !user.active) {
-      await this.protection.chargeAddress(origin.clientAddress).catch(() => undefined);
       await this.audit.record({
         operation: 'auth.login',
         status: 'failure',
@@ -68,6 +68,7 @@ export class LoginService {
       throw invalidCredentials();
     }
     await this.protection.refundPasswordAttempt(accountKey);
+    await this.protection.refundAddress(origin.clientAddress);
     if (this.hasher.needsRehash(user.passwordHash)) await this.users.setPasswordHash(user.id, await this.hasher.hash(password));
 
     if (user.totpEnabledAt) {
@@ -104,7 +105,8 @@ export class LoginService {
   }
 
   async verify(sessionId: string, otp: string, origin: Origin): Promise<TokenPair> {
-    const session = await this.sessions.find(sessionId);
+    await this.protection.chargeAddress(origin.clientAddress);
+    const session = await this.sessions.claimAttempt(sessionId);
     if (!session) throw new DomainError('SESSION_NOT_FOUND', 'No such sign-in session: start again with Login');
     const user = await this.users.findByIdWithSecrets(session.userId);
     if (!user?.active) {
@@ -122,16 +124,15 @@ export class LoginService {
         ? this.sessions.matchesMailedCode(session, otp.trim())
         : await this.totp.verifyForLogin(user, otp);
     if (!correct) {
-      const attempts = await this.sessions.recordWrongCode(session);
-      await this.protection.chargeAddress(origin.clientAddress).catch(() => undefined);
+      if (session.attempts >= MAX_OTP_ATTEMPTS) await this.sessions.consume(session);
       await this.audit.record({
         operation: 'auth.otp',
         status: 'failure',
         errorCode: 'INVALID_OTP',
         ...audit,
-        details: { attempts },
+        details: { attempts: session.attempts },
       });
-      const left = MAX_OTP_ATTEMPTS - attempts;
+      const left = MAX_OTP_ATTEMPTS - session.attempts;
       throw new DomainError(
         'INVALID_OTP',
         left > 0 ? `Wrong code: ${left} attempts left` : 'Wrong code: sign in again for a new one',
@@ -140,6 +141,7 @@ export class LoginService {
     if (!(await this.sessions.consume(session))) {
       throw new DomainError('SESSION_NOT_FOUND', 'This sign-in session was already used: start again with Login');
     }
+    await this.protection.refundAddress(origin.clientAddress);
     await this.protection.resetAccount(user.id);
     const pair = await this.tokens.issuePair(user);
     await this.audit.record({ operation: 'auth.login', status: 'success', ...audit, details: { otpMethod: session.method } });

@@ -16,8 +16,8 @@ function secondsUntilReset(res: RateLimiterRes | null): number {
  *   charged before the password is checked and refunded when it was right, so no more than the
  *   limit are ever checked; past it the account is locked until the window ends, even for the
  *   right password (ACCOUNT_LOCKED).
- * - per client address: IP_MAX_ATTEMPTS failed logins, registrations and mailed codes per
- *   window (RATE_LIMITED).
+ * - per client address: IP_MAX_ATTEMPTS failed logins and codes, registrations and mailed codes
+ *   per window (RATE_LIMITED); charged up front, refunded for a right password or code.
  * - per account: OTP_MAILS_PER_ACCOUNT mailed codes per window (RATE_LIMITED).
  */
 @Injectable()
@@ -66,14 +66,10 @@ export class BruteForceProtection {
     await this.accountAttempts.delete(accountKey);
   }
 
-  /** Throws RATE_LIMITED when the address has used up its window. */
-  async assertAddressAllowed(address: string | undefined): Promise<void> {
-    if (!address) return;
-    const res = await this.addressAttempts.get(address);
-    if (res && res.consumedPoints >= this.addressAttempts.points) throw new RateLimitedError(secondsUntilReset(res));
-  }
-
-  /** Counts a failed login, a registration or a mailed code against the address. */
+  /**
+   * Counts a login attempt, a code attempt, a registration or a mailed code against the address;
+   * throws RATE_LIMITED past the limit. Attempts are charged before they are checked.
+   */
   async chargeAddress(address: string | undefined): Promise<void> {
     if (!address) return;
     try {
@@ -82,6 +78,11 @@ export class BruteForceProtection {
       if (error instanceof RateLimiterRes) throw new RateLimitedError(secondsUntilReset(error));
       throw error;
     }
+  }
+
+  /** The attempt charged was right: it does not count against the address. */
+  async refundAddress(address: string | undefined): Promise<void> {
+    if (address) await this.addressAttempts.reward(address, 1);
   }
 
   async chargeMail(userId: string): Promise<void> {

@@ -65,9 +65,10 @@ export class TokenIssuer {
 
   async issueAccessToken(user: Pick<UserEntity, 'id' | 'username' | 'role'>, familyId: string): Promise<AccessToken> {
     const { keyId, privateKey } = this.signingKeys.signingKey();
-    const issuedAt = nowSeconds();
+    const issuedAtMs = Date.now();
+    const issuedAt = Math.floor(issuedAtMs / 1000);
     const expiresAt = issuedAt + this.config.ACCESS_TOKEN_TTL_SECONDS;
-    const claims: AccessTokenCustomClaims = { role: user.role, username: user.username, fid: familyId };
+    const claims: AccessTokenCustomClaims = { role: user.role, username: user.username, fid: familyId, iatms: issuedAtMs };
     const token = await new SignJWT({ ...claims })
       .setProtectedHeader({ alg: ACCESS_TOKEN_ALGORITHM, kid: keyId, typ: 'JWT' })
       .setIssuer(ACCESS_TOKEN_ISSUER)
@@ -159,8 +160,10 @@ export class TokenIssuer {
   async renewAccessToken(caller: Caller, origin: Origin): Promise<AccessToken> {
     const user = await this.users.findById(caller.userId);
     if (!user?.active) throw new DomainError('TOKEN_REVOKED', 'The account is deactivated');
+    // The old token is spent first: of two renewals racing with it, one wins.
+    if (!(await this.revocations.revokeToken(caller.tokenId, caller.expiresAt)))
+      throw new DomainError('TOKEN_REVOKED', 'The access token has been revoked');
     const token = await this.issueAccessToken(user, caller.familyId);
-    await this.revocations.revokeToken(caller.tokenId, caller.expiresAt);
     await this.audit.record({
       operation: 'auth.refresh',
       status: 'success',
@@ -189,7 +192,7 @@ export class TokenIssuer {
   /** Every token of the user stops working now (deactivation, role change). */
   async revokeAllOfUser(userId: string): Promise<void> {
     await this.refreshTokens.revokeAllOfUser(userId);
-    await this.revocations.revokeUserTokensIssuedBefore(userId, nowSeconds(), this.config.ACCESS_TOKEN_TTL_SECONDS);
+    await this.revocations.revokeUserTokensIssuedBefore(userId, Date.now(), this.config.ACCESS_TOKEN_TTL_SECONDS);
   }
 
   private newRefreshToken(): NewRefreshToken {

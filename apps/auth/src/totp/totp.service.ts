@@ -76,9 +76,11 @@ export class TotpService {
       });
       throw invalidCode();
     }
+    if (!(await this.users.enableTotp(user.id, user.totpSecret, step))) {
+      throw new InvalidArgumentError('The enrolment changed meanwhile: start again with EnrollTotp');
+    }
     const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
     await this.recoveryCodes.replace(user.id, codes.map(hashRecoveryCode));
-    await this.users.enableTotp(user.id, step);
     await this.audit.record({
       operation: 'auth.totp_confirm',
       status: 'success',

@@ -90,8 +90,15 @@ export class UsersRepository {
     await this.users.update({ id }, { totpSecret: secret, totpEnabledAt: null, totpLastStep: null });
   }
 
-  async enableTotp(id: string, step: number): Promise<void> {
-    await this.users.update({ id }, { totpEnabledAt: () => 'now()', totpLastStep: String(step) });
+  /** Enables the secret that was verified, only if it is still the pending one; true when it was. */
+  async enableTotp(id: string, secret: string, step: number): Promise<boolean> {
+    const result = await this.users
+      .createQueryBuilder()
+      .update()
+      .set({ totpEnabledAt: () => 'now()', totpLastStep: String(step) })
+      .where('id = :id AND totp_secret = :secret AND totp_enabled_at IS NULL', { id, secret })
+      .execute();
+    return (result.affected ?? 0) === 1;
   }
 
   async disableTotp(id: string): Promise<void> {

@@ -23,6 +23,15 @@ export interface Download {
   readonly body: AsyncGenerator<Buffer>;
 }
 
+/** The planned chunks follow each other with no gap and span bytes [start, end]. */
+function coversRange(chunks: filesApi.PlannedChunk[], start: number, end: number, size: number): boolean {
+  if (size === 0) return chunks.length === 0;
+  const first = chunks[0];
+  const last = chunks.at(-1);
+  if (!first || !last || first.offset > start || last.offset + last.size <= end) return false;
+  return chunks.every((c, i) => i === 0 || c.offset === chunks[i - 1].offset + chunks[i - 1].size);
+}
+
 /**
  * The read path. The chunks that cover a range are read in order from their replicas, healthiest
  * first; each is checked against its size and SHA-256 before a byte of it is passed on. A
@@ -50,6 +59,10 @@ export class DownloadService {
     const file = plan.file as filesApi.FileRecord;
     const start = range?.start ?? 0;
     const end = range?.end ?? file.size - 1;
+    if (!coversRange(plan.chunks, start, end, file.size)) {
+      this.logger.error({ fileId, start, end }, 'the chunks of a file do not cover it: its metadata is damaged');
+      throw new StorageUnavailableError('The file cannot be read completely now');
+    }
     return { file, body: this.read(plan.chunks, start, end) };
   }
 

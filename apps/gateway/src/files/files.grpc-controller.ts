@@ -76,7 +76,17 @@ export class FilesGrpcController {
       const declaredSize = first.value.fileSize > 0 ? first.value.fileSize : -1;
       async function* bytes(): AsyncGenerator<Uint8Array> {
         if (firstChunk.length > 0) yield firstChunk;
-        for (let next = await messages.next(); !next.done; next = await messages.next()) yield next.value.chunk;
+        for (;;) {
+          let next: IteratorResult<publicApi.UploadFileRequest>;
+          try {
+            next = await messages.next();
+          } catch {
+            // The stream was destroyed under us: the client cancelled or the connection dropped.
+            throw new ClientGoneError();
+          }
+          if (next.done) break;
+          yield next.value.chunk;
+        }
         if (declaredSize < 0) await settleCancellation(call);
         if (call.cancelled) throw new ClientGoneError();
       }

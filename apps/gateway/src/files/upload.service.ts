@@ -68,12 +68,12 @@ export class UploadService {
       origin: params.origin,
     });
     const ids = { uploadId: upload.uploadId, ownerId: owner.userId };
+    const writing: Promise<void>[] = [];
     try {
       const fileHash = createHash('sha256');
       const assembler = new ChunkAssembler(this.config.CHUNK_SIZE_BYTES);
       let size = 0;
       let index = 0;
-      const writing: Promise<void>[] = [];
       let writeError: Error | undefined;
       const submit = async (chunk: AssembledChunk) => {
         // Back-pressure: the client is not read further while the node writes are this far behind.
@@ -107,6 +107,8 @@ export class UploadService {
       this.metrics.uploadedBytes.inc(size);
       return file;
     } catch (error) {
+      // Writes still landing on nodes after the abort would escape garbage collection.
+      await Promise.allSettled(writing);
       await this.clients.files
         .call('abortUpload', {
           ...ids,

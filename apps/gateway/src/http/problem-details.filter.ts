@@ -51,7 +51,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     let status: number;
     let detail: string;
     let retryAfter: number | undefined;
-    if (req.destroyed || res.destroyed) {
+    // Not `req.destroyed`: a request is destroyed once its body has been read.
+    if (res.destroyed || !res.socket || res.socket.destroyed) {
       // The client went away (a dropped upload or download): nobody is left to answer.
       this.logger.info(
         { method: req.method, url: req.originalUrl, reason: error instanceof Error ? error.message : String(error) },

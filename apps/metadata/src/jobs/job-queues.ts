@@ -37,6 +37,16 @@ export interface ReconcileNodeJob {
 }
 
 /**
+ * Adds a job under a fixed id, so that while one is waiting or running another is not added; a
+ * finished one (done, or failed for good) is removed first, so the id is free for the next time.
+ */
+async function addOnce<T>(queue: Queue, name: string, jobId: string, data: T): Promise<void> {
+  const existing = await queue.getJob(jobId);
+  if (existing && ((await existing.isCompleted()) || (await existing.isFailed()))) await existing.remove();
+  await queue.add(name, data, { jobId });
+}
+
+/**
  * The queues the metadata service feeds, and the repeatable jobs it schedules. Schedules are
  * upserted at every start, so they survive a restart of Redis without persistence too; the work
  * itself is always derived again from the database by the replication check.
@@ -101,17 +111,13 @@ export class JobQueues implements OnApplicationBootstrap, OnApplicationShutdown 
   /** Queues the removal of an aborted upload's chunks; queuing it twice runs it once. */
   async collectUpload(uploadId: string): Promise<void> {
     const job: CollectUploadJob = { uploadId };
-    await this.garbageCollection.add(GC_JOBS.collectUpload, job, { jobId: `${GC_JOBS.collectUpload}-${uploadId}` });
+    await addOnce(this.garbageCollection, GC_JOBS.collectUpload, `${GC_JOBS.collectUpload}-${uploadId}`, job);
   }
 
   /** Queues a repair of the chunk, once: while one is waiting or running, another is not added. */
   async replicate(chunkId: string): Promise<void> {
-    const jobId = `${REPLICATE_CHUNK_JOB}-${chunkId}`;
-    // A chunk's job id is reused for its next repair: a finished job must not keep it taken.
-    const existing = await this.replication.getJob(jobId);
-    if (existing && ((await existing.isCompleted()) || (await existing.isFailed()))) await existing.remove();
     const job: ReplicateChunkJob = { chunkId };
-    await this.replication.add(REPLICATE_CHUNK_JOB, job, { jobId });
+    await addOnce(this.replication, REPLICATE_CHUNK_JOB, `${REPLICATE_CHUNK_JOB}-${chunkId}`, job);
   }
 
   /** Compares what a (re)started node holds with what the metadata says it holds. */

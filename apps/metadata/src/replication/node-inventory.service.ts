@@ -1,13 +1,14 @@
 import type { ClientReadableStream } from '@grpc/grpc-js';
 import { Metadata } from '@grpc/grpc-js';
 import { Inject, Injectable } from '@nestjs/common';
-import { deleteChunk, StorageNodeClients } from '@cloudstore/chunk-transfer';
+import { chunkExists, deleteChunk, StorageNodeClients } from '@cloudstore/chunk-transfer';
 import type { MetadataConfig } from '@cloudstore/config';
 import type { storageNodeApi } from '@cloudstore/contracts';
 import { LOGGER, type Logger } from '@cloudstore/observability';
 import { JobQueues } from '../jobs/job-queues';
 import { METADATA_CONFIG } from '../metadata.tokens';
 import { NodeRegistryRepository } from '../node-registry/node-registry.repository';
+import { ChunkLocks } from './chunk-locks';
 import { ReplicationRepository } from './replication.repository';
 
 /**
@@ -24,6 +25,7 @@ export class NodeInventoryService {
     private readonly replicas: ReplicationRepository,
     private readonly nodeClients: StorageNodeClients,
     private readonly queues: JobQueues,
+    private readonly locks: ChunkLocks,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -33,20 +35,32 @@ export class NodeInventoryService {
     const client = this.nodeClients.get(node.address);
     const onNode = await this.inventory(client.raw, client.callOptions(120_000));
     const known = await this.replicas.chunkIdsOnNode(nodeId);
-    const lost = [...known].filter((id) => !onNode.has(id));
-    for (const chunkId of lost) {
-      await this.replicas.forgetReplica(chunkId, nodeId);
-      await this.queues.replicate(chunkId);
+    // Each decision is taken again under the chunk's lock, against the database as it is then:
+    // a repair may have copied or recorded the chunk since the listing.
+    let lost = 0;
+    for (const chunkId of [...known].filter((id) => !onNode.has(id))) {
+      const forgotten = await this.locks.withLock(chunkId, async () => {
+        if ((await chunkExists(client, chunkId)) || !(await this.replicas.chunkIdsOnNode(nodeId)).has(chunkId)) return false;
+        await this.replicas.forgetReplica(chunkId, nodeId);
+        return true;
+      });
+      if (forgotten) {
+        lost += 1;
+        await this.queues.replicate(chunkId);
+      }
     }
     const unknown = [...onNode].filter((id) => !known.has(id));
     const pending = await this.replicas.pendingOnNode(nodeId, unknown);
     let removed = 0;
     for (const chunkId of unknown.filter((id) => !pending.has(id))) {
-      await deleteChunk(client, chunkId);
-      removed += 1;
+      const deleted = await this.locks.withLock(chunkId, async () => {
+        if ((await this.replicas.chunkIdsOnNode(nodeId)).has(chunkId)) return false;
+        return deleteChunk(client, chunkId);
+      });
+      if (deleted) removed += 1;
     }
-    if (lost.length > 0 || removed > 0) this.logger.info({ nodeId, lost: lost.length, removed }, 'node inventory reconciled');
-    return { lost: lost.length, removed };
+    if (lost > 0 || removed > 0) this.logger.info({ nodeId, lost, removed }, 'node inventory reconciled');
+    return { lost, removed };
   }
 
   private async inventory(raw: StorageNodeClientRaw, options: object): Promise<Set<string>> {

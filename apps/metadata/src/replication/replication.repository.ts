@@ -18,19 +18,19 @@ export interface ChunkForRepair {
   readonly id: string;
   readonly sizeBytes: number;
   readonly sha256: string;
-  /** The chunk belongs to a committed file (deleted or not): its replicas are worth keeping. */
+  /** The chunk belongs to a committed file (deleted or not, until purged): its replicas are kept at the factor. */
   readonly committed: boolean;
-  /** …and that file is not deleted: it must be at its replication factor. */
-  readonly fileLive: boolean;
   readonly replicas: ReplicaOnNode[];
 }
 
 /**
- * Per chunk of a live file: `healthy` replicas (state ok, on a live node that is active), and
- * the replicas that should go once the chunk is at its target (broken ones on live nodes, any on
- * nodes being drained). `$1` is NODE_DOWN_AFTER_SECONDS, `$2` REPLICATION_FACTOR.
+ * Per chunk of a committed file (only of live ones with `liveOnly`): `healthy` replicas (state
+ * ok, on a live node that is active), and the replicas that should go once the chunk is at its
+ * target (broken ones on live nodes, any on nodes being drained). Chunks of deleted files keep
+ * their replicas until they are purged, so they are repaired and drained too.
+ * `$1` is NODE_DOWN_AFTER_SECONDS, `$2` REPLICATION_FACTOR.
  */
-const REPLICA_COUNTS = `
+const replicaCounts = (liveOnly: boolean) => `
   WITH live AS (
          SELECT node_id FROM metadata.storage_nodes
          WHERE last_heartbeat_at > now() - make_interval(secs => $1) AND state = 'active'),
@@ -41,7 +41,7 @@ const REPLICA_COUNTS = `
                 count(r.node_id) FILTER (WHERE r.state <> 'ok' AND n.last_heartbeat_at > now() - make_interval(secs => $1)) AS broken,
                 count(r.node_id) FILTER (WHERE n.state <> 'active') AS retiring
          FROM metadata.chunks c
-         JOIN metadata.files f ON f.id = c.file_id AND f.deleted_at IS NULL
+         JOIN metadata.files f ON f.id = c.file_id${liveOnly ? ' AND f.deleted_at IS NULL' : ''}
          LEFT JOIN metadata.chunk_replicas r ON r.chunk_id = c.id
          LEFT JOIN metadata.storage_nodes n ON n.node_id = r.node_id
          LEFT JOIN live ON live.node_id = r.node_id
@@ -62,7 +62,7 @@ export class ReplicationRepository {
   /** Chunks of live files with fewer healthy replicas than the target. */
   async countUnderReplicated(): Promise<number> {
     const rows = await this.dataSource.query<{ n: string }[]>(
-      `${REPLICA_COUNTS} SELECT count(*) AS n FROM counts, target WHERE counts.healthy < target.n`,
+      `${replicaCounts(true)} SELECT count(*) AS n FROM counts, target WHERE counts.healthy < target.n`,
       this.params,
     );
     return Number(rows[0]?.n ?? 0);
@@ -71,9 +71,9 @@ export class ReplicationRepository {
   /** Chunks that need a copy, or have a replica to remove once they are at their target. */
   async findChunksNeedingWork(limit: number): Promise<string[]> {
     const rows = await this.dataSource.query<{ id: string }[]>(
-      `${REPLICA_COUNTS}
+      `${replicaCounts(false)}
        SELECT counts.id FROM counts, target
-       WHERE counts.healthy <> target.n OR (counts.healthy >= target.n AND (counts.broken > 0 OR counts.retiring > 0))
+       WHERE target.n > 0 AND (counts.healthy <> target.n OR (counts.broken > 0 OR counts.retiring > 0))
        ORDER BY counts.healthy, counts.id LIMIT $3`,
       [...this.params, limit],
     );
@@ -87,7 +87,6 @@ export class ReplicationRepository {
         size_bytes: string;
         sha256: string;
         committed: boolean;
-        file_live: boolean;
         node_id: string | null;
         address: string | null;
         state: ReplicaState | null;
@@ -95,7 +94,7 @@ export class ReplicationRepository {
         node_state: NodeState | null;
       }[]
     >(
-      `SELECT c.id, c.size_bytes, c.sha256, f.id IS NOT NULL AS committed, (f.id IS NOT NULL AND f.deleted_at IS NULL) AS file_live,
+      `SELECT c.id, c.size_bytes, c.sha256, f.id IS NOT NULL AS committed,
               r.node_id, n.address, r.state, n.last_heartbeat_at > now() - make_interval(secs => $2) AS alive, n.state AS node_state
        FROM metadata.chunks c
        LEFT JOIN metadata.files f ON f.id = c.file_id
@@ -111,7 +110,6 @@ export class ReplicationRepository {
       sizeBytes: Number(first.size_bytes),
       sha256: first.sha256,
       committed: first.committed,
-      fileLive: first.file_live,
       replicas: rows
         .filter((r) => r.node_id && r.address && r.state && r.node_state)
         .map((r) => ({

@@ -1,10 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { deleteChunk, putChunk, readChunk, ReplicaReadError, StorageNodeClients } from '@cloudstore/chunk-transfer';
+import { chunkExists, deleteChunk, putChunk, readChunk, ReplicaReadError, StorageNodeClients } from '@cloudstore/chunk-transfer';
 import type { MetadataConfig } from '@cloudstore/config';
 import { LOGGER, type Logger } from '@cloudstore/observability';
 import { METADATA_CONFIG } from '../metadata.tokens';
 import { NodeRegistryRepository } from '../node-registry/node-registry.repository';
 import { effectiveReplicationFactor, type PlacementNode, rankNodes } from '../placement/rendezvous-placement';
+import { ChunkLocks } from './chunk-locks';
 import { ReplicationMetrics } from './replication.metrics';
 import { type ChunkForRepair, type ReplicaOnNode, ReplicationRepository } from './replication.repository';
 
@@ -38,6 +39,7 @@ export class ReplicationService {
     private readonly nodes: NodeRegistryRepository,
     private readonly nodeClients: StorageNodeClients,
     private readonly metrics: ReplicationMetrics,
+    private readonly locks: ChunkLocks,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -49,19 +51,28 @@ export class ReplicationService {
   }
 
   async repair(chunkId: string): Promise<RepairOutcome> {
+    const outcome = await this.locks.withLock(chunkId, () => this.repairLocked(chunkId));
+    if (!outcome) throw new Error(`chunk ${chunkId} is being changed by another job; will retry`);
+    return outcome;
+  }
+
+  private async repairLocked(chunkId: string): Promise<RepairOutcome> {
     const chunk = await this.replicas.chunkForRepair(chunkId);
-    if (!chunk?.fileLive) return NOTHING;
+    // Chunks of deleted files are kept (and repaired) until they are purged; uploads in progress are not ours.
+    if (!chunk?.committed) return NOTHING;
     const nodes = await this.placementNodes();
     const target = effectiveReplicationFactor(this.config.REPLICATION_FACTOR, nodes.length);
     const ranking = rankNodes(chunk.id, chunk.sizeBytes, nodes);
     const healthy = chunk.replicas.filter(isHealthy).map((r) => r.nodeId);
     let copied = 0;
     if (healthy.length < target) {
-      const data = await this.readGoodCopy(chunk);
       const brokenHere = new Set(chunk.replicas.filter((r) => r.state !== 'ok').map((r) => r.nodeId));
       const candidates = ranking
         .filter((n) => !healthy.includes(n.nodeId))
         .sort((a, b) => Number(brokenHere.has(b.nodeId)) - Number(brokenHere.has(a.nodeId)));
+      if (healthy.length + candidates.length < target)
+        throw new Error(`no node has room for another replica of chunk ${chunk.id}`);
+      const data = await this.readGoodCopy(chunk);
       for (const node of candidates) {
         if (healthy.length >= target) break;
         try {
@@ -89,6 +100,10 @@ export class ReplicationService {
    * is written and recorded before the old one is removed. Returns the bytes moved.
    */
   async relocate(chunk: ChunkForRepair, fromNodeId: string, to: PlacementNode): Promise<number> {
+    return (await this.locks.withLock(chunk.id, () => this.relocateLocked(chunk, fromNodeId, to))) ?? 0;
+  }
+
+  private async relocateLocked(chunk: ChunkForRepair, fromNodeId: string, to: PlacementNode): Promise<number> {
     const from = chunk.replicas.find((r) => r.nodeId === fromNodeId);
     if (!from?.alive) return 0;
     const data = await this.readGoodCopy(chunk);
@@ -108,17 +123,25 @@ export class ReplicationService {
    * being drained. Copies on nodes that are down are left alone until the node returns.
    */
   private async trim(chunk: ChunkForRepair, healthy: string[], target: number, ranking: PlacementNode[]): Promise<number> {
-    if (healthy.length < target) return 0;
+    // Never without a healthy copy to keep: with no live active node, the target is 0.
+    if (target === 0 || healthy.length < target) return 0;
     const rank = (nodeId: string) => {
       const i = ranking.findIndex((n) => n.nodeId === nodeId);
       return i < 0 ? Number.MAX_SAFE_INTEGER : i;
     };
     const keep = new Set([...healthy].sort((a, b) => rank(a) - rank(b)).slice(0, target));
+    const removable = chunk.replicas.filter((r) => !keep.has(r.nodeId) && (r.alive || r.nodeState !== 'active'));
+    if (removable.length === 0) return 0;
+    // The metadata may be behind a node's disk (wiped while away): see the copies kept before removing any.
+    for (const nodeId of keep) {
+      const kept = chunk.replicas.find((r) => r.nodeId === nodeId);
+      if (kept && !(await chunkExists(this.nodeClients.get(kept.address), chunk.id))) {
+        await this.replicas.markReplica(chunk.id, nodeId, 'missing');
+        throw new Error(`replica of chunk ${chunk.id} on ${nodeId} is gone; will repair before trimming`);
+      }
+    }
     let removed = 0;
-    for (const replica of chunk.replicas) {
-      if (keep.has(replica.nodeId)) continue;
-      const retiring = replica.nodeState !== 'active';
-      if (!replica.alive && !retiring) continue;
+    for (const replica of removable) {
       if (replica.alive) {
         try {
           await deleteChunk(this.nodeClients.get(replica.address), chunk.id);

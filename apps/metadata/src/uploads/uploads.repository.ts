@@ -45,6 +45,18 @@ export class UploadsRepository {
     );
   }
 
+  /** Aborted uploads whose chunks are still recorded: their collection failed and is tried again. */
+  async abortedWithLeftovers(olderThanSeconds: number, limit = 100): Promise<string[]> {
+    const rows = await this.dataSource.manager.query<{ id: string }[]>(
+      `SELECT u.id FROM "metadata"."uploads" u
+       WHERE u.status = 'aborted' AND u.updated_at < now() - make_interval(secs => $1)
+         AND EXISTS (SELECT 1 FROM "metadata"."chunks" c WHERE c.upload_id = u.id AND c.file_id IS NULL)
+       LIMIT $2`,
+      [olderThanSeconds, limit],
+    );
+    return rows.map((r) => r.id);
+  }
+
   async fileIdInUse(fileId: string, manager: EntityManager): Promise<boolean> {
     return (await manager.countBy(UploadEntity, { fileId })) > 0;
   }

@@ -5,7 +5,6 @@ import {
   DomainError,
   type filesApi,
   InvalidArgumentError,
-  NotFoundError,
   QuotaExceededError,
   StorageUnavailableError,
 } from '@cloudstore/contracts';
@@ -30,7 +29,7 @@ import { UploadsRepository } from './uploads.repository';
 const SHA256 = /^[0-9a-f]{64}$/;
 
 function uploadNotFound(): DomainError {
-  return new NotFoundError('No such open upload');
+  return new InvalidArgumentError('The upload is not open any more (finished, or aborted after being idle)');
 }
 
 /**
@@ -147,7 +146,7 @@ export class UploadsService {
     await this.uploads.transaction(async (manager) => {
       const upload = await this.requireOpen(manager, request.uploadId, request.ownerId);
       const chunk = await this.chunks.findOfUpload(manager, upload.id, request.chunkId);
-      if (!chunk) throw new NotFoundError('No such chunk in this upload');
+      if (!chunk) throw new InvalidArgumentError('No such chunk in this upload');
       const unplanned = request.nodeIds.filter((id) => !chunk.plannedNodeIds.includes(id));
       if (unplanned.length > 0) throw new InvalidArgumentError(`Nodes ${unplanned.join(', ')} were not planned for this chunk`);
       await this.chunks.addReplicas(manager, chunk.id, request.nodeIds);

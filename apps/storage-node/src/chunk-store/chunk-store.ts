@@ -112,7 +112,12 @@ export class ChunkStore {
         if (size > expected.size)
           throw new InvalidArgumentError(`chunk ${chunkId} is larger than its declared ${expected.size} bytes`);
         hash.update(piece);
-        await file.write(piece);
+        // A write may take fewer bytes than given (a disk filling up): write until all are taken.
+        for (let offset = 0; offset < piece.length;) {
+          const { bytesWritten } = await file.write(piece, offset, piece.length - offset);
+          if (bytesWritten === 0) throw new Error('the disk took no more bytes');
+          offset += bytesWritten;
+        }
       }
       if (size !== expected.size) {
         throw new InvalidArgumentError(`chunk ${chunkId} ended after ${size} of its declared ${expected.size} bytes`);
@@ -145,8 +150,13 @@ export class ChunkStore {
     const path = this.pathOf(chunkId);
     try {
       const file = await open(path, 'r');
-      const { size } = await file.stat();
-      return { size, stream: createReadStream('', { fd: file, highWaterMark }) };
+      try {
+        const { size } = await file.stat();
+        return { size, stream: createReadStream('', { fd: file, highWaterMark }) };
+      } catch (error) {
+        await file.close();
+        throw error;
+      }
     } catch (error) {
       if (isNotFound(error)) throw new ChunkNotFoundError(chunkId);
       throw error;

@@ -24,6 +24,7 @@ export interface Caller {
   familyId: string;
   issuedAt: number;
   expiresAt: number;
+  issuedAtMs: number;
 }
 
 export interface RegisterRequest {
