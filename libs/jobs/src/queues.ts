@@ -24,6 +24,26 @@ export const DEFAULT_JOB_OPTIONS: DefaultJobOptions = {
   removeOnFail: { age: 7 * 24 * 3600 },
 };
 
+/** The job options of each queue: what its jobs are retried with, and how long they are kept. */
+export const QUEUE_JOB_OPTIONS: Record<QueueName, DefaultJobOptions> = {
+  audit: DEFAULT_JOB_OPTIONS,
+  'garbage-collection': DEFAULT_JOB_OPTIONS,
+  // One job per chunk; many at once after a node loss, so finished ones are kept by count too.
+  replication: {
+    attempts: 8,
+    backoff: { type: 'exponential', delay: 2000 },
+    removeOnComplete: { age: 3600, count: 10_000 },
+    removeOnFail: { age: 24 * 3600 },
+  },
+  // Periodic and re-run on schedule: a few attempts, a short history.
+  maintenance: {
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 1000 },
+    removeOnComplete: { count: 100 },
+    removeOnFail: { count: 100 },
+  },
+};
+
 /**
  * A Redis connection for BullMQ: workers block on Redis and must retry commands forever
  * (`maxRetriesPerRequest: null`), which is what BullMQ requires.

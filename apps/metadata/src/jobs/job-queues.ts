@@ -61,22 +61,8 @@ export class JobQueues implements OnApplicationBootstrap, OnApplicationShutdown 
   constructor(@Inject(METADATA_CONFIG) private readonly config: MetadataConfig) {
     this.connection = createJobsConnection(config.REDIS_URL);
     this.garbageCollection = createQueue(QUEUES.garbageCollection, this.connection, config.REDIS_KEY_PREFIX);
-    this.replication = createQueue(QUEUES.replication, this.connection, config.REDIS_KEY_PREFIX, {
-      defaultJobOptions: {
-        attempts: 8,
-        backoff: { type: 'exponential', delay: 2000 },
-        removeOnComplete: { age: 3600, count: 10_000 },
-        removeOnFail: { age: 24 * 3600 },
-      },
-    });
-    this.maintenance = createQueue(QUEUES.maintenance, this.connection, config.REDIS_KEY_PREFIX, {
-      defaultJobOptions: {
-        attempts: 3,
-        backoff: { type: 'exponential', delay: 1000 },
-        removeOnComplete: { count: 100 },
-        removeOnFail: { count: 100 },
-      },
-    });
+    this.replication = createQueue(QUEUES.replication, this.connection, config.REDIS_KEY_PREFIX);
+    this.maintenance = createQueue(QUEUES.maintenance, this.connection, config.REDIS_KEY_PREFIX);
   }
 
   async onApplicationBootstrap(): Promise<void> {
