@@ -2,46 +2,37 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { findFreePortRange, waitFor } from '@cloudstore/testing';
-import { Client } from 'pg';
-import { RestClient } from './support/api-clients';
+import type { Client } from 'pg';
 import { signUp, type TestUser } from './support/accounts';
-import { ClusterProcess } from './support/cluster-process';
+import type { ClusterProcess } from './support/cluster-process';
 import { restUpload, sha256 } from './support/file-transfers';
-import { SmtpSink } from './support/smtp-sink';
+import { TestCluster } from './support/test-cluster';
 
 const CHUNK = 256 * 1024;
 
 describe('a storage node that joins', () => {
-  let smtp: SmtpSink;
+  let env: TestCluster;
   let cluster: ClusterProcess;
-  let rest: RestClient;
   let user: TestUser;
   let pg: Client;
   let joiner: ChildProcess | undefined;
   const files = new Map<string, Buffer>();
 
   beforeAll(async () => {
-    smtp = await SmtpSink.start();
-    cluster = await ClusterProcess.start({
-      SMTP_URL: smtp.url,
+    env = await TestCluster.start({
       CHUNK_SIZE_BYTES: String(CHUNK),
       HEARTBEAT_INTERVAL_SECONDS: '1',
       REBALANCE_INTERVAL_SECONDS: '2',
       REBALANCE_BYTES_PER_SECOND: String(2 * 1024 * 1024),
     });
-    await cluster.waitUntilReady();
-    rest = new RestClient(cluster.httpUrl);
-    user = await signUp(rest, smtp, 'joiner');
-    pg = new Client({ connectionString: String(cluster.env['DATABASE_URL']) });
-    await pg.connect();
+    ({ cluster, pg } = env);
+    user = await signUp(env.rest, env.smtp, 'joiner');
     for (let i = 0; i < 10; i += 1) await upload(`before-${i}.bin`, randomBytes(8 * CHUNK));
   });
 
   afterAll(async () => {
     joiner?.kill('SIGTERM');
-    await pg?.end();
-    await cluster?.destroy();
-    await smtp?.close();
+    await env?.close();
   });
 
   async function upload(name: string, data: Buffer): Promise<string> {

@@ -3,12 +3,13 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { waitFor } from '@cloudstore/testing';
-import { Client } from 'pg';
-import { publicGrpcClient, RestClient } from './support/api-clients';
+import type { Client } from 'pg';
+import type { RestClient } from './support/api-clients';
 import { signInAs, signUp, type TestUser } from './support/accounts';
-import { ClusterProcess } from './support/cluster-process';
+import type { ClusterProcess } from './support/cluster-process';
 import { chunkFilesOnDisk, grpcDownload, grpcUpload, sha256 } from './support/file-transfers';
-import { SmtpSink } from './support/smtp-sink';
+import type { SmtpSink } from './support/smtp-sink';
+import { TestCluster } from './support/test-cluster';
 
 const CHUNK = 1024 * 1024;
 const ROUND_TRIP_SIZES: [string, number][] = [
@@ -21,17 +22,16 @@ const ROUND_TRIP_SIZES: [string, number][] = [
 const ADMIN = { username: 'storage_admin', email: 'storage_admin@example.com', password: 'Admin-Passw0rd-2026!' };
 
 describe('storage data path: gateway → metadata → 3 storage nodes, REST and gRPC', () => {
+  let env: TestCluster;
   let smtp: SmtpSink;
   let cluster: ClusterProcess;
   let rest: RestClient;
-  let grpc: ReturnType<typeof publicGrpcClient>;
+  let grpc: TestCluster['grpc'];
   let admin: TestUser;
   let pg: Client;
 
   beforeAll(async () => {
-    smtp = await SmtpSink.start();
-    cluster = await ClusterProcess.start({
-      SMTP_URL: smtp.url,
+    env = await TestCluster.start({
       CHUNK_SIZE_BYTES: String(CHUNK),
       UPLOAD_IDLE_TIMEOUT_SECONDS: '5',
       CHUNK_READ_TIMEOUT_MS: '3000',
@@ -39,20 +39,11 @@ describe('storage data path: gateway → metadata → 3 storage nodes, REST and 
       ADMIN_EMAIL: ADMIN.email,
       ADMIN_PASSWORD: ADMIN.password,
     });
-    await cluster.waitUntilReady();
-    rest = new RestClient(cluster.httpUrl);
-    grpc = publicGrpcClient(`127.0.0.1:${cluster.ports.grpc}`);
+    ({ smtp, cluster, rest, grpc, pg } = env);
     admin = await signInAs(rest, smtp, ADMIN);
-    pg = new Client({ connectionString: String(cluster.env['DATABASE_URL']) });
-    await pg.connect();
   });
 
-  afterAll(async () => {
-    await pg?.end();
-    grpc?.close();
-    await cluster?.destroy();
-    await smtp?.close();
-  });
+  afterAll(() => env?.close());
 
   async function put(user: TestUser, filename: string, data: Buffer, headers: Record<string, string> = {}) {
     const res = await fetch(`${cluster.httpUrl}/v1/files?filename=${encodeURIComponent(filename)}`, {
@@ -386,7 +377,7 @@ describe('storage data path: gateway → metadata → 3 storage nodes, REST and 
       await waitFor('cluster ready again', async () => (await fetch(`${cluster.httpUrl}/readyz`)).status === 200, 30_000);
     });
 
-    it('reads around a corrupt replica, and fails with CHECKSUM_MISMATCH (never wrong bytes) when no good one is left', async () => {
+    it('reads around corrupt replicas and repairs them; fails with CHECKSUM_MISMATCH (never wrong bytes) when no good one is left', async () => {
       const user = await signUp(rest, smtp, 'corrupt');
       const data = randomBytes(CHUNK / 2);
       const { body } = await put(user, 'fragile.bin', data);
@@ -400,18 +391,28 @@ describe('storage data path: gateway → metadata → 3 storage nodes, REST and 
         bytes[100] = (bytes[100] ?? 0) ^ 0xff;
         await writeFile(path, bytes);
       };
+      const replicaStates = async () =>
+        (await pg.query<{ state: string }>('SELECT state FROM metadata.chunk_replicas WHERE chunk_id = $1', [chunkId])).rows.map(
+          (r) => r.state,
+        );
       await flip(copies[0]);
       await flip(copies[1]);
       const survived = await content(user, fileId);
       expect(sha256(survived.data)).toBe(sha256(data));
-      await flip(copies[2]);
+      // The read reported both bad copies: they are rewritten in place from the good one.
+      await waitFor(
+        'the corrupt replicas repaired',
+        async () => {
+          const intact = await Promise.all(copies.map(async (path) => sha256(await readFile(path).catch(() => Buffer.alloc(0)))));
+          return intact.every((hash) => hash === sha256(data)) && (await replicaStates()).every((state) => state === 'ok');
+        },
+        20_000,
+      );
+      for (const path of copies) await flip(path);
       const lost = await content(user, fileId);
       expect([lost.status, (JSON.parse(lost.data.toString()) as { code: string }).code]).toEqual([500, 'CHECKSUM_MISMATCH']);
       await expect(grpcDownload(grpc, user.token, fileId)).rejects.toMatchObject({ code: GrpcStatus.DATA_LOSS });
-      const states = await pg.query<{ state: string }>('SELECT state FROM metadata.chunk_replicas WHERE chunk_id = $1', [
-        chunkId,
-      ]);
-      expect(states.rows.map((r) => r.state)).toEqual(['corrupt', 'corrupt', 'corrupt']);
+      expect(await replicaStates()).toEqual(['corrupt', 'corrupt', 'corrupt']);
     });
   });
 

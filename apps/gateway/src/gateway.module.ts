@@ -18,6 +18,7 @@ import { DownloadService } from './files/download.service';
 import { FileTransferMetrics } from './files/file-transfer.metrics';
 import { FilesController } from './files/files.controller';
 import { FilesGrpcController } from './files/files.grpc-controller';
+import { TrashController } from './files/trash.controller';
 import { FilesService } from './files/files.service';
 import { UploadService } from './files/upload.service';
 import { GATEWAY_CONFIG, REDIS } from './gateway.tokens';
@@ -65,6 +66,7 @@ export class GatewayModule implements NestModule {
         ClusterAdminController,
         FilesController,
         FilesGrpcController,
+        TrashController,
       ],
       providers: [
         ReadinessService,

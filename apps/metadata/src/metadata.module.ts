@@ -7,6 +7,7 @@ import { AuditModule } from './audit/audit.module';
 import { FilesModule } from './files/files.module';
 import { StorageNodeClients } from '@cloudstore/chunk-transfer';
 import type { Redis } from 'ioredis';
+import { ChunkLocks } from './jobs/chunk-locks';
 import { JobQueues } from './jobs/job-queues';
 import { METADATA_CONFIG, METADATA_REDIS } from './metadata.tokens';
 import { ReplicationModule } from './replication/replication.module';
@@ -22,6 +23,7 @@ class MetadataCoreModule {
       { provide: METADATA_REDIS, useValue: redis },
       { provide: StorageNodeClients, useFactory: () => new StorageNodeClients() },
       JobQueues,
+      ChunkLocks,
       ...observabilityProviders(logger, metrics),
     ];
     return { module: MetadataCoreModule, providers, exports: providers };

@@ -7,6 +7,7 @@ import { LOGGER, type Logger } from '@cloudstore/observability';
 import { GATEWAY_CONFIG } from '../gateway.tokens';
 import { InternalClients } from '../internal-clients/internal-clients';
 import { FileTransferMetrics } from './file-transfer.metrics';
+import { owner } from './files.service';
 
 /** Chunks fetched ahead of the one being sent: memory holds at most this + 1 chunks per download. */
 export const CHUNKS_READ_AHEAD = 2;
@@ -50,7 +51,7 @@ export class DownloadService {
 
   async open(caller: Caller, fileId: string, range: ByteRange | undefined, origin: commonApi.RequestOrigin): Promise<Download> {
     const plan = await this.clients.files.call('getDownloadPlan', {
-      owner: { userId: caller.userId, role: caller.role, username: caller.username },
+      owner: owner(caller),
       fileId,
       rangeStart: range?.start ?? 0,
       rangeEnd: range?.end ?? -1,

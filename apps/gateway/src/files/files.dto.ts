@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, OmitType } from '@nestjs/swagger';
 import { IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
 import { PageQuery } from '../http/page.query';
 
@@ -16,6 +16,9 @@ export class UploadQuery {
 
 export class ListFilesQuery extends PageQuery {}
 
+/** `?limit=&offset=` of the trash listing. */
+export class TrashQuery extends OmitType(PageQuery, ['filter'] as const) {}
+
 export class FileInfoResult {
   @ApiProperty() file_id!: string;
   @ApiProperty() filename!: string;
@@ -24,4 +27,6 @@ export class FileInfoResult {
   @ApiProperty({ description: 'lowercase hex SHA-256 of the whole file' }) checksum!: string;
   @ApiProperty() content_type!: string;
   @ApiPropertyOptional({ type: [String] }) storage_nodes?: string[];
+  @ApiPropertyOptional({ description: 'files in the trash: when deleted (Unix seconds)' }) deleted_at?: number;
+  @ApiPropertyOptional({ description: 'files in the trash: when they will be purged (Unix seconds)' }) purge_at?: number;
 }

@@ -8,7 +8,7 @@ import { from, ignoreElements, type Observable } from 'rxjs';
 import { RequestAuthenticator } from '../auth/request-authenticator';
 import { RequestOrigins } from '../auth/request-origins';
 import { DownloadService } from './download.service';
-import { FilesService } from './files.service';
+import { fileInfo, FilesService } from './files.service';
 import { ClientGoneError, UploadService } from './upload.service';
 
 const SERVICE = CLOUD_STORAGE_SERVICE.serviceName;
@@ -49,7 +49,7 @@ async function* downloadMessages(body: AsyncIterable<Buffer>): AsyncGenerator<pu
   yield { chunk: pending ?? Buffer.alloc(0), isFinal: true };
 }
 
-/** The storage RPCs of the public CloudStorageService. */
+/** The storage and trash RPCs of the public CloudStorageService. */
 @Controller()
 export class FilesGrpcController {
   constructor(
@@ -130,13 +130,7 @@ export class FilesGrpcController {
     const result = await this.files.list(caller, request.limit, request.offset, request.filter);
     return {
       success: true,
-      files: result.files.map((f) => ({
-        fileId: f.fileId,
-        filename: f.filename,
-        fileSize: f.size,
-        uploadedAt: f.uploadedAt,
-        checksum: f.sha256,
-      })),
+      files: result.files.map(fileInfo),
       totalCount: result.totalCount,
     };
   }
@@ -150,6 +144,36 @@ export class FilesGrpcController {
     const caller = await this.authenticator.fromGrpc(request.authToken, metadata);
     const freed = await this.files.delete(caller, request.fileId, this.origins.grpc(call, metadata));
     return { success: true, message: 'Deleted', freedBytes: freed };
+  }
+
+  @GrpcMethod(SERVICE, 'ListTrash')
+  async listTrash(request: publicApi.ListTrashRequest, metadata: Metadata): Promise<publicApi.ListTrashResponse> {
+    const caller = await this.authenticator.fromGrpc(request.authToken, metadata);
+    if (request.limit < 0 || request.offset < 0) throw new InvalidArgumentError('limit and offset must not be negative');
+    const result = await this.files.listTrash(caller, request.limit, request.offset);
+    return { success: true, files: result.files.map(fileInfo), totalCount: result.totalCount };
+  }
+
+  @GrpcMethod(SERVICE, 'RestoreFile')
+  async restoreFile(
+    request: publicApi.RestoreFileRequest,
+    metadata: Metadata,
+    call: ServerUnaryCall<unknown, unknown>,
+  ): Promise<publicApi.RestoreFileResponse> {
+    const caller = await this.authenticator.fromGrpc(request.authToken, metadata);
+    const file = await this.files.restore(caller, request.fileId, this.origins.grpc(call, metadata));
+    return { success: true, file: fileInfo(file) };
+  }
+
+  @GrpcMethod(SERVICE, 'PurgeFile')
+  async purgeFile(
+    request: publicApi.PurgeFileRequest,
+    metadata: Metadata,
+    call: ServerUnaryCall<unknown, unknown>,
+  ): Promise<publicApi.PurgeFileResponse> {
+    const caller = await this.authenticator.fromGrpc(request.authToken, metadata);
+    const purged = await this.files.purge(caller, request.fileId, this.origins.grpc(call, metadata));
+    return { success: true, purgedBytes: purged };
   }
 
   @GrpcMethod(SERVICE, 'GetQuotaStatus')

@@ -1,7 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import type { Caller } from '@cloudstore/access-tokens';
-import type { commonApi, filesApi } from '@cloudstore/contracts';
+import type { commonApi, filesApi, publicApi } from '@cloudstore/contracts';
 import { InternalClients } from '../internal-clients/internal-clients';
+
+/** The caller as the owner of the files a metadata call is about. */
+export function owner(caller: Caller): filesApi.Owner {
+  return { userId: caller.userId, role: caller.role, username: caller.username };
+}
 
 /** What a file looks like to REST clients. */
 export interface FileView {
@@ -12,6 +17,9 @@ export interface FileView {
   checksum: string;
   content_type: string;
   storage_nodes?: string[];
+  /** Files in the trash: when deleted, and when they will be purged (Unix seconds). */
+  deleted_at?: number;
+  purge_at?: number;
 }
 
 export function fileView(file: filesApi.FileRecord, withNodes = false): FileView {
@@ -23,6 +31,20 @@ export function fileView(file: filesApi.FileRecord, withNodes = false): FileView
     checksum: file.sha256,
     content_type: file.contentType,
     ...(withNodes ? { storage_nodes: file.storageNodes } : {}),
+    ...(file.deletedAt > 0 ? { deleted_at: file.deletedAt, purge_at: file.purgeAt } : {}),
+  };
+}
+
+/** A file as the public gRPC API describes it. */
+export function fileInfo(file: filesApi.FileRecord): publicApi.FileInfo {
+  return {
+    fileId: file.fileId,
+    filename: file.filename,
+    fileSize: file.size,
+    uploadedAt: file.uploadedAt,
+    checksum: file.sha256,
+    deletedAt: file.deletedAt,
+    purgeAt: file.purgeAt,
   };
 }
 
@@ -34,7 +56,7 @@ export interface QuotaView {
   unlimited: boolean;
 }
 
-/** Listing, lookup, deletion and quotas: the metadata service answers, always for the caller's own files. */
+/** Listing, lookup, deletion, the trash and quotas: the metadata service answers, always for the caller's own files. */
 @Injectable()
 export class FilesService {
   constructor(private readonly clients: InternalClients) {}
@@ -51,10 +73,20 @@ export class FilesService {
     return (await this.clients.files.call('deleteFile', { ownerId: caller.userId, fileId, origin })).freedBytes;
   }
 
+  listTrash(caller: Caller, limit: number, offset: number): Promise<filesApi.ListFilesResponse> {
+    return this.clients.files.call('listTrash', { ownerId: caller.userId, limit, offset });
+  }
+
+  restore(caller: Caller, fileId: string, origin: commonApi.RequestOrigin): Promise<filesApi.FileRecord> {
+    return this.clients.files.call('restoreFile', { owner: owner(caller), fileId, origin });
+  }
+
+  async purge(caller: Caller, fileId: string, origin: commonApi.RequestOrigin): Promise<number> {
+    return (await this.clients.files.call('purgeFile', { ownerId: caller.userId, fileId, origin })).purgedBytes;
+  }
+
   quota(caller: Caller): Promise<filesApi.QuotaStatus> {
-    return this.clients.quotas.call('getQuota', {
-      owner: { userId: caller.userId, role: caller.role, username: caller.username },
-    });
+    return this.clients.quotas.call('getQuota', { owner: owner(caller) });
   }
 }
 

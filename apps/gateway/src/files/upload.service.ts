@@ -9,6 +9,7 @@ import { GATEWAY_CONFIG } from '../gateway.tokens';
 import { InternalClients } from '../internal-clients/internal-clients';
 import { type AssembledChunk, ChunkAssembler } from './chunk-assembler';
 import { FileTransferMetrics } from './file-transfer.metrics';
+import { owner } from './files.service';
 
 /**
  * Chunks written to the nodes at once per upload, while one more fills: memory holds at most
@@ -58,16 +59,15 @@ export class UploadService {
 
   async upload(source: AsyncIterable<Uint8Array>, params: UploadParams): Promise<filesApi.FileRecord> {
     if (params.declaredSize > this.config.MAX_FILE_SIZE_BYTES) throw this.tooLarge();
-    const owner = { userId: params.caller.userId, role: params.caller.role, username: params.caller.username };
     const upload = await this.clients.files.call('createUpload', {
-      owner,
+      owner: owner(params.caller),
       filename: params.filename,
       declaredSize: params.declaredSize,
       contentType: params.contentType,
       fileId: params.fileId,
       origin: params.origin,
     });
-    const ids = { uploadId: upload.uploadId, ownerId: owner.userId };
+    const ids = { uploadId: upload.uploadId, ownerId: params.caller.userId };
     const writing: Promise<void>[] = [];
     try {
       const fileHash = createHash('sha256');

@@ -4,10 +4,13 @@ import { bigintToNumber } from '@cloudstore/database';
 /**
  * One chunk of a file, recorded before any node stores it (so that nothing on a node is ever
  * unknown to the metadata): first with its upload, then with its file once the upload commits.
+ * When the file is purged it loses both, and lives on only until its nodes have removed it.
  */
 @Entity({ name: 'chunks' })
 @Index('chunks_file_index_unique', ['fileId', 'index'], { unique: true, where: 'file_id IS NOT NULL' })
 @Index('chunks_upload_idx', ['uploadId'])
+// Chunks of purged files, waiting to be removed from their nodes.
+@Index('chunks_orphan_idx', ['id'], { where: 'file_id IS NULL AND upload_id IS NULL' })
 export class ChunkEntity {
   /** Also the chunk's file name on the nodes. */
   @PrimaryColumn({ type: 'text' })

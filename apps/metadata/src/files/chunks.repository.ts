@@ -132,6 +132,23 @@ export class ChunksRepository {
     );
   }
 
+  /** Cuts a purged file's chunks loose: they belong to nothing now, and wait to be removed from their nodes. */
+  async detachFromFile(manager: EntityManager, fileId: string): Promise<void> {
+    await manager.query(`UPDATE "metadata"."chunks" SET "file_id" = NULL, "upload_id" = NULL WHERE "file_id" = $1`, [fileId]);
+  }
+
+  /** Chunks of purged files after `cursor` in id order, each with every node that may hold it: planned, or holding a replica. */
+  async orphans(cursor: string, limit: number): Promise<{ id: string; nodeIds: string[] }[]> {
+    const rows = await this.dataSource.manager.query<{ id: string; planned_node_ids: string[]; replica_node_ids: string[] }[]>(
+      `SELECT c."id", c."planned_node_ids", array_remove(array_agg(r."node_id"), NULL) AS "replica_node_ids"
+       FROM "metadata"."chunks" c LEFT JOIN "metadata"."chunk_replicas" r ON r."chunk_id" = c."id"
+       WHERE c."file_id" IS NULL AND c."upload_id" IS NULL AND c."id" > $1
+       GROUP BY c."id" ORDER BY c."id" LIMIT $2`,
+      [cursor, limit],
+    );
+    return rows.map((r) => ({ id: r.id, nodeIds: [...new Set([...r.planned_node_ids, ...r.replica_node_ids])] }));
+  }
+
   /** Forgets the nodes confirmed clean; the chunk row goes once no node may hold it. */
   async forgetNodes(chunkId: string, remainingNodeIds: readonly string[]): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
@@ -139,6 +156,10 @@ export class ChunksRepository {
         await manager.delete(ChunkReplicaEntity, { chunkId });
         await manager.delete(ChunkEntity, { id: chunkId });
       } else {
+        await manager.query(`DELETE FROM "metadata"."chunk_replicas" WHERE "chunk_id" = $1 AND NOT ("node_id" = ANY($2))`, [
+          chunkId,
+          [...remainingNodeIds],
+        ]);
         await manager.update(ChunkEntity, { id: chunkId }, { plannedNodeIds: [...remainingNodeIds] });
       }
     });

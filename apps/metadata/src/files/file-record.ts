@@ -2,8 +2,9 @@ import type { filesApi } from '@cloudstore/contracts';
 import { toUnixSeconds } from '@cloudstore/database';
 import type { FileEntity } from './file.entity';
 
-/** A file as the FileService API answers it. */
-export function fileRecord(file: FileEntity, storageNodes: string[] = []): filesApi.FileRecord {
+/** A file as the FileService API answers it; a file in the trash also says when it will be purged. */
+export function fileRecord(file: FileEntity, storageNodes: string[] = [], trashRetentionSeconds = 0): filesApi.FileRecord {
+  const deletedAt = toUnixSeconds(file.deletedAt);
   return {
     fileId: file.id,
     filename: file.filename,
@@ -14,5 +15,7 @@ export function fileRecord(file: FileEntity, storageNodes: string[] = []): files
     chunkCount: file.chunkCount,
     chunkSize: file.chunkSize,
     storageNodes,
+    deletedAt,
+    purgeAt: deletedAt === 0 ? 0 : deletedAt + trashRetentionSeconds,
   };
 }

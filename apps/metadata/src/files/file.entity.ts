@@ -1,9 +1,11 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { bigintToNumber } from '@cloudstore/database';
 
-/** A committed file. Soft-deleted files keep their row (and chunks) until they are purged. */
+/** A committed file. Soft-deleted files (the trash) keep their row and chunks until they are purged. */
 @Entity({ name: 'files' })
 @Index('files_owner_listing_idx', ['ownerId', 'uploadedAt', 'id'], { where: 'deleted_at IS NULL' })
+@Index('files_owner_trash_idx', ['ownerId', 'deletedAt', 'id'], { where: 'deleted_at IS NOT NULL' })
+@Index('files_purge_idx', ['deletedAt'], { where: 'deleted_at IS NOT NULL' })
 // A pg_trgm GIN index on lower(filename), created by migration: TypeORM cannot describe it.
 @Index('files_filename_trgm_idx', { synchronize: false })
 export class FileEntity {

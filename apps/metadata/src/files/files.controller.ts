@@ -1,17 +1,19 @@
 import { Controller } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
 import { FILE_SERVICE, filesApi } from '@cloudstore/contracts';
+import { TrashService } from '../trash/trash.service';
 import { UploadsService } from '../uploads/uploads.service';
 import { FilesService } from './files.service';
 
 const SERVICE = FILE_SERVICE.serviceName;
 
-/** The metadata service's FileService: uploads and committed files. */
+/** The metadata service's FileService: uploads, committed files and the trash. */
 @Controller()
 export class FilesController {
   constructor(
     private readonly uploads: UploadsService,
     private readonly files: FilesService,
+    private readonly trash: TrashService,
   ) {}
 
   @GrpcMethod(SERVICE, 'CreateUpload')
@@ -54,6 +56,21 @@ export class FilesController {
   @GrpcMethod(SERVICE, 'DeleteFile')
   deleteFile(request: filesApi.DeleteFileRequest): Promise<filesApi.DeleteFileResponse> {
     return this.files.delete(request);
+  }
+
+  @GrpcMethod(SERVICE, 'ListTrash')
+  listTrash(request: filesApi.ListTrashRequest): Promise<filesApi.ListFilesResponse> {
+    return this.trash.list(request);
+  }
+
+  @GrpcMethod(SERVICE, 'RestoreFile')
+  restoreFile(request: filesApi.RestoreFileRequest): Promise<filesApi.FileRecord> {
+    return this.trash.restore(request);
+  }
+
+  @GrpcMethod(SERVICE, 'PurgeFile')
+  purgeFile(request: filesApi.PurgeFileRequest): Promise<filesApi.PurgeFileResponse> {
+    return this.trash.purge(request);
   }
 
   @GrpcMethod(SERVICE, 'GetDownloadPlan')

@@ -5,6 +5,7 @@ import { NodeRegistryModule } from '../node-registry/node-registry.module';
 import { QuotasController } from '../quotas/quotas.controller';
 import { QuotasRepository } from '../quotas/quotas.repository';
 import { QuotasService } from '../quotas/quotas.service';
+import { TrashService } from '../trash/trash.service';
 import { UploadsRepository } from '../uploads/uploads.repository';
 import { UploadsService } from '../uploads/uploads.service';
 import { ChunksRepository } from './chunks.repository';
@@ -12,7 +13,7 @@ import { FilesController } from './files.controller';
 import { FilesRepository } from './files.repository';
 import { FilesService } from './files.service';
 
-/** Files, uploads and quotas: one module, since a commit touches all three in one transaction. */
+/** Files, uploads, the trash and quotas: one module, since a commit or a restore touches them in one transaction. */
 @Module({
   imports: [AuditModule, NodeRegistryModule],
   controllers: [FilesController, QuotasController],
@@ -23,6 +24,7 @@ import { FilesService } from './files.service';
     GarbageCollectionProcessor,
     QuotasRepository,
     QuotasService,
+    TrashService,
     UploadsRepository,
     UploadsService,
   ],

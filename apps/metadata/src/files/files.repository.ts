@@ -7,6 +7,19 @@ function escapeLike(value: string): string {
   return value.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
+/** The rows of an UPDATE or DELETE … RETURNING: TypeORM answers those on PostgreSQL with [rows, affected]. */
+function returnedRows<T>(result: unknown): T[] {
+  return (result as [T[], number])[0] ?? [];
+}
+
+/** A file leaving the trash for good, as the purge reports it. */
+export interface PurgedFile {
+  readonly id: string;
+  readonly ownerId: string;
+  readonly filename: string;
+  readonly sizeBytes: number;
+}
+
 /** SQL of files. Every lookup names the owner in the query itself. */
 @Injectable()
 export class FilesRepository {
@@ -43,15 +56,85 @@ export class FilesRepository {
     return query.getManyAndCount();
   }
 
-  /** Marks the file deleted; its size, or undefined when there was no such live file. */
+  /** Marks the file deleted (into the trash); the file, or undefined when there was no such live file. */
   async softDelete(manager: EntityManager, ownerId: string, fileId: string): Promise<FileEntity | undefined> {
-    const rows = await manager.query<FileEntity[]>(
-      `UPDATE "metadata"."files" SET "deleted_at" = now()
-       WHERE "id" = $1 AND "owner_id" = $2 AND "deleted_at" IS NULL
-       RETURNING "id", "filename", "size_bytes" AS "sizeBytes"`,
-      [fileId, ownerId],
+    const rows = returnedRows<{ id: string; filename: string; sizeBytes: string }>(
+      await manager.query(
+        `UPDATE "metadata"."files" SET "deleted_at" = now()
+         WHERE "id" = $1 AND "owner_id" = $2 AND "deleted_at" IS NULL
+         RETURNING "id", "filename", "size_bytes" AS "sizeBytes"`,
+        [fileId, ownerId],
+      ),
     );
-    const row = (rows as unknown as [FileEntity[], number])[0]?.[0];
-    return row ? { ...row, sizeBytes: Number(row.sizeBytes) } : undefined;
+    const row = rows[0];
+    return row ? ({ ...row, sizeBytes: Number(row.sizeBytes) } as FileEntity) : undefined;
+  }
+
+  /** The owner's trash, most recently deleted first, and how many files it holds. */
+  listTrash(ownerId: string, limit: number, offset: number): Promise<[FileEntity[], number]> {
+    return this.dataSource.manager
+      .createQueryBuilder(FileEntity, 'f')
+      .where('f.owner_id = :ownerId AND f.deleted_at IS NOT NULL', { ownerId })
+      .orderBy('f.deleted_at', 'DESC')
+      .addOrderBy('f.id', 'DESC')
+      .limit(limit)
+      .offset(offset)
+      .getManyAndCount();
+  }
+
+  /**
+   * Takes a file out of the trash unless its retention has run out; the file, or undefined. The
+   * row lock it takes orders it with a purge of the same file: whichever comes second finds nothing.
+   */
+  async restore(
+    manager: EntityManager,
+    ownerId: string,
+    fileId: string,
+    retentionSeconds: number,
+  ): Promise<FileEntity | undefined> {
+    const rows = returnedRows<{ id: string }>(
+      await manager.query(
+        `UPDATE "metadata"."files" SET "deleted_at" = NULL
+         WHERE "id" = $1 AND "owner_id" = $2 AND "deleted_at" IS NOT NULL AND "deleted_at" > now() - make_interval(secs => $3)
+         RETURNING "id"`,
+        [fileId, ownerId, retentionSeconds],
+      ),
+    );
+    return rows[0] ? manager.findOneByOrFail(FileEntity, { id: fileId }) : undefined;
+  }
+
+  /**
+   * Deletes the record of a file in the trash: the owner's file at their request, or any file
+   * whose retention ran out. Undefined when there was no such file (restored, or purged already).
+   */
+  async deleteFromTrash(
+    manager: EntityManager,
+    fileId: string,
+    which: { ownerId: string } | { retentionSeconds: number },
+  ): Promise<PurgedFile | undefined> {
+    const [condition, value] =
+      'ownerId' in which
+        ? [`"owner_id" = $2`, which.ownerId]
+        : [`"deleted_at" <= now() - make_interval(secs => $2)`, which.retentionSeconds];
+    const rows = returnedRows<{ id: string; owner_id: string; filename: string; size_bytes: string }>(
+      await manager.query(
+        `DELETE FROM "metadata"."files" WHERE "id" = $1 AND "deleted_at" IS NOT NULL AND ${condition}
+         RETURNING "id", "owner_id", "filename", "size_bytes"`,
+        [fileId, value],
+      ),
+    );
+    const row = rows[0];
+    return row ? { id: row.id, ownerId: row.owner_id, filename: row.filename, sizeBytes: Number(row.size_bytes) } : undefined;
+  }
+
+  /** Files whose time in the trash is over, longest deleted first. */
+  async expiredInTrash(retentionSeconds: number, limit: number): Promise<string[]> {
+    const rows = await this.dataSource.query<{ id: string }[]>(
+      `SELECT "id" FROM "metadata"."files"
+       WHERE "deleted_at" IS NOT NULL AND "deleted_at" <= now() - make_interval(secs => $1)
+       ORDER BY "deleted_at" LIMIT $2`,
+      [retentionSeconds, limit],
+    );
+    return rows.map((r) => r.id);
   }
 }

@@ -5,15 +5,21 @@ import { QUEUES, type RunningWorker, startWorker } from '@cloudstore/jobs';
 import { LOGGER, type Logger } from '@cloudstore/observability';
 import type { Job } from 'bullmq';
 import { ChunksRepository } from '../files/chunks.repository';
+import { ChunkLocks } from '../jobs/chunk-locks';
 import { type CollectUploadJob, GC_JOBS } from '../jobs/job-queues';
 import { METADATA_CONFIG } from '../metadata.tokens';
-import { NodeRegistryRepository } from '../node-registry/node-registry.repository';
+import { NodeRegistryRepository, type NodeWithLiveness } from '../node-registry/node-registry.repository';
+import { TrashService } from '../trash/trash.service';
 import { UploadsService } from '../uploads/uploads.service';
 
+/** Chunks of purged files read per query of the collection. */
+const ORPHAN_BATCH = 200;
+
 /**
- * Removes chunks that belong to no file: those of aborted uploads (on every node they may have
- * reached), and sweeps uploads whose gateway went away. A node that cannot be reached now keeps
- * its chunk on the list and the job is retried with backoff.
+ * Removes chunks that belong to no file, from every node they may have reached: those of
+ * aborted uploads, and those of files purged from the trash (which the trash sweep it also runs
+ * produces). Sweeps uploads whose gateway went away. A chunk a node could not delete now stays
+ * recorded: the job is retried with backoff, and the sweeps come back to it.
  */
 @Injectable()
 export class GarbageCollectionProcessor implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -25,6 +31,8 @@ export class GarbageCollectionProcessor implements OnApplicationBootstrap, OnApp
     private readonly nodes: NodeRegistryRepository,
     private readonly nodeClients: StorageNodeClients,
     private readonly uploads: UploadsService,
+    private readonly trash: TrashService,
+    private readonly locks: ChunkLocks,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -48,7 +56,11 @@ export class GarbageCollectionProcessor implements OnApplicationBootstrap, OnApp
       case GC_JOBS.collectUpload:
         return this.collectUpload((job.data as CollectUploadJob).uploadId);
       case GC_JOBS.sweepIdleUploads:
-        return this.uploads.abortIdle();
+        return { aborted: await this.uploads.abortIdle(), recollected: await this.uploads.recollectLeftovers() };
+      case GC_JOBS.purgeTrash:
+        return { purged: await this.trash.purgeExpired(), ...(await this.collectOrphanChunks()) };
+      case GC_JOBS.collectOrphanChunks:
+        return this.collectOrphanChunks();
       default:
         throw new Error(`unknown garbage-collection job ${job.name}`);
     }
@@ -56,25 +68,69 @@ export class GarbageCollectionProcessor implements OnApplicationBootstrap, OnApp
 
   async collectUpload(uploadId: string): Promise<{ chunks: number }> {
     const chunks = await this.chunks.uncommittedOfUpload(uploadId);
-    const nodes = new Map((await this.nodes.listWithLiveness(this.config.NODE_DOWN_AFTER_SECONDS)).map((n) => [n.nodeId, n]));
-    let unreachable = 0;
-    for (const chunk of chunks) {
-      const remaining: string[] = [];
-      for (const nodeId of chunk.plannedNodeIds) {
-        const node = nodes.get(nodeId);
-        if (!node) continue;
-        try {
-          await deleteChunk(this.nodeClients.get(node.address), chunk.id);
-        } catch (error) {
-          remaining.push(nodeId);
-          this.logger.debug({ err: error, nodeId, chunkId: chunk.id }, 'could not delete an abandoned chunk yet');
-        }
-      }
-      await this.chunks.forgetNodes(chunk.id, remaining);
-      unreachable += remaining.length;
-    }
-    if (unreachable > 0)
-      throw new Error(`${unreachable} chunk replicas of upload ${uploadId} are on nodes that did not answer; retrying`);
+    const nodes = await this.nodesById();
+    let failed = 0;
+    for (const chunk of chunks) failed += await this.removeFromNodes(chunk.id, chunk.plannedNodeIds, nodes);
+    if (failed > 0) throw new Error(`${failed} chunk replicas of upload ${uploadId} could not be removed; retrying`);
     return { chunks: chunks.length };
+  }
+
+  /**
+   * Removes the chunks of purged files from their nodes, each under its lock: a repair that was
+   * copying one when its file was purged finishes (and records where it copied) first.
+   */
+  async collectOrphanChunks(): Promise<{ collected: number }> {
+    const nodes = await this.nodesById();
+    let collected = 0;
+    let failed = 0;
+    let cursor = '';
+    for (;;) {
+      const orphans = await this.chunks.orphans(cursor, ORPHAN_BATCH);
+      for (const orphan of orphans) {
+        const left = await this.locks.withLock(orphan.id, () => this.removeFromNodes(orphan.id, orphan.nodeIds, nodes));
+        if (left === undefined || left > 0) failed += 1;
+        else collected += 1;
+      }
+      cursor = orphans.at(-1)?.id ?? cursor;
+      if (orphans.length < ORPHAN_BATCH) break;
+    }
+    if (failed > 0) throw new Error(`${failed} chunks of purged files could not be removed yet; retrying`);
+    return { collected };
+  }
+
+  private async nodesById(): Promise<Map<string, NodeWithLiveness>> {
+    return new Map((await this.nodes.listWithLiveness(this.config.NODE_DOWN_AFTER_SECONDS)).map((n) => [n.nodeId, n]));
+  }
+
+  /**
+   * Deletes the chunk from each node that may hold it and forgets those that confirmed; the
+   * chunk's row goes with the last. A node no longer registered holds nothing; one that is down
+   * keeps the chunk recorded for a later sweep, without failing this one. Returns how many live
+   * nodes failed to delete it.
+   */
+  private async removeFromNodes(
+    chunkId: string,
+    nodeIds: readonly string[],
+    nodes: Map<string, NodeWithLiveness>,
+  ): Promise<number> {
+    const remaining: string[] = [];
+    let failed = 0;
+    for (const nodeId of nodeIds) {
+      const node = nodes.get(nodeId);
+      if (!node) continue;
+      if (!node.alive) {
+        remaining.push(nodeId);
+        continue;
+      }
+      try {
+        await deleteChunk(this.nodeClients.get(node.address), chunkId);
+      } catch (error) {
+        remaining.push(nodeId);
+        failed += 1;
+        this.logger.debug({ err: error, nodeId, chunkId }, 'could not delete an unneeded chunk yet');
+      }
+    }
+    await this.chunks.forgetNodes(chunkId, remaining);
+    return failed;
   }
 }

@@ -9,6 +9,9 @@ import { METADATA_CONFIG } from '../metadata.tokens';
 export const GC_JOBS = {
   collectUpload: 'collect-upload',
   sweepIdleUploads: 'sweep-idle-uploads',
+  /** Purges the files whose time in the trash is over, then collects their chunks. */
+  purgeTrash: 'purge-trash',
+  collectOrphanChunks: 'collect-orphan-chunks',
 } as const;
 
 /** Jobs of the maintenance queue. */
@@ -34,6 +37,14 @@ export interface ReplicateChunkJob {
 
 export interface ReconcileNodeJob {
   readonly nodeId: string;
+}
+
+/**
+ * How often a sweep for things older than `seconds` runs: half that, between a second and a
+ * minute, so nothing waits much past its time.
+ */
+function sweepIntervalMs(seconds: number): number {
+  return Math.min(60, Math.max(1, Math.floor(seconds / 2))) * 1000;
 }
 
 /**
@@ -67,11 +78,15 @@ export class JobQueues implements OnApplicationBootstrap, OnApplicationShutdown 
 
   async onApplicationBootstrap(): Promise<void> {
     // One schedule each for the whole cluster, however many metadata replicas run.
-    const sweepEvery = Math.min(60, Math.max(1, Math.floor(this.config.UPLOAD_IDLE_TIMEOUT_SECONDS / 2))) * 1000;
     await this.garbageCollection.upsertJobScheduler(
       GC_JOBS.sweepIdleUploads,
-      { every: sweepEvery },
+      { every: sweepIntervalMs(this.config.UPLOAD_IDLE_TIMEOUT_SECONDS) },
       { name: GC_JOBS.sweepIdleUploads },
+    );
+    await this.garbageCollection.upsertJobScheduler(
+      GC_JOBS.purgeTrash,
+      { every: sweepIntervalMs(this.config.TRASH_RETENTION_SECONDS) },
+      { name: GC_JOBS.purgeTrash },
     );
     await this.maintenance.upsertJobScheduler(
       MAINTENANCE_JOBS.checkReplication,
@@ -98,6 +113,11 @@ export class JobQueues implements OnApplicationBootstrap, OnApplicationShutdown 
   async collectUpload(uploadId: string): Promise<void> {
     const job: CollectUploadJob = { uploadId };
     await addOnce(this.garbageCollection, GC_JOBS.collectUpload, `${GC_JOBS.collectUpload}-${uploadId}`, job);
+  }
+
+  /** Queues the removal of purged files' chunks from their nodes, unless such a job is already waiting. */
+  async collectOrphanChunks(): Promise<void> {
+    await addOnce(this.garbageCollection, GC_JOBS.collectOrphanChunks, GC_JOBS.collectOrphanChunks, {});
   }
 
   /** Queues a repair of the chunk, once: while one is waiting or running, another is not added. */

@@ -79,6 +79,17 @@ export class QuotasRepository {
     );
   }
 
+  /** A file came back from the trash: its bytes count again; false (nothing changed) when they do not fit. */
+  async chargeRestored(userId: string, bytes: number, manager: EntityManager): Promise<boolean> {
+    const limit = this.limitSql('"user_quotas"');
+    const result: unknown = await manager.query(
+      `UPDATE "metadata"."user_quotas" SET "used_bytes" = "used_bytes" + $4, "file_count" = "file_count" + 1, "updated_at" = now()
+       WHERE "user_id" = $5 AND (${limit} IS NULL OR "used_bytes" + "reserved_bytes" + $4 <= ${limit})`,
+      this.withLimitParams([bytes, userId]),
+    );
+    return Array.isArray(result) && result[1] === 1;
+  }
+
   /** A file was deleted: its bytes come back, and it no longer counts. */
   async refund(userId: string, bytes: number, manager: EntityManager): Promise<void> {
     await manager.query(

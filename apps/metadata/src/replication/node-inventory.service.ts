@@ -8,7 +8,7 @@ import { LOGGER, type Logger } from '@cloudstore/observability';
 import { JobQueues } from '../jobs/job-queues';
 import { METADATA_CONFIG } from '../metadata.tokens';
 import { NodeRegistryRepository } from '../node-registry/node-registry.repository';
-import { ChunkLocks } from './chunk-locks';
+import { ChunkLocks } from '../jobs/chunk-locks';
 import { ReplicationRepository } from './replication.repository';
 
 /**

@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { NodeRegistryModule } from '../node-registry/node-registry.module';
-import { ChunkLocks } from './chunk-locks';
 import { ClusterController } from './cluster.controller';
 import { ClusterStatusService } from './cluster-status.service';
 import { NodeInventoryService } from './node-inventory.service';
@@ -16,7 +15,6 @@ import { ScrubberService } from './scrubber.service';
   imports: [NodeRegistryModule],
   controllers: [ClusterController],
   providers: [
-    ChunkLocks,
     ClusterStatusService,
     NodeInventoryService,
     RebalancerService,

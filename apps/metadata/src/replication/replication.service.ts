@@ -5,7 +5,7 @@ import { LOGGER, type Logger } from '@cloudstore/observability';
 import { METADATA_CONFIG } from '../metadata.tokens';
 import { NodeRegistryRepository } from '../node-registry/node-registry.repository';
 import { effectiveReplicationFactor, type PlacementNode, rankNodes } from '../placement/rendezvous-placement';
-import { ChunkLocks } from './chunk-locks';
+import { ChunkLocks } from '../jobs/chunk-locks';
 import { ReplicationMetrics } from './replication.metrics';
 import { type ChunkForRepair, type ReplicaOnNode, ReplicationRepository } from './replication.repository';
 
@@ -103,9 +103,11 @@ export class ReplicationService {
     return (await this.locks.withLock(chunk.id, () => this.relocateLocked(chunk, fromNodeId, to))) ?? 0;
   }
 
-  private async relocateLocked(chunk: ChunkForRepair, fromNodeId: string, to: PlacementNode): Promise<number> {
-    const from = chunk.replicas.find((r) => r.nodeId === fromNodeId);
-    if (!from?.alive) return 0;
+  private async relocateLocked(seen: ChunkForRepair, fromNodeId: string, to: PlacementNode): Promise<number> {
+    // Read again under the lock: the file may have been purged, or the replica moved, since.
+    const chunk = await this.replicas.chunkForRepair(seen.id);
+    const from = chunk?.replicas.find((r) => r.nodeId === fromNodeId);
+    if (!chunk?.committed || !from?.alive) return 0;
     const data = await this.readGoodCopy(chunk);
     await putChunk(this.nodeClients.get(to.address), chunk.id, chunk.sha256, data, TRANSFER_TIMEOUT_MS);
     await this.replicas.recordReplica(chunk.id, to.nodeId);

@@ -247,6 +247,13 @@ export class UploadsService {
     return idle.length;
   }
 
+  /** Aborted uploads whose chunks could not all be removed (a node was away): their collection is queued again. */
+  async recollectLeftovers(): Promise<number> {
+    const uploadIds = await this.uploads.abortedWithLeftovers(this.config.UPLOAD_IDLE_TIMEOUT_SECONDS);
+    for (const uploadId of uploadIds) await this.queues.collectUpload(uploadId);
+    return uploadIds.length;
+  }
+
   private async requireOpen(manager: EntityManager, uploadId: string, ownerId: string): Promise<UploadEntity> {
     if (!isUuid(uploadId) || !isUuid(ownerId)) throw uploadNotFound();
     const upload = await this.uploads.lockOpen(manager, uploadId, ownerId);

@@ -21,6 +21,8 @@ export const metadataConfigSchema = z.object({
   PREMIUM_QUOTA_BYTES: envVars.integer(1099511627776, 0),
   /** Quota of an admin; 0 means unlimited. */
   ADMIN_QUOTA_BYTES: envVars.integer(0, 0),
+  /** A deleted file can be restored for this long (30 days), then it is purged; 0 purges at once. */
+  TRASH_RETENTION_SECONDS: envVars.integer(2592000, 0, 10 * 365 * 86400),
   /** An upload with no new chunk for this long is aborted and its chunks collected (a gateway that died). */
   UPLOAD_IDLE_TIMEOUT_SECONDS: envVars.integer(600, 5, 7 * 86400),
   /** How often under- and over-replicated chunks are looked for (and drains progress). */

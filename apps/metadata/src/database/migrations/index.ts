@@ -2,6 +2,7 @@ import { CreateStorageNodes1795901717457 } from './1795901717457-CreateStorageNo
 import { CreateAuditLog1795903507049 } from './1795903507049-CreateAuditLog';
 import { CreateFilesAndQuotas1795904302375 } from './1795904302375-CreateFilesAndQuotas';
 import { AddUserFileCount1795905702089 } from './1795905702089-AddUserFileCount';
+import { AddTrash1795909532021 } from './1795909532021-AddTrash';
 
 /** In the order they run; `npm run migration:generate` keeps this list. */
 export const METADATA_MIGRATIONS = [
@@ -9,4 +10,5 @@ export const METADATA_MIGRATIONS = [
   CreateAuditLog1795903507049,
   CreateFilesAndQuotas1795904302375,
   AddUserFileCount1795905702089,
+  AddTrash1795909532021,
 ];

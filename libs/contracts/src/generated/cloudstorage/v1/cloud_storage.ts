@@ -133,6 +133,9 @@ export interface FileInfo {
   fileSize: number;
   uploadedAt: number;
   checksum: string;
+  /** Beyond the seed, set for files in the trash (Unix seconds): when deleted, when purged. */
+  deletedAt: number;
+  purgeAt: number;
 }
 
 export interface DeleteFileRequest {
@@ -199,6 +202,39 @@ export interface DisableTotpRequest {
 
 export interface DisableTotpResponse {
   success: boolean;
+}
+
+export interface ListTrashRequest {
+  authToken: string;
+  /** Default: 50, at most 1000 */
+  limit: number;
+  offset: number;
+}
+
+export interface ListTrashResponse {
+  success: boolean;
+  files: FileInfo[];
+  totalCount: number;
+}
+
+export interface RestoreFileRequest {
+  authToken: string;
+  fileId: string;
+}
+
+export interface RestoreFileResponse {
+  success: boolean;
+  file: FileInfo | undefined;
+}
+
+export interface PurgeFileRequest {
+  authToken: string;
+  fileId: string;
+}
+
+export interface PurgeFileResponse {
+  success: boolean;
+  purgedBytes: number;
 }
 
 export interface UserInfo {
@@ -319,6 +355,16 @@ export interface CloudStorageServiceClient {
   confirmTotp(request: ConfirmTotpRequest, metadata: Metadata, ...rest: any): Observable<ConfirmTotpResponse>;
 
   disableTotp(request: DisableTotpRequest, metadata: Metadata, ...rest: any): Observable<DisableTotpResponse>;
+
+  /** The trash: a deleted file can be restored for TRASH_RETENTION_SECONDS, then it is purged. */
+
+  listTrash(request: ListTrashRequest, metadata: Metadata, ...rest: any): Observable<ListTrashResponse>;
+
+  restoreFile(request: RestoreFileRequest, metadata: Metadata, ...rest: any): Observable<RestoreFileResponse>;
+
+  /** Purges a file in the trash now, for good. */
+
+  purgeFile(request: PurgeFileRequest, metadata: Metadata, ...rest: any): Observable<PurgeFileResponse>;
 }
 
 export interface CloudStorageServiceController {
@@ -406,6 +452,28 @@ export interface CloudStorageServiceController {
     metadata: Metadata,
     ...rest: any
   ): Promise<DisableTotpResponse> | Observable<DisableTotpResponse> | DisableTotpResponse;
+
+  /** The trash: a deleted file can be restored for TRASH_RETENTION_SECONDS, then it is purged. */
+
+  listTrash(
+    request: ListTrashRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<ListTrashResponse> | Observable<ListTrashResponse> | ListTrashResponse;
+
+  restoreFile(
+    request: RestoreFileRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<RestoreFileResponse> | Observable<RestoreFileResponse> | RestoreFileResponse;
+
+  /** Purges a file in the trash now, for good. */
+
+  purgeFile(
+    request: PurgeFileRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<PurgeFileResponse> | Observable<PurgeFileResponse> | PurgeFileResponse;
 }
 
 export function CloudStorageServiceControllerMethods() {
@@ -423,6 +491,9 @@ export function CloudStorageServiceControllerMethods() {
       "enrollTotp",
       "confirmTotp",
       "disableTotp",
+      "listTrash",
+      "restoreFile",
+      "purgeFile",
     ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);

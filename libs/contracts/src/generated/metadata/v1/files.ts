@@ -102,6 +102,9 @@ export interface FileRecord {
   chunkSize: number;
   /** Distinct nodes holding a replica of any chunk. */
   storageNodes: string[];
+  /** Files in the trash: when they were deleted and when they will be purged (Unix seconds); 0 otherwise. */
+  deletedAt: number;
+  purgeAt: number;
 }
 
 export interface GetFileRequest {
@@ -129,6 +132,28 @@ export interface DeleteFileRequest {
 
 export interface DeleteFileResponse {
   freedBytes: number;
+}
+
+export interface ListTrashRequest {
+  ownerId: string;
+  limit: number;
+  offset: number;
+}
+
+export interface RestoreFileRequest {
+  owner: Owner | undefined;
+  fileId: string;
+  origin: RequestOrigin | undefined;
+}
+
+export interface PurgeFileRequest {
+  ownerId: string;
+  fileId: string;
+  origin: RequestOrigin | undefined;
+}
+
+export interface PurgeFileResponse {
+  purgedBytes: number;
 }
 
 export interface GetDownloadPlanRequest {
@@ -219,9 +244,24 @@ export interface FileServiceClient {
 
   listFiles(request: ListFilesRequest, metadata: Metadata, ...rest: any): Observable<ListFilesResponse>;
 
-  /** Soft delete: gone from list and download at once, its bytes refunded to the quota. */
+  /**
+   * Soft delete: gone from list and download at once, its bytes refunded to the quota; the
+   * file stays in the owner's trash for TRASH_RETENTION_SECONDS, then is purged.
+   */
 
   deleteFile(request: DeleteFileRequest, metadata: Metadata, ...rest: any): Observable<DeleteFileResponse>;
+
+  /** The owner's deleted files not yet purged, most recently deleted first. */
+
+  listTrash(request: ListTrashRequest, metadata: Metadata, ...rest: any): Observable<ListFilesResponse>;
+
+  /** Brings a file back from the trash, charging its bytes to the quota again. */
+
+  restoreFile(request: RestoreFileRequest, metadata: Metadata, ...rest: any): Observable<FileRecord>;
+
+  /** Purges a file in the trash now: its record goes, its chunks are removed from the nodes. */
+
+  purgeFile(request: PurgeFileRequest, metadata: Metadata, ...rest: any): Observable<PurgeFileResponse>;
 
   /** The chunks covering a byte range, each with its replicas, healthiest first. */
 
@@ -292,13 +332,40 @@ export interface FileServiceController {
     ...rest: any
   ): Promise<ListFilesResponse> | Observable<ListFilesResponse> | ListFilesResponse;
 
-  /** Soft delete: gone from list and download at once, its bytes refunded to the quota. */
+  /**
+   * Soft delete: gone from list and download at once, its bytes refunded to the quota; the
+   * file stays in the owner's trash for TRASH_RETENTION_SECONDS, then is purged.
+   */
 
   deleteFile(
     request: DeleteFileRequest,
     metadata: Metadata,
     ...rest: any
   ): Promise<DeleteFileResponse> | Observable<DeleteFileResponse> | DeleteFileResponse;
+
+  /** The owner's deleted files not yet purged, most recently deleted first. */
+
+  listTrash(
+    request: ListTrashRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<ListFilesResponse> | Observable<ListFilesResponse> | ListFilesResponse;
+
+  /** Brings a file back from the trash, charging its bytes to the quota again. */
+
+  restoreFile(
+    request: RestoreFileRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<FileRecord> | Observable<FileRecord> | FileRecord;
+
+  /** Purges a file in the trash now: its record goes, its chunks are removed from the nodes. */
+
+  purgeFile(
+    request: PurgeFileRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<PurgeFileResponse> | Observable<PurgeFileResponse> | PurgeFileResponse;
 
   /** The chunks covering a byte range, each with its replicas, healthiest first. */
 
@@ -328,6 +395,9 @@ export function FileServiceControllerMethods() {
       "getFile",
       "listFiles",
       "deleteFile",
+      "listTrash",
+      "restoreFile",
+      "purgeFile",
       "getDownloadPlan",
       "reportReplicaProblem",
     ];
