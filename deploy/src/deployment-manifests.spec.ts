@@ -88,6 +88,13 @@ describe('docker-compose.yml', () => {
     expect(new Set(nodes.map(([, s]) => s.volumes?.[0])).size).toBe(nodes.length);
   });
 
+  it('keeps the gateway master key: MASTER_KEY from the shell or .env, else generated on a volume', () => {
+    const gateway = services['gateway'];
+    expect(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8')).toContain('MASTER_KEY: ${MASTER_KEY:-}');
+    expect(gateway?.volumes).toEqual([`gateway-data:${gateway?.environment?.['DATA_DIR']}`]);
+    expect('gateway-data' in volumes).toBe(true);
+  });
+
   it('publishes the public ports and the stores for `npm start` on the host', () => {
     expect(services['gateway']?.ports).toEqual(expect.arrayContaining(['50051:50051', '8080:8080']));
     expect(services['postgres']?.ports).toEqual(['127.0.0.1:5432:5432']);
@@ -143,6 +150,13 @@ describe('k8s manifests', () => {
       }
     },
   );
+
+  it('gives every gateway replica one MASTER_KEY, from a Secret no manifest defines (so no apply replaces it)', () => {
+    const gateway = appWorkloads.find((w) => appOfCommand(w.spec.template.spec.containers[0]?.command) === 'gateway');
+    const masterKey = gateway?.spec.template.spec.containers[0]?.env?.find((v) => v.name === 'MASTER_KEY');
+    expect(masterKey?.valueFrom?.secretKeyRef).toEqual({ name: 'cloudstore-master-key', key: 'MASTER_KEY' });
+    expect(byKind('Secret').map((s) => s.metadata.name)).not.toContain('cloudstore-master-key');
+  });
 
   it('selects pods by labels they carry', () => {
     for (const workload of workloads) {

@@ -28,8 +28,24 @@ export interface ComposeService {
   depends_on?: Record<string, unknown>;
 }
 
+/**
+ * docker-compose.yml as `docker compose` reads it with nothing set in the shell or a `.env`:
+ * `${VAR:-default}` in the environment becomes the default (or empty).
+ */
 export function loadCompose(): { services: Record<string, ComposeService>; volumes: Record<string, unknown> } {
-  return parse(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as never;
+  const compose = parse(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+    services: Record<string, ComposeService>;
+    volumes: Record<string, unknown>;
+  };
+  for (const service of Object.values(compose.services)) {
+    for (const [name, value] of Object.entries(service.environment ?? {})) {
+      (service.environment as Record<string, string>)[name] = String(value).replace(
+        /\$\{[A-Za-z_][A-Za-z0-9_]*(?::?-([^}]*))?\}/g,
+        (_, fallback: string | undefined) => fallback ?? '',
+      );
+    }
+  }
+  return compose;
 }
 
 export interface K8sObject {

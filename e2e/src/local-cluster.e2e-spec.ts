@@ -133,6 +133,14 @@ describe('npm start: refusing to start', () => {
     ]);
   });
 
+  it('refuses a MASTER_KEY that is not base64 of 32 bytes', async () => {
+    const { code, cluster } = await runUntilExit({ MASTER_KEY: 'c2hvcnQ=' });
+    expect(code).not.toBe(0);
+    expect(cluster.lines).toEqual([
+      expect.stringMatching(/^cloudstore: .*MASTER_KEY must be base64 of exactly 32 bytes, got "c2hvcnQ="$/),
+    ]);
+  });
+
   it('fails within 15 s naming the PostgreSQL URL it tried when nothing listens there', async () => {
     const { code, ms, cluster } = await runUntilExit({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/cloudstore' });
     expect(code).not.toBe(0);

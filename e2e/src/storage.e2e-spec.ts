@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
 import { status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { waitFor } from '@cloudstore/testing';
@@ -152,6 +153,34 @@ describe('storage data path: gateway → metadata → 3 storage nodes, REST and 
       await expect(grpcUpload(grpc, user.token, '/', Buffer.from('x')).done).rejects.toMatchObject({
         code: GrpcStatus.INVALID_ARGUMENT,
       });
+    });
+  });
+
+  describe('encryption at rest', () => {
+    it('keeps only ciphertext on the nodes and only a wrapped data key in the database', async () => {
+      const user = await signUp(rest, smtp, 'sealed');
+      const data = Buffer.alloc(2 * CHUNK + 100, 'the quick brown fox jumps over the lazy dog. ');
+      const { body } = await put(user, 'plain.txt', data);
+      const fileId = body['file_id'] as string;
+      const chunks = await pg.query<{ id: string; index: number; size_bytes: string }>(
+        'SELECT id, index, size_bytes FROM metadata.chunks WHERE file_id = $1 ORDER BY index',
+        [fileId],
+      );
+      expect(chunks.rows.map((c) => Number(c.size_bytes))).toEqual([CHUNK + 28, CHUNK + 28, 100 + 28]);
+      const onDisk = (await chunkFilesOnDisk(cluster.dataDir)).filter((path) => chunks.rows.some((c) => path.endsWith(c.id)));
+      expect(onDisk).toHaveLength(9);
+      for (const path of onDisk) expect((await readFile(path)).includes('the quick brown fox')).toBe(false);
+      const file = await pg.query<{ wrapped_data_key: Buffer; master_key_id: string; chunk_size: string }>(
+        'SELECT wrapped_data_key, master_key_id, chunk_size FROM metadata.files WHERE id = $1',
+        [fileId],
+      );
+      expect(file.rows[0]?.wrapped_data_key).toHaveLength(32 + 28);
+      expect(file.rows[0]?.master_key_id).toMatch(/^[0-9a-f]{16}$/);
+      expect(Number(file.rows[0]?.chunk_size)).toBe(CHUNK);
+      expect((await stat(join(cluster.dataDir, 'master.key'))).mode & 0o777).toBe(0o600);
+      const range = await content(user, fileId, { range: `bytes=${CHUNK - 5}-${CHUNK + 4}` });
+      expect(range.data.equals(data.subarray(CHUNK - 5, CHUNK + 5))).toBe(true);
+      expect((await content(user, fileId)).data.equals(data)).toBe(true);
     });
   });
 
@@ -359,8 +388,10 @@ describe('storage data path: gateway → metadata → 3 storage nodes, REST and 
       expect((await rest.get<{ total_count: number }>('/v1/files', user.token)).body.total_count).toBe(0);
     });
 
-    it('an upload whose gateway dies is aborted by the idle sweep and its chunks collected', async () => {
+    it('an upload whose gateway dies is aborted by the idle sweep and its chunks collected; the restarted gateway reads earlier files', async () => {
       const user = await signUp(rest, smtp, 'crash');
+      const kept = randomBytes(CHUNK + 3);
+      const keptId = (await put(user, 'kept.bin', kept)).body['file_id'] as string;
       const { done } = grpcUpload(grpc, user.token, 'orphan.bin', randomBytes(6 * CHUNK), { stopAfter: 3 * CHUNK });
       done.catch(() => undefined);
       await waitFor('some chunks written', async () => (await uncommittedChunks(user.userId)) >= 2, 10_000);
@@ -372,9 +403,11 @@ describe('storage data path: gateway → metadata → 3 storage nodes, REST and 
         async () => (await uncommittedChunks(user.userId)) === 0 && (await quotaRow(user.userId)).reserved === 0,
         40_000,
       );
-      const aborted = await pg.query(`SELECT status FROM metadata.uploads WHERE owner_id = $1`, [user.userId]);
-      expect(aborted.rows).toEqual([{ status: 'aborted' }]);
+      const uploads = await pg.query(`SELECT status FROM metadata.uploads WHERE owner_id = $1 ORDER BY status`, [user.userId]);
+      expect(uploads.rows).toEqual([{ status: 'aborted' }, { status: 'committed' }]);
       await waitFor('cluster ready again', async () => (await fetch(`${cluster.httpUrl}/readyz`)).status === 200, 30_000);
+      // The restarted gateway read the master key it generated, not a new one.
+      expect((await content(user, keptId)).data.equals(kept)).toBe(true);
     });
 
     it('reads around corrupt replicas and repairs them; fails with CHECKSUM_MISMATCH (never wrong bytes) when no good one is left', async () => {
@@ -382,7 +415,9 @@ describe('storage data path: gateway → metadata → 3 storage nodes, REST and 
       const data = randomBytes(CHUNK / 2);
       const { body } = await put(user, 'fragile.bin', data);
       const fileId = body['file_id'] as string;
-      const chunk = await pg.query<{ id: string }>('SELECT id FROM metadata.chunks WHERE file_id = $1', [fileId]);
+      const chunk = await pg.query<{ id: string; sha256: string }>('SELECT id, sha256 FROM metadata.chunks WHERE file_id = $1', [
+        fileId,
+      ]);
       const chunkId = chunk.rows[0]?.id;
       const copies = (await chunkFilesOnDisk(cluster.dataDir)).filter((f) => f.endsWith(chunkId));
       expect(copies).toHaveLength(3);
@@ -404,7 +439,9 @@ describe('storage data path: gateway → metadata → 3 storage nodes, REST and 
         'the corrupt replicas repaired',
         async () => {
           const intact = await Promise.all(copies.map(async (path) => sha256(await readFile(path).catch(() => Buffer.alloc(0)))));
-          return intact.every((hash) => hash === sha256(data)) && (await replicaStates()).every((state) => state === 'ok');
+          return (
+            intact.every((hash) => hash === chunk.rows[0]?.sha256) && (await replicaStates()).every((state) => state === 'ok')
+          );
         },
         20_000,
       );

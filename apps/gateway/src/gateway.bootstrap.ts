@@ -6,6 +6,8 @@ import { ADMIN_SERVICE, CLOUD_STORAGE_SERVICE } from '@cloudstore/contracts';
 import { createRedisClient } from '@cloudstore/database';
 import { createGrpcStrategy, GrpcContextInterceptor, GrpcExceptionFilter } from '@cloudstore/grpc';
 import { HealthMonitor, type Logger, Metrics, NestPinoLogger } from '@cloudstore/observability';
+import { FileCipher } from './encryption/file-cipher';
+import type { MasterKey } from './encryption/master-key';
 import { GatewayModule } from './gateway.module';
 import { ReadinessService } from './health/readiness.service';
 import { ProblemDetailsFilter } from './http/problem-details.filter';
@@ -17,14 +19,15 @@ export interface RunningGateway {
 }
 
 /** Serves the public gRPC API, the REST API and the probes; the gateway keeps no state of its own. */
-export async function startGateway(config: GatewayConfig, logger: Logger): Promise<RunningGateway> {
+export async function startGateway(config: GatewayConfig, masterKey: MasterKey, logger: Logger): Promise<RunningGateway> {
+  const cipher = new FileCipher(masterKey);
   const metrics = new Metrics('gateway');
   const redis = createRedisClient(config.REDIS_URL, logger);
   const clients = new InternalClients(config);
 
   // Bodies are parsed per route (JSON for auth and admin); uploads read the raw stream.
   const app = await NestFactory.create<NestExpressApplication>(
-    GatewayModule.register({ config, logger, metrics, redis, clients }),
+    GatewayModule.register({ config, logger, metrics, redis, clients, cipher }),
     { bodyParser: false, logger: new NestPinoLogger(logger) },
   );
   app.disable('x-powered-by');
@@ -59,7 +62,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   await app.startAllMicroservices();
   await app.listen(config.HTTP_PORT, '0.0.0.0');
   await health.start();
-  logger.info({ grpcPort: config.GRPC_PORT, httpPort: config.HTTP_PORT }, 'listening');
+  logger.info({ grpcPort: config.GRPC_PORT, httpPort: config.HTTP_PORT, masterKeyId: cipher.masterKeyId }, 'listening');
 
   return {
     stop: async () => {

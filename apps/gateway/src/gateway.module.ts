@@ -14,6 +14,7 @@ import { AuthGrpcController } from './auth/auth.grpc-controller';
 import { AuthenticatedGuard } from './auth/authenticated.guard';
 import { RequestAuthenticator } from './auth/request-authenticator';
 import { RequestOrigins } from './auth/request-origins';
+import { FileCipher } from './encryption/file-cipher';
 import { DownloadService } from './files/download.service';
 import { FileTransferMetrics } from './files/file-transfer.metrics';
 import { FilesController } from './files/files.controller';
@@ -34,6 +35,7 @@ export interface GatewayModuleOptions {
   readonly metrics: Metrics;
   readonly redis: Redis;
   readonly clients: InternalClients;
+  readonly cipher: FileCipher;
 }
 
 /** What the process provides to every feature module. */
@@ -45,6 +47,7 @@ class GatewayCoreModule {
       { provide: GATEWAY_CONFIG, useValue: options.config },
       { provide: REDIS, useValue: options.redis },
       { provide: InternalClients, useValue: options.clients },
+      { provide: FileCipher, useValue: options.cipher },
       ...observabilityProviders(options.logger, options.metrics),
     ];
     return { module: GatewayCoreModule, providers, exports: providers };

@@ -1,11 +1,13 @@
 import 'reflect-metadata';
-import { gatewayConfigSchema, loadConfigOrExit } from '@cloudstore/config';
+import { awaitConfigOrExit, gatewayConfigSchema, loadConfigOrExit } from '@cloudstore/config';
 import { createLogger, exitOnShutdownSignal, runMain } from '@cloudstore/observability';
+import { loadMasterKey } from './encryption/master-key';
 import { startGateway } from './gateway.bootstrap';
 
 runMain('gateway', async () => {
   const config = loadConfigOrExit('gateway', gatewayConfigSchema);
   const logger = createLogger('gateway', config.LOG_LEVEL);
-  const gateway = await startGateway(config, logger);
+  const masterKey = await awaitConfigOrExit('gateway', loadMasterKey(config, logger));
+  const gateway = await startGateway(config, masterKey, logger);
   exitOnShutdownSignal(logger, () => gateway.stop());
 });

@@ -33,10 +33,23 @@ export function loadConfigOrExit<S extends z.ZodType<unknown, Env>>(
   try {
     return loadConfig(schema, env);
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${service}: ${error.message}\n`);
-    process.exit(EXIT_CODE_BAD_CONFIG);
+    return exitOnConfigError(service, error);
   }
+}
+
+/** For a service's `main`: a start step that reads configuration from elsewhere (a key file), ending the process like loadConfigOrExit. */
+export async function awaitConfigOrExit<T>(service: string, step: Promise<T>): Promise<T> {
+  try {
+    return await step;
+  } catch (error) {
+    return exitOnConfigError(service, error);
+  }
+}
+
+function exitOnConfigError(service: string, error: unknown): never {
+  if (!(error instanceof ConfigError)) throw error;
+  process.stderr.write(`${service}: ${error.message}\n`);
+  process.exit(EXIT_CODE_BAD_CONFIG);
 }
 
 export const EXIT_CODE_BAD_CONFIG = 78;

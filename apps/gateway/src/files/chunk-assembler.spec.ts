@@ -1,7 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { ChunkAssembler } from './chunk-assembler';
-
-const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 describe(ChunkAssembler.name, () => {
   it.each([
@@ -17,15 +15,14 @@ describe(ChunkAssembler.name, () => {
     for (let i = 0; i < data.length; i += 333) chunks.push(...sut.push(data.subarray(i, i + 333)));
     const tail = sut.flush();
     if (tail) chunks.push(tail);
-    expect(chunks.map((c) => c.data.length)).toEqual(expected);
-    expect(Buffer.concat(chunks.map((c) => c.data)).equals(data)).toBe(true);
-    expect(chunks.map((c) => c.sha256)).toEqual(chunks.map((c) => sha(c.data)));
+    expect(chunks.map((c) => c.length)).toEqual(expected);
+    expect(Buffer.concat(chunks).equals(data)).toBe(true);
   });
 
   it('keeps a chunk intact while the next one fills', () => {
     const sut = new ChunkAssembler(4);
     const [first] = [...sut.push(Buffer.from('abcd'))];
     expect([...sut.push(Buffer.from('efgh'))]).toHaveLength(1);
-    expect(first?.data.toString()).toBe('abcd');
+    expect(first?.toString()).toBe('abcd');
   });
 });

@@ -4,6 +4,7 @@ import { readChunk, ReplicaReadError } from '@cloudstore/chunk-transfer';
 import type { GatewayConfig } from '@cloudstore/config';
 import { ChecksumMismatchError, type commonApi, type filesApi, StorageUnavailableError } from '@cloudstore/contracts';
 import { LOGGER, type Logger } from '@cloudstore/observability';
+import { FileCipher } from '../encryption/file-cipher';
 import { GATEWAY_CONFIG } from '../gateway.tokens';
 import { InternalClients } from '../internal-clients/internal-clients';
 import { FileTransferMetrics } from './file-transfer.metrics';
@@ -24,18 +25,27 @@ export interface Download {
   readonly body: AsyncGenerator<Buffer>;
 }
 
+/** A planned chunk with how many bytes of the file it holds (its stored size less the overhead). */
+interface ChunkToRead extends filesApi.PlannedChunk {
+  readonly fileBytes: number;
+}
+
 /** The planned chunks follow each other with no gap and span bytes [start, end]. */
-function coversRange(chunks: filesApi.PlannedChunk[], start: number, end: number, size: number): boolean {
+function coversRange(chunks: ChunkToRead[], start: number, end: number, size: number): boolean {
   if (size === 0) return chunks.length === 0;
   const first = chunks[0];
   const last = chunks.at(-1);
-  if (!first || !last || first.offset > start || last.offset + last.size <= end) return false;
-  return chunks.every((c, i) => i === 0 || c.offset === chunks[i - 1].offset + chunks[i - 1].size);
+  if (!first || !last || first.offset > start || last.offset + last.fileBytes <= end) return false;
+  return chunks.every((c, i) => i === 0 || c.offset === chunks[i - 1].offset + chunks[i - 1].fileBytes);
 }
+
+/** Opens the sealed chunks of one file; files stored before encryption at rest pass as they are. */
+type ChunkOpener = (index: number, stored: Buffer) => Buffer;
 
 /**
  * The read path. The chunks that cover a range are read in order from their replicas, healthiest
- * first; each is checked against its size and SHA-256 before a byte of it is passed on. A
+ * first; each is checked against its size and SHA-256, then opened with the file's data key
+ * (which authenticates it again), before a byte of it is passed on. A
  * missing, corrupt or slow replica is reported for repair and the next one is tried; with no good
  * replica left the download fails (CHECKSUM_MISMATCH or STORAGE_UNAVAILABLE), never with wrong
  * bytes. The next chunks are fetched while the current one is sent (CHUNKS_READ_AHEAD).
@@ -46,6 +56,7 @@ export class DownloadService {
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     private readonly clients: InternalClients,
     private readonly metrics: FileTransferMetrics,
+    private readonly cipher: FileCipher,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -60,14 +71,39 @@ export class DownloadService {
     const file = plan.file as filesApi.FileRecord;
     const start = range?.start ?? 0;
     const end = range?.end ?? file.size - 1;
-    if (!coversRange(plan.chunks, start, end, file.size)) {
+    const chunks = plan.chunks.map((c) => ({ ...c, fileBytes: c.size - plan.chunkOverhead }));
+    if (!coversRange(chunks, start, end, file.size)) {
       this.logger.error({ fileId, start, end }, 'the chunks of a file do not cover it: its metadata is damaged');
       throw new StorageUnavailableError('The file cannot be read completely now');
     }
-    return { file, body: this.read(plan.chunks, start, end) };
+    return { file, body: this.read(chunks, start, end, this.opener(plan)) };
   }
 
-  private async *read(chunks: filesApi.PlannedChunk[], start: number, end: number): AsyncGenerator<Buffer> {
+  private opener(plan: filesApi.DownloadPlan): ChunkOpener {
+    const fileId = plan.file?.fileId ?? '';
+    if (plan.wrappedDataKey.length === 0) return (_index, stored) => stored;
+    let dataKey: Buffer;
+    try {
+      dataKey = this.cipher.unwrapDataKey(fileId, plan.wrappedDataKey, plan.masterKeyId);
+    } catch (error) {
+      this.logger.error(
+        { err: error, fileId },
+        'cannot unwrap the data key of a file: is MASTER_KEY the one it was stored with?',
+      );
+      throw error;
+    }
+    return (index, stored) => {
+      try {
+        return this.cipher.openChunk(dataKey, fileId, index, stored);
+      } catch (error) {
+        // The bytes matched their SHA-256, so the metadata itself does not match them.
+        this.logger.error({ err: error, fileId, index }, 'a chunk failed authentication');
+        throw new ChecksumMismatchError(`Chunk ${index} of the file failed authentication`);
+      }
+    };
+  }
+
+  private async *read(chunks: ChunkToRead[], start: number, end: number, openChunk: ChunkOpener): AsyncGenerator<Buffer> {
     const fetches: Promise<Buffer>[] = [];
     const prefetch = (i: number) => {
       const chunk = chunks[i];
@@ -79,10 +115,10 @@ export class DownloadService {
     };
     for (let i = 0; i < CHUNKS_READ_AHEAD; i += 1) prefetch(i);
     for (const [i, chunk] of chunks.entries()) {
-      const data = await (fetches.shift() as Promise<Buffer>);
+      const data = openChunk(chunk.index, await (fetches.shift() as Promise<Buffer>));
       prefetch(i + CHUNKS_READ_AHEAD);
       const from = Math.max(start, chunk.offset) - chunk.offset;
-      const to = Math.min(end + 1, chunk.offset + chunk.size) - chunk.offset;
+      const to = Math.min(end + 1, chunk.offset + chunk.fileBytes) - chunk.offset;
       this.metrics.downloadedBytes.inc(to - from);
       yield data.subarray(from, to);
     }

@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Caller } from '@cloudstore/access-tokens';
-import { putChunk } from '@cloudstore/chunk-transfer';
+import { putChunk, sha256Hex } from '@cloudstore/chunk-transfer';
 import type { GatewayConfig } from '@cloudstore/config';
 import { type commonApi, DomainError, type filesApi, StorageUnavailableError } from '@cloudstore/contracts';
 import { LOGGER, type Logger } from '@cloudstore/observability';
+import { CHUNK_OVERHEAD, type DataKey, FileCipher } from '../encryption/file-cipher';
 import { GATEWAY_CONFIG } from '../gateway.tokens';
 import { InternalClients } from '../internal-clients/internal-clients';
-import { type AssembledChunk, ChunkAssembler } from './chunk-assembler';
+import { ChunkAssembler } from './chunk-assembler';
 import { FileTransferMetrics } from './file-transfer.metrics';
 import { owner } from './files.service';
 
@@ -40,9 +41,17 @@ function errorCodeOf(error: unknown): string {
   return error instanceof ClientGoneError ? 'CLIENT_CANCELLED' : 'INTERNAL_ERROR';
 }
 
+/** A chunk as the nodes store it: sealed under the file's data key, and the SHA-256 of those bytes. */
+interface SealedChunk {
+  readonly index: number;
+  readonly data: Buffer;
+  readonly sha256: string;
+}
+
 /**
- * The write path. Bytes are cut into chunks as they arrive, each chunk hashed, reserved in the
- * quota and recorded by the metadata service, then written to its nodes in parallel; a few
+ * The write path. Bytes are cut into chunks as they arrive, each chunk sealed (AES-256-GCM under
+ * the file's own data key) and hashed, reserved in the quota and recorded by the metadata
+ * service, then written to its nodes in parallel; a few
  * chunks are written while the next one fills, and the client is not read further until the
  * oldest of them is done. So memory holds at most CHUNK_WRITES_IN_FLIGHT + 1 chunks per upload,
  * and a slow node slows the client. The file exists only once the metadata service commits it; any failure aborts the
@@ -54,6 +63,7 @@ export class UploadService {
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     private readonly clients: InternalClients,
     private readonly metrics: FileTransferMetrics,
+    private readonly cipher: FileCipher,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -66,8 +76,10 @@ export class UploadService {
       contentType: params.contentType,
       fileId: params.fileId,
       origin: params.origin,
+      chunkOverhead: CHUNK_OVERHEAD,
     });
     const ids = { uploadId: upload.uploadId, ownerId: params.caller.userId };
+    const dataKey = this.cipher.newDataKey(upload.fileId);
     const writing: Promise<void>[] = [];
     try {
       const fileHash = createHash('sha256');
@@ -75,12 +87,12 @@ export class UploadService {
       let size = 0;
       let index = 0;
       let writeError: Error | undefined;
-      const submit = async (chunk: AssembledChunk) => {
+      const submit = async (chunk: Buffer) => {
         // Back-pressure: the client is not read further while the node writes are this far behind.
         if (writing.length >= CHUNK_WRITES_IN_FLIGHT) await writing.shift();
         if (writeError) throw writeError;
         writing.push(
-          this.writeChunk(ids, index, chunk).catch((error: unknown) => {
+          this.writeChunk(ids, this.seal(dataKey, upload.fileId, index, chunk)).catch((error: unknown) => {
             writeError ??= error instanceof Error ? error : new Error(String(error));
           }),
         );
@@ -103,6 +115,8 @@ export class UploadService {
         sha256: fileHash.digest('hex'),
         chunkCount: index,
         origin: params.origin,
+        wrappedDataKey: dataKey.wrapped,
+        masterKeyId: this.cipher.masterKeyId,
       });
       this.metrics.uploadedBytes.inc(size);
       return file;
@@ -123,10 +137,15 @@ export class UploadService {
     }
   }
 
-  private async writeChunk(ids: { uploadId: string; ownerId: string }, index: number, chunk: AssembledChunk): Promise<void> {
+  private seal(dataKey: DataKey, fileId: string, index: number, plain: Buffer): SealedChunk {
+    const data = this.cipher.sealChunk(dataKey.key, fileId, index, plain);
+    return { index, data, sha256: sha256Hex(data) };
+  }
+
+  private async writeChunk(ids: { uploadId: string; ownerId: string }, chunk: SealedChunk): Promise<void> {
     const prepared = await this.clients.files.call('prepareChunk', {
       ...ids,
-      index,
+      index: chunk.index,
       size: chunk.data.length,
       sha256: chunk.sha256,
     });
@@ -139,7 +158,7 @@ export class UploadService {
    * candidate of the placement. Enough when a write quorum stored it; the replicas still missing
    * are restored by the replication jobs.
    */
-  private async replicate(prepared: filesApi.PrepareChunkResponse, chunk: AssembledChunk): Promise<string[]> {
+  private async replicate(prepared: filesApi.PrepareChunkResponse, chunk: SealedChunk): Promise<string[]> {
     const candidates = [...prepared.candidates];
     const stored: string[] = [];
     const failures: string[] = [];

@@ -35,6 +35,18 @@ export class FileEntity {
   @Column({ type: 'bigint', transformer: bigintToNumber })
   chunkSize!: number;
 
+  /** Bytes each stored chunk carries beyond the file's own: the encryption's nonce and tag. */
+  @Column({ type: 'integer', default: 0 })
+  chunkOverhead!: number;
+
+  /** The file's data key wrapped by the gateway's master key; null for files stored in the clear. */
+  @Column({ type: 'bytea', nullable: true })
+  wrappedDataKey!: Buffer | null;
+
+  /** Which master key wrapped it (a fingerprint, not the key). */
+  @Column({ type: 'text', nullable: true })
+  masterKeyId!: string | null;
+
   @Column({ type: 'timestamptz', default: () => 'now()' })
   uploadedAt!: Date;
 

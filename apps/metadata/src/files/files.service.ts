@@ -108,6 +108,9 @@ export class FilesService {
     ]);
     return {
       file: fileRecord(file),
+      wrappedDataKey: file.wrappedDataKey ?? Buffer.alloc(0),
+      masterKeyId: file.masterKeyId ?? '',
+      chunkOverhead: file.chunkOverhead,
       chunks: chunks.map((c) => ({
         chunkId: c.id,
         index: c.index,

@@ -35,9 +35,13 @@ export class UploadEntity {
   @Column({ type: 'bigint', default: 0, transformer: bigintToNumber })
   reservedBytes!: number;
 
-  /** Bytes of the chunks prepared so far. */
+  /** Bytes of the file in the chunks prepared so far (without their overhead). */
   @Column({ type: 'bigint', default: 0, transformer: bigintToNumber })
   receivedBytes!: number;
+
+  /** Bytes each stored chunk carries beyond the file's own (the encryption's nonce and tag). */
+  @Column({ type: 'integer', default: 0 })
+  chunkOverhead!: number;
 
   /** Bytes announced by the client, reserved at start; -1 when unknown. */
   @Column({ type: 'bigint', default: -1, transformer: bigintToNumber })

@@ -14,7 +14,10 @@ export class UploadsRepository {
 
   async insert(
     manager: EntityManager,
-    upload: Pick<UploadEntity, 'id' | 'ownerId' | 'fileId' | 'filename' | 'contentType' | 'declaredSize' | 'reservedBytes'>,
+    upload: Pick<
+      UploadEntity,
+      'id' | 'ownerId' | 'fileId' | 'filename' | 'contentType' | 'declaredSize' | 'reservedBytes' | 'chunkOverhead'
+    >,
   ): Promise<void> {
     await manager.insert(UploadEntity, { ...upload, status: 'open', receivedBytes: 0 });
   }

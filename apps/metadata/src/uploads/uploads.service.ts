@@ -27,6 +27,8 @@ import type { UploadEntity } from './upload.entity';
 import { UploadsRepository } from './uploads.repository';
 
 const SHA256 = /^[0-9a-f]{64}$/;
+/** More than any authenticated cipher's nonce and tag: a bigger value is a mistake. */
+const MAX_CHUNK_OVERHEAD = 1024;
 
 function uploadNotFound(): DomainError {
   return new InvalidArgumentError('The upload is not open any more (finished, or aborted after being idle)');
@@ -72,6 +74,8 @@ export class UploadsService {
       throw error;
     }
     if (request.declaredSize < -1) throw new InvalidArgumentError('declared_size must be -1 (unknown) or a byte count');
+    if (request.chunkOverhead < 0 || request.chunkOverhead > MAX_CHUNK_OVERHEAD)
+      throw new InvalidArgumentError(`chunk_overhead must be from 0 to ${MAX_CHUNK_OVERHEAD}`);
     const fileId = request.fileId || randomUUID();
     if (!isUuid(fileId)) throw new InvalidArgumentError('file_id must be a UUID');
     const uploadId = randomUUID();
@@ -90,6 +94,7 @@ export class UploadsService {
         contentType: request.contentType || 'application/octet-stream',
         declaredSize: request.declaredSize,
         reservedBytes: reserve,
+        chunkOverhead: request.chunkOverhead,
       });
       return 'ok' as const;
     });
@@ -113,7 +118,9 @@ export class UploadsService {
     if (replicationFactor === 0) throw new StorageUnavailableError('No storage node is available to store the chunk');
     const reserved = await this.uploads.transaction(async (manager) => {
       const upload = await this.requireOpen(manager, request.uploadId, request.ownerId);
-      const received = upload.receivedBytes + request.size;
+      if (request.size <= upload.chunkOverhead && upload.chunkOverhead > 0)
+        throw new InvalidArgumentError(`An encrypted chunk is more than its ${upload.chunkOverhead} bytes of overhead`);
+      const received = upload.receivedBytes + request.size - upload.chunkOverhead;
       if (upload.declaredSize >= 0 && received > upload.declaredSize) {
         throw new InvalidArgumentError(`More bytes arrived than the ${upload.declaredSize} announced`);
       }
@@ -158,7 +165,8 @@ export class UploadsService {
     const record = await this.uploads.transaction(async (manager) => {
       const upload = await this.requireOpen(manager, request.uploadId, request.ownerId);
       const summary = await this.chunks.summaryOfUpload(manager, upload.id);
-      const sizes = summary.reduce((sum, c) => sum + Number(c.size_bytes), 0);
+      const fileBytesOf = (chunk: { size_bytes: string }) => Number(chunk.size_bytes) - upload.chunkOverhead;
+      const sizes = summary.reduce((sum, c) => sum + fileBytesOf(c), 0);
       if (summary.length !== request.chunkCount || summary.some((c, i) => c.index !== i)) {
         throw new InvalidArgumentError(`The upload has ${summary.length} chunks, not the ${request.chunkCount} announced`);
       }
@@ -170,7 +178,10 @@ export class UploadsService {
       if (!SHA256.test(request.sha256)) throw new InvalidArgumentError('sha256 must be 64 lowercase hex digits');
       if (summary.some((c) => Number(c.replicas) === 0))
         throw new StorageUnavailableError('A chunk of the upload has no stored replica');
-      const chunkSize = summary.length > 0 ? Number(summary[0]?.size_bytes) : 0;
+      if (upload.chunkOverhead > 0 && (request.wrappedDataKey.length === 0 || !request.masterKeyId))
+        throw new InvalidArgumentError('An encrypted upload needs its wrapped data key and master key id');
+      const first = summary[0];
+      const chunkSize = first ? fileBytesOf(first) : 0;
       const file = await this.files.insert(manager, {
         id: upload.fileId,
         ownerId: upload.ownerId,
@@ -180,6 +191,9 @@ export class UploadsService {
         contentType: upload.contentType,
         chunkCount: summary.length,
         chunkSize,
+        chunkOverhead: upload.chunkOverhead,
+        wrappedDataKey: request.wrappedDataKey.length > 0 ? Buffer.from(request.wrappedDataKey) : null,
+        masterKeyId: request.masterKeyId || null,
       });
       await this.chunks.attachToFile(manager, upload.id, file.id);
       await this.quotas.charge(upload.ownerId, upload.reservedBytes, request.size, manager);

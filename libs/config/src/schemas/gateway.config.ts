@@ -20,6 +20,12 @@ export const gatewayConfigSchema = z
     CHUNK_READ_TIMEOUT_MS: envVars.integer(15_000, 100, 600_000),
     /** Deadline of writing one chunk to one node. */
     CHUNK_WRITE_TIMEOUT_MS: envVars.integer(60_000, 100, 600_000),
+    /**
+     * Base64 of the 32-byte key that wraps every file's data key. Unset: the key in
+     * DATA_DIR/master.key, generated there (mode 0600) the first time.
+     */
+    MASTER_KEY: envVars.base64Key(32),
+    DATA_DIR: commonVars.DATA_DIR,
     /** Take the client address from X-Forwarded-For (set when a proxy you trust stands in front). */
     TRUST_PROXY: envVars.boolean(false),
   })

@@ -3,6 +3,7 @@ import { CreateAuditLog1795903507049 } from './1795903507049-CreateAuditLog';
 import { CreateFilesAndQuotas1795904302375 } from './1795904302375-CreateFilesAndQuotas';
 import { AddUserFileCount1795905702089 } from './1795905702089-AddUserFileCount';
 import { AddTrash1795909532021 } from './1795909532021-AddTrash';
+import { AddEncryptionAtRest1795910238031 } from './1795910238031-AddEncryptionAtRest';
 
 /** In the order they run; `npm run migration:generate` keeps this list. */
 export const METADATA_MIGRATIONS = [
@@ -11,4 +12,5 @@ export const METADATA_MIGRATIONS = [
   CreateFilesAndQuotas1795904302375,
   AddUserFileCount1795905702089,
   AddTrash1795909532021,
+  AddEncryptionAtRest1795910238031,
 ];

@@ -35,7 +35,14 @@ export interface CreateUploadRequest {
   contentType: string;
   /** A UUID chosen by the client; empty for a new one. */
   fileId: string;
-  origin: RequestOrigin | undefined;
+  origin:
+    | RequestOrigin
+    | undefined;
+  /**
+   * Bytes each stored chunk carries beyond the file's own (the encryption's nonce and tag):
+   * quotas and file sizes count without them.
+   */
+  chunkOverhead: number;
 }
 
 export interface CreateUploadResponse {
@@ -49,6 +56,7 @@ export interface PrepareChunkRequest {
   uploadId: string;
   ownerId: string;
   index: number;
+  /** Of the bytes stored on the nodes (with the chunk overhead). */
   size: number;
   sha256: string;
 }
@@ -77,7 +85,12 @@ export interface CommitUploadRequest {
   size: number;
   sha256: string;
   chunkCount: number;
-  origin: RequestOrigin | undefined;
+  origin:
+    | RequestOrigin
+    | undefined;
+  /** The file's data key, wrapped by the gateway's master key (the metadata never sees it plain). */
+  wrappedDataKey: Uint8Array;
+  masterKeyId: string;
 }
 
 export interface AbortUploadRequest {
@@ -168,9 +181,10 @@ export interface GetDownloadPlanRequest {
 export interface PlannedChunk {
   chunkId: string;
   index: number;
+  /** Of the bytes stored on the nodes: the file's bytes plus the plan's chunk_overhead. */
   size: number;
   sha256: string;
-  /** Offset of the chunk's first byte in the file. */
+  /** Offset in the file of the chunk's first byte. */
   offset: number;
   replicas: NodeTarget[];
 }
@@ -178,6 +192,10 @@ export interface PlannedChunk {
 export interface DownloadPlan {
   file: FileRecord | undefined;
   chunks: PlannedChunk[];
+  /** How the chunks are encrypted; an empty key for files stored before encryption at rest. */
+  wrappedDataKey: Uint8Array;
+  masterKeyId: string;
+  chunkOverhead: number;
 }
 
 export interface ReportReplicaProblemRequest {
