@@ -7,7 +7,13 @@ import { z } from 'zod';
  */
 type EnvVar<T> = z.ZodType<T, string | undefined>;
 
-function envVar<T>(defaultValue: T | undefined, expected: string, parse: (raw: string) => T | undefined): EnvVar<T> {
+/** `secret`: a refused value is not repeated in the error (it would end up in logs). */
+function envVar<T>(
+  defaultValue: T | undefined,
+  expected: string,
+  parse: (raw: string) => T | undefined,
+  { secret = false } = {},
+): EnvVar<T> {
   return z
     .string()
     .optional()
@@ -20,7 +26,8 @@ function envVar<T>(defaultValue: T | undefined, expected: string, parse: (raw: s
       }
       const parsed = parse(value);
       if (parsed === undefined) {
-        ctx.addIssue({ code: 'custom', message: `must be ${expected}, got ${JSON.stringify(raw)}` });
+        const got = secret ? `got ${value.length} characters (not shown: it is a secret)` : `got ${JSON.stringify(raw)}`;
+        ctx.addIssue({ code: 'custom', message: `must be ${expected}, ${got}` });
         return z.NEVER;
       }
       return parsed;
@@ -82,10 +89,15 @@ export const envVars = {
   email: (defaultValue?: string) =>
     envVar(defaultValue, 'an email address', (raw) => (/^[^\s@]+@[^\s@]+$/.test(raw) ? raw : undefined)),
 
-  /** A base64 encoded key of exactly `bytes` bytes. */
+  /** A base64 encoded secret key of exactly `bytes` bytes. */
   base64Key: (bytes: number) =>
-    envVar<Buffer | null>(null, `base64 of exactly ${bytes} bytes`, (raw) => {
-      const key = Buffer.from(raw, 'base64');
-      return key.length === bytes && key.toString('base64').replace(/=+$/, '') === raw.replace(/=+$/, '') ? key : undefined;
-    }),
+    envVar<Buffer | null>(
+      null,
+      `base64 of exactly ${bytes} bytes`,
+      (raw) => {
+        const key = Buffer.from(raw, 'base64');
+        return key.length === bytes && key.toString('base64').replace(/=+$/, '') === raw.replace(/=+$/, '') ? key : undefined;
+      },
+      { secret: true },
+    ),
 };

@@ -36,6 +36,17 @@ describe(loadConfig.name, () => {
     expect(sut.LOG_LEVEL).toBe('debug');
   });
 
+  it('takes MASTER_KEY as base64 of 32 bytes, and never repeats a refused one', () => {
+    const key = Buffer.alloc(32, 7);
+    expect(loadConfig(gatewayConfigSchema, { MASTER_KEY: key.toString('base64') }).MASTER_KEY?.equals(key)).toBe(true);
+    expect(loadConfig(gatewayConfigSchema, {}).MASTER_KEY).toBeNull();
+    const hex = key.toString('hex');
+    expect(() => loadConfig(gatewayConfigSchema, { MASTER_KEY: hex })).toThrow(
+      'MASTER_KEY must be base64 of exactly 32 bytes, got 64 characters (not shown: it is a secret)',
+    );
+    expect(() => loadConfig(gatewayConfigSchema, { MASTER_KEY: hex })).not.toThrow(hex);
+  });
+
   it('derives a storage node address from its port', () => {
     const sut = loadConfig(storageNodeConfigSchema, { STORAGE_NODE_ID: 'node-7', STORAGE_NODE_PORT: '50078' });
     expect(sut.STORAGE_NODE_ADDRESS).toBe('127.0.0.1:50078');

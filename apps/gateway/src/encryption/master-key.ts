@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { link, mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { ConfigError } from '@cloudstore/config';
+import { createFileOnce } from '@cloudstore/durable-files';
 import type { Logger } from '@cloudstore/observability';
 
 export const MASTER_KEY_BYTES = 32;
@@ -19,9 +20,9 @@ export function masterKey(key: Buffer): MasterKey {
 
 /**
  * MASTER_KEY when it is set; otherwise the key in DATA_DIR/master.key, generated there the first
- * time (base64, mode 0600, fsynced, published with an atomic link so that gateways starting
- * together agree on one key). A file that does not hold a key is a ConfigError: starting with a
- * new key would make every stored file unreadable.
+ * time (base64, mode 0600, durably, and created once so that gateways starting together agree on
+ * one key). A file that does not hold a key is a ConfigError: starting with a new key would make
+ * every stored file unreadable.
  */
 export async function loadMasterKey(config: { MASTER_KEY: Buffer | null; DATA_DIR: string }, logger: Logger): Promise<MasterKey> {
   if (config.MASTER_KEY) return masterKey(config.MASTER_KEY);
@@ -33,21 +34,11 @@ export async function loadMasterKey(config: { MASTER_KEY: Buffer | null; DATA_DI
     return masterKey(existing);
   }
   await mkdir(config.DATA_DIR, { recursive: true, mode: 0o700 });
-  const tmp = join(config.DATA_DIR, `.${MASTER_KEY_FILE}.${randomBytes(6).toString('hex')}`);
-  const file = await open(tmp, 'wx', 0o600);
   try {
-    await file.writeFile(`${randomBytes(MASTER_KEY_BYTES).toString('base64')}\n`);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  try {
-    await link(tmp, path);
-    logger.warn({ path }, 'generated the master key: back it up (or set MASTER_KEY), no stored file can be read without it');
+    if (await createFileOnce(path, `${randomBytes(MASTER_KEY_BYTES).toString('base64')}\n`))
+      logger.warn({ path }, 'generated the master key: back it up (or set MASTER_KEY), no stored file can be read without it');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-  } finally {
-    await unlink(tmp);
+    throw new ConfigError(`cannot create the master key ${path} (${(error as Error).message}); set MASTER_KEY instead`);
   }
   const key = await readKeyFile(path);
   if (!key) throw new ConfigError(`${path} vanished while it was created`);

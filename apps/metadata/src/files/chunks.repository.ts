@@ -137,16 +137,26 @@ export class ChunksRepository {
     await manager.query(`UPDATE "metadata"."chunks" SET "file_id" = NULL, "upload_id" = NULL WHERE "file_id" = $1`, [fileId]);
   }
 
-  /** Chunks of purged files after `cursor` in id order, each with every node that may hold it: planned, or holding a replica. */
-  async orphans(cursor: string, limit: number): Promise<{ id: string; nodeIds: string[] }[]> {
-    const rows = await this.dataSource.manager.query<{ id: string; planned_node_ids: string[]; replica_node_ids: string[] }[]>(
-      `SELECT c."id", c."planned_node_ids", array_remove(array_agg(r."node_id"), NULL) AS "replica_node_ids"
-       FROM "metadata"."chunks" c LEFT JOIN "metadata"."chunk_replicas" r ON r."chunk_id" = c."id"
-       WHERE c."file_id" IS NULL AND c."upload_id" IS NULL AND c."id" > $1
-       GROUP BY c."id" ORDER BY c."id" LIMIT $2`,
+  /** Ids of chunks of purged files after `cursor`, in id order. */
+  async orphanIds(cursor: string, limit: number): Promise<string[]> {
+    const rows = await this.dataSource.manager.query<{ id: string }[]>(
+      `SELECT "id" FROM "metadata"."chunks" WHERE "file_id" IS NULL AND "upload_id" IS NULL AND "id" > $1 ORDER BY "id" LIMIT $2`,
       [cursor, limit],
     );
-    return rows.map((r) => ({ id: r.id, nodeIds: [...new Set([...r.planned_node_ids, ...r.replica_node_ids])] }));
+    return rows.map((r) => r.id);
+  }
+
+  /** Every node that may hold a chunk of a purged file (planned for it, or holding a replica); undefined when it is none. */
+  async nodesOfOrphan(chunkId: string): Promise<string[] | undefined> {
+    const rows = await this.dataSource.manager.query<{ planned_node_ids: string[]; replica_node_ids: string[] }[]>(
+      `SELECT c."planned_node_ids", array_remove(array_agg(r."node_id"), NULL) AS "replica_node_ids"
+       FROM "metadata"."chunks" c LEFT JOIN "metadata"."chunk_replicas" r ON r."chunk_id" = c."id"
+       WHERE c."id" = $1 AND c."file_id" IS NULL AND c."upload_id" IS NULL
+       GROUP BY c."id"`,
+      [chunkId],
+    );
+    const row = rows[0];
+    return row ? [...new Set([...row.planned_node_ids, ...row.replica_node_ids])] : undefined;
   }
 
   /** Forgets the nodes confirmed clean; the chunk row goes once no node may hold it. */

@@ -76,8 +76,9 @@ export class GarbageCollectionProcessor implements OnApplicationBootstrap, OnApp
   }
 
   /**
-   * Removes the chunks of purged files from their nodes, each under its lock: a repair that was
-   * copying one when its file was purged finishes (and records where it copied) first.
+   * Removes the chunks of purged files from their nodes, each under its lock and with its nodes
+   * read under it: a repair that was copying one when its file was purged finishes (and records
+   * or removes its copy) first.
    */
   async collectOrphanChunks(): Promise<{ collected: number }> {
     const nodes = await this.nodesById();
@@ -85,14 +86,17 @@ export class GarbageCollectionProcessor implements OnApplicationBootstrap, OnApp
     let failed = 0;
     let cursor = '';
     for (;;) {
-      const orphans = await this.chunks.orphans(cursor, ORPHAN_BATCH);
-      for (const orphan of orphans) {
-        const left = await this.locks.withLock(orphan.id, () => this.removeFromNodes(orphan.id, orphan.nodeIds, nodes));
+      const orphanIds = await this.chunks.orphanIds(cursor, ORPHAN_BATCH);
+      for (const chunkId of orphanIds) {
+        const left = await this.locks.withLock(chunkId, async () => {
+          const nodeIds = await this.chunks.nodesOfOrphan(chunkId);
+          return nodeIds ? this.removeFromNodes(chunkId, nodeIds, nodes) : 0;
+        });
         if (left === undefined || left > 0) failed += 1;
         else collected += 1;
       }
-      cursor = orphans.at(-1)?.id ?? cursor;
-      if (orphans.length < ORPHAN_BATCH) break;
+      cursor = orphanIds.at(-1) ?? cursor;
+      if (orphanIds.length < ORPHAN_BATCH) break;
     }
     if (failed > 0) throw new Error(`${failed} chunks of purged files could not be removed yet; retrying`);
     return { collected };
@@ -130,7 +134,8 @@ export class GarbageCollectionProcessor implements OnApplicationBootstrap, OnApp
         this.logger.debug({ err: error, nodeId, chunkId }, 'could not delete an unneeded chunk yet');
       }
     }
-    await this.chunks.forgetNodes(chunkId, remaining);
+    // Nothing changed (its nodes are all down): no write, so waiting chunks cost the sweeps nothing.
+    if (remaining.length === 0 || remaining.length < nodeIds.length) await this.chunks.forgetNodes(chunkId, remaining);
     return failed;
   }
 }

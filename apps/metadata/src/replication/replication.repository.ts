@@ -122,12 +122,19 @@ export class ReplicationRepository {
     };
   }
 
-  async recordReplica(chunkId: string, nodeId: string): Promise<void> {
-    await this.dataSource.query(
-      `INSERT INTO metadata.chunk_replicas (chunk_id, node_id, state, verified_at) VALUES ($1, $2, 'ok', now())
-       ON CONFLICT (chunk_id, node_id) DO UPDATE SET state = 'ok', verified_at = now()`,
+  /**
+   * Records a copy just written, if the chunk still belongs to a file: false when its file was
+   * purged meanwhile (the copy is then the caller's to remove).
+   */
+  async recordReplica(chunkId: string, nodeId: string): Promise<boolean> {
+    const rows = await this.dataSource.query<unknown[]>(
+      `INSERT INTO metadata.chunk_replicas (chunk_id, node_id, state, verified_at)
+       SELECT c.id, $2, 'ok', now() FROM metadata.chunks c WHERE c.id = $1 AND c.file_id IS NOT NULL
+       ON CONFLICT (chunk_id, node_id) DO UPDATE SET state = 'ok', verified_at = now()
+       RETURNING chunk_id`,
       [chunkId, nodeId],
     );
+    return rows.length > 0;
   }
 
   async forgetReplica(chunkId: string, nodeId: string): Promise<void> {

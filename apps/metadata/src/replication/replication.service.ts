@@ -76,8 +76,7 @@ export class ReplicationService {
       for (const node of candidates) {
         if (healthy.length >= target) break;
         try {
-          await putChunk(this.nodeClients.get(node.address), chunk.id, chunk.sha256, data, TRANSFER_TIMEOUT_MS);
-          await this.replicas.recordReplica(chunk.id, node.nodeId);
+          if (!(await this.copyTo(chunk, node, data))) return { copied, removed: 0, bytesCopied: copied * chunk.sizeBytes };
           healthy.push(node.nodeId);
           copied += 1;
           this.metrics.replicasCopied.inc();
@@ -109,14 +108,27 @@ export class ReplicationService {
     const from = chunk?.replicas.find((r) => r.nodeId === fromNodeId);
     if (!chunk?.committed || !from?.alive) return 0;
     const data = await this.readGoodCopy(chunk);
-    await putChunk(this.nodeClients.get(to.address), chunk.id, chunk.sha256, data, TRANSFER_TIMEOUT_MS);
-    await this.replicas.recordReplica(chunk.id, to.nodeId);
+    if (!(await this.copyTo(chunk, to, data))) return 0;
     this.metrics.replicasCopied.inc();
     this.metrics.bytesCopied.inc(data.length);
     await deleteChunk(this.nodeClients.get(from.address), chunk.id);
     await this.replicas.forgetReplica(chunk.id, from.nodeId);
     this.metrics.replicasRemoved.inc();
     return data.length;
+  }
+
+  /**
+   * Writes a copy to a node and records it; false, with the copy removed again, when the chunk's
+   * file was purged while it was written (the purge does not wait for the chunk's lock).
+   */
+  private async copyTo(chunk: ChunkForRepair, node: PlacementNode, data: Buffer): Promise<boolean> {
+    const client = this.nodeClients.get(node.address);
+    await putChunk(client, chunk.id, chunk.sha256, data, TRANSFER_TIMEOUT_MS);
+    if (await this.replicas.recordReplica(chunk.id, node.nodeId)) return true;
+    await deleteChunk(client, chunk.id).catch((error: unknown) =>
+      this.logger.warn({ err: error, chunkId: chunk.id, nodeId: node.nodeId }, 'could not remove a copy of a purged chunk'),
+    );
+    return false;
   }
 
   /**

@@ -3,6 +3,7 @@ import { createReadStream, type ReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, statfs, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { syncDirectory } from '@cloudstore/durable-files';
 import {
   ChecksumMismatchError,
   DomainError,
@@ -229,15 +230,5 @@ export class ChunkStore {
   private pathOf(chunkId: string): string {
     assertChunkId(chunkId);
     return join(this.shardDir(chunkId), chunkId);
-  }
-}
-
-/** Makes a rename or unlink in `dir` durable. */
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
