@@ -391,15 +391,17 @@ describe('auth through the gateway (REST and gRPC), real auth service, PostgreSQ
     it('enrols, signs in with TOTP codes (each once) and recovery codes (each once), and disables', async () => {
       const who = await register();
       const tokens = await signIn(who);
-      const enrolled = await rest.post('/v1/auth/totp/enroll', {}, tokens.auth_token);
+      const enrolled = await rest.withIp(who.ip).post('/v1/auth/totp/enroll', {}, tokens.auth_token);
       expect(enrolled.body).toMatchObject({
         secret: expect.stringMatching(/^[A-Z2-7]+$/),
         otpauth_uri: expect.stringMatching(/^otpauth:\/\/totp\/cloudstore:/),
       });
       const secret = enrolled.body['secret'] as string;
-      const wrongConfirm = await rest.post('/v1/auth/totp/confirm', { code: '000000' }, tokens.auth_token);
+      const wrongConfirm = await rest.withIp(who.ip).post('/v1/auth/totp/confirm', { code: '000000' }, tokens.auth_token);
       expect(wrongConfirm.body['code']).toBe('INVALID_OTP');
-      const confirmed = await rest.post('/v1/auth/totp/confirm', { code: await generate({ secret }) }, tokens.auth_token);
+      const confirmed = await rest
+        .withIp(who.ip)
+        .post('/v1/auth/totp/confirm', { code: await generate({ secret }) }, tokens.auth_token);
       const recoveryCodes = confirmed.body['recovery_codes'] as string[];
       expect(recoveryCodes).toHaveLength(10);
       plaintexts.push(...recoveryCodes, secret);
@@ -432,10 +434,31 @@ describe('auth through the gateway (REST and gRPC), real auth service, PostgreSQ
       expect(reusedRecovery.body['code']).toBe('INVALID_OTP');
 
       const token = verified.body['auth_token'] as string;
-      expect((await rest.post('/v1/auth/totp/disable', { code: '123' }, token)).body['code']).toBe('INVALID_OTP');
-      expect((await rest.post('/v1/auth/totp/disable', { code: recoveryCodes[1] }, token)).status).toBe(200);
+      expect((await rest.withIp(who.ip).post('/v1/auth/totp/disable', { code: '123' }, token)).body['code']).toBe('INVALID_OTP');
+      expect((await rest.withIp(who.ip).post('/v1/auth/totp/disable', { code: recoveryCodes[1] }, token)).status).toBe(200);
       const mailed = await rest.withIp(who.ip).post('/v1/auth/login', { username: who.username, password: who.password });
       expect(mailed.body['otp_method']).toBe('email');
+    });
+
+    it('limits wrong codes of a signed-in user like passwords: a stolen token cannot guess its way to disabling TOTP', async () => {
+      const who = await register();
+      const tokens = await signIn(who);
+      const client = rest.withIp(who.ip);
+      const secret = (await client.post('/v1/auth/totp/enroll', {}, tokens.auth_token)).body['secret'] as string;
+      expect((await client.post('/v1/auth/totp/confirm', { code: await generate({ secret }) }, tokens.auth_token)).status).toBe(
+        200,
+      );
+      for (let i = 0; i < 5; i += 1) {
+        const wrong = await client.post('/v1/auth/totp/disable', { code: '000000' }, tokens.auth_token);
+        expect(wrong.body['code']).toBe('INVALID_OTP');
+      }
+      const blocked = await client.post(
+        '/v1/auth/totp/disable',
+        { code: await generate({ secret, epoch: Math.floor(Date.now() / 1000) + 30 }) },
+        tokens.auth_token,
+      );
+      expect([blocked.status, blocked.body['code']]).toEqual([429, 'RATE_LIMITED']);
+      expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
     });
   });
 

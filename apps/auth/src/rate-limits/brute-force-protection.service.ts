@@ -19,12 +19,16 @@ function secondsUntilReset(res: RateLimiterRes | null): number {
  * - per client address: IP_MAX_ATTEMPTS failed logins and codes, registrations and mailed codes
  *   per window (RATE_LIMITED); charged up front, refunded for a right password or code.
  * - per account: OTP_MAILS_PER_ACCOUNT mailed codes per window (RATE_LIMITED).
+ * - per account: LOGIN_MAX_ATTEMPTS wrong authenticator codes per window when a signed-in user
+ *   confirms or disables an authenticator app (RATE_LIMITED), so a stolen access token cannot
+ *   guess its way to turning the second factor off.
  */
 @Injectable()
 export class BruteForceProtection {
   private readonly accountAttempts: RateLimiterRedis;
   private readonly addressAttempts: RateLimiterRedis;
   private readonly accountMails: RateLimiterRedis;
+  private readonly accountCodeAttempts: RateLimiterRedis;
 
   constructor(@Inject(AUTH_CONFIG) config: AuthConfig, @Inject(REDIS) redis: Redis) {
     const common = { storeClient: redis, duration: config.LOGIN_WINDOW_SECONDS };
@@ -42,6 +46,11 @@ export class BruteForceProtection {
       ...common,
       keyPrefix: `${config.REDIS_KEY_PREFIX}:limit:otp-mail`,
       points: config.OTP_MAILS_PER_ACCOUNT,
+    });
+    this.accountCodeAttempts = new RateLimiterRedis({
+      ...common,
+      keyPrefix: `${config.REDIS_KEY_PREFIX}:limit:totp-code`,
+      points: config.LOGIN_MAX_ATTEMPTS,
     });
   }
 
@@ -83,6 +92,23 @@ export class BruteForceProtection {
   /** The attempt charged was right: it does not count against the address. */
   async refundAddress(address: string | undefined): Promise<void> {
     if (address) await this.addressAttempts.reward(address, 1);
+  }
+
+  /** Charges one authenticator code of a signed-in user, before it is checked; RATE_LIMITED past the limit. */
+  async chargeCodeAttempt(userId: string): Promise<void> {
+    try {
+      await this.accountCodeAttempts.consume(userId);
+    } catch (error) {
+      if (error instanceof RateLimiterRes) {
+        throw new RateLimitedError(secondsUntilReset(error), 'Too many wrong authenticator codes, try again later');
+      }
+      throw error;
+    }
+  }
+
+  /** The code was right: it does not count. */
+  async refundCodeAttempt(userId: string): Promise<void> {
+    await this.accountCodeAttempts.reward(userId, 1);
   }
 
   async chargeMail(userId: string): Promise<void> {

@@ -4,6 +4,7 @@ import type { Caller } from '@cloudstore/access-tokens';
 import { DomainError, InvalidArgumentError } from '@cloudstore/contracts';
 import { generateSecret, generateURI, verify } from 'otplib';
 import { AuditTrail, type Origin } from '../audit/audit-trail.service';
+import { BruteForceProtection } from '../rate-limits/brute-force-protection.service';
 import { UsersRepository, type UserWithSecrets } from '../users/users.repository';
 import { RecoveryCodesRepository } from './recovery-codes.repository';
 
@@ -35,7 +36,7 @@ function invalidCode(): DomainError {
 /**
  * Authenticator-app codes (RFC 6238 TOTP): enrolment with a confirming first code, ten single-use
  * recovery codes stored hashed, login checks that accept each code once, and disabling with a
- * current code.
+ * current code. Wrong codes of a signed-in user are limited like passwords.
  */
 @Injectable()
 export class TotpService {
@@ -43,6 +44,7 @@ export class TotpService {
     private readonly users: UsersRepository,
     private readonly recoveryCodes: RecoveryCodesRepository,
     private readonly audit: AuditTrail,
+    private readonly protection: BruteForceProtection,
   ) {}
 
   async enroll(caller: Caller, origin: Origin): Promise<{ secret: string; otpauthUri: string }> {
@@ -64,6 +66,7 @@ export class TotpService {
     const user = await this.requireUser(caller.userId);
     if (user.totpEnabledAt) throw new InvalidArgumentError('The authenticator app is already enabled');
     if (!user.totpSecret) throw new InvalidArgumentError('Start with EnrollTotp');
+    await this.chargeCodeAttempt(user.id, origin);
     const step = await this.matchingStep(user.totpSecret, code, undefined);
     if (step === undefined) {
       await this.audit.record({
@@ -76,6 +79,7 @@ export class TotpService {
       });
       throw invalidCode();
     }
+    await this.refundCodeAttempt(user.id, origin);
     if (!(await this.users.enableTotp(user.id, user.totpSecret, step))) {
       throw new InvalidArgumentError('The enrolment changed meanwhile: start again with EnrollTotp');
     }
@@ -94,6 +98,7 @@ export class TotpService {
   async disable(caller: Caller, code: string, origin: Origin): Promise<void> {
     const user = await this.requireUser(caller.userId);
     if (!user.totpEnabledAt) throw new InvalidArgumentError('No authenticator app is enabled');
+    await this.chargeCodeAttempt(user.id, origin);
     if (!(await this.verifyForLogin(user, code))) {
       await this.audit.record({
         operation: 'auth.totp_disable',
@@ -105,6 +110,7 @@ export class TotpService {
       });
       throw invalidCode();
     }
+    await this.refundCodeAttempt(user.id, origin);
     await this.users.disableTotp(user.id);
     await this.recoveryCodes.deleteAll(user.id);
     await this.audit.record({
@@ -138,6 +144,17 @@ export class TotpService {
       ...(afterStep === undefined ? {} : { afterTimeStep: afterStep }),
     });
     return result.valid && 'timeStep' in result ? result.timeStep : undefined;
+  }
+
+  /** Codes are charged to the account and the address before they are checked, and refunded when right. */
+  private async chargeCodeAttempt(userId: string, origin: Origin): Promise<void> {
+    await this.protection.chargeAddress(origin.clientAddress);
+    await this.protection.chargeCodeAttempt(userId);
+  }
+
+  private async refundCodeAttempt(userId: string, origin: Origin): Promise<void> {
+    await this.protection.refundCodeAttempt(userId);
+    await this.protection.refundAddress(origin.clientAddress);
   }
 
   private async requireUser(userId: string): Promise<UserWithSecrets> {
