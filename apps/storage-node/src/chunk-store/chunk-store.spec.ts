@@ -143,4 +143,17 @@ describe(ChunkStore.name, () => {
     });
     expect(await readdir(join(dir, 'small', 'tmp'))).toEqual([]);
   });
+
+  it('counts writes in progress against the capacity, so parallel writes cannot pass it together', async () => {
+    const small = new ChunkStore(join(dir, 'parallel'), 1000);
+    await small.open();
+    const data = randomBytes(600);
+    const results = await Promise.allSettled(
+      ['chunk-pppppppp', 'chunk-qqqqqqqq'].map((id) =>
+        small.write(id, { sha256: sha256(data), size: data.length }, pieces(data)),
+      ),
+    );
+    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(small.usage().usedBytes).toBe(600);
+  });
 });

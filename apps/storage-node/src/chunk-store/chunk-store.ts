@@ -51,6 +51,8 @@ export class ChunkStore {
   private readonly chunksDir: string;
   private readonly tmpDir: string;
   private usedBytes = 0;
+  /** Bytes of writes in progress, so parallel writes cannot together pass the capacity. */
+  private writingBytes = 0;
   private chunkCount = 0;
 
   constructor(
@@ -100,9 +102,22 @@ export class ChunkStore {
     if (!SHA256_PATTERN.test(expected.sha256)) throw new InvalidArgumentError('sha256 must be 64 lowercase hex digits');
     if (!Number.isSafeInteger(expected.size) || expected.size < 0)
       throw new InvalidArgumentError('size must be a non-negative integer');
-    if (this.capacityBytes > 0 && this.usedBytes + expected.size > this.capacityBytes) {
+    if (this.capacityBytes > 0 && this.usedBytes + this.writingBytes + expected.size > this.capacityBytes) {
       throw new StorageUnavailableError('storage node is full');
     }
+    this.writingBytes += expected.size;
+    try {
+      return await this.writeChunk(chunkId, expected, data);
+    } finally {
+      this.writingBytes -= expected.size;
+    }
+  }
+
+  private async writeChunk(
+    chunkId: string,
+    expected: { sha256: string; size: number },
+    data: AsyncIterable<Uint8Array>,
+  ): Promise<StoredChunk> {
     const tmpPath = join(this.tmpDir, `${chunkId}.${randomBytes(6).toString('hex')}`);
     const file = await open(tmpPath, 'wx', 0o600);
     try {
