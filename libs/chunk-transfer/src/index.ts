@@ -1,6 +1,9 @@
 /**
  * Moving chunk bytes to and from storage nodes over gRPC: with back-pressure on writes, and every
- * read checked against the chunk's size and SHA-256 before it is used.
+ * read checked against the chunk's size and SHA-256 before it is used; reads hedged across
+ * replicas, with a circuit breaker per node.
  */
 export * from './storage-node-clients';
 export * from './chunk-transfer';
+export * from './node-health';
+export * from './replica-reader';

@@ -1,11 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Caller } from '@cloudstore/access-tokens';
-import { readChunk, ReplicaReadError } from '@cloudstore/chunk-transfer';
-import type { GatewayConfig } from '@cloudstore/config';
+import { type ReplicaReadError, ReplicaReader, ReplicasExhaustedError } from '@cloudstore/chunk-transfer';
 import { ChecksumMismatchError, type commonApi, type filesApi, StorageUnavailableError } from '@cloudstore/contracts';
 import { LOGGER, type Logger } from '@cloudstore/observability';
 import { FileCipher } from '../encryption/file-cipher';
-import { GATEWAY_CONFIG } from '../gateway.tokens';
 import { InternalClients } from '../internal-clients/internal-clients';
 import { FileTransferMetrics } from './file-transfer.metrics';
 import { owner } from './files.service';
@@ -43,18 +41,18 @@ function coversRange(chunks: ChunkToRead[], start: number, end: number, size: nu
 type ChunkOpener = (index: number, stored: Buffer) => Buffer;
 
 /**
- * The read path. The chunks that cover a range are read in order from their replicas, healthiest
- * first; each is checked against its size and SHA-256, then opened with the file's data key
- * (which authenticates it again), before a byte of it is passed on. A
- * missing, corrupt or slow replica is reported for repair and the next one is tried; with no good
- * replica left the download fails (CHECKSUM_MISMATCH or STORAGE_UNAVAILABLE), never with wrong
- * bytes. The next chunks are fetched while the current one is sent (CHUNKS_READ_AHEAD).
+ * The read path. The chunks that cover a range are read in order, each hedged across its replicas
+ * (ReplicaReader), checked against its size and SHA-256, then opened with the file's data key
+ * (which authenticates it again), before a byte of it is passed on. A missing or corrupt replica
+ * is reported for repair; with no good replica left, even where the metadata says the chunk is
+ * now, the download fails (CHECKSUM_MISMATCH or STORAGE_UNAVAILABLE), never with wrong bytes.
+ * The next chunks are fetched while the current one is sent (CHUNKS_READ_AHEAD).
  */
 @Injectable()
 export class DownloadService {
   constructor(
-    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     private readonly clients: InternalClients,
+    private readonly reader: ReplicaReader,
     private readonly metrics: FileTransferMetrics,
     private readonly cipher: FileCipher,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -76,7 +74,7 @@ export class DownloadService {
       this.logger.error({ fileId, start, end }, 'the chunks of a file do not cover it: its metadata is damaged');
       throw new StorageUnavailableError('The file cannot be read completely now');
     }
-    return { file, body: this.read(chunks, start, end, this.opener(plan)) };
+    return { file, body: this.read(owner(caller), fileId, chunks, start, end, this.opener(plan)) };
   }
 
   private opener(plan: filesApi.DownloadPlan): ChunkOpener {
@@ -103,12 +101,19 @@ export class DownloadService {
     };
   }
 
-  private async *read(chunks: ChunkToRead[], start: number, end: number, openChunk: ChunkOpener): AsyncGenerator<Buffer> {
+  private async *read(
+    fileOwner: filesApi.Owner,
+    fileId: string,
+    chunks: ChunkToRead[],
+    start: number,
+    end: number,
+    openChunk: ChunkOpener,
+  ): AsyncGenerator<Buffer> {
     const fetches: Promise<Buffer>[] = [];
     const prefetch = (i: number) => {
       const chunk = chunks[i];
       if (!chunk) return;
-      const fetching = this.fetch(chunk);
+      const fetching = this.fetch(fileOwner, fileId, chunk);
       // A failed prefetch is rethrown when its turn comes; until then it must not count as unhandled.
       fetching.catch(() => undefined);
       fetches.push(fetching);
@@ -124,37 +129,49 @@ export class DownloadService {
     }
   }
 
-  private async fetch(chunk: filesApi.PlannedChunk): Promise<Buffer> {
-    const problems: ReplicaReadError[] = [];
-    for (const replica of chunk.replicas) {
-      try {
-        return await readChunk(
-          this.clients.storageNodes.get(replica.address),
-          chunk.chunkId,
-          { size: chunk.size, sha256: chunk.sha256 },
-          this.config.CHUNK_READ_TIMEOUT_MS,
-        );
-      } catch (error) {
-        if (!(error instanceof ReplicaReadError)) throw error;
-        problems.push(error);
-        this.metrics.replicaReadFailures.inc({ node_id: replica.nodeId, problem: error.problem });
-        this.logger.warn(
-          { chunkId: chunk.chunkId, nodeId: replica.nodeId, problem: error.problem, reason: error.message },
-          'replica read failed, trying the next',
-        );
-        this.clients.files
-          .call('reportReplicaProblem', {
-            chunkId: chunk.chunkId,
-            nodeId: replica.nodeId,
-            problem: error.problem,
-            detail: error.message.slice(0, 500),
-          })
-          .catch((reportError: unknown) => this.logger.warn({ err: reportError }, 'could not report a replica problem'));
-      }
+  /**
+   * One chunk, hedged across its replicas. When every replica fails, the metadata is asked where
+   * the chunk is now (a repair or drain may have moved it) and the read is tried once more.
+   */
+  private async fetch(fileOwner: filesApi.Owner, fileId: string, chunk: filesApi.PlannedChunk): Promise<Buffer> {
+    try {
+      return await this.reader.read(chunk, (replica, error) => this.reportProblem(chunk, replica, error));
+    } catch (error) {
+      if (!(error instanceof ReplicasExhaustedError) || error.corrupt) throw this.unreadable(chunk, error);
     }
-    if (problems.some((p) => p.problem === 'corrupt')) {
-      throw new ChecksumMismatchError(`No replica of chunk ${chunk.index} matches its checksum`);
+    const fresh = await this.clients.files.call('locateChunk', { owner: fileOwner, fileId, index: chunk.index });
+    try {
+      return await this.reader.read(
+        { ...fresh, chunkId: chunk.chunkId, size: chunk.size, sha256: chunk.sha256 },
+        (replica, error) => this.reportProblem(chunk, replica, error),
+      );
+    } catch (error) {
+      throw this.unreadable(chunk, error);
     }
-    throw new StorageUnavailableError(`No replica of chunk ${chunk.index} could be read; try again later`);
+  }
+
+  private unreadable(chunk: filesApi.PlannedChunk, error: unknown): Error {
+    if (!(error instanceof ReplicasExhaustedError)) return error as Error;
+    this.logger.warn({ chunkId: chunk.chunkId, reason: error.message }, 'no replica of a chunk could be read');
+    return error.corrupt
+      ? new ChecksumMismatchError(`No replica of chunk ${chunk.index} matches its checksum`)
+      : new StorageUnavailableError(`No replica of chunk ${chunk.index} could be read; try again later`);
+  }
+
+  /** Missing and corrupt replicas are marked for repair; slow and unreachable ones feed the metadata's view of the node. */
+  private reportProblem(chunk: filesApi.PlannedChunk, replica: filesApi.NodeTarget, error: ReplicaReadError): void {
+    this.metrics.replicaReadFailures.inc({ node_id: replica.nodeId, problem: error.problem });
+    this.logger.warn(
+      { chunkId: chunk.chunkId, nodeId: replica.nodeId, problem: error.problem, reason: error.message },
+      'replica read failed',
+    );
+    this.clients.files
+      .call('reportReplicaProblem', {
+        chunkId: chunk.chunkId,
+        nodeId: replica.nodeId,
+        problem: error.problem,
+        detail: error.message.slice(0, 500),
+      })
+      .catch((reportError: unknown) => this.logger.warn({ err: reportError }, 'could not report a replica problem'));
   }
 }

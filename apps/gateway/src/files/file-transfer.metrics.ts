@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
+import { registerNodeHealthGauge } from '@cloudstore/chunk-transfer';
 import { Metrics } from '@cloudstore/observability';
 import { Counter } from 'prom-client';
+import { InternalClients } from '../internal-clients/internal-clients';
 
 /** What the data path moves, and how often a replica lets it down. */
 @Injectable()
@@ -10,8 +12,9 @@ export class FileTransferMetrics {
   readonly replicaWriteFailures: Counter<'node_id'>;
   readonly replicaReadFailures: Counter<'node_id' | 'problem'>;
 
-  constructor(metrics: Metrics) {
+  constructor(metrics: Metrics, clients: InternalClients) {
     const registers = [metrics.registry];
+    registerNodeHealthGauge(clients.nodeHealth, metrics.registry, 'cloudstore_storage_node_condition');
     this.uploadedBytes = new Counter({ name: 'cloudstore_uploaded_bytes_total', help: 'Bytes of committed uploads.', registers });
     this.downloadedBytes = new Counter({
       name: 'cloudstore_downloaded_bytes_total',

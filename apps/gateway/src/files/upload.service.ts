@@ -159,7 +159,8 @@ export class UploadService {
    * are restored by the replication jobs.
    */
   private async replicate(prepared: filesApi.PrepareChunkResponse, chunk: SealedChunk): Promise<string[]> {
-    const candidates = [...prepared.candidates];
+    // Suspect nodes last: a node that stopped answering reads gets new replicas only if nothing else can.
+    const candidates = this.clients.nodeHealth.order(prepared.candidates);
     const stored: string[] = [];
     const failures: string[] = [];
     const writeToNext = async (): Promise<void> => {

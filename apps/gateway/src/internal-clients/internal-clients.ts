@@ -1,4 +1,4 @@
-import { StorageNodeClients } from '@cloudstore/chunk-transfer';
+import { NodeHealth, StorageNodeClients } from '@cloudstore/chunk-transfer';
 import type { GatewayConfig } from '@cloudstore/config';
 import {
   AUTH_SERVICE,
@@ -21,6 +21,8 @@ export class InternalClients {
   readonly quotas: GrpcServiceClient<filesApi.QuotaServiceClient>;
   /** Chunk bytes go straight between the gateway and the nodes. */
   readonly storageNodes = new StorageNodeClients();
+  /** How each node has answered this gateway lately: orders replicas, hedges reads, skips suspect nodes. */
+  readonly nodeHealth = new NodeHealth();
 
   constructor(readonly config: GatewayConfig) {
     // Password hashing makes some auth calls take a while under load.
@@ -38,5 +40,6 @@ export class InternalClients {
     this.files.close();
     this.quotas.close();
     this.storageNodes.close();
+    this.nodeHealth.close();
   }
 }

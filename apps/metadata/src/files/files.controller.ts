@@ -78,6 +78,11 @@ export class FilesController {
     return this.files.downloadPlan(request);
   }
 
+  @GrpcMethod(SERVICE, 'LocateChunk')
+  locateChunk(request: filesApi.LocateChunkRequest): Promise<filesApi.PlannedChunk> {
+    return this.files.locateChunk(request);
+  }
+
   @GrpcMethod(SERVICE, 'ReportReplicaProblem')
   async reportReplicaProblem(request: filesApi.ReportReplicaProblemRequest): Promise<filesApi.ReportReplicaProblemResponse> {
     await this.files.reportReplicaProblem(request);

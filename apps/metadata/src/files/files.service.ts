@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { NodeHealth } from '@cloudstore/chunk-transfer';
 import type { MetadataConfig } from '@cloudstore/config';
 import { FileNotFoundError, type filesApi, InvalidArgumentError } from '@cloudstore/contracts';
 import { LOGGER, type Logger } from '@cloudstore/observability';
@@ -6,9 +7,10 @@ import { fileAuditEvent } from '../audit/audit-entry';
 import { AuditLogRepository } from '../audit/audit-log.repository';
 import { JobQueues } from '../jobs/job-queues';
 import { METADATA_CONFIG } from '../metadata.tokens';
+import { NodeRegistryRepository } from '../node-registry/node-registry.repository';
 import { QuotasRepository } from '../quotas/quotas.repository';
 import { UploadsRepository } from '../uploads/uploads.repository';
-import { ChunksRepository } from './chunks.repository';
+import { ChunksRepository, type ChunkWithReplicas } from './chunks.repository';
 import type { FileEntity } from './file.entity';
 import { fileRecord } from './file-record';
 import { isUuid } from '../uuid';
@@ -28,6 +30,8 @@ export class FilesService {
     private readonly uploads: UploadsRepository,
     private readonly auditLog: AuditLogRepository,
     private readonly jobs: JobQueues,
+    private readonly nodes: NodeRegistryRepository,
+    private readonly health: NodeHealth,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -111,15 +115,18 @@ export class FilesService {
       wrappedDataKey: file.wrappedDataKey ?? Buffer.alloc(0),
       masterKeyId: file.masterKeyId ?? '',
       chunkOverhead: file.chunkOverhead,
-      chunks: chunks.map((c) => ({
-        chunkId: c.id,
-        index: c.index,
-        size: c.sizeBytes,
-        sha256: c.sha256,
-        offset: c.index * file.chunkSize,
-        replicas: c.replicas.map((r) => ({ nodeId: r.nodeId, address: r.address })),
-      })),
+      chunks: chunks.map((c) => plannedChunk(c, file.chunkSize)),
     };
+  }
+
+  /** One chunk of a file with its replicas as they are now; FILE_NOT_FOUND for a chunk the file has not. */
+  async locateChunk(request: filesApi.LocateChunkRequest): Promise<filesApi.PlannedChunk> {
+    const file = await this.require(request.owner?.userId ?? '', request.fileId);
+    const offset = request.index * file.chunkSize;
+    if (request.index < 0 || offset >= file.sizeBytes) throw new FileNotFoundError();
+    const [chunk] = await this.chunks.inRange(file.id, file.chunkSize, offset, offset, this.config.NODE_DOWN_AFTER_SECONDS);
+    if (!chunk) throw new FileNotFoundError();
+    return plannedChunk(chunk, file.chunkSize);
   }
 
   /** A replica that failed a read is no longer served first, and its repair is queued at once. */
@@ -128,8 +135,24 @@ export class FilesService {
       { chunkId: request.chunkId, nodeId: request.nodeId, problem: request.problem, detail: request.detail },
       'replica problem reported',
     );
+    if (request.problem === 'unavailable') {
+      const node = await this.nodes.find(request.nodeId);
+      if (node) this.health.recordFailure({ nodeId: node.nodeId, address: node.address });
+      return;
+    }
     if (request.problem !== 'missing' && request.problem !== 'corrupt') return;
     if (await this.chunks.markReplica(request.chunkId, request.nodeId, request.problem))
       await this.jobs.replicate(request.chunkId);
   }
+}
+
+function plannedChunk(chunk: ChunkWithReplicas, chunkSize: number): filesApi.PlannedChunk {
+  return {
+    chunkId: chunk.id,
+    index: chunk.index,
+    size: chunk.sizeBytes,
+    sha256: chunk.sha256,
+    offset: chunk.index * chunkSize,
+    replicas: chunk.replicas.map((r) => ({ nodeId: r.nodeId, address: r.address })),
+  };
 }

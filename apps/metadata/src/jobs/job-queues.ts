@@ -126,6 +126,11 @@ export class JobQueues implements OnApplicationBootstrap, OnApplicationShutdown 
     await addOnce(this.replication, REPLICATE_CHUNK_JOB, `${REPLICATE_CHUNK_JOB}-${chunkId}`, job);
   }
 
+  /** Runs the replication check now rather than at its next interval (after a drain starts, a disk is lost). */
+  async checkReplicationNow(): Promise<void> {
+    await this.maintenance.add(MAINTENANCE_JOBS.checkReplication, {}, {});
+  }
+
   /** Compares what a (re)started node holds with what the metadata says it holds. */
   async reconcileNode(nodeId: string): Promise<void> {
     const job: ReconcileNodeJob = { nodeId };

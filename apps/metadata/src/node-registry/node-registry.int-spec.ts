@@ -7,6 +7,7 @@ import { Client } from 'pg';
 import { startMetadataService } from '../metadata.bootstrap';
 
 const usage = { capacityBytes: 1_000_000, usedBytes: 1000, chunkCount: 3 };
+const diskId = 'disk-1';
 
 describe('node registry (metadata service over gRPC, real PostgreSQL)', () => {
   let db: TestDatabase;
@@ -34,14 +35,28 @@ describe('node registry (metadata service over gRPC, real PostgreSQL)', () => {
     await db.drop();
   });
 
-  async function ageHeartbeat(nodeId: string, seconds: number): Promise<void> {
+  async function sql<T extends object>(text: string, values: unknown[] = []): Promise<T[]> {
     const pg = new Client({ connectionString: db.url });
     await pg.connect();
-    await pg.query(`UPDATE metadata.storage_nodes SET last_heartbeat_at = now() - make_interval(secs => $2) WHERE node_id = $1`, [
+    try {
+      return (await pg.query<T>(text, values)).rows;
+    } finally {
+      await pg.end();
+    }
+  }
+
+  async function ageHeartbeat(nodeId: string, seconds: number): Promise<void> {
+    await sql(`UPDATE metadata.storage_nodes SET last_heartbeat_at = now() - make_interval(secs => $2) WHERE node_id = $1`, [
       nodeId,
       seconds,
     ]);
-    await pg.end();
+  }
+
+  async function replicaStates(nodeId: string): Promise<string[]> {
+    const rows = await sql<{ state: string }>(`SELECT state FROM metadata.chunk_replicas WHERE node_id = $1 ORDER BY chunk_id`, [
+      nodeId,
+    ]);
+    return rows.map((r) => r.state);
   }
 
   it('answers grpc.health.v1 SERVING once its database is reachable', async () => {
@@ -50,10 +65,10 @@ describe('node registry (metadata service over gRPC, real PostgreSQL)', () => {
   });
 
   it('registers a node and tells it how often to send heartbeats', async () => {
-    const response = await client.call('registerNode', { nodeId: 'node-a', address: '127.0.0.1:7001', usage });
+    const response = await client.call('registerNode', { nodeId: 'node-a', address: '127.0.0.1:7001', usage, diskId });
     expect(response.heartbeatIntervalSeconds).toBe(3);
     const { nodes } = await client.call('listNodes', {});
-    expect(nodes).toEqual([
+    expect(nodes.filter((n) => n.nodeId === 'node-a')).toEqual([
       expect.objectContaining({
         nodeId: 'node-a',
         address: '127.0.0.1:7001',
@@ -66,7 +81,7 @@ describe('node registry (metadata service over gRPC, real PostgreSQL)', () => {
   });
 
   it('marks a node down when its heartbeats stop, and up again with the next one', async () => {
-    await client.call('registerNode', { nodeId: 'node-b', address: '127.0.0.1:7002', usage });
+    await client.call('registerNode', { nodeId: 'node-b', address: '127.0.0.1:7002', usage, diskId });
     await ageHeartbeat('node-b', 16);
     let node = (await client.call('listNodes', {})).nodes.find((n) => n.nodeId === 'node-b');
     expect(node?.status).toBe('down');
@@ -79,7 +94,7 @@ describe('node registry (metadata service over gRPC, real PostgreSQL)', () => {
   });
 
   it('keeps a node up within the window', async () => {
-    await client.call('registerNode', { nodeId: 'node-c', address: '127.0.0.1:7003', usage });
+    await client.call('registerNode', { nodeId: 'node-c', address: '127.0.0.1:7003', usage, diskId });
     await ageHeartbeat('node-c', 10);
     const node = (await client.call('listNodes', {})).nodes.find((n) => n.nodeId === 'node-c');
     expect(node?.status).toBe('up');
@@ -90,17 +105,33 @@ describe('node registry (metadata service over gRPC, real PostgreSQL)', () => {
   });
 
   it('takes a re-registration as an update of address and usage', async () => {
-    await client.call('registerNode', { nodeId: 'node-d', address: '127.0.0.1:7004', usage });
-    await client.call('registerNode', { nodeId: 'node-d', address: '10.0.0.4:7004', usage: { ...usage, chunkCount: 9 } });
+    await client.call('registerNode', { nodeId: 'node-d', address: '127.0.0.1:7004', usage, diskId });
+    await client.call('registerNode', { nodeId: 'node-d', address: '10.0.0.4:7004', usage: { ...usage, chunkCount: 9 }, diskId });
     const matching = (await client.call('listNodes', {})).nodes.filter((n) => n.nodeId === 'node-d');
     expect(matching).toEqual([expect.objectContaining({ address: '10.0.0.4:7004', chunkCount: 9 })]);
   });
 
   it.each([
-    [{ nodeId: '../etc', address: '127.0.0.1:1', usage }, 'INVALID_ARGUMENT'],
-    [{ nodeId: 'node-e', address: 'no-port', usage }, 'INVALID_ARGUMENT'],
-    [{ nodeId: 'node-e', address: '127.0.0.1:1', usage: { ...usage, usedBytes: -1 } }, 'INVALID_ARGUMENT'],
+    [{ nodeId: '../etc', address: '127.0.0.1:1', usage, diskId }, 'INVALID_ARGUMENT'],
+    [{ nodeId: 'node-e', address: 'no-port', usage, diskId }, 'INVALID_ARGUMENT'],
+    [{ nodeId: 'node-e', address: '127.0.0.1:1', usage: { ...usage, usedBytes: -1 }, diskId }, 'INVALID_ARGUMENT'],
   ])('refuses a bad registration %j with %s', async (request, code) => {
     await expect(client.call('registerNode', request)).rejects.toMatchObject({ code });
+  });
+
+  it('stops counting the replicas of a node that comes back with another disk, at once', async () => {
+    await client.call('registerNode', { nodeId: 'node-f', address: '127.0.0.1:7006', usage, diskId: 'disk-f1' });
+    await sql(
+      `INSERT INTO metadata.chunks (id, index, size_bytes, sha256) VALUES ('chunk-f-1', 0, 1, 'x'), ('chunk-f-2', 1, 1, 'x');
+       INSERT INTO metadata.chunk_replicas (chunk_id, node_id) VALUES ('chunk-f-1', 'node-f'), ('chunk-f-2', 'node-f')`,
+    );
+    // A restart on the same disk keeps them; the node's inventory check looks at each.
+    await client.call('registerNode', { nodeId: 'node-f', address: '127.0.0.1:7006', usage, diskId: 'disk-f1' });
+    expect(await replicaStates('node-f')).toEqual(['ok', 'ok']);
+
+    await client.call('registerNode', { nodeId: 'node-f', address: '127.0.0.1:7006', usage, diskId: 'disk-f2' });
+    expect(await replicaStates('node-f')).toEqual(['missing', 'missing']);
+    const [node] = await sql<{ disk_id: string }>(`SELECT disk_id FROM metadata.storage_nodes WHERE node_id = 'node-f'`);
+    expect(node?.disk_id).toBe('disk-f2');
   });
 });

@@ -19,18 +19,43 @@ export interface NodeWithLiveness extends StorageNodeEntity {
 export class NodeRegistryRepository {
   private readonly nodes: Repository<StorageNodeEntity>;
 
-  constructor(@InjectDataSource() dataSource: DataSource) {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
     this.nodes = dataSource.getRepository(StorageNodeEntity);
   }
 
-  /** Inserts the node or refreshes its address and usage; a re-registration is a heartbeat too. */
-  async upsert(nodeId: string, address: string, usage: NodeUsage): Promise<void> {
-    await this.nodes
-      .createQueryBuilder()
-      .insert()
-      .values({ nodeId, address, ...usage, lastHeartbeatAt: () => 'now()' })
-      .orUpdate(['address', 'capacity_bytes', 'used_bytes', 'chunk_count', 'last_heartbeat_at', 'updated_at'], ['node_id'])
-      .execute();
+  /**
+   * Inserts the node or refreshes its address, usage and disk identity (a re-registration is a
+   * heartbeat too). When it comes back with another disk than it had, every replica it was said
+   * to hold is marked missing in the same transaction, so no reader or repair counts them a
+   * moment longer. Returns how many were.
+   */
+  async register(nodeId: string, address: string, usage: NodeUsage, diskId: string): Promise<number> {
+    return this.dataSource.transaction(async (manager) => {
+      const [previous] = await manager.query<{ disk_id: string | null }[]>(
+        `SELECT "disk_id" FROM "metadata"."storage_nodes" WHERE "node_id" = $1 FOR UPDATE`,
+        [nodeId],
+      );
+      await manager
+        .createQueryBuilder()
+        .insert()
+        .into(StorageNodeEntity)
+        .values({ nodeId, address, ...usage, diskId: diskId || null, lastHeartbeatAt: () => 'now()' })
+        .orUpdate(
+          ['address', 'capacity_bytes', 'used_bytes', 'chunk_count', 'disk_id', 'last_heartbeat_at', 'updated_at'],
+          ['node_id'],
+        )
+        .execute();
+      if (!previous?.disk_id || !diskId || previous.disk_id === diskId) return 0;
+      const [, lost] = await manager.query<[unknown, number]>(
+        `UPDATE "metadata"."chunk_replicas" SET "state" = 'missing' WHERE "node_id" = $1 AND "state" = 'ok'`,
+        [nodeId],
+      );
+      return lost;
+    });
+  }
+
+  async find(nodeId: string): Promise<StorageNodeEntity | null> {
+    return this.nodes.findOneBy({ nodeId });
   }
 
   /** Records a heartbeat; false when the node is not registered. */

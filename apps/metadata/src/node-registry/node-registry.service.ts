@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { NodeHealth, type NodeCondition } from '@cloudstore/chunk-transfer';
 import type { MetadataConfig } from '@cloudstore/config';
 import { InvalidArgumentError, nodeRegistryApi } from '@cloudstore/contracts';
 import { toUnixSeconds } from '@cloudstore/database';
@@ -25,14 +26,19 @@ export class NodeRegistryService {
     private readonly repository: NodeRegistryRepository,
     @Inject(METADATA_CONFIG) private readonly config: MetadataConfig,
     private readonly jobs: JobQueues,
+    private readonly health: NodeHealth,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   async register(request: nodeRegistryApi.RegisterNodeRequest): Promise<nodeRegistryApi.RegisterNodeResponse> {
     if (!NODE_ID_PATTERN.test(request.nodeId)) throw new InvalidArgumentError('node_id must be 1-64 characters of [A-Za-z0-9_-]');
     if (!ADDRESS_PATTERN.test(request.address)) throw new InvalidArgumentError('address must be host:port');
-    await this.repository.upsert(request.nodeId, request.address, validUsage(request.usage));
+    const lost = await this.repository.register(request.nodeId, request.address, validUsage(request.usage), request.diskId);
     this.logger.info({ nodeId: request.nodeId, address: request.address }, 'storage node registered');
+    if (lost > 0) {
+      this.logger.warn({ nodeId: request.nodeId, lost }, 'storage node came back with another disk: its replicas are repaired');
+      await this.jobs.checkReplicationNow();
+    }
     // A node that (re)starts may have lost chunks, or kept some nobody needs any more.
     await this.jobs.reconcileNode(request.nodeId);
     return { heartbeatIntervalSeconds: this.config.HEARTBEAT_INTERVAL_SECONDS };
@@ -44,7 +50,7 @@ export class NodeRegistryService {
 
   async list(): Promise<nodeRegistryApi.ListNodesResponse> {
     const nodes = await this.repository.listWithLiveness(this.config.NODE_DOWN_AFTER_SECONDS);
-    return { nodes: nodes.map(nodeInfo) };
+    return { nodes: nodes.map((n) => nodeInfo(n, this.health.condition(n.nodeId))) };
   }
 
   /** Marks the node draining: it receives nothing new, and its replicas are copied away. */
@@ -57,19 +63,21 @@ export class NodeRegistryService {
 
 /**
  * A node as operators see it: `drained`, `draining` (or `down` if a draining node stopped
- * answering), else `up` or `down` by its heartbeats.
+ * answering), else `down` by its heartbeats, `suspect` while its reads fail (circuit open until a
+ * probe answers), or `up`.
  */
-function nodeStatus(node: NodeWithLiveness): string {
+function nodeStatus(node: NodeWithLiveness, condition: NodeCondition): string {
   if (node.state === 'drained') return 'drained';
   if (!node.alive) return 'down';
-  return node.state === 'draining' ? 'draining' : 'up';
+  if (node.state === 'draining') return 'draining';
+  return condition;
 }
 
-function nodeInfo(node: NodeWithLiveness): nodeRegistryApi.NodeInfo {
+function nodeInfo(node: NodeWithLiveness, condition: NodeCondition): nodeRegistryApi.NodeInfo {
   return {
     nodeId: node.nodeId,
     address: node.address,
-    status: nodeStatus(node),
+    status: nodeStatus(node, condition),
     capacityBytes: node.capacityBytes,
     usedBytes: node.usedBytes,
     chunkCount: node.chunkCount,

@@ -24,6 +24,10 @@ export class StorageNodeEntity {
   @Column({ type: 'bigint', default: 0, transformer: bigintToNumber })
   chunkCount!: number;
 
+  /** The identity of the node's data directory at its last registration; another one means a wiped disk. */
+  @Column({ type: 'text', nullable: true })
+  diskId!: string | null;
+
   @Column({ type: 'text', default: 'active' })
   state!: NodeState;
 

@@ -3,7 +3,7 @@ import type { MetadataConfig } from '@cloudstore/config';
 import { NotFoundError, type nodeRegistryApi } from '@cloudstore/contracts';
 import { Metrics } from '@cloudstore/observability';
 import { Gauge } from 'prom-client';
-import { JobQueues, MAINTENANCE_JOBS } from '../jobs/job-queues';
+import { JobQueues } from '../jobs/job-queues';
 import { METADATA_CONFIG } from '../metadata.tokens';
 import { NodeRegistryService } from '../node-registry/node-registry.service';
 import { ReplicationRepository } from './replication.repository';
@@ -76,7 +76,7 @@ export class ClusterStatusService {
   async drain(nodeId: string): Promise<nodeRegistryApi.NodeInfo> {
     const node = await this.registry.startDrain(nodeId);
     if (!node) throw new NotFoundError(`No storage node ${nodeId}`);
-    await this.queues.maintenance.add(MAINTENANCE_JOBS.checkReplication, {}, {});
+    await this.queues.checkReplicationNow();
     return node;
   }
 }

@@ -1,5 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { chunkExists, deleteChunk, putChunk, readChunk, ReplicaReadError, StorageNodeClients } from '@cloudstore/chunk-transfer';
+import {
+  chunkExists,
+  deleteChunk,
+  NodeHealth,
+  putChunk,
+  ReplicaReader,
+  ReplicasExhaustedError,
+  StorageNodeClients,
+} from '@cloudstore/chunk-transfer';
 import type { MetadataConfig } from '@cloudstore/config';
 import { LOGGER, type Logger } from '@cloudstore/observability';
 import { METADATA_CONFIG } from '../metadata.tokens';
@@ -38,6 +46,8 @@ export class ReplicationService {
     private readonly replicas: ReplicationRepository,
     private readonly nodes: NodeRegistryRepository,
     private readonly nodeClients: StorageNodeClients,
+    private readonly reader: ReplicaReader,
+    private readonly health: NodeHealth,
     private readonly metrics: ReplicationMetrics,
     private readonly locks: ChunkLocks,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -67,9 +77,14 @@ export class ReplicationService {
     let copied = 0;
     if (healthy.length < target) {
       const brokenHere = new Set(chunk.replicas.filter((r) => r.state !== 'ok').map((r) => r.nodeId));
+      // Suspect nodes last: a node that stopped answering gets new replicas only if nothing else can.
       const candidates = ranking
         .filter((n) => !healthy.includes(n.nodeId))
-        .sort((a, b) => Number(brokenHere.has(b.nodeId)) - Number(brokenHere.has(a.nodeId)));
+        .sort(
+          (a, b) =>
+            Number(this.health.condition(a.nodeId) === 'suspect') - Number(this.health.condition(b.nodeId) === 'suspect') ||
+            Number(brokenHere.has(b.nodeId)) - Number(brokenHere.has(a.nodeId)),
+        );
       if (healthy.length + candidates.length < target)
         throw new Error(`no node has room for another replica of chunk ${chunk.id}`);
       const data = await this.readGoodCopy(chunk);
@@ -174,28 +189,29 @@ export class ReplicationService {
     return removed;
   }
 
-  /** The chunk's bytes from the first replica that gives them intact; a bad one is marked for repair. */
+  /** The chunk's bytes from a replica that gives them intact (hedged like a download); a bad one is marked for repair. */
   private async readGoodCopy(chunk: ChunkForRepair): Promise<Buffer> {
     const sources = chunk.replicas
       .filter((r) => r.state === 'ok' && r.alive)
       .sort((a, b) => Number(b.nodeState === 'active') - Number(a.nodeState === 'active'));
-    for (const source of sources) {
-      try {
-        return await readChunk(
-          this.nodeClients.get(source.address),
-          chunk.id,
-          { size: chunk.sizeBytes, sha256: chunk.sha256 },
-          TRANSFER_TIMEOUT_MS,
-        );
-      } catch (error) {
-        if (!(error instanceof ReplicaReadError)) throw error;
-        if (error.problem !== 'unavailable') await this.replicas.markReplica(chunk.id, source.nodeId, error.problem);
-        this.logger.warn(
-          { chunkId: chunk.id, nodeId: source.nodeId, problem: error.problem },
-          'a source replica failed its check',
-        );
-      }
+    const marks: Promise<void>[] = [];
+    try {
+      return await this.reader.read(
+        { chunkId: chunk.id, size: chunk.sizeBytes, sha256: chunk.sha256, replicas: sources },
+        (source, error) => {
+          this.logger.warn(
+            { chunkId: chunk.id, nodeId: source.nodeId, problem: error.problem },
+            'a source replica failed its check',
+          );
+          if (error.problem !== 'unavailable') marks.push(this.replicas.markReplica(chunk.id, source.nodeId, error.problem));
+        },
+      );
+    } catch (error) {
+      if (error instanceof ReplicasExhaustedError)
+        throw new Error(`no intact replica of chunk ${chunk.id} can be read now; will retry`, { cause: error });
+      throw error;
+    } finally {
+      await Promise.all(marks);
     }
-    throw new Error(`no intact replica of chunk ${chunk.id} can be read now; will retry`);
   }
 }

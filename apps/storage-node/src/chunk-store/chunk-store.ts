@@ -1,9 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createReadStream, type ReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, statfs, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, statfs, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { syncDirectory } from '@cloudstore/durable-files';
+import { createFileOnce, syncDirectory } from '@cloudstore/durable-files';
 import {
   ChecksumMismatchError,
   DomainError,
@@ -15,6 +15,8 @@ import {
 /** Chunk ids are opaque to the node but become file names: only this alphabet is accepted. */
 const CHUNK_ID_PATTERN = /^[A-Za-z0-9_-]{8,128}$/;
 const SHA256_PATTERN = /^[0-9a-f]{64}$/;
+/** Holds the data directory's identity (a UUID). */
+export const DISK_ID_FILE = 'disk-id';
 
 export interface ChunkUsage {
   readonly usedBytes: number;
@@ -54,6 +56,7 @@ export class ChunkStore {
   /** Bytes of writes in progress, so parallel writes cannot together pass the capacity. */
   private writingBytes = 0;
   private chunkCount = 0;
+  private diskIdentity = '';
 
   constructor(
     readonly rootDir: string,
@@ -63,11 +66,18 @@ export class ChunkStore {
     this.tmpDir = join(rootDir, 'tmp');
   }
 
-  /** Creates the layout, drops temp files of interrupted writes and counts what is stored. */
+  /**
+   * Creates the layout, drops temp files of interrupted writes and counts what is stored. A new
+   * (or wiped) data directory gets a new disk identity: the metadata then knows that nothing it
+   * placed here before is here any more.
+   */
   async open(): Promise<void> {
     await rm(this.tmpDir, { recursive: true, force: true });
     await mkdir(this.tmpDir, { recursive: true });
     await mkdir(this.chunksDir, { recursive: true });
+    const identityFile = join(this.rootDir, DISK_ID_FILE);
+    await createFileOnce(identityFile, randomUUID(), 0o644);
+    this.diskIdentity = (await readFile(identityFile, 'utf8')).trim();
     let usedBytes = 0;
     let chunkCount = 0;
     for await (const chunk of this.walk()) {
@@ -76,6 +86,11 @@ export class ChunkStore {
     }
     this.usedBytes = usedBytes;
     this.chunkCount = chunkCount;
+  }
+
+  /** Identifies this data directory, made at its creation; a wiped disk comes back with another. */
+  get diskId(): string {
+    return this.diskIdentity;
   }
 
   usage(): ChunkUsage {

@@ -59,6 +59,7 @@ export class NodeRegistrationService implements OnApplicationBootstrap, OnApplic
           nodeId: this.config.STORAGE_NODE_ID,
           address: this.config.STORAGE_NODE_ADDRESS,
           usage: await this.usage(),
+          diskId: this.store.diskId,
         });
         this.heartbeatIntervalMs = Math.max(1, response.heartbeatIntervalSeconds) * 1000;
         this.registered = true;

@@ -16,7 +16,7 @@ export const gatewayConfigSchema = z
     CHUNK_SIZE_BYTES: envVars.integer(4 * 1024 * 1024, 64 * 1024, 64 * 1024 * 1024),
     /** Largest file accepted (FILE_TOO_LARGE beyond), 100 GiB as in the seed. */
     MAX_FILE_SIZE_BYTES: envVars.integer(107374182400, 1),
-    /** Deadline of reading one chunk from one replica before the next replica is tried. */
+    /** A chunk read from one replica fails when no bytes arrive for this long (slow replicas are hedged much sooner). */
     CHUNK_READ_TIMEOUT_MS: envVars.integer(15_000, 100, 600_000),
     /** Deadline of writing one chunk to one node. */
     CHUNK_WRITE_TIMEOUT_MS: envVars.integer(60_000, 100, 600_000),

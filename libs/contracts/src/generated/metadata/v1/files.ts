@@ -178,6 +178,12 @@ export interface GetDownloadPlanRequest {
   origin: RequestOrigin | undefined;
 }
 
+export interface LocateChunkRequest {
+  owner: Owner | undefined;
+  fileId: string;
+  index: number;
+}
+
 export interface PlannedChunk {
   chunkId: string;
   index: number;
@@ -284,6 +290,13 @@ export interface FileServiceClient {
   /** The chunks covering a byte range, each with its replicas, healthiest first. */
 
   getDownloadPlan(request: GetDownloadPlanRequest, metadata: Metadata, ...rest: any): Observable<DownloadPlan>;
+
+  /**
+   * Where one chunk of a file is now, for a reader whose replicas all failed (moved by a
+   * repair or drain meanwhile). Not audited again: the download was.
+   */
+
+  locateChunk(request: LocateChunkRequest, metadata: Metadata, ...rest: any): Observable<PlannedChunk>;
 
   /** A replica that was missing, corrupt or too slow when read: it is marked for repair. */
 
@@ -393,6 +406,17 @@ export interface FileServiceController {
     ...rest: any
   ): Promise<DownloadPlan> | Observable<DownloadPlan> | DownloadPlan;
 
+  /**
+   * Where one chunk of a file is now, for a reader whose replicas all failed (moved by a
+   * repair or drain meanwhile). Not audited again: the download was.
+   */
+
+  locateChunk(
+    request: LocateChunkRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<PlannedChunk> | Observable<PlannedChunk> | PlannedChunk;
+
   /** A replica that was missing, corrupt or too slow when read: it is marked for repair. */
 
   reportReplicaProblem(
@@ -417,6 +441,7 @@ export function FileServiceControllerMethods() {
       "restoreFile",
       "purgeFile",
       "getDownloadPlan",
+      "locateChunk",
       "reportReplicaProblem",
     ];
     for (const method of grpcMethods) {

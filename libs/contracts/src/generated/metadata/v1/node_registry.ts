@@ -21,7 +21,14 @@ export interface RegisterNodeRequest {
   nodeId: string;
   /** host:port other services dial */
   address: string;
-  usage: NodeUsage | undefined;
+  usage:
+    | NodeUsage
+    | undefined;
+  /**
+   * Made when the node's data directory was created: another one than last time means the
+   * node lost every chunk it held (a new or wiped disk).
+   */
+  diskId: string;
 }
 
 export interface RegisterNodeResponse {

@@ -1,0 +1,127 @@
+import { readChunk, ReadCancelledError, ReplicaReadError } from './chunk-transfer';
+import type { NodeHealth, Replica } from './node-health';
+import type { StorageNodeClients } from './storage-node-clients';
+
+export interface ChunkReplicas<R extends Replica = Replica> {
+  readonly chunkId: string;
+  readonly size: number;
+  readonly sha256: string;
+  readonly replicas: readonly R[];
+}
+
+/** Every replica of a chunk failed; `problems` says how each did. */
+export class ReplicasExhaustedError extends Error {
+  override name = 'ReplicasExhaustedError';
+  constructor(
+    readonly chunkId: string,
+    readonly problems: readonly ReplicaReadError[],
+  ) {
+    super(`no replica of chunk ${chunkId} could be read: ${problems.map((p) => p.message).join('; ') || 'it has none'}`);
+  }
+
+  /** Some replica had wrong bytes (rather than none answering). */
+  get corrupt(): boolean {
+    return this.problems.some((p) => p.problem === 'corrupt');
+  }
+}
+
+/** Told of each replica that failed a read (missing, corrupt, unavailable), to report or mark it. */
+export type ReplicaProblemListener<R extends Replica> = (replica: R, error: ReplicaReadError) => void;
+
+/**
+ * The one way chunk bytes are read, by downloads, repair and drain: the best replica first; when
+ * it sends nothing for a hedge delay (derived from the node's observed latency), the next one is
+ * asked as well and the first intact answer wins, the others being cancelled. A failed replica
+ * hands over to the next at once. Every outcome feeds the node's circuit breaker.
+ */
+export class ReplicaReader {
+  constructor(
+    private readonly clients: StorageNodeClients,
+    private readonly health: NodeHealth,
+    /** A read that sends nothing for this long fails outright. */
+    private readonly idleTimeoutMs: number,
+  ) {}
+
+  read<R extends Replica>(chunk: ChunkReplicas<R>, onProblem: ReplicaProblemListener<R> = () => undefined): Promise<Buffer> {
+    const candidates = this.health.order(chunk.replicas);
+    const problems: ReplicaReadError[] = [];
+    const reads: { replica: R; abort: AbortController; slow: boolean; settled: boolean }[] = [];
+    let next = 0;
+    let running = 0;
+    let done = false;
+    return new Promise<Buffer>((resolve, reject) => {
+      const finish = (outcome: () => void) => {
+        done = true;
+        for (const read of reads) {
+          if (read.settled) continue;
+          read.abort.abort();
+          // A replica overtaken while it sent nothing was too slow to matter: it counts against its node.
+          if (read.slow) this.health.recordFailure(read.replica);
+        }
+        outcome();
+      };
+      const askNext = (): void => {
+        const replica = candidates[next];
+        next += 1;
+        if (!replica) {
+          if (running === 0 && !done) finish(() => reject(new ReplicasExhaustedError(chunk.chunkId, problems)));
+          return;
+        }
+        running += 1;
+        const read = { replica, abort: new AbortController(), slow: false, settled: false };
+        reads.push(read);
+        const started = Date.now();
+        let firstByteMs: number | undefined;
+        let hedge: NodeJS.Timeout | undefined;
+        const armHedge = () => {
+          clearTimeout(hedge);
+          hedge = setTimeout(() => {
+            if (done || read.slow) return;
+            read.slow = true;
+            askNext();
+          }, this.health.hedgeDelayMs(replica.nodeId));
+        };
+        armHedge();
+        readChunk(
+          this.clients.get(replica.address),
+          chunk.chunkId,
+          { size: chunk.size, sha256: chunk.sha256 },
+          {
+            idleTimeoutMs: this.idleTimeoutMs,
+            signal: read.abort.signal,
+            onProgress: () => {
+              firstByteMs ??= Date.now() - started;
+              // Bytes flow again: it is not the one holding the read up.
+              read.slow = false;
+              armHedge();
+            },
+          },
+        ).then(
+          (data) => {
+            clearTimeout(hedge);
+            read.settled = true;
+            running -= 1;
+            this.health.recordSuccess(replica, firstByteMs ?? Date.now() - started);
+            if (!done) finish(() => resolve(data));
+          },
+          (error: unknown) => {
+            clearTimeout(hedge);
+            read.settled = true;
+            running -= 1;
+            if (error instanceof ReadCancelledError || done) return;
+            if (!(error instanceof ReplicaReadError)) {
+              finish(() => reject(error instanceof Error ? error : new Error(String(error))));
+              return;
+            }
+            problems.push(error);
+            if (error.problem === 'unavailable') this.health.recordFailure(replica, error.refused);
+            onProblem(replica, error);
+            // The next replica is asked now, unless a read that still sends bytes is under way.
+            if (reads.every((r) => r.settled || r.slow)) askNext();
+          },
+        );
+      };
+      askNext();
+    });
+  }
+}
