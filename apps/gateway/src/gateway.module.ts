@@ -86,8 +86,7 @@ export class GatewayModule implements NestModule {
         AuthenticatedGuard,
         {
           provide: ReplicaReader,
-          useFactory: () =>
-            new ReplicaReader(options.clients.storageNodes, options.clients.nodeHealth, options.config.CHUNK_READ_TIMEOUT_MS),
+          useFactory: () => new ReplicaReader(options.clients.storageNodes, options.config.CHUNK_READ_TIMEOUT_MS),
         },
         {
           provide: TokenRevocations,

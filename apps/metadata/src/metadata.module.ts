@@ -27,16 +27,16 @@ class MetadataCoreModule {
       { provide: StorageNodeClients, useFactory: () => new StorageNodeClients() },
       {
         provide: NodeHealth,
-        useFactory: () => {
-          const health = new NodeHealth();
-          registerNodeHealthGauge(health, metrics.registry, 'cloudstore_storage_node_condition');
-          return health;
+        inject: [StorageNodeClients],
+        useFactory: (clients: StorageNodeClients) => {
+          registerNodeHealthGauge(clients.health, metrics.registry, 'cloudstore_storage_node_condition');
+          return clients.health;
         },
       },
       {
         provide: ReplicaReader,
-        inject: [StorageNodeClients, NodeHealth],
-        useFactory: (clients: StorageNodeClients, health: NodeHealth) => new ReplicaReader(clients, health, REPLICA_READ_IDLE_MS),
+        inject: [StorageNodeClients],
+        useFactory: (clients: StorageNodeClients) => new ReplicaReader(clients, REPLICA_READ_IDLE_MS),
       },
       JobQueues,
       ChunkLocks,

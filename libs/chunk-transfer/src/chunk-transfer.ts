@@ -20,7 +20,8 @@ export function sha256Hex(data: Uint8Array): string {
 
 /**
  * Stores a chunk on a node: the header and bytes in 1 MiB messages, waiting for the stream to
- * drain whenever the node is slower than us. Resolves once the node has fsynced and verified it.
+ * drain whenever the node is slower than us. Resolves once the node has fsynced and verified it;
+ * `signal` cancels the write (the node then keeps nothing of it).
  */
 export async function putChunk(
   client: StorageNodeClient,
@@ -28,6 +29,7 @@ export async function putChunk(
   sha256: string,
   data: Buffer,
   timeoutMs: number,
+  signal?: AbortSignal,
 ): Promise<void> {
   let call!: ClientWritableStream<storageNodeApi.PutChunkRequest>;
   const done = new Promise<void>((resolve, reject) => {
@@ -43,6 +45,8 @@ export async function putChunk(
   });
   // The call's outcome decides; a write on a call that already failed must not throw on its own.
   call.on('error', () => undefined);
+  const cancel = () => call.cancel();
+  signal?.addEventListener('abort', cancel, { once: true });
   const failed = done.then(
     () => false,
     () => true,
@@ -56,7 +60,11 @@ export async function putChunk(
     if (!call.write(message) && (await Promise.race([once(call, 'drain').then(() => false), failed]))) break;
   } while (offset < data.length);
   call.end();
-  await done;
+  try {
+    await done;
+  } finally {
+    signal?.removeEventListener('abort', cancel);
+  }
 }
 
 /** Why a replica could not give a chunk: it is not there, its bytes are wrong, or the node did not answer. */
@@ -81,11 +89,19 @@ export interface ReadChunkOptions {
   readonly signal?: AbortSignal;
   /** Called at every piece that arrives (the first one is the node's first byte). */
   readonly onProgress?: () => void;
+  /** Wait for the node's channel to connect rather than fail at once while it is down. */
+  readonly waitForReady?: boolean;
 }
 
 /** The read was cancelled by its caller: says nothing about the replica. */
 export class ReadCancelledError extends Error {
   override name = 'ReadCancelledError';
+}
+
+function readMetadata(waitForReady: boolean): Metadata {
+  const metadata = new Metadata();
+  if (waitForReady) metadata.setOptions({ waitForReady: true });
+  return metadata;
 }
 
 /** A status that means nothing answers at the address (rather than a slow or failing node). */
@@ -108,7 +124,7 @@ export async function readChunk(
       md: Metadata,
       options: object,
     ) => ClientReadableStream<storageNodeApi.GetChunkResponse>
-  ).call(client.raw, { chunkId }, new Metadata(), {});
+  ).call(client.raw, { chunkId }, readMetadata(options.waitForReady === true), {});
   let stalled = false;
   const stall = () => {
     stalled = true;

@@ -1,4 +1,3 @@
-import { checkGrpcHealth } from '@cloudstore/grpc';
 import { Gauge, type Registry } from 'prom-client';
 
 /** `up`: reads and new replicas go there; `suspect`: skipped while anything else can serve, until a probe succeeds. */
@@ -23,11 +22,6 @@ export const DEFAULT_NODE_HEALTH: NodeHealthOptions = {
 
 /** Is the node answering? Resolves when it is, rejects when it is not (within the probe's deadline). */
 export type NodeProbe = (address: string, timeoutMs: number) => Promise<void>;
-
-const grpcHealthProbe: NodeProbe = async (address, timeoutMs) => {
-  const status = await checkGrpcHealth(address, '', timeoutMs);
-  if (status !== 'SERVING') throw new Error(`${address} is ${status}`);
-};
 
 /** Weight of the newest sample in the moving average of a node's first-byte latency. */
 const LATENCY_SMOOTHING = 0.3;
@@ -60,8 +54,8 @@ export class NodeHealth {
   private closed = false;
 
   constructor(
-    private readonly options: NodeHealthOptions = DEFAULT_NODE_HEALTH,
-    private readonly probe: NodeProbe = grpcHealthProbe,
+    private readonly options: NodeHealthOptions,
+    private readonly probe: NodeProbe,
   ) {}
 
   condition(nodeId: string): NodeCondition {

@@ -3,7 +3,6 @@ import { Server, ServerCredentials, type ServerWritableStream, status } from '@g
 import { STORAGE_NODE_SERVICE, type storageNodeApi } from '@cloudstore/contracts';
 import { loadServiceClientConstructor } from '@cloudstore/grpc';
 import { findFreePortRange, waitFor } from '@cloudstore/testing';
-import { NodeHealth } from './node-health';
 import { ReplicaReader, ReplicasExhaustedError } from './replica-reader';
 import { StorageNodeClients } from './storage-node-clients';
 
@@ -67,7 +66,6 @@ describe(ReplicaReader.name, () => {
   const chunk = { chunkId: 'chunk-0001', size: data.length, sha256: createHash('sha256').update(data).digest('hex') };
   const nodes: FakeNode[] = [];
   let clients: StorageNodeClients;
-  let health: NodeHealth;
   let probeAnswers: boolean;
   let sut: ReplicaReader;
 
@@ -77,18 +75,19 @@ describe(ReplicaReader.name, () => {
     return started;
   }
 
+  const health = () => clients.health;
+
   beforeEach(() => {
-    clients = new StorageNodeClients();
     probeAnswers = false;
-    health = new NodeHealth({ failuresToSuspect: 2, probeIntervalMs: 50, minHedgeDelayMs: 100, maxHedgeDelayMs: 200 }, () =>
-      probeAnswers ? Promise.resolve() : Promise.reject(new Error('no answer')),
+    clients = new StorageNodeClients(
+      { failuresToSuspect: 2, probeIntervalMs: 50, minHedgeDelayMs: 100, maxHedgeDelayMs: 200 },
+      () => (probeAnswers ? Promise.resolve() : Promise.reject(new Error('no answer'))),
     );
     // Far longer than any test may take: only hedging can get past a frozen replica.
-    sut = new ReplicaReader(clients, health, 600_000);
+    sut = new ReplicaReader(clients, 600_000);
   });
 
   afterEach(() => {
-    health.close();
     clients.close();
     for (const n of nodes.splice(0)) n.stop();
   });
@@ -106,7 +105,7 @@ describe(ReplicaReader.name, () => {
     const frozen = await node('frozen', 'freeze');
     const good = await node('good', 'serve');
     for (let i = 0; i < 2; i += 1) await sut.read({ ...chunk, replicas: [frozen, good] });
-    expect(health.condition('frozen')).toBe('suspect');
+    expect(health().condition('frozen')).toBe('suspect');
 
     expect(await sut.read({ ...chunk, replicas: [frozen, good] })).toEqual(data);
     expect(frozen.calls).toBe(2);
@@ -117,23 +116,33 @@ describe(ReplicaReader.name, () => {
     gone.stop();
     const good = await node('good', 'serve');
     // A hedge delay longer than the test's timeout: only the refusal itself can move the read on.
-    health = new NodeHealth({ failuresToSuspect: 2, probeIntervalMs: 60_000, minHedgeDelayMs: 60_000, maxHedgeDelayMs: 60_000 });
-    sut = new ReplicaReader(clients, health, 600_000);
+    clients.close();
+    clients = new StorageNodeClients({
+      failuresToSuspect: 2,
+      probeIntervalMs: 60_000,
+      minHedgeDelayMs: 60_000,
+      maxHedgeDelayMs: 60_000,
+    });
+    sut = new ReplicaReader(clients, 600_000);
 
     expect(await sut.read({ ...chunk, replicas: [gone, good] })).toEqual(data);
-    expect(health.condition('gone')).toBe('suspect');
+    expect(health().condition('gone')).toBe('suspect');
   });
 
   it('reads from a suspect node again once a probe answers', async () => {
     const flaky = await node('flaky', 'freeze');
     const good = await node('good', 'serve');
     for (let i = 0; i < 2; i += 1) await sut.read({ ...chunk, replicas: [flaky, good] });
-    expect(health.condition('flaky')).toBe('suspect');
+    expect(health().condition('flaky')).toBe('suspect');
 
     probeAnswers = true;
-    await waitFor('the probe answered', () => health.condition('flaky') === 'up', 5000, 10);
+    await waitFor('the probe answered', () => health().condition('flaky') === 'up', 5000, 10);
     flaky.behaviour = 'serve';
-    expect(health.order([flaky, good]).map((n) => n.nodeId)[0]).toBe('flaky');
+    expect(
+      health()
+        .order([flaky, good])
+        .map((n) => n.nodeId)[0],
+    ).toBe('flaky');
   });
 
   it('passes over a corrupt replica, telling the caller, and never returns its bytes', async () => {
@@ -147,7 +156,7 @@ describe(ReplicaReader.name, () => {
 
     expect(read).toEqual(data);
     expect(problems).toEqual(['corrupt:corrupt']);
-    expect(health.condition('corrupt')).toBe('up');
+    expect(health().condition('corrupt')).toBe('up');
   });
 
   it('fails with every replica problem when none can give the chunk', async () => {

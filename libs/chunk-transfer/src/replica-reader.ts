@@ -1,5 +1,5 @@
 import { readChunk, ReadCancelledError, ReplicaReadError } from './chunk-transfer';
-import type { NodeHealth, Replica } from './node-health';
+import type { Replica } from './node-health';
 import type { StorageNodeClients } from './storage-node-clients';
 
 export interface ChunkReplicas<R extends Replica = Replica> {
@@ -8,6 +8,9 @@ export interface ChunkReplicas<R extends Replica = Replica> {
   readonly sha256: string;
   readonly replicas: readonly R[];
 }
+
+/** How long a patient read waits for a node that is coming back (its channel reconnecting). */
+const RECONNECT_WINDOW_MS = 5000;
 
 /** Every replica of a chunk failed; `problems` says how each did. */
 export class ReplicasExhaustedError extends Error {
@@ -37,13 +40,25 @@ export type ReplicaProblemListener<R extends Replica> = (replica: R, error: Repl
 export class ReplicaReader {
   constructor(
     private readonly clients: StorageNodeClients,
-    private readonly health: NodeHealth,
     /** A read that sends nothing for this long fails outright. */
     private readonly idleTimeoutMs: number,
   ) {}
 
-  read<R extends Replica>(chunk: ChunkReplicas<R>, onProblem: ReplicaProblemListener<R> = () => undefined): Promise<Buffer> {
+  private get health() {
+    return this.clients.health;
+  }
+
+  /**
+   * The chunk's bytes, verified. `patient`: for a second try after every replica failed, calls
+   * wait for a node's channel to (re)connect, up to RECONNECT_WINDOW_MS, rather than fail at once.
+   */
+  read<R extends Replica>(
+    chunk: ChunkReplicas<R>,
+    onProblem: ReplicaProblemListener<R> = () => undefined,
+    { patient = false } = {},
+  ): Promise<Buffer> {
     const candidates = this.health.order(chunk.replicas);
+    const idleTimeoutMs = patient ? Math.min(this.idleTimeoutMs, RECONNECT_WINDOW_MS) : this.idleTimeoutMs;
     const problems: ReplicaReadError[] = [];
     const reads: { replica: R; abort: AbortController; slow: boolean; settled: boolean }[] = [];
     let next = 0;
@@ -87,7 +102,8 @@ export class ReplicaReader {
           chunk.chunkId,
           { size: chunk.size, sha256: chunk.sha256 },
           {
-            idleTimeoutMs: this.idleTimeoutMs,
+            idleTimeoutMs,
+            waitForReady: patient,
             signal: read.abort.signal,
             onProgress: () => {
               firstByteMs ??= Date.now() - started;

@@ -1,4 +1,4 @@
-import { credentials, loadPackageDefinition, type Client, type ServiceError } from '@grpc/grpc-js';
+import { type ChannelInterface, credentials, loadPackageDefinition, type Client, type ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { PROTO_LOADER_OPTIONS } from './proto-loader';
@@ -11,19 +11,31 @@ type HealthClient = Client & {
   ): void;
 };
 
-let HealthClientCtor: (new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => HealthClient) | undefined;
+let HealthClientCtor:
+  | (new (
+      address: string,
+      creds: ReturnType<typeof credentials.createInsecure>,
+      options?: { channelOverride?: ChannelInterface },
+    ) => HealthClient)
+  | undefined;
 
 /**
  * Asks `grpc.health.v1.Health/Check` at `address`. Resolves with the serving status
- * ("SERVING", "NOT_SERVING", …); rejects when nothing answers within `timeoutMs`.
+ * ("SERVING", "NOT_SERVING", …); rejects when nothing answers within `timeoutMs`. Over `channel`
+ * when given (the one other calls use, so that an answer also means it is connected; it is left open).
  */
-export async function checkGrpcHealth(address: string, service = '', timeoutMs = 2000): Promise<string> {
+export async function checkGrpcHealth(
+  address: string,
+  service = '',
+  timeoutMs = 2000,
+  channel?: ChannelInterface,
+): Promise<string> {
   HealthClientCtor ??= (
     loadPackageDefinition(loadSync(healthProtoPath, PROTO_LOADER_OPTIONS)) as never as {
       grpc: { health: { v1: { Health: NonNullable<typeof HealthClientCtor> } } };
     }
   ).grpc.health.v1.Health;
-  const client = new HealthClientCtor(address, credentials.createInsecure());
+  const client = new HealthClientCtor(address, credentials.createInsecure(), channel ? { channelOverride: channel } : {});
   try {
     return await new Promise<string>((resolve, reject) => {
       client.check({ service }, { deadline: Date.now() + timeoutMs }, (error, response) => {
@@ -32,6 +44,6 @@ export async function checkGrpcHealth(address: string, service = '', timeoutMs =
       });
     });
   } finally {
-    client.close();
+    if (!channel) client.close();
   }
 }

@@ -144,6 +144,8 @@ export class DownloadService {
       return await this.reader.read(
         { ...fresh, chunkId: chunk.chunkId, size: chunk.size, sha256: chunk.sha256 },
         (replica, error) => this.reportProblem(chunk, replica, error),
+        // A node just restarted may still be reconnecting: wait for it a moment rather than fail.
+        { patient: true },
       );
     } catch (error) {
       throw this.unreadable(chunk, error);

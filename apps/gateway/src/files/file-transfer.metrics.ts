@@ -14,7 +14,7 @@ export class FileTransferMetrics {
 
   constructor(metrics: Metrics, clients: InternalClients) {
     const registers = [metrics.registry];
-    registerNodeHealthGauge(clients.nodeHealth, metrics.registry, 'cloudstore_storage_node_condition');
+    registerNodeHealthGauge(clients.storageNodes.health, metrics.registry, 'cloudstore_storage_node_condition');
     this.uploadedBytes = new Counter({ name: 'cloudstore_uploaded_bytes_total', help: 'Bytes of committed uploads.', registers });
     this.downloadedBytes = new Counter({
       name: 'cloudstore_downloaded_bytes_total',

@@ -18,6 +18,9 @@ import { owner } from './files.service';
  */
 export const CHUNK_WRITES_IN_FLIGHT = 2;
 
+/** How long writes still under way may finish once a quorum has a chunk: as long as the quorum took, within these bounds. */
+const QUORUM_GRACE_MS = { min: 250, max: 1000 };
+
 export interface UploadParams {
   readonly caller: Caller;
   readonly filename: string;
@@ -154,18 +157,30 @@ export class UploadService {
   }
 
   /**
-   * Writes the chunk to `replicationFactor` nodes at once, each failure moving on to the next
-   * candidate of the placement. Enough when a write quorum stored it; the replicas still missing
-   * are restored by the replication jobs.
+   * Writes the chunk to `replicationFactor` nodes at once (to suspect nodes only when too few
+   * others answer), each failure moving on to the next candidate of the placement. Once a write
+   * quorum has it fsynced, the writes still under way get as long again as the quorum took
+   * (within QUORUM_GRACE_MS) and are then cancelled: a stalled node costs an upload a bounded
+   * delay, and the copies it missed are restored by the replication jobs. Never enough with
+   * fewer than the quorum.
    */
   private async replicate(prepared: filesApi.PrepareChunkResponse, chunk: SealedChunk): Promise<string[]> {
-    // Suspect nodes last: a node that stopped answering reads gets new replicas only if nothing else can.
-    const candidates = this.clients.nodeHealth.order(prepared.candidates);
+    const health = this.clients.storageNodes.health;
+    const candidates = health.order(prepared.candidates);
+    const answering = candidates.filter((c) => health.condition(c.nodeId) === 'up').length;
     const stored: string[] = [];
     const failures: string[] = [];
+    const writes = new Set<AbortController>();
+    const started = Date.now();
+    let quorumReached!: () => void;
+    const quorum = new Promise<void>((resolve) => {
+      quorumReached = resolve;
+    });
     const writeToNext = async (): Promise<void> => {
       const target = candidates.shift();
       if (!target) return;
+      const write = new AbortController();
+      writes.add(write);
       try {
         await putChunk(
           this.clients.storageNodes.get(target.address),
@@ -173,22 +188,41 @@ export class UploadService {
           chunk.sha256,
           chunk.data,
           this.config.CHUNK_WRITE_TIMEOUT_MS,
+          write.signal,
         );
         stored.push(target.nodeId);
+        if (stored.length >= prepared.writeQuorum) quorumReached();
       } catch (error) {
-        failures.push(`${target.nodeId}: ${error instanceof Error ? error.message : String(error)}`);
+        health.recordFailure(target, error instanceof DomainError && error.code === 'STORAGE_UNAVAILABLE');
         this.metrics.replicaWriteFailures.inc({ node_id: target.nodeId });
+        if (write.signal.aborted) {
+          failures.push(`${target.nodeId}: still writing when the quorum was done`);
+          return;
+        }
+        failures.push(`${target.nodeId}: ${error instanceof Error ? error.message : String(error)}`);
         await writeToNext();
+      } finally {
+        writes.delete(write);
       }
     };
-    await Promise.all(Array.from({ length: prepared.replicationFactor }, writeToNext));
+    const parallel = Math.min(prepared.replicationFactor, Math.max(answering, prepared.writeQuorum));
+    const all = Promise.all(Array.from({ length: parallel }, writeToNext));
+    await Promise.race([all, quorum]);
+    if (writes.size > 0) {
+      const grace = Math.min(QUORUM_GRACE_MS.max, Math.max(QUORUM_GRACE_MS.min, Date.now() - started));
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([all, new Promise((resolve) => (timer = setTimeout(resolve, grace)))]);
+      clearTimeout(timer);
+      for (const write of writes) write.abort();
+      await all;
+    }
     if (stored.length < prepared.writeQuorum) {
       this.logger.warn({ chunkId: prepared.chunkId, stored, failures }, 'chunk write missed its quorum');
       throw new StorageUnavailableError(
         `Only ${stored.length} of the ${prepared.writeQuorum} storage nodes needed took the data; try again later`,
       );
     }
-    if (failures.length > 0)
+    if (stored.length < prepared.replicationFactor)
       this.logger.warn({ chunkId: prepared.chunkId, stored, failures }, 'chunk stored with fewer replicas than wanted');
     return stored;
   }

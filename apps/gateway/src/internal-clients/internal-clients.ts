@@ -1,4 +1,4 @@
-import { NodeHealth, StorageNodeClients } from '@cloudstore/chunk-transfer';
+import { StorageNodeClients } from '@cloudstore/chunk-transfer';
 import type { GatewayConfig } from '@cloudstore/config';
 import {
   AUTH_SERVICE,
@@ -19,10 +19,8 @@ export class InternalClients {
   readonly nodeRegistry: GrpcServiceClient<nodeRegistryApi.NodeRegistryServiceClient>;
   readonly files: GrpcServiceClient<filesApi.FileServiceClient>;
   readonly quotas: GrpcServiceClient<filesApi.QuotaServiceClient>;
-  /** Chunk bytes go straight between the gateway and the nodes. */
+  /** Chunk bytes go straight between the gateway and the nodes; `storageNodes.health` orders replicas, hedges reads, skips suspect nodes. */
   readonly storageNodes = new StorageNodeClients();
-  /** How each node has answered this gateway lately: orders replicas, hedges reads, skips suspect nodes. */
-  readonly nodeHealth = new NodeHealth();
 
   constructor(readonly config: GatewayConfig) {
     // Password hashing makes some auth calls take a while under load.
@@ -40,6 +38,5 @@ export class InternalClients {
     this.files.close();
     this.quotas.close();
     this.storageNodes.close();
-    this.nodeHealth.close();
   }
 }
