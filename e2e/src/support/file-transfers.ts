@@ -18,7 +18,7 @@ export function grpcUpload(
   token: string,
   filename: string,
   data: Buffer,
-  options: { pieceSize?: number; fileId?: string; stopAfter?: number; fileSize?: number } = {},
+  options: { pieceSize?: number; fileId?: string; stopAfter?: number; fileSize?: number; metadata?: Metadata } = {},
 ): { done: Promise<publicApi.UploadFileResponse>; call: ClientWritableStream<publicApi.UploadFileRequest> } {
   let call!: ClientWritableStream<publicApi.UploadFileRequest>;
   const done = new Promise<publicApi.UploadFileResponse>((resolve, reject) => {
@@ -27,7 +27,7 @@ export function grpcUpload(
         md: Metadata,
         cb: (e: ServiceError | null, r?: publicApi.UploadFileResponse) => void,
       ) => ClientWritableStream<publicApi.UploadFileRequest>
-    ).call(client.raw, new Metadata(), (error, response) =>
+    ).call(client.raw, options.metadata ?? new Metadata(), (error, response) =>
       error ? reject(error) : resolve(response as publicApi.UploadFileResponse),
     );
   });

@@ -17,6 +17,21 @@ const MESSAGE_BYTES = 1024 * 1024;
 
 type UploadCall = ServerReadableStream<publicApi.UploadFileRequest, publicApi.UploadFileResponse>;
 
+/** UploadFile metadata with the file's size in decimal bytes: its quota is reserved before any byte is stored. */
+const FILE_SIZE_METADATA_KEY = 'x-file-size';
+
+/** The size the client declared, by metadata or in the first message's file_size; -1 when none. */
+function declaredSize(first: publicApi.UploadFileRequest, metadata: Metadata): number {
+  const inMessage = first.fileSize > 0 ? first.fileSize : -1;
+  const values = metadata.get(FILE_SIZE_METADATA_KEY);
+  if (values.length === 0) return inMessage;
+  const raw = values.length === 1 ? values[0] : undefined;
+  const size = typeof raw === 'string' && /^\d{1,16}$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(size)) throw new InvalidArgumentError(`${FILE_SIZE_METADATA_KEY} must be one decimal byte count`);
+  if (inMessage >= 0 && inMessage !== size) throw new InvalidArgumentError(`${FILE_SIZE_METADATA_KEY} and file_size disagree`);
+  return size;
+}
+
 /**
  * How long an upload of undeclared size waits, after the client's last message, for a cancel.
  * grpc-js clients cancel by ending the stream and then resetting it: the end arrives first, and
@@ -73,7 +88,7 @@ export class FilesGrpcController {
       const caller = await this.authenticator.fromGrpc(first.value.authToken, call.metadata);
       if (!first.value.filename) throw new InvalidArgumentError('The first message must carry the filename');
       const firstChunk = first.value.chunk;
-      const declaredSize = first.value.fileSize > 0 ? first.value.fileSize : -1;
+      const size = declaredSize(first.value, call.metadata);
       async function* bytes(): AsyncGenerator<Uint8Array> {
         if (firstChunk.length > 0) yield firstChunk;
         for (;;) {
@@ -87,13 +102,13 @@ export class FilesGrpcController {
           if (next.done) break;
           yield next.value.chunk;
         }
-        if (declaredSize < 0) await settleCancellation(call);
+        if (size < 0) await settleCancellation(call);
         if (call.cancelled) throw new ClientGoneError();
       }
       const file = await this.uploads.upload(bytes(), {
         caller,
         filename: first.value.filename,
-        declaredSize,
+        declaredSize: size,
         contentType: 'application/octet-stream',
         fileId: first.value.fileId,
         origin: this.origins.grpc(call, call.metadata),

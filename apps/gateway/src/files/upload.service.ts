@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Caller } from '@cloudstore/access-tokens';
 import { putChunk, sha256Hex } from '@cloudstore/chunk-transfer';
 import type { GatewayConfig } from '@cloudstore/config';
-import { type commonApi, DomainError, type filesApi, StorageUnavailableError } from '@cloudstore/contracts';
+import { type commonApi, DomainError, type filesApi, InvalidArgumentError, StorageUnavailableError } from '@cloudstore/contracts';
 import { LOGGER, type Logger } from '@cloudstore/observability';
 import { CHUNK_OVERHEAD, type DataKey, FileCipher } from '../encryption/file-cipher';
 import { GATEWAY_CONFIG } from '../gateway.tokens';
@@ -21,10 +21,17 @@ export const CHUNK_WRITES_IN_FLIGHT = 2;
 /** How long writes still under way may finish once a quorum has a chunk: as long as the quorum took, within these bounds. */
 const QUORUM_GRACE_MS = { min: 250, max: 1000 };
 
+/**
+ * Deadline of the metadata calls that reserve quota (PrepareChunk, CommitUpload): an upload of
+ * undeclared size may wait there while older uploads of the same user hold the room, for at most
+ * the metadata service's QUOTA_WAIT_SECONDS (60 at most).
+ */
+const RESERVING_CALL_TIMEOUT_MS = 75_000;
+
 export interface UploadParams {
   readonly caller: Caller;
   readonly filename: string;
-  /** Content-Length when the client sent one; -1 otherwise. */
+  /** Content-Length or x-file-size when the client sent one; -1 otherwise. Reserved whole before any byte is stored. */
   readonly declaredSize: number;
   readonly contentType: string;
   readonly fileId: string;
@@ -105,22 +112,33 @@ export class UploadService {
         if (writeError) throw writeError;
         size += piece.length;
         if (size > this.config.MAX_FILE_SIZE_BYTES) throw this.tooLarge();
+        // Refused before a byte past the declared size is stored.
+        if (params.declaredSize >= 0 && size > params.declaredSize) {
+          throw new InvalidArgumentError(`More bytes arrived than the ${params.declaredSize} declared`);
+        }
         fileHash.update(piece);
         for (const chunk of assembler.push(piece)) await submit(chunk);
+      }
+      if (params.declaredSize >= 0 && size !== params.declaredSize) {
+        throw new InvalidArgumentError(`The upload ended after ${size} of the ${params.declaredSize} bytes declared`);
       }
       const tail = assembler.flush();
       if (tail) await submit(tail);
       await Promise.all(writing);
       if (writeError) throw writeError;
-      const file = await this.clients.files.call('commitUpload', {
-        ...ids,
-        size,
-        sha256: fileHash.digest('hex'),
-        chunkCount: index,
-        origin: params.origin,
-        wrappedDataKey: dataKey.wrapped,
-        masterKeyId: this.cipher.masterKeyId,
-      });
+      const file = await this.clients.files.call(
+        'commitUpload',
+        {
+          ...ids,
+          size,
+          sha256: fileHash.digest('hex'),
+          chunkCount: index,
+          origin: params.origin,
+          wrappedDataKey: dataKey.wrapped,
+          masterKeyId: this.cipher.masterKeyId,
+        },
+        { timeoutMs: RESERVING_CALL_TIMEOUT_MS },
+      );
       this.metrics.uploadedBytes.inc(size);
       return file;
     } catch (error) {
@@ -146,12 +164,11 @@ export class UploadService {
   }
 
   private async writeChunk(ids: { uploadId: string; ownerId: string }, chunk: SealedChunk): Promise<void> {
-    const prepared = await this.clients.files.call('prepareChunk', {
-      ...ids,
-      index: chunk.index,
-      size: chunk.data.length,
-      sha256: chunk.sha256,
-    });
+    const prepared = await this.clients.files.call(
+      'prepareChunk',
+      { ...ids, index: chunk.index, size: chunk.data.length, sha256: chunk.sha256 },
+      { timeoutMs: RESERVING_CALL_TIMEOUT_MS },
+    );
     const stored = await this.replicate(prepared, chunk);
     await this.clients.files.call('completeChunk', { ...ids, chunkId: prepared.chunkId, nodeIds: stored });
   }

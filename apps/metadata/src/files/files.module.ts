@@ -6,6 +6,7 @@ import { QuotasController } from '../quotas/quotas.controller';
 import { QuotasRepository } from '../quotas/quotas.repository';
 import { QuotasService } from '../quotas/quotas.service';
 import { TrashService } from '../trash/trash.service';
+import { UploadReservationsService } from '../uploads/upload-reservations.service';
 import { UploadsRepository } from '../uploads/uploads.repository';
 import { UploadsService } from '../uploads/uploads.service';
 import { ChunksRepository } from './chunks.repository';
@@ -25,6 +26,7 @@ import { FilesService } from './files.service';
     QuotasRepository,
     QuotasService,
     TrashService,
+    UploadReservationsService,
     UploadsRepository,
     UploadsService,
   ],

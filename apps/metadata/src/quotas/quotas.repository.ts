@@ -49,6 +49,15 @@ export class QuotasRepository {
     );
   }
 
+  /**
+   * The owner's row, locked until the transaction ends. Whatever changes an owner's reservations
+   * takes this lock first, then upload rows: such changes happen one at a time per owner and
+   * always lock in the same order, so they cannot deadlock.
+   */
+  lock(userId: string, manager: EntityManager): Promise<QuotaRow | undefined> {
+    return this.select(userId, manager, 'FOR UPDATE');
+  }
+
   /** Holds `bytes` for an upload; false (nothing changed) when they do not fit. */
   async reserve(userId: string, bytes: number, manager?: EntityManager): Promise<boolean> {
     const limit = this.limitSql('"user_quotas"');
@@ -100,11 +109,14 @@ export class QuotasRepository {
     );
   }
 
-  async find(userId: string): Promise<QuotaRow | undefined> {
-    const rows = await this.dataSource.manager.query<
-      { used_bytes: string; reserved_bytes: string; limit_bytes: string | null }[]
-    >(
-      `SELECT q."used_bytes", q."reserved_bytes", ${this.limitSql('q')} AS "limit_bytes" FROM "metadata"."user_quotas" q WHERE q."user_id" = $4`,
+  find(userId: string): Promise<QuotaRow | undefined> {
+    return this.select(userId, this.dataSource.manager, '');
+  }
+
+  private async select(userId: string, manager: EntityManager, lock: 'FOR UPDATE' | ''): Promise<QuotaRow | undefined> {
+    const rows = await manager.query<{ used_bytes: string; reserved_bytes: string; limit_bytes: string | null }[]>(
+      `SELECT q."used_bytes", q."reserved_bytes", ${this.limitSql('q')} AS "limit_bytes" FROM "metadata"."user_quotas" q
+       WHERE q."user_id" = $4 ${lock}`,
       this.withLimitParams([userId]),
     );
     const row = rows[0];

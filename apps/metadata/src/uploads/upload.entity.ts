@@ -9,6 +9,8 @@ export type UploadStatus = 'open' | 'committed' | 'aborted';
  */
 @Entity({ name: 'uploads' })
 @Index('uploads_open_idle_idx', ['updatedAt'], { where: "status = 'open'" })
+// An owner's open uploads in order of age: the quota's wound-wait rule ranks them.
+@Index('uploads_open_owner_idx', ['ownerId', 'createdAt'], { where: "status = 'open'" })
 @Check('uploads_status_check', `"status" IN ('open', 'committed', 'aborted')`)
 @Check('uploads_reserved_check', `"reserved_bytes" >= 0`)
 export class UploadEntity {

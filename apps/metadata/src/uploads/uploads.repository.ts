@@ -39,6 +39,48 @@ export class UploadsRepository {
     await manager.update(UploadEntity, { id: uploadId }, { ...patch, updatedAt: () => 'now()' });
   }
 
+  /**
+   * Bytes held by the owner's other open uploads that rank ahead of this one: every older upload,
+   * and every upload of declared size (its reservation is firm), whatever its age.
+   */
+  async reservedAhead(manager: EntityManager, upload: Pick<UploadEntity, 'id' | 'ownerId'>): Promise<number> {
+    const rows = await manager.query<{ bytes: string }[]>(
+      `SELECT COALESCE(SUM(u."reserved_bytes"), 0) AS "bytes"
+       FROM "metadata"."uploads" u, (SELECT "created_at", "id" FROM "metadata"."uploads" WHERE "id" = $1) me
+       WHERE u."owner_id" = $2 AND u."status" = 'open' AND u."id" <> me."id"
+         AND (u."declared_size" >= 0 OR (u."created_at", u."id") < (me."created_at", me."id"))`,
+      [upload.id, upload.ownerId],
+    );
+    return Number(rows[0]?.bytes ?? 0);
+  }
+
+  /**
+   * Takes up to `bytes` from the reservations of the owner's open uploads of undeclared size that
+   * are younger than this one, youngest first; answers how many were taken. Their stored chunks
+   * stay; each must cover them again before it stores more or commits. Their activity time is
+   * left alone: being wounded is not activity.
+   */
+  async takeFromYounger(manager: EntityManager, upload: Pick<UploadEntity, 'id' | 'ownerId'>, bytes: number): Promise<number> {
+    const rows = await manager.query<{ taken: string }[]>(
+      `WITH me AS (SELECT "created_at", "id" FROM "metadata"."uploads" WHERE "id" = $1),
+       younger AS (
+         SELECT u."id", u."reserved_bytes",
+                SUM(u."reserved_bytes") OVER (ORDER BY u."created_at" DESC, u."id" DESC) - u."reserved_bytes" AS "before"
+         FROM "metadata"."uploads" u, me
+         WHERE u."owner_id" = $2 AND u."status" = 'open' AND u."declared_size" < 0 AND u."reserved_bytes" > 0
+           AND (u."created_at", u."id") > (me."created_at", me."id")
+       ),
+       taken AS (
+         UPDATE "metadata"."uploads" u SET "reserved_bytes" = u."reserved_bytes" - LEAST(y."reserved_bytes", $3 - y."before")
+         FROM younger y WHERE u."id" = y."id" AND y."before" < $3
+         RETURNING LEAST(y."reserved_bytes", $3 - y."before") AS "bytes"
+       )
+       SELECT COALESCE(SUM("bytes"), 0) AS "taken" FROM taken`,
+      [upload.id, upload.ownerId, bytes],
+    );
+    return Number(rows[0]?.taken ?? 0);
+  }
+
   /** Open uploads with no activity for `idleSeconds`: their gateway is gone. */
   async findIdle(idleSeconds: number, limit = 100): Promise<{ id: string; owner_id: string }[]> {
     return this.dataSource.manager.query(

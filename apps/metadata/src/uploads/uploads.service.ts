@@ -1,13 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { MetadataConfig } from '@cloudstore/config';
-import {
-  DomainError,
-  type filesApi,
-  InvalidArgumentError,
-  QuotaExceededError,
-  StorageUnavailableError,
-} from '@cloudstore/contracts';
+import { type filesApi, InvalidArgumentError, QuotaExceededError, StorageUnavailableError } from '@cloudstore/contracts';
 import type { AuditEvent } from '@cloudstore/jobs';
 import { LOGGER, type Logger } from '@cloudstore/observability';
 import type { EntityManager } from 'typeorm';
@@ -24,15 +18,12 @@ import { effectiveReplicationFactor, rankNodes, writeQuorum } from '../placement
 import { QuotasRepository } from '../quotas/quotas.repository';
 import { isUuid } from '../uuid';
 import type { UploadEntity } from './upload.entity';
+import { uploadNotFound, UploadReservationsService } from './upload-reservations.service';
 import { UploadsRepository } from './uploads.repository';
 
 const SHA256 = /^[0-9a-f]{64}$/;
 /** More than any authenticated cipher's nonce and tag: a bigger value is a mistake. */
 const MAX_CHUNK_OVERHEAD = 1024;
-
-function uploadNotFound(): DomainError {
-  return new InvalidArgumentError('The upload is not open any more (finished, or aborted after being idle)');
-}
 
 /**
  * The life of an upload: open, chunks reserved in the quota and recorded before they are
@@ -50,6 +41,7 @@ export class UploadsService {
     private readonly nodes: NodeRegistryRepository,
     private readonly auditLog: AuditLogRepository,
     private readonly queues: JobQueues,
+    private readonly reservations: UploadReservationsService,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -116,31 +108,31 @@ export class UploadsService {
     const candidates = rankNodes(chunkId, request.size, liveNodes);
     const replicationFactor = effectiveReplicationFactor(this.config.REPLICATION_FACTOR, candidates.length);
     if (replicationFactor === 0) throw new StorageUnavailableError('No storage node is available to store the chunk');
-    const reserved = await this.uploads.transaction(async (manager) => {
-      const upload = await this.requireOpen(manager, request.uploadId, request.ownerId);
-      if (request.size <= upload.chunkOverhead && upload.chunkOverhead > 0)
-        throw new InvalidArgumentError(`An encrypted chunk is more than its ${upload.chunkOverhead} bytes of overhead`);
-      const received = upload.receivedBytes + request.size - upload.chunkOverhead;
-      if (upload.declaredSize >= 0 && received > upload.declaredSize) {
-        throw new InvalidArgumentError(`More bytes arrived than the ${upload.declaredSize} announced`);
-      }
-      const missing = received - upload.reservedBytes;
-      if (missing > 0 && !(await this.quotas.reserve(upload.ownerId, missing, manager))) return false;
-      await this.chunks.insertPending(manager, {
-        id: chunkId,
-        uploadId: upload.id,
-        index: request.index,
-        sizeBytes: request.size,
-        sha256: request.sha256,
-        plannedNodeIds: candidates.map((n) => n.nodeId),
-      });
-      await this.uploads.update(manager, upload.id, {
-        receivedBytes: received,
-        reservedBytes: upload.reservedBytes + Math.max(0, missing),
-      });
-      return true;
-    });
-    if (!reserved) throw new QuotaExceededError('The upload passed your storage quota');
+    const receivedWith = (upload: UploadEntity) => upload.receivedBytes + request.size - upload.chunkOverhead;
+    await this.reservations.withRoom(
+      request.uploadId,
+      request.ownerId,
+      (_manager, upload) => {
+        if (request.size <= upload.chunkOverhead && upload.chunkOverhead > 0)
+          throw new InvalidArgumentError(`An encrypted chunk is more than its ${upload.chunkOverhead} bytes of overhead`);
+        const received = receivedWith(upload);
+        if (upload.declaredSize >= 0 && received > upload.declaredSize) {
+          throw new InvalidArgumentError(`More bytes arrived than the ${upload.declaredSize} announced`);
+        }
+        return received;
+      },
+      async (manager, upload) => {
+        await this.chunks.insertPending(manager, {
+          id: chunkId,
+          uploadId: upload.id,
+          index: request.index,
+          sizeBytes: request.size,
+          sha256: request.sha256,
+          plannedNodeIds: candidates.map((n) => n.nodeId),
+        });
+        await this.uploads.update(manager, upload.id, { receivedBytes: receivedWith(upload) });
+      },
+    );
     return {
       chunkId,
       candidates: candidates.map((n) => ({ nodeId: n.nodeId, address: n.address })),
@@ -162,64 +154,73 @@ export class UploadsService {
   }
 
   async commit(request: filesApi.CommitUploadRequest): Promise<filesApi.FileRecord> {
-    const record = await this.uploads.transaction(async (manager) => {
-      const upload = await this.requireOpen(manager, request.uploadId, request.ownerId);
-      const summary = await this.chunks.summaryOfUpload(manager, upload.id);
-      const fileBytesOf = (chunk: { size_bytes: string }) => Number(chunk.size_bytes) - upload.chunkOverhead;
-      const sizes = summary.reduce((sum, c) => sum + fileBytesOf(c), 0);
-      if (summary.length !== request.chunkCount || summary.some((c, i) => c.index !== i)) {
-        throw new InvalidArgumentError(`The upload has ${summary.length} chunks, not the ${request.chunkCount} announced`);
-      }
-      if (sizes !== request.size || upload.receivedBytes !== request.size)
-        throw new InvalidArgumentError('The chunk sizes do not add up to the file size');
-      if (upload.declaredSize >= 0 && upload.declaredSize !== request.size) {
-        throw new InvalidArgumentError(`The upload ended after ${request.size} of the ${upload.declaredSize} bytes announced`);
-      }
-      if (!SHA256.test(request.sha256)) throw new InvalidArgumentError('sha256 must be 64 lowercase hex digits');
-      if (summary.some((c) => Number(c.replicas) === 0))
-        throw new StorageUnavailableError('A chunk of the upload has no stored replica');
-      if (upload.chunkOverhead > 0 && (request.wrappedDataKey.length === 0 || !request.masterKeyId))
-        throw new InvalidArgumentError('An encrypted upload needs its wrapped data key and master key id');
-      const first = summary[0];
-      const chunkSize = first ? fileBytesOf(first) : 0;
-      const file = await this.files.insert(manager, {
-        id: upload.fileId,
-        ownerId: upload.ownerId,
-        filename: upload.filename,
-        sizeBytes: request.size,
-        sha256: request.sha256,
-        contentType: upload.contentType,
-        chunkCount: summary.length,
-        chunkSize,
-        chunkOverhead: upload.chunkOverhead,
-        wrappedDataKey: request.wrappedDataKey.length > 0 ? Buffer.from(request.wrappedDataKey) : null,
-        masterKeyId: request.masterKeyId || null,
-      });
-      await this.chunks.attachToFile(manager, upload.id, file.id);
-      await this.quotas.charge(upload.ownerId, upload.reservedBytes, request.size, manager);
-      await this.uploads.update(manager, upload.id, { status: 'committed', reservedBytes: 0 });
-      await this.auditLog.append(
-        [
-          fileAuditEvent({
-            operation: 'file.upload',
-            status: 'success',
-            userId: upload.ownerId,
-            fileId: file.id,
-            filename: file.filename,
-            sizeBytes: file.sizeBytes,
-            origin: request.origin,
-          }),
-        ],
-        manager,
-      );
-      return { file, nodes: await this.chunks.nodesOfFile(file.id, manager) };
-    });
+    let summary: Awaited<ReturnType<ChunksRepository['summaryOfUpload']>> = [];
+    const record = await this.reservations.withRoom(
+      request.uploadId,
+      request.ownerId,
+      async (manager, upload) => {
+        summary = await this.chunks.summaryOfUpload(manager, upload.id);
+        const sizes = summary.reduce((sum, c) => sum + Number(c.size_bytes) - upload.chunkOverhead, 0);
+        if (summary.length !== request.chunkCount || summary.some((c, i) => c.index !== i)) {
+          throw new InvalidArgumentError(`The upload has ${summary.length} chunks, not the ${request.chunkCount} announced`);
+        }
+        if (sizes !== request.size || upload.receivedBytes !== request.size)
+          throw new InvalidArgumentError('The chunk sizes do not add up to the file size');
+        if (upload.declaredSize >= 0 && upload.declaredSize !== request.size) {
+          throw new InvalidArgumentError(`The upload ended after ${request.size} of the ${upload.declaredSize} bytes announced`);
+        }
+        if (!SHA256.test(request.sha256)) throw new InvalidArgumentError('sha256 must be 64 lowercase hex digits');
+        if (summary.some((c) => Number(c.replicas) === 0))
+          throw new StorageUnavailableError('A chunk of the upload has no stored replica');
+        if (upload.chunkOverhead > 0 && (request.wrappedDataKey.length === 0 || !request.masterKeyId))
+          throw new InvalidArgumentError('An encrypted upload needs its wrapped data key and master key id');
+        // A younger upload may have had its reservation taken by an older one: it covers the file again first.
+        return request.size;
+      },
+      async (manager, upload) => {
+        const first = summary[0];
+        const chunkSize = first ? Number(first.size_bytes) - upload.chunkOverhead : 0;
+        const file = await this.files.insert(manager, {
+          id: upload.fileId,
+          ownerId: upload.ownerId,
+          filename: upload.filename,
+          sizeBytes: request.size,
+          sha256: request.sha256,
+          contentType: upload.contentType,
+          chunkCount: summary.length,
+          chunkSize,
+          chunkOverhead: upload.chunkOverhead,
+          wrappedDataKey: request.wrappedDataKey.length > 0 ? Buffer.from(request.wrappedDataKey) : null,
+          masterKeyId: request.masterKeyId || null,
+        });
+        await this.chunks.attachToFile(manager, upload.id, file.id);
+        await this.quotas.charge(upload.ownerId, upload.reservedBytes, request.size, manager);
+        await this.uploads.update(manager, upload.id, { status: 'committed', reservedBytes: 0 });
+        await this.auditLog.append(
+          [
+            fileAuditEvent({
+              operation: 'file.upload',
+              status: 'success',
+              userId: upload.ownerId,
+              fileId: file.id,
+              filename: file.filename,
+              sizeBytes: file.sizeBytes,
+              origin: request.origin,
+            }),
+          ],
+          manager,
+        );
+        return { file, nodes: await this.chunks.nodesOfFile(file.id, manager) };
+      },
+    );
     return fileRecord(record.file, record.nodes);
   }
 
   /** Releases the reservation and queues the upload's chunks for removal; a second abort is a no-op. */
   async abort(request: filesApi.AbortUploadRequest): Promise<void> {
     const aborted = await this.uploads.transaction(async (manager) => {
+      // The quota row before the upload's, as every change of reservations locks them.
+      await this.quotas.lock(request.ownerId, manager);
       const upload = await this.uploads.lockOpen(manager, request.uploadId, request.ownerId);
       if (!upload) return undefined;
       await this.quotas.release(upload.ownerId, upload.reservedBytes, manager);

@@ -25,6 +25,11 @@ export const metadataConfigSchema = z.object({
   TRASH_RETENTION_SECONDS: envVars.integer(2592000, 0, 10 * 365 * 86400),
   /** An upload with no new chunk for this long is aborted and its chunks collected (a gateway that died). */
   UPLOAD_IDLE_TIMEOUT_SECONDS: envVars.integer(600, 5, 7 * 86400),
+  /**
+   * How long an upload of undeclared size that fits alone waits for older uploads of the same
+   * user to finish before it is refused (QUOTA_EXCEEDED). At most 60: the gateway's call waits.
+   */
+  QUOTA_WAIT_SECONDS: envVars.integer(30, 0, 60),
   /** How often under- and over-replicated chunks are looked for (and drains progress). */
   REPLICATION_CHECK_INTERVAL_SECONDS: envVars.integer(10, 1, 3600),
   /** Chunk copies made at once by one metadata replica. */
