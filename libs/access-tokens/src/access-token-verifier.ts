@@ -1,4 +1,4 @@
-import { DomainError } from '@cloudstore/contracts';
+import { DomainError, ServiceUnavailableError } from '@cloudstore/contracts';
 import { errors, importSPKI, type JWTPayload, jwtVerify, type KeyLike } from 'jose';
 import { ACCESS_TOKEN_ALGORITHM, ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, type Caller } from './claims';
 import type { TokenRevocations } from './token-revocations';
@@ -11,7 +11,10 @@ export interface VerificationKey {
 /** Where the verifier gets the public keys from (the auth service, in the gateway). */
 export type VerificationKeySource = () => Promise<readonly VerificationKey[]>;
 
-/** A refresh of the keys for an unknown key id happens at most this often. */
+/**
+ * After a completed refresh, a token naming a key id it did not bring is refused without asking
+ * again for this long, so made-up key ids cannot hammer the key source.
+ */
 const KEY_REFRESH_INTERVAL_MS = 10_000;
 
 function tokenError(code: 'TOKEN_INVALID' | 'TOKEN_EXPIRED' | 'TOKEN_REVOKED'): DomainError {
@@ -35,7 +38,10 @@ function stringClaim(payload: JWTPayload, name: string): string {
  */
 export class AccessTokenVerifier {
   private keys = new Map<string, KeyLike>();
-  private lastRefresh = 0;
+  /** When the last refresh completed (0: never); stamped only on success. */
+  private refreshedAt = 0;
+  /** The refresh under way, shared by every request that needs it (single flight). */
+  private refreshing: Promise<void> | undefined;
 
   constructor(
     private readonly keySource: VerificationKeySource,
@@ -77,7 +83,9 @@ export class AccessTokenVerifier {
   private async keyFor(keyId: string | undefined): Promise<KeyLike> {
     if (!keyId) throw tokenError('TOKEN_INVALID');
     let key = this.keys.get(keyId);
-    if (!key && Date.now() - this.lastRefresh >= KEY_REFRESH_INTERVAL_MS) {
+    // A refresh under way may bring the key, so wait for it rather than refuse (a cold start
+    // meets many such requests at once); only a completed refresh can say a key id is unknown.
+    if (!key && (this.refreshing || Date.now() - this.refreshedAt >= KEY_REFRESH_INTERVAL_MS)) {
       await this.refreshKeys();
       key = this.keys.get(keyId);
     }
@@ -85,12 +93,29 @@ export class AccessTokenVerifier {
     return key;
   }
 
-  /** Loads the current public keys; called on first use and when a token names an unknown key. */
-  async refreshKeys(): Promise<void> {
-    this.lastRefresh = Date.now();
-    const keys = await this.keySource();
+  /**
+   * Loads the current public keys; called on first use and when a token names an unknown key.
+   * Concurrent callers share one load. A failed load bars nothing: it rejects with
+   * SERVICE_UNAVAILABLE (the token may be fine, the keys could not be fetched) and the next
+   * request tries again.
+   */
+  refreshKeys(): Promise<void> {
+    this.refreshing ??= this.loadKeys().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  private async loadKeys(): Promise<void> {
+    let keys: readonly VerificationKey[];
+    try {
+      keys = await this.keySource();
+    } catch {
+      throw new ServiceUnavailableError('The token keys cannot be loaded right now, try again later');
+    }
     const next = new Map<string, KeyLike>();
     for (const key of keys) next.set(key.keyId, await importSPKI(key.publicKeyPem, ACCESS_TOKEN_ALGORITHM));
     this.keys = next;
+    this.refreshedAt = Date.now();
   }
 }

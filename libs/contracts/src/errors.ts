@@ -40,13 +40,40 @@ export const ERROR_CODE_METADATA_KEY = 'error-code';
 /** Trailing metadata that tells a client when to try again (seconds), for RESOURCE_EXHAUSTED. */
 export const RETRY_AFTER_METADATA_KEY = 'retry-after';
 
+/**
+ * Longest error message (UTF-8 bytes) that crosses a process boundary. Messages travel in the
+ * gRPC `grpc-message` trailer, and a header field near 64 KiB is a connection error in HTTP/2:
+ * the peer drops the whole shared channel, failing every other caller's call on it.
+ */
+export const MAX_ERROR_MESSAGE_BYTES = 1024;
+
+/**
+ * `text` cut to at most `maxBytes` of UTF-8 (ending in "…" when cut), never inside a character,
+ * so that an error that quotes input stays small whatever it quotes.
+ */
+export function boundErrorText(text: string, maxBytes = MAX_ERROR_MESSAGE_BYTES): string {
+  if (text.length <= maxBytes / 3 || Buffer.byteLength(text) <= maxBytes) return text;
+  const ellipsis = '…';
+  const budget = maxBytes - Buffer.byteLength(ellipsis);
+  let bytes = 0;
+  let end = 0;
+  for (const char of text) {
+    const size = Buffer.byteLength(char);
+    if (bytes + size > budget) break;
+    bytes += size;
+    end += char.length;
+  }
+  return text.slice(0, end) + ellipsis;
+}
+
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.hasOwn(ERROR_STATUS, value);
 }
 
 /**
- * An expected failure with a contract code. Its message is safe to show to the caller; anything
- * else thrown is an internal error whose detail stays in the log.
+ * An expected failure with a contract code. Its message is safe to show to the caller (and cut
+ * to {@link MAX_ERROR_MESSAGE_BYTES}); anything else thrown is an internal error whose detail
+ * stays in the log.
  */
 export class DomainError extends Error {
   override name = 'DomainError';
@@ -57,7 +84,7 @@ export class DomainError extends Error {
     /** Seconds after which a retry may succeed (rate limits, lockouts). */
     readonly retryAfterSeconds?: number,
   ) {
-    super(message);
+    super(boundErrorText(message));
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Http2Server, ServerHttp2Session } from 'node:http2';
-import type { Server as GrpcJsServer } from '@grpc/grpc-js';
+import { type Server as GrpcJsServer, ServerInterceptingCall, type ServerInterceptor } from '@grpc/grpc-js';
 import { type GrpcOptions, ServerGrpc, type CustomStrategy } from '@nestjs/microservices';
-import type { ProtoService } from '@cloudstore/contracts';
+import { boundErrorText, type ProtoService } from '@cloudstore/contracts';
 import type { HealthMonitor } from '@cloudstore/observability';
 import { PROTO_DIR, PROTO_LOADER_OPTIONS, protoPath } from './proto-loader';
 
@@ -25,6 +25,18 @@ class WideWindowGrpcServer extends ServerGrpc {
   }
 }
 
+/**
+ * Cuts the status message of every reply this server sends, whatever produced it. The message
+ * travels as the `grpc-message` trailer; one near 64 KiB is an HTTP/2 COMPRESSION_ERROR at the
+ * peer, which then drops the whole connection and with it every other call sharing it (grpc-js
+ * has no `grpc.max_metadata_size` to refuse it per call). Domain errors are already bounded at
+ * creation; this holds for framework and library errors too.
+ */
+export const boundedStatusInterceptor: ServerInterceptor = (_method, call) =>
+  new ServerInterceptingCall(call, {
+    sendStatus: (status, next) => next(status.details ? { ...status, details: boundErrorText(status.details) } : status),
+  });
+
 export interface GrpcServerSetup {
   /** The services this process implements. */
   readonly services: readonly ProtoService[];
@@ -44,6 +56,7 @@ export function createGrpcStrategy(setup: GrpcServerSetup): CustomStrategy {
     gracefulShutdown: true,
     maxReceiveMessageLength: 64 * 1024 * 1024,
     maxSendMessageLength: 64 * 1024 * 1024,
+    channelOptions: { interceptors: [boundedStatusInterceptor] },
     keepalive: { keepaliveTimeMs: 30_000, keepaliveTimeoutMs: 10_000, http2MinPingIntervalWithoutDataMs: 10_000 },
     onLoadPackageDefinition: (_pkg: unknown, server: GrpcJsServer) => setup.health.implementation.addToServer(server),
   };

@@ -20,7 +20,11 @@ export class PasswordHasher {
 
   /** False for a wrong password or a malformed hash; `hash` undefined means the user does not exist. */
   async verify(hash: string | undefined, password: string): Promise<boolean> {
-    this.dummyHash ??= argon2.hash(randomBytes(32).toString('hex'), ARGON2_OPTIONS);
+    // Made once, on first need; a failed attempt is forgotten so that the next login tries again.
+    this.dummyHash ??= argon2.hash(randomBytes(32).toString('hex'), ARGON2_OPTIONS).catch((error: unknown) => {
+      this.dummyHash = undefined;
+      throw error;
+    });
     const target = hash ?? (await this.dummyHash);
     try {
       const ok = await argon2.verify(target, normalizePassword(password));

@@ -1,5 +1,5 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException } from '@nestjs/common';
-import { DomainError, ERROR_STATUS, type ErrorCode } from '@cloudstore/contracts';
+import { boundErrorText, DomainError, ERROR_STATUS, type ErrorCode } from '@cloudstore/contracts';
 import { currentRequestId, type Logger } from '@cloudstore/observability';
 import type { Request, Response } from 'express';
 
@@ -68,7 +68,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     } else if (error instanceof HttpException) {
       status = error.getStatus();
       code = CODE_OF_HTTP_STATUS[status] ?? 'INTERNAL_ERROR';
-      detail = status >= 500 ? 'Internal error' : error.message;
+      detail = status >= 500 ? 'Internal error' : boundErrorText(error.message);
     } else {
       this.logger.error({ err: error, method: req.method, url: req.originalUrl }, 'unexpected error while handling a request');
       code = 'INTERNAL_ERROR';
@@ -86,7 +86,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       status,
       detail,
       code,
-      instance: req.originalUrl,
+      // The path is the client's: echoed, but never at any length.
+      instance: boundErrorText(req.originalUrl),
       ...(requestId ? { request_id: requestId } : {}),
     };
     if (retryAfter !== undefined) res.setHeader('retry-after', String(Math.max(1, Math.ceil(retryAfter))));

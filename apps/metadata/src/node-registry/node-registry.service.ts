@@ -11,6 +11,9 @@ import { NodeRegistryRepository, type NodeUsage, type NodeWithLiveness } from '.
 const NODE_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 const ADDRESS_PATTERN = /^[^\s:]+:\d{1,5}$/;
 
+// Never quotes the id: it may be anything a caller sent, of any length.
+const invalidNodeId = () => new InvalidArgumentError('node_id must be 1-64 characters of [A-Za-z0-9_-]');
+
 function validUsage(usage: nodeRegistryApi.NodeUsage | undefined): NodeUsage {
   const u = usage ?? { capacityBytes: 0, usedBytes: 0, chunkCount: 0 };
   for (const [name, value] of Object.entries(u)) {
@@ -31,7 +34,7 @@ export class NodeRegistryService {
   ) {}
 
   async register(request: nodeRegistryApi.RegisterNodeRequest): Promise<nodeRegistryApi.RegisterNodeResponse> {
-    if (!NODE_ID_PATTERN.test(request.nodeId)) throw new InvalidArgumentError('node_id must be 1-64 characters of [A-Za-z0-9_-]');
+    if (!NODE_ID_PATTERN.test(request.nodeId)) throw invalidNodeId();
     if (!ADDRESS_PATTERN.test(request.address)) throw new InvalidArgumentError('address must be host:port');
     const lost = await this.repository.register(request.nodeId, request.address, validUsage(request.usage), request.diskId);
     this.logger.info({ nodeId: request.nodeId, address: request.address }, 'storage node registered');
@@ -55,7 +58,8 @@ export class NodeRegistryService {
 
   /** Marks the node draining: it receives nothing new, and its replicas are copied away. */
   async startDrain(nodeId: string): Promise<nodeRegistryApi.NodeInfo | undefined> {
-    if (!NODE_ID_PATTERN.test(nodeId) || !(await this.repository.markDraining(nodeId))) return undefined;
+    if (!NODE_ID_PATTERN.test(nodeId)) throw invalidNodeId();
+    if (!(await this.repository.markDraining(nodeId))) return undefined;
     this.logger.info({ nodeId }, 'draining storage node');
     return (await this.list()).nodes.find((n) => n.nodeId === nodeId);
   }

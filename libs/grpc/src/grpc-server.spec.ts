@@ -1,0 +1,93 @@
+import {
+  credentials,
+  makeGenericClientConstructor,
+  Metadata,
+  Server,
+  ServerCredentials,
+  type sendUnaryData,
+  type ServerUnaryCall,
+  type ServiceDefinition,
+  type ServiceError,
+  status as GrpcStatus,
+} from '@grpc/grpc-js';
+import { MAX_ERROR_MESSAGE_BYTES } from '@cloudstore/contracts';
+import { boundedStatusInterceptor } from './grpc-server';
+import { INTERNAL_CHANNEL_OPTIONS } from './grpc-client';
+
+interface EchoRequest {
+  failWith?: number;
+}
+
+const json = {
+  serialize: (value: unknown) => Buffer.from(JSON.stringify(value)),
+  deserialize: (bytes: Buffer) => JSON.parse(bytes.toString() || '{}') as EchoRequest,
+};
+const definition: ServiceDefinition = {
+  Call: {
+    path: '/test.Echo/Call',
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: json.serialize,
+    requestDeserialize: json.deserialize,
+    responseSerialize: json.serialize,
+    responseDeserialize: json.deserialize,
+  },
+};
+type EchoClient = InstanceType<ReturnType<typeof makeGenericClientConstructor>> & {
+  Call(request: EchoRequest, options: { deadline: number }, callback: (error: ServiceError | null) => void): void;
+};
+
+/** A handler that fails with a status message of `failWith` characters, as a careless one would. */
+function startServer(): Promise<{ server: Server; port: number }> {
+  const server = new Server({ interceptors: [boundedStatusInterceptor] });
+  server.addService(definition, {
+    Call: (call: ServerUnaryCall<EchoRequest, unknown>, callback: sendUnaryData<unknown>) => {
+      const length = call.request.failWith;
+      if (!length) return callback(null, {});
+      callback({ code: GrpcStatus.NOT_FOUND, details: `No storage node ${'x'.repeat(length)}`, metadata: new Metadata() });
+    },
+  });
+  return new Promise((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, port) =>
+      error ? reject(error) : resolve({ server, port }),
+    ),
+  );
+}
+
+describe('boundedStatusInterceptor', () => {
+  let server: Server;
+  let client: EchoClient;
+
+  beforeEach(async () => {
+    const started = await startServer();
+    server = started.server;
+    const Client = makeGenericClientConstructor(definition, 'Echo');
+    // Its own connection, so that no other test shares (or is hurt by) this one.
+    client = new Client(`127.0.0.1:${started.port}`, credentials.createInsecure(), {
+      ...INTERNAL_CHANNEL_OPTIONS,
+      'grpc.use_local_subchannel_pool': 1,
+    }) as EchoClient;
+  });
+
+  afterEach(() => {
+    client.close();
+    server.forceShutdown();
+  });
+
+  const call = (request: EchoRequest) =>
+    new Promise<ServiceError | undefined>((resolve) =>
+      client.Call(request, { deadline: Date.now() + 5000 }, (error) => resolve(error ?? undefined)),
+    );
+
+  it('fails one call with a bounded message and keeps the shared connection serving the others', async () => {
+    expect(await call({})).toBeUndefined();
+
+    const [bad, ...others] = await Promise.all([call({ failWith: 100_000 }), call({}), call({}), call({})]);
+
+    expect(bad?.code).toBe(GrpcStatus.NOT_FOUND);
+    expect(Buffer.byteLength(bad?.details ?? '')).toBeLessThanOrEqual(MAX_ERROR_MESSAGE_BYTES);
+    expect(bad?.details.startsWith('No storage node xxx')).toBe(true);
+    expect(others).toEqual([undefined, undefined, undefined]);
+    expect(await call({})).toBeUndefined();
+  });
+});
