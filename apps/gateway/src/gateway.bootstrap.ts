@@ -46,7 +46,7 @@ export async function startGateway(config: GatewayConfig, masterKey: MasterKey, 
     inheritAppConfig: false,
     deferInitialization: true,
   });
-  grpc.useGlobalFilters(new GrpcExceptionFilter(logger));
+  grpc.useGlobalFilters(new GrpcExceptionFilter(logger, { publicEdge: true }));
   grpc.useGlobalInterceptors(new GrpcContextInterceptor(metrics));
 
   const openApi = new DocumentBuilder()

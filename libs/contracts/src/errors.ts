@@ -35,6 +35,13 @@ export const ERROR_STATUS = {
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
+/**
+ * Codes that only travel between services, and the contract code a client is given for each at
+ * the public edge (the gateway): an internal service that does not answer leaves the file
+ * service unavailable.
+ */
+const PUBLIC_CODE_OF: Partial<Record<ErrorCode, ErrorCode>> = { SERVICE_UNAVAILABLE: 'STORAGE_UNAVAILABLE' };
+
 /** The gRPC trailing-metadata key that carries an {@link ErrorCode}. */
 export const ERROR_CODE_METADATA_KEY = 'error-code';
 /** Trailing metadata that tells a client when to try again (seconds), for RESOURCE_EXHAUSTED. */
@@ -86,6 +93,12 @@ export class DomainError extends Error {
   ) {
     super(boundErrorText(message));
   }
+}
+
+/** The error as a client of the public API may see it: with a contract code only. */
+export function publicError(error: DomainError): DomainError {
+  const code = PUBLIC_CODE_OF[error.code];
+  return code ? new DomainError(code, error.message, error.retryAfterSeconds) : error;
 }
 
 export class InvalidArgumentError extends DomainError {

@@ -1,5 +1,5 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException } from '@nestjs/common';
-import { boundErrorText, DomainError, ERROR_STATUS, type ErrorCode } from '@cloudstore/contracts';
+import { boundErrorText, DomainError, ERROR_STATUS, type ErrorCode, publicError } from '@cloudstore/contracts';
 import { currentRequestId, type Logger } from '@cloudstore/observability';
 import type { Request, Response } from 'express';
 
@@ -61,7 +61,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       return;
     }
     if (error instanceof DomainError) {
-      code = error.code;
+      code = publicError(error).code;
       status = ERROR_STATUS[code].http;
       detail = error.message;
       retryAfter = error.retryAfterSeconds;
