@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -61,6 +62,11 @@ export async function startGateway(config: GatewayConfig, masterKey: MasterKey, 
 
   await app.startAllMicroservices();
   await app.listen(config.HTTP_PORT, '0.0.0.0');
+  // Node ends any request after 5 minutes by default: a big upload on a slow link is not a dead one.
+  // Only a connection that moves no byte for the idle time is closed.
+  const server = app.getHttpServer() as Server;
+  server.requestTimeout = 0;
+  server.setTimeout(config.TRANSFER_IDLE_TIMEOUT_SECONDS * 1000);
   await health.start();
   logger.info({ grpcPort: config.GRPC_PORT, httpPort: config.HTTP_PORT, masterKeyId: cipher.masterKeyId }, 'listening');
 

@@ -18,7 +18,15 @@ export function grpcUpload(
   token: string,
   filename: string,
   data: Buffer,
-  options: { pieceSize?: number; fileId?: string; stopAfter?: number; fileSize?: number; metadata?: Metadata } = {},
+  options: {
+    pieceSize?: number;
+    fileId?: string;
+    stopAfter?: number;
+    fileSize?: number;
+    metadata?: Metadata;
+    /** Pause between messages: a slow client. */
+    gapMs?: number;
+  } = {},
 ): { done: Promise<publicApi.UploadFileResponse>; call: ClientWritableStream<publicApi.UploadFileRequest> } {
   let call!: ClientWritableStream<publicApi.UploadFileRequest>;
   const done = new Promise<publicApi.UploadFileResponse>((resolve, reject) => {
@@ -42,6 +50,7 @@ export function grpcUpload(
     });
     const limit = options.stopAfter ?? data.length;
     for (let offset = 0; offset < limit; offset += pieceSize) {
+      if (options.gapMs && offset > 0) await new Promise((resolve) => setTimeout(resolve, options.gapMs));
       if (
         !call.write({
           authToken: '',

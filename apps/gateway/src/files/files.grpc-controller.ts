@@ -3,10 +3,12 @@ import { Controller, Inject } from '@nestjs/common';
 import { GrpcMethod, GrpcStreamCall } from '@nestjs/microservices';
 import { CLOUD_STORAGE_SERVICE, InvalidArgumentError, publicApi } from '@cloudstore/contracts';
 import { answerStreamCall, writeAll } from '@cloudstore/grpc';
+import type { GatewayConfig } from '@cloudstore/config';
 import { LOGGER, type Logger, Metrics } from '@cloudstore/observability';
 import { from, ignoreElements, type Observable } from 'rxjs';
 import { RequestAuthenticator } from '../auth/request-authenticator';
 import { RequestOrigins } from '../auth/request-origins';
+import { GATEWAY_CONFIG } from '../gateway.tokens';
 import { DownloadService } from './download.service';
 import { fileInfo, FilesService } from './files.service';
 import { ClientGoneError, UploadService } from './upload.service';
@@ -68,6 +70,7 @@ async function* downloadMessages(body: AsyncIterable<Buffer>): AsyncGenerator<pu
 @Controller()
 export class FilesGrpcController {
   constructor(
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     private readonly uploads: UploadService,
     private readonly downloads: DownloadService,
     private readonly files: FilesService,
@@ -89,15 +92,28 @@ export class FilesGrpcController {
       if (!first.value.filename) throw new InvalidArgumentError('The first message must carry the filename');
       const firstChunk = first.value.chunk;
       const size = declaredSize(first.value, call.metadata);
+      const idleMs = this.config.TRANSFER_IDLE_TIMEOUT_SECONDS * 1000;
       async function* bytes(): AsyncGenerator<Uint8Array> {
         if (firstChunk.length > 0) yield firstChunk;
         for (;;) {
           let next: IteratorResult<publicApi.UploadFileRequest>;
+          let idle: NodeJS.Timeout | undefined;
           try {
-            next = await messages.next();
-          } catch {
+            next = await Promise.race([
+              messages.next(),
+              new Promise<never>((_, reject) => {
+                idle = setTimeout(
+                  () => reject(new InvalidArgumentError(`No bytes came for ${idleMs / 1000} s: the upload was dropped`)),
+                  idleMs,
+                );
+              }),
+            ]);
+          } catch (error) {
+            if (error instanceof InvalidArgumentError) throw error;
             // The stream was destroyed under us: the client cancelled or the connection dropped.
             throw new ClientGoneError();
+          } finally {
+            clearTimeout(idle);
           }
           if (next.done) break;
           yield next.value.chunk;
