@@ -3,10 +3,11 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchAuth, signInBenchUser, signUpBenchUser, startCodeCatcher } from './auth.bench';
 import { BenchCluster } from './bench-cluster';
+import { benchNodeFaults } from './node-faults.bench';
 import { benchRepair } from './repair.bench';
 import { benchStorage } from './storage.bench';
 
-const PARTS = ['auth', 'storage', 'repair'] as const;
+const PARTS = ['auth', 'storage', 'node-faults', 'repair'] as const;
 const ADMIN = { username: 'bench_admin', email: 'bench_admin@example.com', password: 'Bench-Admin-Passw0rd-2026!' };
 type Part = (typeof PARTS)[number];
 
@@ -50,6 +51,10 @@ async function main(): Promise<void> {
     if (parts.includes('storage')) {
       process.stdout.write('bench: storage…\n');
       report['storage'] = await benchStorage(cluster, token, userId, scale);
+    }
+    if (parts.includes('node-faults')) {
+      process.stdout.write('bench: node faults…\n');
+      report['node_faults'] = await benchNodeFaults(cluster, token);
     }
     if (parts.includes('repair')) {
       process.stdout.write('bench: repair…\n');
