@@ -94,7 +94,7 @@ export class ReadinessService {
     const nodes = await Promise.all(
       registered.map(async (node): Promise<StorageNodeCheck> => {
         const base = { node_id: node.nodeId, address: node.address };
-        if (node.status !== 'up' && node.status !== 'draining')
+        if (!['up', 'suspect', 'draining'].includes(node.status))
           return { ...base, status: 'down', error: `node is ${node.status}` };
         const result = await probe(() => expectServing(node.address));
         return { ...base, ...result };

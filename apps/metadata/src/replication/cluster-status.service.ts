@@ -30,12 +30,12 @@ export class ClusterStatusService {
     });
     new Gauge({
       name: 'cloudstore_storage_nodes',
-      help: 'Storage nodes by status (up, down, draining, drained).',
+      help: 'Storage nodes by status (up, suspect, down, draining, drained).',
       labelNames: ['status'],
       registers,
       async collect() {
         const { nodes } = await registry.list();
-        for (const status of ['up', 'down', 'draining', 'drained'])
+        for (const status of ['up', 'suspect', 'down', 'draining', 'drained'])
           this.set({ status }, nodes.filter((n) => n.status === status).length);
       },
     });
