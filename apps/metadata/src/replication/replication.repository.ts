@@ -23,29 +23,70 @@ export interface ChunkForRepair {
   readonly replicas: ReplicaOnNode[];
 }
 
+/** Nodes whose ok replicas count (live and active), and the target they allow. `$1` is NODE_DOWN_AFTER_SECONDS, `$2` REPLICATION_FACTOR. */
+const LIVE_AND_TARGET = `
+  live AS (
+    SELECT node_id FROM metadata.storage_nodes
+    WHERE last_heartbeat_at > now() - make_interval(secs => $1) AND state = 'active'),
+  target AS (SELECT LEAST($2::int, count(*))::int AS n FROM live)`;
+
 /**
- * Per chunk of a committed file (only of live ones with `liveOnly`): `healthy` replicas (state
- * ok, on a live node that is active), and the replicas that should go once the chunk is at its
- * target (broken ones on live nodes, any on nodes being drained). Chunks of deleted files keep
- * their replicas until they are purged, so they are repaired and drained too.
- * `$1` is NODE_DOWN_AFTER_SECONDS, `$2` REPLICATION_FACTOR.
+ * Of the committed chunks with ids in `$3`, those that need work: fewer or more `healthy`
+ * replicas (state ok, on a live node that is active) than the target, or a replica to remove
+ * once at target (broken ones on live nodes, any on nodes being drained), most damaged first.
+ * Chunks of deleted files keep their replicas until they are purged, so they count too. Reads
+ * only the chunks given, by primary key.
  */
-const replicaCounts = (liveOnly: boolean) => `
-  WITH live AS (
-         SELECT node_id FROM metadata.storage_nodes
-         WHERE last_heartbeat_at > now() - make_interval(secs => $1) AND state = 'active'),
-       target AS (SELECT LEAST($2::int, count(*))::int AS n FROM live),
-       counts AS (
-         SELECT c.id,
-                count(r.node_id) FILTER (WHERE r.state = 'ok' AND live.node_id IS NOT NULL) AS healthy,
-                count(r.node_id) FILTER (WHERE r.state <> 'ok' AND n.last_heartbeat_at > now() - make_interval(secs => $1)) AS broken,
-                count(r.node_id) FILTER (WHERE n.state <> 'active') AS retiring
-         FROM metadata.chunks c
-         JOIN metadata.files f ON f.id = c.file_id${liveOnly ? ' AND f.deleted_at IS NULL' : ''}
-         LEFT JOIN metadata.chunk_replicas r ON r.chunk_id = c.id
-         LEFT JOIN metadata.storage_nodes n ON n.node_id = r.node_id
-         LEFT JOIN live ON live.node_id = r.node_id
-         GROUP BY c.id)`;
+const NEEDING_WORK = `
+  WITH ${LIVE_AND_TARGET}
+  SELECT c.id
+  FROM metadata.chunks c
+  JOIN metadata.files f ON f.id = c.file_id
+  LEFT JOIN metadata.chunk_replicas r ON r.chunk_id = c.id
+  LEFT JOIN metadata.storage_nodes n ON n.node_id = r.node_id
+  LEFT JOIN live ON live.node_id = r.node_id
+  CROSS JOIN target
+  WHERE c.id = ANY($3::text[]) AND target.n > 0
+  GROUP BY c.id, target.n
+  HAVING count(r.node_id) FILTER (WHERE r.state = 'ok' AND live.node_id IS NOT NULL) <> target.n
+      OR count(r.node_id) FILTER (WHERE r.state <> 'ok' AND n.last_heartbeat_at > now() - make_interval(secs => $1)) > 0
+      OR count(r.node_id) FILTER (WHERE n.state <> 'active') > 0
+  ORDER BY count(r.node_id) FILTER (WHERE r.state = 'ok' AND live.node_id IS NOT NULL), c.id`;
+
+/**
+ * Where damage can be without a node event, each found by index in proportion to it: chunks with
+ * a replica not ok, and committed chunks with fewer ok replicas (on any node) than the target:
+ * those have fewer healthy ones too. `$3` caps each.
+ */
+const DAMAGED_CANDIDATES = `
+  WITH ${LIVE_AND_TARGET}
+  (SELECT r.chunk_id AS id FROM metadata.chunk_replicas r WHERE r.state <> 'ok' ORDER BY r.chunk_id LIMIT $3)
+  UNION
+  (SELECT c.id FROM metadata.chunks c
+   WHERE c.file_id IS NOT NULL AND c.ok_replicas < (SELECT n FROM target)
+   ORDER BY c.ok_replicas, c.id LIMIT $3)`;
+
+/**
+ * Chunks of live files with fewer healthy replicas than the target, counted in two disjoint
+ * parts that each read only damage: chunks with fewer ok replicas than the target (by index),
+ * and chunks at or above it in ok replicas whose ok replicas on nodes that do not count (down or
+ * retiring) bring them below it (from those nodes' replicas).
+ */
+const COUNT_UNDER_REPLICATED = `
+  WITH ${LIVE_AND_TARGET},
+  uncounted AS (
+    SELECT r.chunk_id, count(*) AS n
+    FROM metadata.chunk_replicas r
+    JOIN metadata.storage_nodes s ON s.node_id = r.node_id
+    WHERE r.state = 'ok' AND NOT EXISTS (SELECT 1 FROM live WHERE live.node_id = s.node_id)
+    GROUP BY r.chunk_id)
+  SELECT
+    (SELECT count(*) FROM metadata.chunks c JOIN metadata.files f ON f.id = c.file_id AND f.deleted_at IS NULL
+     WHERE c.file_id IS NOT NULL AND c.ok_replicas < (SELECT n FROM target))
+  + (SELECT count(*) FROM uncounted u
+     JOIN metadata.chunks c ON c.id = u.chunk_id
+     JOIN metadata.files f ON f.id = c.file_id AND f.deleted_at IS NULL
+     WHERE c.ok_replicas >= (SELECT n FROM target) AND c.ok_replicas - u.n < (SELECT n FROM target)) AS n`;
 
 /** SQL of replica health: which chunks need copies, which replicas need checking or removing. */
 @Injectable()
@@ -61,23 +102,34 @@ export class ReplicationRepository {
 
   /** Chunks of live files with fewer healthy replicas than the target. */
   async countUnderReplicated(): Promise<number> {
-    const rows = await this.dataSource.query<{ n: string }[]>(
-      `${replicaCounts(true)} SELECT count(*) AS n FROM counts, target WHERE counts.healthy < target.n`,
-      this.params,
-    );
+    const rows = await this.dataSource.query<{ n: string }[]>(COUNT_UNDER_REPLICATED, this.params);
     return Number(rows[0]?.n ?? 0);
   }
 
-  /** Chunks that need a copy, or have a replica to remove once they are at their target. */
-  async findChunksNeedingWork(limit: number): Promise<string[]> {
-    const rows = await this.dataSource.query<{ id: string }[]>(
-      `${replicaCounts(false)}
-       SELECT counts.id FROM counts, target
-       WHERE target.n > 0 AND (counts.healthy <> target.n OR (counts.broken > 0 OR counts.retiring > 0))
-       ORDER BY counts.healthy, counts.id LIMIT $3`,
-      [...this.params, limit],
-    );
+  /**
+   * Chunks that need work among those damaged without a node event (a replica not ok, fewer ok
+   * replicas than the target), at most `limit`, most damaged first. What a node going down,
+   * coming back or draining does is found by walking that node's replicas instead.
+   */
+  async findDamagedChunks(limit: number): Promise<string[]> {
+    const candidates = await this.dataSource.query<{ id: string }[]>(DAMAGED_CANDIDATES, [...this.params, limit]);
+    return (await this.needingWork(candidates.map((c) => c.id))).slice(0, limit);
+  }
+
+  /** Of these chunks, those that need a copy or have a replica to remove, most damaged first. */
+  async needingWork(chunkIds: readonly string[]): Promise<string[]> {
+    if (chunkIds.length === 0) return [];
+    const rows = await this.dataSource.query<{ id: string }[]>(NEEDING_WORK, [...this.params, chunkIds]);
     return rows.map((r) => r.id);
+  }
+
+  /** Ids of the chunks a node has a replica of, after `cursor` in id order: one page of a node's walk. */
+  async chunkIdsOnNodeAfter(nodeId: string, cursor: string, limit: number): Promise<string[]> {
+    const rows = await this.dataSource.query<{ chunk_id: string }[]>(
+      `SELECT chunk_id FROM metadata.chunk_replicas WHERE node_id = $1 AND chunk_id > $2 ORDER BY chunk_id LIMIT $3`,
+      [nodeId, cursor, limit],
+    );
+    return rows.map((r) => r.chunk_id);
   }
 
   async chunkForRepair(chunkId: string): Promise<ChunkForRepair | undefined> {
@@ -179,6 +231,14 @@ export class ReplicationRepository {
       [nodeId],
     );
     return new Set(rows.map((r) => r.chunk_id));
+  }
+
+  async hasReplica(chunkId: string, nodeId: string): Promise<boolean> {
+    const rows = await this.dataSource.query<unknown[]>(
+      `SELECT 1 FROM metadata.chunk_replicas WHERE chunk_id = $1 AND node_id = $2`,
+      [chunkId, nodeId],
+    );
+    return rows.length > 0;
   }
 
   /** Of these chunk ids, those the metadata still expects a node to be writing (an open upload planned it there). */

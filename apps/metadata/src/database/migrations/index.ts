@@ -4,6 +4,7 @@ import { CreateFilesAndQuotas1795904302375 } from './1795904302375-CreateFilesAn
 import { AddUserFileCount1795905702089 } from './1795905702089-AddUserFileCount';
 import { AddTrash1795909532021 } from './1795909532021-AddTrash';
 import { AddEncryptionAtRest1795910238031 } from './1795910238031-AddEncryptionAtRest';
+import { AddRepairDetection1795912405117 } from './1795912405117-AddRepairDetection';
 
 /** In the order they run; `npm run migration:generate` keeps this list. */
 export const METADATA_MIGRATIONS = [
@@ -13,4 +14,5 @@ export const METADATA_MIGRATIONS = [
   AddUserFileCount1795905702089,
   AddTrash1795909532021,
   AddEncryptionAtRest1795910238031,
+  AddRepairDetection1795912405117,
 ];
