@@ -23,70 +23,65 @@ export interface ChunkForRepair {
   readonly replicas: ReplicaOnNode[];
 }
 
-/** Nodes whose ok replicas count (live and active), and the target they allow. `$1` is NODE_DOWN_AFTER_SECONDS, `$2` REPLICATION_FACTOR. */
-const LIVE_AND_TARGET = `
-  live AS (
-    SELECT node_id FROM metadata.storage_nodes
-    WHERE last_heartbeat_at > now() - make_interval(secs => $1) AND state = 'active'),
-  target AS (SELECT LEAST($2::int, count(*))::int AS n FROM live)`;
-
 /**
  * Of the committed chunks with ids in `$3`, those that need work: fewer or more `healthy`
- * replicas (state ok, on a live node that is active) than the target, or a replica to remove
- * once at target (broken ones on live nodes, any on nodes being drained), most damaged first.
- * Chunks of deleted files keep their replicas until they are purged, so they count too. Reads
- * only the chunks given, by primary key.
+ * replicas (state ok, on a live node that is active) than the target (REPLICATION_FACTOR `$2`
+ * capped at the live active nodes), or a replica to remove once at target (broken ones on live
+ * nodes, any on nodes being drained), most damaged first. Chunks of deleted files keep their
+ * replicas until they are purged, so they count too. Each chunk is read on its own by primary
+ * key (an aggregate in a lateral subquery is not flattened into a join, so the planner cannot
+ * trade the lookups for a scan of all chunks). `$1` is NODE_DOWN_AFTER_SECONDS.
  */
 const NEEDING_WORK = `
-  WITH ${LIVE_AND_TARGET}
-  SELECT c.id
-  FROM metadata.chunks c
-  JOIN metadata.files f ON f.id = c.file_id
-  LEFT JOIN metadata.chunk_replicas r ON r.chunk_id = c.id
-  LEFT JOIN metadata.storage_nodes n ON n.node_id = r.node_id
-  LEFT JOIN live ON live.node_id = r.node_id
+  WITH target AS (
+    SELECT LEAST($2::int, count(*))::int AS n FROM metadata.storage_nodes
+    WHERE last_heartbeat_at > now() - make_interval(secs => $1) AND state = 'active')
+  SELECT k.id
+  FROM unnest($3::text[]) AS ids(id)
+  CROSS JOIN LATERAL (
+    SELECT c.id,
+           count(r.node_id) FILTER (
+             WHERE r.state = 'ok' AND n.state = 'active' AND n.last_heartbeat_at > now() - make_interval(secs => $1)) AS healthy,
+           count(r.node_id) FILTER (WHERE r.state <> 'ok' AND n.last_heartbeat_at > now() - make_interval(secs => $1)) AS broken,
+           count(r.node_id) FILTER (WHERE n.state <> 'active') AS retiring
+    FROM metadata.chunks c
+    JOIN metadata.files f ON f.id = c.file_id
+    LEFT JOIN metadata.chunk_replicas r ON r.chunk_id = c.id
+    LEFT JOIN metadata.storage_nodes n ON n.node_id = r.node_id
+    WHERE c.id = ids.id
+    GROUP BY c.id) k
   CROSS JOIN target
-  WHERE c.id = ANY($3::text[]) AND target.n > 0
-  GROUP BY c.id, target.n
-  HAVING count(r.node_id) FILTER (WHERE r.state = 'ok' AND live.node_id IS NOT NULL) <> target.n
-      OR count(r.node_id) FILTER (WHERE r.state <> 'ok' AND n.last_heartbeat_at > now() - make_interval(secs => $1)) > 0
-      OR count(r.node_id) FILTER (WHERE n.state <> 'active') > 0
-  ORDER BY count(r.node_id) FILTER (WHERE r.state = 'ok' AND live.node_id IS NOT NULL), c.id`;
+  WHERE target.n > 0 AND (k.healthy <> target.n OR k.broken > 0 OR k.retiring > 0)
+  ORDER BY k.healthy, k.id`;
 
 /**
  * Where damage can be without a node event, each found by index in proportion to it: chunks with
- * a replica not ok, and committed chunks with fewer ok replicas (on any node) than the target:
- * those have fewer healthy ones too. `$3` caps each.
+ * a replica not ok, and committed chunks with fewer ok replicas (on any node) than the target
+ * `$1`: those have fewer healthy ones too. `$2` caps each.
  */
 const DAMAGED_CANDIDATES = `
-  WITH ${LIVE_AND_TARGET}
-  (SELECT r.chunk_id AS id FROM metadata.chunk_replicas r WHERE r.state <> 'ok' ORDER BY r.chunk_id LIMIT $3)
+  (SELECT r.chunk_id AS id FROM metadata.chunk_replicas r WHERE r.state <> 'ok' ORDER BY r.chunk_id LIMIT $2)
   UNION
-  (SELECT c.id FROM metadata.chunks c
-   WHERE c.file_id IS NOT NULL AND c.ok_replicas < (SELECT n FROM target)
-   ORDER BY c.ok_replicas, c.id LIMIT $3)`;
+  (SELECT c.id FROM metadata.chunks c WHERE c.file_id IS NOT NULL AND c.ok_replicas < $1 ORDER BY c.ok_replicas, c.id LIMIT $2)`;
 
 /**
- * Chunks of live files with fewer healthy replicas than the target, counted in two disjoint
+ * Chunks of live files with fewer healthy replicas than the target `$1`, counted in two disjoint
  * parts that each read only damage: chunks with fewer ok replicas than the target (by index),
- * and chunks at or above it in ok replicas whose ok replicas on nodes that do not count (down or
- * retiring) bring them below it (from those nodes' replicas).
+ * and chunks at or above it in ok replicas whose ok replicas on the nodes `$2` that do not count
+ * (down or retiring) bring them below it (from those nodes' replicas).
  */
 const COUNT_UNDER_REPLICATED = `
-  WITH ${LIVE_AND_TARGET},
-  uncounted AS (
-    SELECT r.chunk_id, count(*) AS n
-    FROM metadata.chunk_replicas r
-    JOIN metadata.storage_nodes s ON s.node_id = r.node_id
-    WHERE r.state = 'ok' AND NOT EXISTS (SELECT 1 FROM live WHERE live.node_id = s.node_id)
+  WITH uncounted AS (
+    SELECT r.chunk_id, count(*) AS n FROM metadata.chunk_replicas r
+    WHERE r.node_id = ANY($2::text[]) AND r.state = 'ok'
     GROUP BY r.chunk_id)
   SELECT
     (SELECT count(*) FROM metadata.chunks c JOIN metadata.files f ON f.id = c.file_id AND f.deleted_at IS NULL
-     WHERE c.file_id IS NOT NULL AND c.ok_replicas < (SELECT n FROM target))
+     WHERE c.file_id IS NOT NULL AND c.ok_replicas < $1)
   + (SELECT count(*) FROM uncounted u
      JOIN metadata.chunks c ON c.id = u.chunk_id
      JOIN metadata.files f ON f.id = c.file_id AND f.deleted_at IS NULL
-     WHERE c.ok_replicas >= (SELECT n FROM target) AND c.ok_replicas - u.n < (SELECT n FROM target)) AS n`;
+     WHERE c.ok_replicas >= $1 AND c.ok_replicas - u.n < $1) AS n`;
 
 /** SQL of replica health: which chunks need copies, which replicas need checking or removing. */
 @Injectable()
@@ -100,9 +95,27 @@ export class ReplicationRepository {
     return [this.config.NODE_DOWN_AFTER_SECONDS, this.config.REPLICATION_FACTOR];
   }
 
+  /**
+   * The target (REPLICATION_FACTOR capped at the nodes that count), and the nodes whose replicas
+   * do not count now (down, draining, drained). Read first and passed as values, so the planner
+   * sees them and picks the indexes.
+   */
+  private async standing(): Promise<{ target: number; uncounted: string[] }> {
+    const rows = await this.dataSource.query<{ node_id: string; counts: boolean }[]>(
+      `SELECT node_id, last_heartbeat_at > now() - make_interval(secs => $1) AND state = 'active' AS counts FROM metadata.storage_nodes`,
+      [this.config.NODE_DOWN_AFTER_SECONDS],
+    );
+    const counting = rows.filter((r) => r.counts).length;
+    return {
+      target: Math.min(this.config.REPLICATION_FACTOR, counting),
+      uncounted: rows.filter((r) => !r.counts).map((r) => r.node_id),
+    };
+  }
+
   /** Chunks of live files with fewer healthy replicas than the target. */
   async countUnderReplicated(): Promise<number> {
-    const rows = await this.dataSource.query<{ n: string }[]>(COUNT_UNDER_REPLICATED, this.params);
+    const { target, uncounted } = await this.standing();
+    const rows = await this.dataSource.query<{ n: string }[]>(COUNT_UNDER_REPLICATED, [target, uncounted]);
     return Number(rows[0]?.n ?? 0);
   }
 
@@ -112,7 +125,8 @@ export class ReplicationRepository {
    * coming back or draining does is found by walking that node's replicas instead.
    */
   async findDamagedChunks(limit: number): Promise<string[]> {
-    const candidates = await this.dataSource.query<{ id: string }[]>(DAMAGED_CANDIDATES, [...this.params, limit]);
+    const { target } = await this.standing();
+    const candidates = await this.dataSource.query<{ id: string }[]>(DAMAGED_CANDIDATES, [target, limit]);
     return (await this.needingWork(candidates.map((c) => c.id))).slice(0, limit);
   }
 
