@@ -1,19 +1,23 @@
+import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { benchAuth, signInBenchUser, signUpBenchUser, startCodeCatcher } from './auth.bench';
 import { BenchCluster } from './bench-cluster';
 import { benchNodeFaults } from './node-faults.bench';
 import { benchRepair } from './repair.bench';
 import { benchStorage } from './storage.bench';
 
-const PARTS = ['auth', 'storage', 'node-faults', 'repair'] as const;
+const PARTS = ['auth', 'storage', 'node-faults', 'repair', 'repair-check'] as const;
+const CLUSTER_PARTS: readonly Part[] = ['auth', 'storage', 'node-faults', 'repair'];
 const ADMIN = { username: 'bench_admin', email: 'bench_admin@example.com', password: 'Bench-Admin-Passw0rd-2026!' };
 type Part = (typeof PARTS)[number];
 
 /**
- * npm run bench [-- <part> …] [--scale=N]: starts the real cluster as processes on free ports,
- * measures it from outside, and writes bench/results/bench-<time>.json.
+ * npm run bench [-- <part> …] [--scale=N] (parts: auth, storage, node-faults, repair by default; repair-check): starts the real cluster as processes on free ports,
+ * measures it from outside (repair-check: the replication check's queries against a seeded
+ * database instead), and writes bench/results/bench-<time>.json.
  */
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -21,17 +25,7 @@ async function main(): Promise<void> {
   const requested = args.filter((a) => !a.startsWith('--'));
   const parts: Part[] = requested.length
     ? requested.filter((p): p is Part => (PARTS as readonly string[]).includes(p))
-    : [...PARTS];
-  const basePort = 40_000 + Math.floor(Math.random() * 500) * 20;
-  const codes = await startCodeCatcher(basePort + 19);
-  const cluster = await BenchCluster.start(basePort, {
-    SMTP_URL: `smtp://127.0.0.1:${basePort + 19}`,
-    STORAGE_NODES: '4',
-    ADMIN_USERNAME: ADMIN.username,
-    ADMIN_EMAIL: ADMIN.email,
-    ADMIN_PASSWORD: ADMIN.password,
-    REPLICATION_CHECK_INTERVAL_SECONDS: '2',
-  });
+    : [...CLUSTER_PARTS];
   const report: Record<string, unknown> = {
     started_at: new Date().toISOString(),
     machine: {
@@ -42,6 +36,42 @@ async function main(): Promise<void> {
     },
     scale,
   };
+  if (parts.includes('repair-check')) {
+    process.stdout.write('bench: repair-check…\n');
+    report['repair_check'] = await benchRepairCheck(scale);
+  }
+  if (parts.some((p) => CLUSTER_PARTS.includes(p))) await benchCluster(parts, scale, report);
+  const dir = join(process.cwd(), 'bench', 'results');
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\nbench: report written to ${file}\n`);
+}
+
+/**
+ * The replication check against 1,000,000 chunk rows × scale, seeded into a database of its own:
+ * the metadata service's own script (it uses the service's queries), run as a process.
+ */
+async function benchRepairCheck(scale: number): Promise<unknown> {
+  const script = join(process.cwd(), 'dist/apps/metadata/src/replication/repair-check-bench.js');
+  const { stdout } = await promisify(execFile)(process.execPath, [script, String(Math.round(1_000_000 * scale))], {
+    maxBuffer: 1024 * 1024,
+  });
+  return JSON.parse(stdout) as unknown;
+}
+
+/** The parts measured from outside a real cluster started as processes on free ports. */
+async function benchCluster(parts: Part[], scale: number, report: Record<string, unknown>): Promise<void> {
+  const basePort = 40_000 + Math.floor(Math.random() * 500) * 20;
+  const codes = await startCodeCatcher(basePort + 19);
+  const cluster = await BenchCluster.start(basePort, {
+    SMTP_URL: `smtp://127.0.0.1:${basePort + 19}`,
+    STORAGE_NODES: '4',
+    ADMIN_USERNAME: ADMIN.username,
+    ADMIN_EMAIL: ADMIN.email,
+    ADMIN_PASSWORD: ADMIN.password,
+    REPLICATION_CHECK_INTERVAL_SECONDS: '2',
+  });
   try {
     if (parts.includes('auth')) {
       process.stdout.write('bench: auth…\n');
@@ -65,11 +95,6 @@ async function main(): Promise<void> {
     await cluster.stop();
     await codes.close();
   }
-  const dir = join(process.cwd(), 'bench', 'results');
-  await mkdir(dir, { recursive: true });
-  const file = join(dir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
-  process.stdout.write(`${JSON.stringify(report, null, 2)}\nbench: report written to ${file}\n`);
 }
 
 main().catch((error: unknown) => {

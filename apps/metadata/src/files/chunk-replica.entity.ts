@@ -5,7 +5,10 @@ export type ReplicaState = (typeof REPLICA_STATES)[number];
 
 /** A copy of a chunk on a node, written and verified. `missing`/`corrupt` ones await repair. */
 @Entity({ name: 'chunk_replicas' })
-@Index('chunk_replicas_node_idx', ['nodeId'])
+// A node's replicas in chunk order: what a node's walk pages through.
+@Index('chunk_replicas_node_chunk_idx', ['nodeId', 'chunkId'])
+// Replicas awaiting repair, found without reading the healthy ones.
+@Index('chunk_replicas_broken_idx', ['chunkId'], { where: "state <> 'ok'" })
 @Check('chunk_replicas_state_check', `"state" IN ('ok', 'missing', 'corrupt')`)
 export class ChunkReplicaEntity {
   @PrimaryColumn({ type: 'text' })

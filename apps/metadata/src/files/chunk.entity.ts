@@ -11,6 +11,8 @@ import { bigintToNumber } from '@cloudstore/database';
 @Index('chunks_upload_idx', ['uploadId'])
 // Chunks of purged files, waiting to be removed from their nodes.
 @Index('chunks_orphan_idx', ['id'], { where: 'file_id IS NULL AND upload_id IS NULL' })
+// Committed chunks by how many ok replicas they have: those below target, found by index.
+@Index('chunks_under_replicated_idx', ['okReplicas', 'id'], { where: 'file_id IS NOT NULL' })
 export class ChunkEntity {
   /** Also the chunk's file name on the nodes. */
   @PrimaryColumn({ type: 'text' })
@@ -35,6 +37,13 @@ export class ChunkEntity {
   /** Every node the chunk may have been sent to: what garbage collection must clean. */
   @Column({ type: 'text', array: true, default: () => "'{}'" })
   plannedNodeIds!: string[];
+
+  /**
+   * Replicas in state ok, on any node. Kept by a trigger on chunk_replicas (never written by
+   * the application), so chunks below their target are found by index, not by counting all.
+   */
+  @Column({ type: 'integer', default: 0 })
+  okReplicas!: number;
 
   @CreateDateColumn({ type: 'timestamptz' })
   createdAt!: Date;

@@ -39,6 +39,19 @@ export interface ReconcileNodeJob {
   readonly nodeId: string;
 }
 
+export type JobCounts = Readonly<Record<'waiting' | 'active' | 'failed' | 'completed' | 'delayed', number>>;
+
+async function jobCounts(queue: Queue): Promise<JobCounts> {
+  const counts = await queue.getJobCounts('waiting', 'active', 'failed', 'completed', 'delayed', 'prioritized');
+  return {
+    waiting: (counts['waiting'] ?? 0) + (counts['prioritized'] ?? 0),
+    active: counts['active'] ?? 0,
+    failed: counts['failed'] ?? 0,
+    completed: counts['completed'] ?? 0,
+    delayed: counts['delayed'] ?? 0,
+  };
+}
+
 /**
  * How often a sweep for things older than `seconds` runs: half that, between a second and a
  * minute, so nothing waits much past its time.
@@ -139,14 +152,26 @@ export class JobQueues implements OnApplicationBootstrap, OnApplicationShutdown 
     });
   }
 
-  async replicationJobCounts(): Promise<{ waiting: number; active: number; failed: number; completed: number; delayed: number }> {
-    const counts = await this.replication.getJobCounts('waiting', 'active', 'failed', 'completed', 'delayed', 'prioritized');
+  async replicationJobCounts(): Promise<JobCounts> {
+    return jobCounts(this.replication);
+  }
+
+  async maintenanceJobCounts(): Promise<JobCounts> {
+    return jobCounts(this.maintenance);
+  }
+
+  /**
+   * The repair jobs as operators and "fully replicated" read them: waiting and active count the
+   * maintenance queue too (a node inventory or a check not yet run may still find damage); failed,
+   * completed and delayed are the replication queue's (the maintenance queue always holds its
+   * next scheduled runs as delayed).
+   */
+  async repairJobCounts(): Promise<JobCounts> {
+    const [replication, maintenance] = await Promise.all([this.replicationJobCounts(), this.maintenanceJobCounts()]);
     return {
-      waiting: (counts['waiting'] ?? 0) + (counts['prioritized'] ?? 0),
-      active: counts['active'] ?? 0,
-      failed: counts['failed'] ?? 0,
-      completed: counts['completed'] ?? 0,
-      delayed: counts['delayed'] ?? 0,
+      ...replication,
+      waiting: replication.waiting + maintenance.waiting,
+      active: replication.active + maintenance.active,
     };
   }
 

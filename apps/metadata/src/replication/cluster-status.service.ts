@@ -61,13 +61,22 @@ export class ClusterStatusService {
         for (const [state, count] of Object.entries(await queues.replicationJobCounts())) this.set({ state }, count);
       },
     });
+    new Gauge({
+      name: 'cloudstore_maintenance_jobs',
+      help: 'Maintenance jobs (replication checks, node inventories, scrubs, rebalancing) by state.',
+      labelNames: ['state'],
+      registers,
+      async collect() {
+        for (const [state, count] of Object.entries(await queues.maintenanceJobCounts())) this.set({ state }, count);
+      },
+    });
   }
 
   async status(): Promise<nodeRegistryApi.ClusterStatus> {
     const [{ nodes }, underReplicated, jobs] = await Promise.all([
       this.registry.list(),
       this.replicas.countUnderReplicated(),
-      this.queues.replicationJobCounts(),
+      this.queues.repairJobCounts(),
     ]);
     return { nodes, underReplicatedChunks: underReplicated, jobs, replicationFactor: this.config.REPLICATION_FACTOR };
   }

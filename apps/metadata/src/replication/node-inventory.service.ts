@@ -39,8 +39,9 @@ export class NodeInventoryService {
     // a repair may have copied or recorded the chunk since the listing.
     let lost = 0;
     for (const chunkId of [...known].filter((id) => !onNode.has(id))) {
-      const forgotten = await this.locks.withLock(chunkId, async () => {
-        if ((await chunkExists(client, chunkId)) || !(await this.replicas.chunkIdsOnNode(nodeId)).has(chunkId)) return false;
+      const forgotten = await this.locks.withLock(chunkId, async (lock) => {
+        if ((await chunkExists(client, chunkId)) || !(await this.replicas.hasReplica(chunkId, nodeId))) return false;
+        await lock.fence();
         await this.replicas.forgetReplica(chunkId, nodeId);
         return true;
       });
@@ -53,8 +54,9 @@ export class NodeInventoryService {
     const pending = await this.replicas.pendingOnNode(nodeId, unknown);
     let removed = 0;
     for (const chunkId of unknown.filter((id) => !pending.has(id))) {
-      const deleted = await this.locks.withLock(chunkId, async () => {
-        if ((await this.replicas.chunkIdsOnNode(nodeId)).has(chunkId)) return false;
+      const deleted = await this.locks.withLock(chunkId, async (lock) => {
+        if (await this.replicas.hasReplica(chunkId, nodeId)) return false;
+        await lock.fence();
         return deleteChunk(client, chunkId);
       });
       if (deleted) removed += 1;

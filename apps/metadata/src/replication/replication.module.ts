@@ -4,6 +4,7 @@ import { ClusterController } from './cluster.controller';
 import { ClusterStatusService } from './cluster-status.service';
 import { NodeInventoryService } from './node-inventory.service';
 import { RebalancerService } from './rebalancer.service';
+import { ReplicationCheckService } from './replication-check.service';
 import { ReplicationMetrics } from './replication.metrics';
 import { ReplicationProcessors } from './replication.processors';
 import { ReplicationRepository } from './replication.repository';
@@ -18,6 +19,7 @@ import { ScrubberService } from './scrubber.service';
     ClusterStatusService,
     NodeInventoryService,
     RebalancerService,
+    ReplicationCheckService,
     ReplicationMetrics,
     ReplicationProcessors,
     ReplicationRepository,

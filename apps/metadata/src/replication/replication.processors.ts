@@ -3,17 +3,13 @@ import type { MetadataConfig } from '@cloudstore/config';
 import { QUEUES, type RunningWorker, startWorker } from '@cloudstore/jobs';
 import { LOGGER, type Logger } from '@cloudstore/observability';
 import type { Job } from 'bullmq';
-import { JobQueues, MAINTENANCE_JOBS, type ReconcileNodeJob, type ReplicateChunkJob } from '../jobs/job-queues';
+import { MAINTENANCE_JOBS, type ReconcileNodeJob, type ReplicateChunkJob } from '../jobs/job-queues';
 import { METADATA_CONFIG } from '../metadata.tokens';
-import { NodeRegistryRepository } from '../node-registry/node-registry.repository';
 import { NodeInventoryService } from './node-inventory.service';
 import { RebalancerService } from './rebalancer.service';
-import { ReplicationRepository } from './replication.repository';
+import { ReplicationCheckService } from './replication-check.service';
 import { ReplicationService } from './replication.service';
 import { ScrubberService } from './scrubber.service';
-
-/** Chunks queued for repair per check, at most. */
-const CHECK_BATCH = 5000;
 
 /**
  * The workers of self-healing: `replication` copies chunks (REPAIR_CONCURRENCY at once), and
@@ -27,12 +23,10 @@ export class ReplicationProcessors implements OnApplicationBootstrap, OnApplicat
   constructor(
     @Inject(METADATA_CONFIG) private readonly config: MetadataConfig,
     private readonly replication: ReplicationService,
-    private readonly replicas: ReplicationRepository,
-    private readonly nodes: NodeRegistryRepository,
+    private readonly check: ReplicationCheckService,
     private readonly scrubber: ScrubberService,
     private readonly rebalancer: RebalancerService,
     private readonly inventory: NodeInventoryService,
-    private readonly queues: JobQueues,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -58,7 +52,7 @@ export class ReplicationProcessors implements OnApplicationBootstrap, OnApplicat
   private async maintain(job: Job): Promise<unknown> {
     switch (job.name) {
       case MAINTENANCE_JOBS.checkReplication:
-        return this.checkReplication();
+        return this.check.run();
       case MAINTENANCE_JOBS.scrub:
         return this.scrubber.run();
       case MAINTENANCE_JOBS.rebalance:
@@ -68,20 +62,5 @@ export class ReplicationProcessors implements OnApplicationBootstrap, OnApplicat
       default:
         throw new Error(`unknown maintenance job ${job.name}`);
     }
-  }
-
-  /** Queues a repair for every chunk off its target, and marks drained the nodes left empty. */
-  async checkReplication(): Promise<{ queued: number; drained: string[] }> {
-    const chunkIds = await this.replicas.findChunksNeedingWork(CHECK_BATCH);
-    for (const chunkId of chunkIds) await this.queues.replicate(chunkId);
-    const drained: string[] = [];
-    for (const node of await this.nodes.listWithLiveness(this.config.NODE_DOWN_AFTER_SECONDS)) {
-      if (node.state === 'draining' && (await this.replicas.replicaCountOnNode(node.nodeId)) === 0) {
-        await this.nodes.setState(node.nodeId, 'drained');
-        drained.push(node.nodeId);
-        this.logger.info({ nodeId: node.nodeId }, 'node drained: it holds no replica and can be removed');
-      }
-    }
-    return { queued: chunkIds.length, drained };
   }
 }

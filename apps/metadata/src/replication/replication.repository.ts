@@ -24,28 +24,64 @@ export interface ChunkForRepair {
 }
 
 /**
- * Per chunk of a committed file (only of live ones with `liveOnly`): `healthy` replicas (state
- * ok, on a live node that is active), and the replicas that should go once the chunk is at its
- * target (broken ones on live nodes, any on nodes being drained). Chunks of deleted files keep
- * their replicas until they are purged, so they are repaired and drained too.
- * `$1` is NODE_DOWN_AFTER_SECONDS, `$2` REPLICATION_FACTOR.
+ * Of the committed chunks with ids in `$3`, those that need work: fewer or more `healthy`
+ * replicas (state ok, on a live node that is active) than the target (REPLICATION_FACTOR `$2`
+ * capped at the live active nodes), or a replica to remove once at target (broken ones on live
+ * nodes, any on nodes being drained), most damaged first. Chunks of deleted files keep their
+ * replicas until they are purged, so they count too. Each chunk is read on its own by primary
+ * key (an aggregate in a lateral subquery is not flattened into a join, so the planner cannot
+ * trade the lookups for a scan of all chunks). `$1` is NODE_DOWN_AFTER_SECONDS.
  */
-const replicaCounts = (liveOnly: boolean) => `
-  WITH live AS (
-         SELECT node_id FROM metadata.storage_nodes
-         WHERE last_heartbeat_at > now() - make_interval(secs => $1) AND state = 'active'),
-       target AS (SELECT LEAST($2::int, count(*))::int AS n FROM live),
-       counts AS (
-         SELECT c.id,
-                count(r.node_id) FILTER (WHERE r.state = 'ok' AND live.node_id IS NOT NULL) AS healthy,
-                count(r.node_id) FILTER (WHERE r.state <> 'ok' AND n.last_heartbeat_at > now() - make_interval(secs => $1)) AS broken,
-                count(r.node_id) FILTER (WHERE n.state <> 'active') AS retiring
-         FROM metadata.chunks c
-         JOIN metadata.files f ON f.id = c.file_id${liveOnly ? ' AND f.deleted_at IS NULL' : ''}
-         LEFT JOIN metadata.chunk_replicas r ON r.chunk_id = c.id
-         LEFT JOIN metadata.storage_nodes n ON n.node_id = r.node_id
-         LEFT JOIN live ON live.node_id = r.node_id
-         GROUP BY c.id)`;
+const NEEDING_WORK = `
+  WITH target AS (
+    SELECT LEAST($2::int, count(*))::int AS n FROM metadata.storage_nodes
+    WHERE last_heartbeat_at > now() - make_interval(secs => $1) AND state = 'active')
+  SELECT k.id
+  FROM unnest($3::text[]) AS ids(id)
+  CROSS JOIN LATERAL (
+    SELECT c.id,
+           count(r.node_id) FILTER (
+             WHERE r.state = 'ok' AND n.state = 'active' AND n.last_heartbeat_at > now() - make_interval(secs => $1)) AS healthy,
+           count(r.node_id) FILTER (WHERE r.state <> 'ok' AND n.last_heartbeat_at > now() - make_interval(secs => $1)) AS broken,
+           count(r.node_id) FILTER (WHERE n.state <> 'active') AS retiring
+    FROM metadata.chunks c
+    JOIN metadata.files f ON f.id = c.file_id
+    LEFT JOIN metadata.chunk_replicas r ON r.chunk_id = c.id
+    LEFT JOIN metadata.storage_nodes n ON n.node_id = r.node_id
+    WHERE c.id = ids.id
+    GROUP BY c.id) k
+  CROSS JOIN target
+  WHERE target.n > 0 AND (k.healthy <> target.n OR k.broken > 0 OR k.retiring > 0)
+  ORDER BY k.healthy, k.id`;
+
+/**
+ * Where damage can be without a node event, each found by index in proportion to it: chunks with
+ * a replica not ok, and committed chunks with fewer ok replicas (on any node) than the target
+ * `$1`: those have fewer healthy ones too. `$2` caps each.
+ */
+const DAMAGED_CANDIDATES = `
+  (SELECT r.chunk_id AS id FROM metadata.chunk_replicas r WHERE r.state <> 'ok' ORDER BY r.chunk_id LIMIT $2)
+  UNION
+  (SELECT c.id FROM metadata.chunks c WHERE c.file_id IS NOT NULL AND c.ok_replicas < $1 ORDER BY c.ok_replicas, c.id LIMIT $2)`;
+
+/**
+ * Chunks of live files with fewer healthy replicas than the target `$1`, counted in two disjoint
+ * parts that each read only damage: chunks with fewer ok replicas than the target (by index),
+ * and chunks at or above it in ok replicas whose ok replicas on the nodes `$2` that do not count
+ * (down or retiring) bring them below it (from those nodes' replicas).
+ */
+const COUNT_UNDER_REPLICATED = `
+  WITH uncounted AS (
+    SELECT r.chunk_id, count(*) AS n FROM metadata.chunk_replicas r
+    WHERE r.node_id = ANY($2::text[]) AND r.state = 'ok'
+    GROUP BY r.chunk_id)
+  SELECT
+    (SELECT count(*) FROM metadata.chunks c JOIN metadata.files f ON f.id = c.file_id AND f.deleted_at IS NULL
+     WHERE c.file_id IS NOT NULL AND c.ok_replicas < $1)
+  + (SELECT count(*) FROM uncounted u
+     JOIN metadata.chunks c ON c.id = u.chunk_id
+     JOIN metadata.files f ON f.id = c.file_id AND f.deleted_at IS NULL
+     WHERE c.ok_replicas >= $1 AND c.ok_replicas - u.n < $1) AS n`;
 
 /** SQL of replica health: which chunks need copies, which replicas need checking or removing. */
 @Injectable()
@@ -59,25 +95,55 @@ export class ReplicationRepository {
     return [this.config.NODE_DOWN_AFTER_SECONDS, this.config.REPLICATION_FACTOR];
   }
 
+  /**
+   * The target (REPLICATION_FACTOR capped at the nodes that count), and the nodes whose replicas
+   * do not count now (down, draining, drained). Read first and passed as values, so the planner
+   * sees them and picks the indexes.
+   */
+  private async standing(): Promise<{ target: number; uncounted: string[] }> {
+    const rows = await this.dataSource.query<{ node_id: string; counts: boolean }[]>(
+      `SELECT node_id, last_heartbeat_at > now() - make_interval(secs => $1) AND state = 'active' AS counts FROM metadata.storage_nodes`,
+      [this.config.NODE_DOWN_AFTER_SECONDS],
+    );
+    const counting = rows.filter((r) => r.counts).length;
+    return {
+      target: Math.min(this.config.REPLICATION_FACTOR, counting),
+      uncounted: rows.filter((r) => !r.counts).map((r) => r.node_id),
+    };
+  }
+
   /** Chunks of live files with fewer healthy replicas than the target. */
   async countUnderReplicated(): Promise<number> {
-    const rows = await this.dataSource.query<{ n: string }[]>(
-      `${replicaCounts(true)} SELECT count(*) AS n FROM counts, target WHERE counts.healthy < target.n`,
-      this.params,
-    );
+    const { target, uncounted } = await this.standing();
+    const rows = await this.dataSource.query<{ n: string }[]>(COUNT_UNDER_REPLICATED, [target, uncounted]);
     return Number(rows[0]?.n ?? 0);
   }
 
-  /** Chunks that need a copy, or have a replica to remove once they are at their target. */
-  async findChunksNeedingWork(limit: number): Promise<string[]> {
-    const rows = await this.dataSource.query<{ id: string }[]>(
-      `${replicaCounts(false)}
-       SELECT counts.id FROM counts, target
-       WHERE target.n > 0 AND (counts.healthy <> target.n OR (counts.broken > 0 OR counts.retiring > 0))
-       ORDER BY counts.healthy, counts.id LIMIT $3`,
-      [...this.params, limit],
-    );
+  /**
+   * Chunks that need work among those damaged without a node event (a replica not ok, fewer ok
+   * replicas than the target), at most `limit`, most damaged first. What a node going down,
+   * coming back or draining does is found by walking that node's replicas instead.
+   */
+  async findDamagedChunks(limit: number): Promise<string[]> {
+    const { target } = await this.standing();
+    const candidates = await this.dataSource.query<{ id: string }[]>(DAMAGED_CANDIDATES, [target, limit]);
+    return (await this.needingWork(candidates.map((c) => c.id))).slice(0, limit);
+  }
+
+  /** Of these chunks, those that need a copy or have a replica to remove, most damaged first. */
+  async needingWork(chunkIds: readonly string[]): Promise<string[]> {
+    if (chunkIds.length === 0) return [];
+    const rows = await this.dataSource.query<{ id: string }[]>(NEEDING_WORK, [...this.params, chunkIds]);
     return rows.map((r) => r.id);
+  }
+
+  /** Ids of the chunks a node has a replica of, after `cursor` in id order: one page of a node's walk. */
+  async chunkIdsOnNodeAfter(nodeId: string, cursor: string, limit: number): Promise<string[]> {
+    const rows = await this.dataSource.query<{ chunk_id: string }[]>(
+      `SELECT chunk_id FROM metadata.chunk_replicas WHERE node_id = $1 AND chunk_id > $2 ORDER BY chunk_id LIMIT $3`,
+      [nodeId, cursor, limit],
+    );
+    return rows.map((r) => r.chunk_id);
   }
 
   async chunkForRepair(chunkId: string): Promise<ChunkForRepair | undefined> {
@@ -179,6 +245,14 @@ export class ReplicationRepository {
       [nodeId],
     );
     return new Set(rows.map((r) => r.chunk_id));
+  }
+
+  async hasReplica(chunkId: string, nodeId: string): Promise<boolean> {
+    const rows = await this.dataSource.query<unknown[]>(
+      `SELECT 1 FROM metadata.chunk_replicas WHERE chunk_id = $1 AND node_id = $2`,
+      [chunkId, nodeId],
+    );
+    return rows.length > 0;
   }
 
   /** Of these chunk ids, those the metadata still expects a node to be writing (an open upload planned it there). */

@@ -13,7 +13,7 @@ import { LOGGER, type Logger } from '@cloudstore/observability';
 import { METADATA_CONFIG } from '../metadata.tokens';
 import { NodeRegistryRepository } from '../node-registry/node-registry.repository';
 import { effectiveReplicationFactor, type PlacementNode, rankNodes } from '../placement/rendezvous-placement';
-import { ChunkLocks } from '../jobs/chunk-locks';
+import { ChunkLocks, type HeldLock, LockLostError } from '../jobs/chunk-locks';
 import { ReplicationMetrics } from './replication.metrics';
 import { type ChunkForRepair, type ReplicaOnNode, ReplicationRepository } from './replication.repository';
 
@@ -61,12 +61,12 @@ export class ReplicationService {
   }
 
   async repair(chunkId: string): Promise<RepairOutcome> {
-    const outcome = await this.locks.withLock(chunkId, () => this.repairLocked(chunkId));
+    const outcome = await this.locks.withLock(chunkId, (lock) => this.repairLocked(chunkId, lock));
     if (!outcome) throw new Error(`chunk ${chunkId} is being changed by another job; will retry`);
     return outcome;
   }
 
-  private async repairLocked(chunkId: string): Promise<RepairOutcome> {
+  private async repairLocked(chunkId: string, lock: HeldLock): Promise<RepairOutcome> {
     const chunk = await this.replicas.chunkForRepair(chunkId);
     // Chunks of deleted files are kept (and repaired) until they are purged; uploads in progress are not ours.
     if (!chunk?.committed) return NOTHING;
@@ -87,16 +87,17 @@ export class ReplicationService {
         );
       if (healthy.length + candidates.length < target)
         throw new Error(`no node has room for another replica of chunk ${chunk.id}`);
-      const data = await this.readGoodCopy(chunk);
+      const data = await this.readGoodCopy(chunk, lock);
       for (const node of candidates) {
         if (healthy.length >= target) break;
         try {
-          if (!(await this.copyTo(chunk, node, data))) return { copied, removed: 0, bytesCopied: copied * chunk.sizeBytes };
+          if (!(await this.copyTo(chunk, node, data, lock))) return { copied, removed: 0, bytesCopied: copied * chunk.sizeBytes };
           healthy.push(node.nodeId);
           copied += 1;
           this.metrics.replicasCopied.inc();
           this.metrics.bytesCopied.inc(data.length);
         } catch (error) {
+          if (error instanceof LockLostError) throw error;
           this.logger.warn(
             { err: error, chunkId: chunk.id, nodeId: node.nodeId },
             'could not copy a chunk to a node; trying the next',
@@ -105,7 +106,7 @@ export class ReplicationService {
       }
       if (healthy.length < target) throw new Error(`chunk ${chunk.id} has ${healthy.length} of ${target} replicas; will retry`);
     }
-    const removed = await this.trim(chunk, healthy, target, ranking);
+    const removed = await this.trim(chunk, healthy, target, ranking, lock);
     return { copied, removed, bytesCopied: copied * chunk.sizeBytes };
   }
 
@@ -114,19 +115,21 @@ export class ReplicationService {
    * is written and recorded before the old one is removed. Returns the bytes moved.
    */
   async relocate(chunk: ChunkForRepair, fromNodeId: string, to: PlacementNode): Promise<number> {
-    return (await this.locks.withLock(chunk.id, () => this.relocateLocked(chunk, fromNodeId, to))) ?? 0;
+    return (await this.locks.withLock(chunk.id, (lock) => this.relocateLocked(chunk, fromNodeId, to, lock))) ?? 0;
   }
 
-  private async relocateLocked(seen: ChunkForRepair, fromNodeId: string, to: PlacementNode): Promise<number> {
+  private async relocateLocked(seen: ChunkForRepair, fromNodeId: string, to: PlacementNode, lock: HeldLock): Promise<number> {
     // Read again under the lock: the file may have been purged, or the replica moved, since.
     const chunk = await this.replicas.chunkForRepair(seen.id);
     const from = chunk?.replicas.find((r) => r.nodeId === fromNodeId);
     if (!chunk?.committed || !from?.alive) return 0;
-    const data = await this.readGoodCopy(chunk);
-    if (!(await this.copyTo(chunk, to, data))) return 0;
+    const data = await this.readGoodCopy(chunk, lock);
+    if (!(await this.copyTo(chunk, to, data, lock))) return 0;
     this.metrics.replicasCopied.inc();
     this.metrics.bytesCopied.inc(data.length);
+    await lock.fence();
     await deleteChunk(this.nodeClients.get(from.address), chunk.id);
+    await lock.fence();
     await this.replicas.forgetReplica(chunk.id, from.nodeId);
     this.metrics.replicasRemoved.inc();
     return data.length;
@@ -134,11 +137,14 @@ export class ReplicationService {
 
   /**
    * Writes a copy to a node and records it; false, with the copy removed again, when the chunk's
-   * file was purged while it was written (the purge does not wait for the chunk's lock).
+   * file was purged while it was written (the purge does not wait for the chunk's lock). With the
+   * lock lost while the bytes were sent, nothing is recorded nor removed (the lock's next holder
+   * may be writing the same copy): an unrecorded copy is the node inventory's to remove.
    */
-  private async copyTo(chunk: ChunkForRepair, node: PlacementNode, data: Buffer): Promise<boolean> {
+  private async copyTo(chunk: ChunkForRepair, node: PlacementNode, data: Buffer, lock: HeldLock): Promise<boolean> {
     const client = this.nodeClients.get(node.address);
     await putChunk(client, chunk.id, chunk.sha256, data, TRANSFER_TIMEOUT_MS);
+    await lock.fence();
     if (await this.replicas.recordReplica(chunk.id, node.nodeId)) return true;
     await deleteChunk(client, chunk.id).catch((error: unknown) =>
       this.logger.warn({ err: error, chunkId: chunk.id, nodeId: node.nodeId }, 'could not remove a copy of a purged chunk'),
@@ -151,7 +157,13 @@ export class ReplicationService {
    * that can be removed now: surplus healthy ones, broken ones on live nodes, any on a node
    * being drained. Copies on nodes that are down are left alone until the node returns.
    */
-  private async trim(chunk: ChunkForRepair, healthy: string[], target: number, ranking: PlacementNode[]): Promise<number> {
+  private async trim(
+    chunk: ChunkForRepair,
+    healthy: string[],
+    target: number,
+    ranking: PlacementNode[],
+    lock: HeldLock,
+  ): Promise<number> {
     // Never without a healthy copy to keep: with no live active node, the target is 0.
     if (target === 0 || healthy.length < target) return 0;
     const rank = (nodeId: string) => {
@@ -165,12 +177,14 @@ export class ReplicationService {
     for (const nodeId of keep) {
       const kept = chunk.replicas.find((r) => r.nodeId === nodeId);
       if (kept && !(await chunkExists(this.nodeClients.get(kept.address), chunk.id))) {
+        await lock.fence();
         await this.replicas.markReplica(chunk.id, nodeId, 'missing');
         throw new Error(`replica of chunk ${chunk.id} on ${nodeId} is gone; will repair before trimming`);
       }
     }
     let removed = 0;
     for (const replica of removable) {
+      await lock.fence();
       if (replica.alive) {
         try {
           await deleteChunk(this.nodeClients.get(replica.address), chunk.id);
@@ -182,6 +196,7 @@ export class ReplicationService {
           continue;
         }
       }
+      await lock.fence();
       await this.replicas.forgetReplica(chunk.id, replica.nodeId);
       removed += 1;
       this.metrics.replicasRemoved.inc();
@@ -190,11 +205,11 @@ export class ReplicationService {
   }
 
   /** The chunk's bytes from a replica that gives them intact (hedged like a download); a bad one is marked for repair. */
-  private async readGoodCopy(chunk: ChunkForRepair): Promise<Buffer> {
+  private async readGoodCopy(chunk: ChunkForRepair, lock: HeldLock): Promise<Buffer> {
     const sources = chunk.replicas
       .filter((r) => r.state === 'ok' && r.alive)
       .sort((a, b) => Number(b.nodeState === 'active') - Number(a.nodeState === 'active'));
-    const marks: Promise<void>[] = [];
+    const broken: { nodeId: string; problem: 'missing' | 'corrupt' }[] = [];
     try {
       return await this.reader.read(
         { chunkId: chunk.id, size: chunk.sizeBytes, sha256: chunk.sha256, replicas: sources },
@@ -203,7 +218,7 @@ export class ReplicationService {
             { chunkId: chunk.id, nodeId: source.nodeId, problem: error.problem },
             'a source replica failed its check',
           );
-          if (error.problem !== 'unavailable') marks.push(this.replicas.markReplica(chunk.id, source.nodeId, error.problem));
+          if (error.problem !== 'unavailable') broken.push({ nodeId: source.nodeId, problem: error.problem });
         },
       );
     } catch (error) {
@@ -211,7 +226,10 @@ export class ReplicationService {
         throw new Error(`no intact replica of chunk ${chunk.id} can be read now; will retry`, { cause: error });
       throw error;
     } finally {
-      await Promise.all(marks);
+      for (const { nodeId, problem } of broken) {
+        await lock.fence();
+        await this.replicas.markReplica(chunk.id, nodeId, problem);
+      }
     }
   }
 }

@@ -4,6 +4,7 @@ import { CreateFilesAndQuotas1795904302375 } from './1795904302375-CreateFilesAn
 import { AddUserFileCount1795905702089 } from './1795905702089-AddUserFileCount';
 import { AddTrash1795909532021 } from './1795909532021-AddTrash';
 import { AddEncryptionAtRest1795910238031 } from './1795910238031-AddEncryptionAtRest';
+import { AddRepairDetection1795912405117 } from './1795912405117-AddRepairDetection';
 import { AddOpenUploadsByOwnerIndex1796171341605 } from './1796171341605-AddOpenUploadsByOwnerIndex';
 import { AddNodeDiskId1796171367929 } from './1796171367929-AddNodeDiskId';
 
@@ -15,6 +16,7 @@ export const METADATA_MIGRATIONS = [
   AddUserFileCount1795905702089,
   AddTrash1795909532021,
   AddEncryptionAtRest1795910238031,
+  AddRepairDetection1795912405117,
   AddOpenUploadsByOwnerIndex1796171341605,
   AddNodeDiskId1796171367929,
 ];

@@ -1,0 +1,218 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { loadConfig, type MetadataConfig, metadataConfigSchema } from '@cloudstore/config';
+import { migrateServiceSchema } from '@cloudstore/database';
+import { createLogger } from '@cloudstore/observability';
+import { createTestDatabase, type TestDatabase, waitFor } from '@cloudstore/testing';
+import { Redis } from 'ioredis';
+import type { DataSource } from 'typeorm';
+import { createMetadataDataSource, METADATA_SCHEMA } from '../database/metadata-data-source';
+import { JobQueues } from '../jobs/job-queues';
+import { NodeRegistryRepository } from '../node-registry/node-registry.repository';
+import type { NodeState } from '../node-registry/storage-node.entity';
+import { DEFAULT_CHECK_LIMITS, ReplicationCheckService } from './replication-check.service';
+import { ReplicationRepository } from './replication.repository';
+
+interface NodeSpec {
+  readonly id: string;
+  readonly alive?: boolean;
+  readonly state?: NodeState;
+}
+
+describe('repair detection (real PostgreSQL and Redis, migrations applied)', () => {
+  let db: TestDatabase;
+  let dataSource: DataSource;
+  let redis: Redis;
+  let config: MetadataConfig;
+  let queues: JobQueues;
+  let repository: ReplicationRepository;
+  let check: ReplicationCheckService;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    dataSource = createMetadataDataSource(db.url);
+    await dataSource.initialize();
+    await migrateServiceSchema(dataSource, METADATA_SCHEMA);
+    config = loadConfig(metadataConfigSchema, {
+      DATABASE_URL: db.url,
+      REDIS_KEY_PREFIX: `checktest${randomBytes(4).toString('hex')}`,
+      NODE_DOWN_AFTER_SECONDS: '15',
+      REPLICATION_FACTOR: '3',
+    });
+    redis = new Redis(config.REDIS_URL);
+    queues = new JobQueues(config);
+    repository = new ReplicationRepository(dataSource, config);
+    check = new ReplicationCheckService(
+      config,
+      redis,
+      repository,
+      new NodeRegistryRepository(dataSource),
+      queues,
+      createLogger('check-test', 'silent'),
+      // Small pages, and one page of walking per check: the batching shows with a few chunks.
+      { ...DEFAULT_CHECK_LIMITS, walkPage: 5, walkBudget: 5 },
+    );
+  });
+
+  afterAll(async () => {
+    await queues.onApplicationShutdown();
+    const keys = await redis.keys(`${config.REDIS_KEY_PREFIX}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+    await dataSource.destroy();
+    await db.drop();
+  });
+
+  beforeEach(async () => {
+    await dataSource.query(`TRUNCATE metadata.storage_nodes, metadata.files, metadata.chunks, metadata.chunk_replicas`);
+    await queues.replication.obliterate({ force: true });
+    const keys = await redis.keys(`${config.REDIS_KEY_PREFIX}:replication-check:*`);
+    if (keys.length > 0) await redis.del(...keys);
+  });
+
+  async function nodes(...specs: NodeSpec[]): Promise<void> {
+    for (const { id, alive = true, state = 'active' } of specs) {
+      await dataSource.query(
+        `INSERT INTO metadata.storage_nodes (node_id, address, state, last_heartbeat_at)
+         VALUES ($1, '127.0.0.1:1', $2, now() - make_interval(secs => $3))
+         ON CONFLICT (node_id) DO UPDATE SET state = EXCLUDED.state, last_heartbeat_at = EXCLUDED.last_heartbeat_at`,
+        [id, state, alive ? 0 : 60],
+      );
+    }
+  }
+
+  /** A committed chunk (of a live file unless `deleted`) with replicas `node` or `node:state`; returns its id. */
+  async function chunk(id: string, replicas: string[], options: { deleted?: boolean } = {}): Promise<string> {
+    const fileId = randomUUID();
+    await dataSource.query(
+      `INSERT INTO metadata.files (id, owner_id, filename, size_bytes, sha256, chunk_count, chunk_size, deleted_at)
+       VALUES ($1, $2, $3, 10, 'x', 1, 10, $4)`,
+      [fileId, randomUUID(), `${id}.bin`, options.deleted ? new Date() : null],
+    );
+    await dataSource.query(`INSERT INTO metadata.chunks (id, file_id, "index", size_bytes, sha256) VALUES ($1, $2, 0, 10, 'x')`, [
+      id,
+      fileId,
+    ]);
+    for (const replica of replicas) {
+      const [nodeId, state = 'ok'] = replica.split(':');
+      await dataSource.query(`INSERT INTO metadata.chunk_replicas (chunk_id, node_id, state) VALUES ($1, $2, $3)`, [
+        id,
+        nodeId,
+        state,
+      ]);
+    }
+    return id;
+  }
+
+  async function queued(): Promise<string[]> {
+    const jobs = await queues.replication.getJobs(['waiting', 'prioritized', 'active', 'delayed']);
+    return jobs.map((j) => (j.data as { chunkId: string }).chunkId).sort();
+  }
+
+  async function okReplicas(chunkId: string): Promise<number> {
+    const rows = await dataSource.query<{ ok_replicas: number }[]>(`SELECT ok_replicas FROM metadata.chunks WHERE id = $1`, [
+      chunkId,
+    ]);
+    return rows[0]?.ok_replicas ?? -1;
+  }
+
+  it('keeps each chunk’s count of ok replicas in the statements that change its replicas', async () => {
+    await nodes({ id: 'a' }, { id: 'b' }, { id: 'c' });
+    await chunk('c1', ['a', 'b:corrupt']);
+    expect(await okReplicas('c1')).toBe(1);
+    await repository.recordReplica('c1', 'b');
+    await repository.recordReplica('c1', 'c');
+    expect(await okReplicas('c1')).toBe(3);
+    await repository.recordReplica('c1', 'c');
+    expect(await okReplicas('c1')).toBe(3);
+    await repository.markReplica('c1', 'a', 'missing');
+    expect(await okReplicas('c1')).toBe(2);
+    await repository.forgetReplica('c1', 'a');
+    await repository.forgetReplica('c1', 'b');
+    expect(await okReplicas('c1')).toBe(1);
+  });
+
+  it('finds and counts chunks under their target, and nothing when all are at it', async () => {
+    await nodes({ id: 'a' }, { id: 'b' }, { id: 'c' });
+    await chunk('full', ['a', 'b', 'c']);
+    expect(await repository.findDamagedChunks(100)).toEqual([]);
+    expect(await repository.countUnderReplicated()).toBe(0);
+    await chunk('two', ['a', 'b']);
+    await chunk('one', ['c']);
+    await chunk('trashed', ['a'], { deleted: true });
+    // Most damaged first; chunks of deleted files are repaired too, but not counted as under-replicated.
+    expect(await repository.findDamagedChunks(100)).toEqual(['one', 'trashed', 'two']);
+    expect(await repository.countUnderReplicated()).toBe(2);
+    expect(await repository.findDamagedChunks(1)).toEqual(['one']);
+  });
+
+  it('finds broken replicas on live nodes, but leaves a broken one on a down node alone when the chunk is at target', async () => {
+    await nodes({ id: 'a' }, { id: 'b' }, { id: 'c' }, { id: 'd' }, { id: 'gone', alive: false });
+    await chunk('broken-live', ['a', 'b', 'c', 'd:corrupt']);
+    await chunk('broken-down', ['a', 'b', 'c', 'gone:missing']);
+    expect(await repository.findDamagedChunks(100)).toEqual(['broken-live']);
+    expect(await repository.countUnderReplicated()).toBe(0);
+  });
+
+  it('caps the target at the live nodes: with one of three down, two healthy replicas are enough', async () => {
+    await nodes({ id: 'a' }, { id: 'b' }, { id: 'c', alive: false });
+    await chunk('on-all', ['a', 'b', 'c']);
+    await chunk('on-down', ['a', 'c']);
+    await chunk('at-two', ['a', 'b']);
+    expect(await repository.needingWork(['on-all', 'on-down', 'at-two'])).toEqual(['on-down']);
+    expect(await repository.countUnderReplicated()).toBe(1);
+    await nodes({ id: 'a', alive: false }, { id: 'b', alive: false });
+    // No live node: nothing can be done, nothing is counted.
+    expect(await repository.needingWork(['on-all', 'on-down', 'at-two'])).toEqual([]);
+    expect(await repository.countUnderReplicated()).toBe(0);
+  });
+
+  it('walks a node that went down in pages by chunk id, queueing only the chunks that lost a healthy replica', async () => {
+    await nodes({ id: 'a' }, { id: 'b' }, { id: 'c' }, { id: 'd' });
+    const onD: string[] = [];
+    for (let i = 0; i < 12; i += 1) onD.push(await chunk(`d${String(i).padStart(2, '0')}`, ['a', 'b', 'd']));
+    await chunk('elsewhere', ['a', 'b', 'c']);
+    // Settled: every node walked once (a page per check), then nothing to read and nothing to do.
+    await waitFor('every node walked', async () => (await check.run()).walked === 0, 5000, 1);
+    expect(await queued()).toEqual([]);
+
+    await nodes({ id: 'd', alive: false });
+    // Already repaired elsewhere: with d down it is at target.
+    await chunk('extra', ['a', 'b', 'c', 'd']);
+    const pages: string[][] = [];
+    const page = jest.spyOn(repository, 'chunkIdsOnNodeAfter');
+    // One page of d's replicas per check, in chunk id order, each resuming after the last.
+    for (const expected of [onD.slice(0, 5), onD.slice(5, 10), [...onD.slice(10), 'extra']]) {
+      const before = page.mock.results.length;
+      expect(await check.run()).toMatchObject({ walked: expected.length });
+      pages.push(...(await Promise.all(page.mock.results.slice(before).map((r) => r.value as Promise<string[]>))));
+    }
+    page.mockRestore();
+    expect(pages).toEqual([onD.slice(0, 5), onD.slice(5, 10), [...onD.slice(10), 'extra']]);
+    expect(await queued()).toEqual(onD);
+    // The walk is done: the next check does not read the node again.
+    expect(await check.run()).toMatchObject({ queued: 0, walked: 0 });
+  });
+
+  it('walks a draining node, and a node that came back (its copies are now surplus)', async () => {
+    await nodes({ id: 'a' }, { id: 'b' }, { id: 'c' }, { id: 'd', alive: false });
+    await chunk('moved', ['a', 'b', 'c', 'd']);
+    await chunk('stays', ['a', 'b', 'c']);
+    await waitFor('every node walked', async () => (await check.run()).walked === 0, 5000, 1);
+    expect(await queued()).toEqual([]);
+    await nodes({ id: 'd' });
+    expect(await check.run()).toMatchObject({ queued: 1 });
+    expect(await queued()).toEqual(['moved']);
+
+    await queues.replication.obliterate({ force: true });
+    await dataSource.query(`DELETE FROM metadata.chunk_replicas WHERE chunk_id = 'moved' AND node_id = 'd'`);
+    await nodes({ id: 'c', state: 'draining' });
+    expect(await check.run()).toMatchObject({ queued: 2 });
+    expect(await queued()).toEqual(['moved', 'stays']);
+  });
+
+  it('marks a draining node drained once it holds no replica', async () => {
+    await nodes({ id: 'a' }, { id: 'b' }, { id: 'c' }, { id: 'd', state: 'draining' });
+    await chunk('c1', ['a', 'b', 'c']);
+    expect(await check.run()).toMatchObject({ drained: ['d'] });
+  });
+});
