@@ -210,8 +210,10 @@ export class UploadService {
         stored.push(target.nodeId);
         if (stored.length >= prepared.writeQuorum) quorumReached();
       } catch (error) {
-        health.recordFailure(target, error instanceof DomainError && error.code === 'STORAGE_UNAVAILABLE');
         this.metrics.replicaWriteFailures.inc({ node_id: target.nodeId });
+        // Too slow, or not reached at all, counts against the node; an answer it gave (full, say) does not.
+        const unreachable = error instanceof DomainError && error.code === 'SERVICE_UNAVAILABLE';
+        if (write.signal.aborted || unreachable) health.recordFailure(target, unreachable);
         if (write.signal.aborted) {
           failures.push(`${target.nodeId}: still writing when the quorum was done`);
           return;
