@@ -64,7 +64,7 @@ export default tseslint.config(
             },
             {
               sourceTag: 'scope:tooling',
-              onlyDependOnLibsWithTags: ['scope:shared', 'scope:contracts', 'scope:database', 'scope:tooling'],
+              onlyDependOnLibsWithTags: ['scope:shared', 'scope:contracts', 'scope:database', 'scope:tooling', 'scope:testing'],
             },
           ],
         },
