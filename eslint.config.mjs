@@ -37,13 +37,35 @@ export default tseslint.config(
           enforceBuildableLibDependency: false,
           allow: [],
           depConstraints: [
-            { sourceTag: 'scope:contracts', onlyDependOnLibsWithTags: [] },
+            // Kinds: apps and tools import libs; libs import libs; nothing imports an app.
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
             { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
-            // scope:testing is for spec files only; see no-restricted-imports below.
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['scope:shared', 'scope:contracts', 'scope:testing'] },
-            { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['scope:shared', 'scope:contracts', 'scope:tooling'] },
-            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:lib'] },
-            { sourceTag: 'scope:tooling', onlyDependOnLibsWithTags: ['scope:shared', 'scope:contracts'] },
+            { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib', 'scope:tooling'] },
+            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:lib', 'scope:tooling'] },
+            // Scopes: who may use which lib. scope:testing is for spec files only (see
+            // no-restricted-imports). Only the services that own data use scope:database
+            // (TypeORM, pg): the gateway and the storage nodes hold no database connection.
+            { sourceTag: 'scope:contracts', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared', 'scope:contracts', 'scope:testing'] },
+            { sourceTag: 'scope:database', onlyDependOnLibsWithTags: ['scope:shared', 'scope:contracts'] },
+            { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['scope:shared', 'scope:contracts', 'scope:database'] },
+            { sourceTag: 'scope:gateway', onlyDependOnLibsWithTags: ['scope:shared', 'scope:contracts', 'scope:testing'] },
+            {
+              sourceTag: 'scope:storage-node',
+              onlyDependOnLibsWithTags: ['scope:shared', 'scope:contracts', 'scope:testing'],
+            },
+            {
+              sourceTag: 'scope:auth',
+              onlyDependOnLibsWithTags: ['scope:shared', 'scope:contracts', 'scope:database', 'scope:testing'],
+            },
+            {
+              sourceTag: 'scope:metadata',
+              onlyDependOnLibsWithTags: ['scope:shared', 'scope:contracts', 'scope:database', 'scope:testing'],
+            },
+            {
+              sourceTag: 'scope:tooling',
+              onlyDependOnLibsWithTags: ['scope:shared', 'scope:contracts', 'scope:database', 'scope:tooling', 'scope:testing'],
+            },
           ],
         },
       ],

@@ -1,9 +1,10 @@
 import type { AuthConfig } from '@cloudstore/config';
 import { AUTH_SERVICE, USER_ADMIN_SERVICE } from '@cloudstore/contracts';
-import { createRedisClient, ensureDatabaseExists, migrateServiceSchema, redactDatabaseUrl } from '@cloudstore/database';
+import { ensureDatabaseExists, migrateServiceSchema, redactDatabaseUrl } from '@cloudstore/database';
 import { type RunningService, startGrpcService } from '@cloudstore/grpc';
 import { type AuditEvent, createJobsConnection, createQueue, QUEUES } from '@cloudstore/jobs';
 import { HealthMonitor, type Logger, Metrics } from '@cloudstore/observability';
+import { createRedisClient } from '@cloudstore/redis';
 import { AuthModule } from './auth.module';
 import { AUTH_SCHEMA, createAuthDataSource } from './database/auth-data-source';
 

@@ -1,12 +1,11 @@
-import type { Server } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { GatewayConfig } from '@cloudstore/config';
 import { ADMIN_SERVICE, CLOUD_STORAGE_SERVICE } from '@cloudstore/contracts';
-import { createRedisClient } from '@cloudstore/database';
 import { createGrpcStrategy, GrpcContextInterceptor, GrpcExceptionFilter } from '@cloudstore/grpc';
 import { HealthMonitor, type Logger, Metrics, NestPinoLogger } from '@cloudstore/observability';
+import { createRedisClient } from '@cloudstore/redis';
 import { FileCipher } from './encryption/file-cipher';
 import type { MasterKey } from './encryption/master-key';
 import { GatewayModule } from './gateway.module';
@@ -64,7 +63,7 @@ export async function startGateway(config: GatewayConfig, masterKey: MasterKey, 
   await app.listen(config.HTTP_PORT, '0.0.0.0');
   // Node ends any request after 5 minutes by default: a big upload on a slow link is not a dead one.
   // Only a connection that moves no byte for the idle time is closed.
-  const server = app.getHttpServer() as Server;
+  const server = app.getHttpServer();
   server.requestTimeout = 0;
   server.setTimeout(config.TRANSFER_IDLE_TIMEOUT_SECONDS * 1000);
   await health.start();

@@ -1,8 +1,9 @@
 import type { MetadataConfig } from '@cloudstore/config';
 import { FILE_SERVICE, NODE_REGISTRY_SERVICE, QUOTA_SERVICE } from '@cloudstore/contracts';
-import { createRedisClient, ensureDatabaseExists, migrateServiceSchema, redactDatabaseUrl } from '@cloudstore/database';
+import { ensureDatabaseExists, migrateServiceSchema, redactDatabaseUrl } from '@cloudstore/database';
 import { type RunningService, startGrpcService } from '@cloudstore/grpc';
 import { HealthMonitor, type Logger, Metrics } from '@cloudstore/observability';
+import { createRedisClient } from '@cloudstore/redis';
 import { createMetadataDataSource, METADATA_SCHEMA } from './database/metadata-data-source';
 import { MetadataModule } from './metadata.module';
 

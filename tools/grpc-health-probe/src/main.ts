@@ -1,22 +1,11 @@
-import { checkGrpcHealth } from '@cloudstore/grpc';
+import { probe } from './probe';
 
 /**
  * Container health check for the gRPC services:
  *   node dist/tools/grpc-health-probe/src/main.js <host:port> [service]
- * exits 0 when grpc.health.v1 answers SERVING, 1 otherwise.
+ * exits 0 when grpc.health.v1 answers SERVING, 1 otherwise (2 for bad usage).
  */
-const [address, service = ''] = process.argv.slice(2);
-if (!address) {
-  process.stderr.write('usage: grpc-health-probe <host:port> [service]\n');
-  process.exit(2);
-}
-checkGrpcHealth(address, service, 3000).then(
-  (status) => {
-    process.stdout.write(`${address}: ${status}\n`);
-    process.exit(status === 'SERVING' ? 0 : 1);
-  },
-  (error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
-  },
-);
+void probe(process.argv.slice(2), {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+}).then((code) => process.exit(code));

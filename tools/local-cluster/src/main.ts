@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig, localClusterConfigSchema } from '@cloudstore/config';
-import { redactDatabaseUrl, redactRedisUrl } from '@cloudstore/database';
+import { redactDatabaseUrl } from '@cloudstore/database';
+import { redactRedisUrl } from '@cloudstore/redis';
 import { LocalCluster } from './local-cluster';
 import { preflight, PreflightError } from './preflight';
 

@@ -1,4 +1,5 @@
-import { ensureDatabaseExists, pingDatabaseServer, pingRedis, redactDatabaseUrl, redactRedisUrl } from '@cloudstore/database';
+import { ensureDatabaseExists, pingDatabaseServer, redactDatabaseUrl } from '@cloudstore/database';
+import { pingRedis, redactRedisUrl } from '@cloudstore/redis';
 
 const HOW_TO_START = 'start them with: docker compose up -d postgres redis';
 

@@ -49,6 +49,8 @@ export async function pingRedis(url: string, timeoutMs = 3000): Promise<void> {
     await client.connect();
     await client.ping();
   } finally {
-    client.disconnect();
+    // disconnect() on a connection that already ended (refused) schedules a stray reconnect
+    // timer that holds the process open for seconds.
+    if (client.status !== 'end') client.disconnect();
   }
 }

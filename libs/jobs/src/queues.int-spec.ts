@@ -1,0 +1,131 @@
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { commonVars, loadConfig } from '@cloudstore/config';
+import { waitFor } from '@cloudstore/testing';
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { z } from 'zod';
+import { createJobsConnection, createQueue, type RunningWorker, startWorker, QUEUES } from './queues';
+
+const redisUrl = loadConfig(z.object({ REDIS_URL: commonVars.REDIS_URL })).REDIS_URL;
+
+function capturingLogger() {
+  const lines: { msg: string; queue?: string; attempt?: number }[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(JSON.parse(chunk.toString()) as (typeof lines)[number]);
+      done();
+    },
+  });
+  return { logger: pino(stream), lines };
+}
+
+describe('job queues', () => {
+  // Each test has a key prefix of its own, as two clusters sharing one Redis would.
+  let prefix: string;
+  let connection: Redis;
+  const queues: Queue[] = [];
+  const workers: RunningWorker[] = [];
+
+  beforeEach(() => {
+    prefix = `cloudstore-jobs-test-${randomBytes(5).toString('hex')}`;
+    connection = createJobsConnection(redisUrl);
+  });
+
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((w) => w.close()));
+    for (const queue of queues.splice(0)) {
+      await queue.obliterate({ force: true });
+      await queue.close();
+    }
+    const leftovers = await connection.keys(`${prefix}:*`);
+    if (leftovers.length > 0) await connection.del(...leftovers);
+    connection.disconnect();
+  });
+
+  it('hands a job to a worker of the same queue and prefix, with its keys under that prefix', async () => {
+    const { logger } = capturingLogger();
+    const queue = createQueue<{ eventId: string }>(QUEUES.audit, connection, prefix);
+    queues.push(queue as Queue);
+    const seen: string[] = [];
+    workers.push(
+      startWorker<{ eventId: string }>(
+        QUEUES.audit,
+        redisUrl,
+        prefix,
+        (job) => Promise.resolve(seen.push(job.data.eventId)),
+        logger,
+      ),
+    );
+
+    await queue.add('event', { eventId: 'e-1' });
+    await waitFor('the job to be processed', () => seen.length === 1, 15_000, 50);
+    expect(seen).toEqual(['e-1']);
+    expect(await connection.keys(`${prefix}:bull:audit:*`)).not.toHaveLength(0);
+  });
+
+  it('keeps clusters that share a Redis apart: a worker of another prefix never sees the job', async () => {
+    const { logger } = capturingLogger();
+    const queue = createQueue<{ n: number }>(QUEUES.garbageCollection, connection, prefix);
+    queues.push(queue as Queue);
+    const otherPrefix = `${prefix}-other`;
+    const otherQueue = createQueue(QUEUES.garbageCollection, connection, otherPrefix);
+    queues.push(otherQueue as Queue);
+    const mine: number[] = [];
+    const theirs: number[] = [];
+    workers.push(
+      startWorker<{ n: number }>(
+        QUEUES.garbageCollection,
+        redisUrl,
+        otherPrefix,
+        (job) => Promise.resolve(theirs.push(job.data.n)),
+        logger,
+      ),
+    );
+    workers.push(
+      startWorker<{ n: number }>(
+        QUEUES.garbageCollection,
+        redisUrl,
+        prefix,
+        (job) => Promise.resolve(mine.push(job.data.n)),
+        logger,
+      ),
+    );
+
+    await queue.addBulk([1, 2, 3].map((n) => ({ name: 'collect', data: { n } })));
+    await waitFor('three jobs processed', () => mine.length === 3, 15_000, 50);
+    expect(mine.sort()).toEqual([1, 2, 3]);
+    expect(theirs).toEqual([]);
+  });
+
+  it('retries a failed job with its backoff and logs each failure with the attempt', async () => {
+    const { logger, lines } = capturingLogger();
+    const queue = createQueue<{ n: number }>(QUEUES.replication, connection, prefix, {
+      defaultJobOptions: { attempts: 3, backoff: { type: 'fixed', delay: 20 } },
+    });
+    queues.push(queue as Queue);
+    let attempts = 0;
+    workers.push(
+      startWorker<{ n: number }>(
+        QUEUES.replication,
+        redisUrl,
+        prefix,
+        () => {
+          attempts += 1;
+          return attempts < 3 ? Promise.reject(new Error(`copy failed ${attempts}`)) : Promise.resolve('copied');
+        },
+        logger,
+      ),
+    );
+
+    const job = await queue.add('replicate', { n: 7 });
+    await waitFor('the job to complete', async () => (await job.getState()) === 'completed', 15_000, 50);
+    expect(attempts).toBe(3);
+    const failures = lines.filter((l) => l.msg === 'job failed');
+    expect(failures.map((l) => [l.queue, l.attempt])).toEqual([
+      ['replication', 1],
+      ['replication', 2],
+    ]);
+  });
+});

@@ -1,0 +1,2 @@
+/** The Redis connection of every service (sessions, rate limits, caches): connect, ping, redact. */
+export * from './redis-client';
