@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
 import { AccessTokenVerifier, type Caller } from '@cloudstore/access-tokens';
-import { AUTH_SERVICE, authApi, DomainError, InvalidArgumentError, type commonApi } from '@cloudstore/contracts';
+import { AUTH_SERVICE, authApi, type commonApi, InvalidArgumentError, TokenInvalidError } from '@cloudstore/contracts';
 import { toUnixSeconds } from '@cloudstore/database';
 import type { Origin } from './audit/audit-trail.service';
 import { LoginService } from './login/login.service';
@@ -21,8 +21,7 @@ export function originOf(origin: commonApi.RequestOrigin | undefined): Origin {
 
 /** The gateway verified the token; the caller it sends must at least be complete. */
 export function callerOf(caller: authApi.Caller | undefined): Caller {
-  if (!caller?.userId || !caller.tokenId || !caller.familyId)
-    throw new DomainError('TOKEN_INVALID', 'The access token is not valid');
+  if (!caller?.userId || !caller.tokenId || !caller.familyId) throw new TokenInvalidError('The access token is not valid');
   return caller;
 }
 

@@ -9,7 +9,7 @@ import {
   TokenRevocations,
 } from '@cloudstore/access-tokens';
 import type { AuthConfig } from '@cloudstore/config';
-import { DomainError } from '@cloudstore/contracts';
+import { DomainError, TokenExpiredError, TokenInvalidError, TokenRevokedError } from '@cloudstore/contracts';
 import { SignJWT } from 'jose';
 import { AUTH_CONFIG } from '../auth.tokens';
 import { AuditTrail, type Origin } from '../audit/audit-trail.service';
@@ -102,7 +102,7 @@ export class TokenIssuer {
   async rotate(refreshToken: string, origin: Origin): Promise<TokenPair> {
     const outcome = await this.refreshTokens.transaction<RotationOutcome>(async (manager) => {
       const row = await this.refreshTokens.findForUpdate(manager, hashRefreshToken(refreshToken));
-      if (!row) return { ok: false, error: new DomainError('TOKEN_INVALID', 'The refresh token is not valid') };
+      if (!row) return { ok: false, error: new TokenInvalidError('The refresh token is not valid') };
       const failure = (error: DomainError, reused = false): RotationOutcome => ({
         ok: false,
         error,
@@ -110,20 +110,16 @@ export class TokenIssuer {
         familyId: row.familyId,
         reused,
       });
-      if (row.revokedAt) return failure(new DomainError('TOKEN_REVOKED', 'The refresh token has been revoked'));
+      if (row.revokedAt) return failure(new TokenRevokedError('The refresh token has been revoked'));
       if (row.usedAt) {
         await this.refreshTokens.revokeFamily(manager, row.familyId);
-        return failure(
-          new DomainError('TOKEN_REVOKED', 'The refresh token was already used: every token of this sign-in is revoked'),
-          true,
-        );
+        return failure(new TokenRevokedError('The refresh token was already used: every token of this sign-in is revoked'), true);
       }
-      if (row.expiresAt.getTime() <= Date.now())
-        return failure(new DomainError('TOKEN_EXPIRED', 'The refresh token has expired'));
+      if (row.expiresAt.getTime() <= Date.now()) return failure(new TokenExpiredError('The refresh token has expired'));
       const user = await this.users.findById(row.userId);
       if (!user?.active) {
         await this.refreshTokens.revokeFamily(manager, row.familyId);
-        return failure(new DomainError('TOKEN_REVOKED', 'The account is deactivated'));
+        return failure(new TokenRevokedError('The account is deactivated'));
       }
       await this.refreshTokens.markUsed(manager, row.id);
       const next = this.newRefreshToken();
@@ -159,10 +155,10 @@ export class TokenIssuer {
   /** The seed's refresh: a valid access token for a new one; the old one is revoked. */
   async renewAccessToken(caller: Caller, origin: Origin): Promise<AccessToken> {
     const user = await this.users.findById(caller.userId);
-    if (!user?.active) throw new DomainError('TOKEN_REVOKED', 'The account is deactivated');
+    if (!user?.active) throw new TokenRevokedError('The account is deactivated');
     // The old token is spent first: of two renewals racing with it, one wins.
     if (!(await this.revocations.revokeToken(caller.tokenId, caller.expiresAt)))
-      throw new DomainError('TOKEN_REVOKED', 'The access token has been revoked');
+      throw new TokenRevokedError('The access token has been revoked');
     const token = await this.issueAccessToken(user, caller.familyId);
     await this.audit.record({
       operation: 'auth.refresh',

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { Caller } from '@cloudstore/access-tokens';
-import { DomainError, InvalidArgumentError } from '@cloudstore/contracts';
+import { DomainError, InvalidArgumentError, InvalidOtpError, TokenRevokedError } from '@cloudstore/contracts';
 import { generateSecret, generateURI, verify } from 'otplib';
 import { AuditTrail, type Origin } from '../audit/audit-trail.service';
 import { BruteForceProtection } from '../rate-limits/brute-force-protection.service';
@@ -30,7 +30,7 @@ function hashRecoveryCode(code: string): string {
 }
 
 function invalidCode(): DomainError {
-  return new DomainError('INVALID_OTP', 'The code is not valid');
+  return new InvalidOtpError('The code is not valid');
 }
 
 /**
@@ -159,7 +159,7 @@ export class TotpService {
 
   private async requireUser(userId: string): Promise<UserWithSecrets> {
     const user = await this.users.findByIdWithSecrets(userId);
-    if (!user?.active) throw new DomainError('TOKEN_REVOKED', 'The account is deactivated');
+    if (!user?.active) throw new TokenRevokedError('The account is deactivated');
     return user;
   }
 }

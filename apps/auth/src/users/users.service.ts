@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import type { AuthConfig } from '@cloudstore/config';
-import { DomainError, NotFoundError, PermissionDeniedError } from '@cloudstore/contracts';
+import { DomainError, InvalidArgumentError, NotFoundError, PermissionDeniedError } from '@cloudstore/contracts';
 import { LOGGER, type Logger } from '@cloudstore/observability';
 import { AuditTrail, type Origin } from '../audit/audit-trail.service';
 import { AUTH_CONFIG } from '../auth.tokens';
@@ -92,10 +92,9 @@ export class UsersService implements OnApplicationBootstrap {
   ): Promise<UserEntity> {
     const admin = await this.requireAdmin(callerId);
     const user = await this.requireUser(userId);
-    if (patch.role !== undefined && !isRole(patch.role))
-      throw new DomainError('INVALID_ARGUMENT', 'role must be basic, premium or admin');
+    if (patch.role !== undefined && !isRole(patch.role)) throw new InvalidArgumentError('role must be basic, premium or admin');
     if (userId === admin.id && (patch.active === false || (patch.role !== undefined && patch.role !== 'admin'))) {
-      throw new DomainError('INVALID_ARGUMENT', 'Admins cannot deactivate or demote themselves');
+      throw new InvalidArgumentError('Admins cannot deactivate or demote themselves');
     }
     const changes: Partial<Pick<UserEntity, 'role' | 'active'>> = {};
     if (patch.role !== undefined && patch.role !== user.role) changes.role = patch.role;
