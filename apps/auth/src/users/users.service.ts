@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import type { AuthConfig } from '@cloudstore/config';
-import { DomainError, InvalidArgumentError, NotFoundError, PermissionDeniedError } from '@cloudstore/contracts';
+import { DomainError, InvalidArgumentError, NotFoundError, pageOf, PermissionDeniedError } from '@cloudstore/contracts';
 import { LOGGER, type Logger } from '@cloudstore/observability';
 import { AuditTrail, type Origin } from '../audit/audit-trail.service';
 import { AUTH_CONFIG } from '../auth.tokens';
@@ -11,8 +11,6 @@ import { assertPasswordAllowed } from './password-policy';
 import { isRole, type Role, type UserEntity } from './user.entity';
 import { normalizeEmail, normalizeUsername } from './user-input';
 import { UsersRepository } from './users.repository';
-
-export const MAX_PAGE_SIZE = 1000;
 
 /** Accounts: registration, the admin's view and changes, and the bootstrap admin. */
 @Injectable()
@@ -74,8 +72,8 @@ export class UsersService implements OnApplicationBootstrap {
 
   async list(callerId: string, limit: number, offset: number, filter: string): Promise<[UserEntity[], number]> {
     await this.requireAdmin(callerId);
-    const pageSize = limit <= 0 ? 50 : Math.min(limit, MAX_PAGE_SIZE);
-    return this.users.list(pageSize, Math.max(0, offset), filter.trim());
+    const page = pageOf(limit, offset);
+    return this.users.list(page.limit, page.offset, filter.trim());
   }
 
   async get(callerId: string, userId: string): Promise<UserEntity> {

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { NodeHealth } from '@cloudstore/chunk-transfer';
 import type { MetadataConfig } from '@cloudstore/config';
-import { FileNotFoundError, type filesApi, InvalidArgumentError } from '@cloudstore/contracts';
+import { FileNotFoundError, type filesApi, InvalidArgumentError, pageOf } from '@cloudstore/contracts';
 import { LOGGER, type Logger } from '@cloudstore/observability';
 import { fileAuditEvent } from '../audit/audit-entry';
 import { AuditLogRepository } from '../audit/audit-log.repository';
@@ -15,9 +15,6 @@ import type { FileEntity } from './file.entity';
 import { fileRecord } from './file-record';
 import { isUuid } from '../uuid';
 import { FilesRepository } from './files.repository';
-
-export const DEFAULT_PAGE_SIZE = 50;
-export const MAX_PAGE_SIZE = 1000;
 
 /** Committed files: lookups, listing, soft delete, and where to read their bytes. Always per owner. */
 @Injectable()
@@ -48,15 +45,9 @@ export class FilesService {
   }
 
   async list(request: filesApi.ListFilesRequest): Promise<filesApi.ListFilesResponse> {
-    if (request.offset < 0 || request.limit < 0) throw new InvalidArgumentError('limit and offset must not be negative');
+    const { limit, offset } = pageOf(request.limit, request.offset);
     if (!isUuid(request.ownerId)) return { files: [], totalCount: 0 };
-    const limit = request.limit === 0 ? DEFAULT_PAGE_SIZE : Math.min(request.limit, MAX_PAGE_SIZE);
-    const [files, filteredTotal] = await this.files.list(
-      request.ownerId,
-      limit,
-      request.offset,
-      request.filter.trim().slice(0, 255),
-    );
+    const [files, filteredTotal] = await this.files.list(request.ownerId, limit, offset, request.filter.trim().slice(0, 255));
     const total = filteredTotal ?? (await this.quotas.fileCount(request.ownerId));
     return { files: files.map((f) => fileRecord(f)), totalCount: total };
   }
