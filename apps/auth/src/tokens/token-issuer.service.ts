@@ -1,5 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
 import {
   ACCESS_TOKEN_ALGORITHM,
   ACCESS_TOKEN_AUDIENCE,
@@ -17,6 +18,7 @@ import type { UserEntity } from '../users/user.entity';
 import { UsersRepository } from '../users/users.repository';
 import { RefreshTokensRepository } from './refresh-tokens.repository';
 import { SigningKeysService } from './signing-keys.service';
+import type { DataSource } from 'typeorm';
 
 export interface AccessToken {
   readonly token: string;
@@ -61,6 +63,7 @@ export class TokenIssuer {
     private readonly users: UsersRepository,
     private readonly revocations: TokenRevocations,
     private readonly audit: AuditTrail,
+    @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
   async issueAccessToken(user: Pick<UserEntity, 'id' | 'username' | 'role'>, familyId: string): Promise<AccessToken> {
@@ -100,7 +103,7 @@ export class TokenIssuer {
 
   /** Exchanges a refresh token for a new pair of the same family. */
   async rotate(refreshToken: string, origin: Origin): Promise<TokenPair> {
-    const outcome = await this.refreshTokens.transaction<RotationOutcome>(async (manager) => {
+    const outcome = await this.dataSource.transaction<RotationOutcome>(async (manager) => {
       const row = await this.refreshTokens.findForUpdate(manager, hashRefreshToken(refreshToken));
       if (!row) return { ok: false, error: new TokenInvalidError('The refresh token is not valid') };
       const failure = (error: DomainError, reused = false): RotationOutcome => ({

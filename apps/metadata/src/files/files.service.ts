@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
 import { NodeHealth } from '@cloudstore/chunk-transfer';
 import type { MetadataConfig } from '@cloudstore/config';
 import { FileNotFoundError, type filesApi, InvalidArgumentError, pageOf } from '@cloudstore/contracts';
@@ -9,12 +10,12 @@ import { JobQueues } from '../jobs/job-queues';
 import { METADATA_CONFIG } from '../metadata.tokens';
 import { NodeRegistryRepository } from '../node-registry/node-registry.repository';
 import { QuotasRepository } from '../quotas/quotas.repository';
-import { UploadsRepository } from '../uploads/uploads.repository';
 import { ChunksRepository, type ChunkWithReplicas } from './chunks.repository';
 import type { FileEntity } from './file.entity';
 import { fileRecord } from './file-record';
 import { isUuid } from '../uuid';
 import { FilesRepository } from './files.repository';
+import type { DataSource } from 'typeorm';
 
 /** Committed files: lookups, listing, soft delete, and where to read their bytes. Always per owner. */
 @Injectable()
@@ -24,12 +25,12 @@ export class FilesService {
     private readonly files: FilesRepository,
     private readonly chunks: ChunksRepository,
     private readonly quotas: QuotasRepository,
-    private readonly uploads: UploadsRepository,
     private readonly auditLog: AuditLogRepository,
     private readonly jobs: JobQueues,
     private readonly nodes: NodeRegistryRepository,
     private readonly health: NodeHealth,
     @Inject(LOGGER) private readonly logger: Logger,
+    @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
   /** Another user's file and a missing one are the same FILE_NOT_FOUND. */
@@ -54,7 +55,7 @@ export class FilesService {
 
   async delete(request: filesApi.DeleteFileRequest): Promise<filesApi.DeleteFileResponse> {
     if (!isUuid(request.fileId) || !isUuid(request.ownerId)) throw new FileNotFoundError();
-    const deleted = await this.uploads.transaction(async (manager) => {
+    const deleted = await this.dataSource.transaction(async (manager) => {
       const file = await this.files.softDelete(manager, request.ownerId, request.fileId);
       if (!file) return undefined;
       await this.quotas.refund(request.ownerId, file.sizeBytes, manager);
