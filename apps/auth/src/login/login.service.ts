@@ -79,14 +79,7 @@ export class LoginService {
 
     if (user.totpEnabledAt) {
       const session = await this.sessions.create(user.id, 'totp', undefined);
-      await this.audit.record({
-        operation: 'auth.login_password',
-        status: 'success',
-        userId: user.id,
-        username: user.username,
-        origin,
-        details: { otpMethod: 'totp' },
-      });
+      await this.audit.success('auth.login_password', user, origin, { otpMethod: 'totp' });
       return { sessionId: session.sessionId, otpMethod: 'totp', otpExpiresAt: session.expiresAt };
     }
     await this.protection.chargeMail(user.id);
@@ -99,14 +92,7 @@ export class LoginService {
       await this.sessions.consume(session);
       throw error;
     }
-    await this.audit.record({
-      operation: 'auth.login_password',
-      status: 'success',
-      userId: user.id,
-      username: user.username,
-      origin,
-      details: { otpMethod: 'email' },
-    });
+    await this.audit.success('auth.login_password', user, origin, { otpMethod: 'email' });
     return { sessionId: session.sessionId, otpMethod: 'email', otpExpiresAt: session.expiresAt };
   }
 
@@ -119,10 +105,9 @@ export class LoginService {
       await this.sessions.consume(session);
       throw new SessionNotFoundError('No such sign-in session: start again with Login');
     }
-    const audit = { userId: user.id, username: user.username, origin };
     if (session.expiresAt <= Math.floor(Date.now() / 1000)) {
       await this.sessions.consume(session);
-      await this.audit.record({ operation: 'auth.otp', status: 'failure', errorCode: 'OTP_EXPIRED', ...audit });
+      await this.audit.failure('auth.otp', 'OTP_EXPIRED', user, origin);
       throw new OtpExpiredError('The code has expired: sign in again for a new one');
     }
     const correct =
@@ -131,13 +116,7 @@ export class LoginService {
         : await this.totp.verifyForLogin(user, otp);
     if (!correct) {
       if (session.attempts >= MAX_OTP_ATTEMPTS) await this.sessions.consume(session);
-      await this.audit.record({
-        operation: 'auth.otp',
-        status: 'failure',
-        errorCode: 'INVALID_OTP',
-        ...audit,
-        details: { attempts: session.attempts },
-      });
+      await this.audit.failure('auth.otp', 'INVALID_OTP', user, origin, { attempts: session.attempts });
       const left = MAX_OTP_ATTEMPTS - session.attempts;
       throw new InvalidOtpError(left > 0 ? `Wrong code: ${left} attempts left` : 'Wrong code: sign in again for a new one');
     }
@@ -147,7 +126,7 @@ export class LoginService {
     await this.protection.refundAddress(origin.clientAddress);
     await this.protection.resetAccount(user.id);
     const pair = await this.tokens.issuePair(user);
-    await this.audit.record({ operation: 'auth.login', status: 'success', ...audit, details: { otpMethod: session.method } });
+    await this.audit.success('auth.login', user, origin, { otpMethod: session.method });
     return pair;
   }
 }

@@ -163,14 +163,7 @@ export class TokenIssuer {
     if (!(await this.revocations.revokeToken(caller.tokenId, caller.expiresAt)))
       throw new TokenRevokedError('The access token has been revoked');
     const token = await this.issueAccessToken(user, caller.familyId);
-    await this.audit.record({
-      operation: 'auth.refresh',
-      status: 'success',
-      userId: user.id,
-      username: user.username,
-      origin,
-      details: { flow: 'access_token' },
-    });
+    await this.audit.success('auth.refresh', user, origin, { flow: 'access_token' });
     return token;
   }
 

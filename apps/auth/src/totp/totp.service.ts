@@ -52,13 +52,7 @@ export class TotpService {
     if (user.totpEnabledAt) throw new InvalidArgumentError('An authenticator app is already enabled: disable it first');
     const secret = generateSecret();
     await this.users.setPendingTotpSecret(user.id, secret);
-    await this.audit.record({
-      operation: 'auth.totp_enroll',
-      status: 'success',
-      userId: user.id,
-      username: user.username,
-      origin,
-    });
+    await this.audit.success('auth.totp_enroll', user, origin);
     return { secret, otpauthUri: generateURI({ issuer: TOTP_ISSUER, label: user.username, secret }) };
   }
 
@@ -69,14 +63,7 @@ export class TotpService {
     await this.chargeCodeAttempt(user.id, origin);
     const step = await this.matchingStep(user.totpSecret, code, undefined);
     if (step === undefined) {
-      await this.audit.record({
-        operation: 'auth.totp_confirm',
-        status: 'failure',
-        errorCode: 'INVALID_OTP',
-        userId: user.id,
-        username: user.username,
-        origin,
-      });
+      await this.audit.failure('auth.totp_confirm', 'INVALID_OTP', user, origin);
       throw invalidCode();
     }
     await this.refundCodeAttempt(user.id, origin);
@@ -85,13 +72,7 @@ export class TotpService {
     }
     const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
     await this.recoveryCodes.replace(user.id, codes.map(hashRecoveryCode));
-    await this.audit.record({
-      operation: 'auth.totp_confirm',
-      status: 'success',
-      userId: user.id,
-      username: user.username,
-      origin,
-    });
+    await this.audit.success('auth.totp_confirm', user, origin);
     return codes;
   }
 
@@ -100,26 +81,13 @@ export class TotpService {
     if (!user.totpEnabledAt) throw new InvalidArgumentError('No authenticator app is enabled');
     await this.chargeCodeAttempt(user.id, origin);
     if (!(await this.verifyForLogin(user, code))) {
-      await this.audit.record({
-        operation: 'auth.totp_disable',
-        status: 'failure',
-        errorCode: 'INVALID_OTP',
-        userId: user.id,
-        username: user.username,
-        origin,
-      });
+      await this.audit.failure('auth.totp_disable', 'INVALID_OTP', user, origin);
       throw invalidCode();
     }
     await this.refundCodeAttempt(user.id, origin);
     await this.users.disableTotp(user.id);
     await this.recoveryCodes.deleteAll(user.id);
-    await this.audit.record({
-      operation: 'auth.totp_disable',
-      status: 'success',
-      userId: user.id,
-      username: user.username,
-      origin,
-    });
+    await this.audit.success('auth.totp_disable', user, origin);
   }
 
   /** A current TOTP code not used before, or an unused recovery code; either is spent. */

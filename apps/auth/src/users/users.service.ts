@@ -29,13 +29,7 @@ export class UsersService implements OnApplicationBootstrap {
     await this.protection.chargeAddress(origin.clientAddress);
     try {
       const user = await this.create(input, 'basic');
-      await this.audit.record({
-        operation: 'auth.register',
-        status: 'success',
-        userId: user.id,
-        username: user.username,
-        origin,
-      });
+      await this.audit.success('auth.register', user, origin);
       return user;
     } catch (error) {
       if (error instanceof DomainError) {
