@@ -125,6 +125,20 @@ describe('REST and gRPC parity', () => {
         restCode(await env.rest.post('/v1/auth/refresh', { refresh_token: 'made-up' })),
         await grpcCode(call('refreshToken', { refreshToken: 'made-up', currentToken: '' })),
       ]).toEqual(['TOKEN_INVALID', 'TOKEN_INVALID']);
+      // A still-valid access token renews alone, through either door; neither answers a refresh token.
+      const renewedRest = await env.rest.post('/v1/auth/refresh', { current_token: viaGrpc.newToken });
+      // Renewal retires the token it was given: each door renews the one the other answered.
+      const renewedGrpc = await call('refreshToken', {
+        refreshToken: '',
+        currentToken: renewedRest.body['auth_token'] as string,
+      });
+      expect(renewedRest.body['refresh_token']).toBeUndefined();
+      expect(renewedGrpc.refreshToken).toBe('');
+      expect([typeof renewedRest.body['auth_token'], typeof renewedGrpc.newToken]).toEqual(['string', 'string']);
+      expect([
+        restCode(await env.rest.post('/v1/auth/refresh', {})),
+        await grpcCode(call('refreshToken', { refreshToken: '', currentToken: '' })),
+      ]).toEqual(['INVALID_ARGUMENT', 'INVALID_ARGUMENT']);
       // Reusing a rotated token revokes the whole sign-in: the second door sees it revoked too.
       expect(restCode(await env.rest.post('/v1/auth/refresh', { refresh_token: verified.refreshToken }))).toBe('TOKEN_REVOKED');
       expect(await grpcCode(call('refreshToken', { refreshToken: verified.refreshToken, currentToken: '' }))).toBe(

@@ -1,6 +1,6 @@
 import { Controller } from '@nestjs/common';
-import { AccessTokenVerifier, type Caller } from '@cloudstore/access-tokens';
-import { authApi, type commonApi, InvalidArgumentError, TokenInvalidError } from '@cloudstore/contracts';
+import type { Caller } from '@cloudstore/access-tokens';
+import { authApi, type commonApi, TokenInvalidError } from '@cloudstore/contracts';
 import { toUnixSeconds } from '@cloudstore/database';
 import type { Origin } from './audit/audit-trail.service';
 import { LoginService } from './login/login.service';
@@ -42,7 +42,6 @@ export class AuthController implements authApi.AuthServiceController {
     private readonly tokens: TokenIssuer,
     private readonly totp: TotpService,
     private readonly signingKeys: SigningKeysService,
-    private readonly verifier: AccessTokenVerifier,
   ) {}
 
   async register(request: authApi.RegisterRequest): Promise<authApi.RegisterResponse> {
@@ -59,12 +58,7 @@ export class AuthController implements authApi.AuthServiceController {
   }
 
   async refreshToken(request: authApi.RefreshTokenRequest): Promise<authApi.TokenPair> {
-    const origin = originOf(request.origin);
-    if (request.refreshToken) return tokenPairResponse(await this.tokens.rotate(request.refreshToken, origin));
-    if (!request.currentToken) throw new InvalidArgumentError('Send refresh_token (or current_token, a valid access token)');
-    const caller = await this.verifier.verify(request.currentToken);
-    const token = await this.tokens.renewAccessToken(caller, origin);
-    return { accessToken: token.token, tokenType: 'Bearer', expiresAt: token.expiresAt, refreshToken: '', refreshExpiresAt: 0 };
+    return tokenPairResponse(await this.tokens.refresh(request, originOf(request.origin)));
   }
 
   async logout(request: authApi.LogoutRequest): Promise<authApi.LogoutResponse> {

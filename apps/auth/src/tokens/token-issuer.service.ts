@@ -6,11 +6,18 @@ import {
   ACCESS_TOKEN_AUDIENCE,
   ACCESS_TOKEN_ISSUER,
   type AccessTokenCustomClaims,
+  AccessTokenVerifier,
   type Caller,
   TokenRevocations,
 } from '@cloudstore/access-tokens';
 import type { AuthConfig } from '@cloudstore/config';
-import { DomainError, TokenExpiredError, TokenInvalidError, TokenRevokedError } from '@cloudstore/contracts';
+import {
+  DomainError,
+  InvalidArgumentError,
+  TokenExpiredError,
+  TokenInvalidError,
+  TokenRevokedError,
+} from '@cloudstore/contracts';
 import { SignJWT } from 'jose';
 import { AUTH_CONFIG } from '../auth.tokens';
 import { AuditTrail, type Origin } from '../audit/audit-trail.service';
@@ -64,7 +71,19 @@ export class TokenIssuer {
     private readonly revocations: TokenRevocations,
     private readonly audit: AuditTrail,
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly verifier: AccessTokenVerifier,
   ) {}
+
+  /**
+   * RefreshToken: a refresh token rotates (a new pair); without one, a still-valid access token
+   * (`currentToken`) is renewed alone (no refresh token in the answer).
+   */
+  async refresh(request: { refreshToken: string; currentToken: string }, origin: Origin): Promise<TokenPair> {
+    if (request.refreshToken) return this.rotate(request.refreshToken, origin);
+    if (!request.currentToken) throw new InvalidArgumentError('Send refresh_token (or current_token, a valid access token)');
+    const caller = await this.verifier.verify(request.currentToken);
+    return { accessToken: await this.renewAccessToken(caller, origin), refreshToken: '', refreshExpiresAt: 0 };
+  }
 
   async issueAccessToken(user: Pick<UserEntity, 'id' | 'username' | 'role'>, familyId: string): Promise<AccessToken> {
     const { keyId, privateKey } = this.signingKeys.signingKey();
