@@ -64,7 +64,7 @@ export async function startGateway(config: GatewayConfig, masterKey: MasterKey, 
   await app.listen(config.HTTP_PORT, '0.0.0.0');
   // Node ends any request after 5 minutes by default: a big upload on a slow link is not a dead one.
   // Only a connection that moves no byte for the idle time is closed.
-  const server = app.getHttpServer() as Server;
+  const server: Server = app.getHttpServer();
   server.requestTimeout = 0;
   server.setTimeout(config.TRANSFER_IDLE_TIMEOUT_SECONDS * 1000);
   await health.start();
