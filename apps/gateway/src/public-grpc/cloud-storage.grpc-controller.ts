@@ -116,8 +116,8 @@ export class CloudStorageGrpcController implements Omit<publicApi.CloudStorageSe
     call: ServerWritableStream<publicApi.DownloadFileRequest, publicApi.DownloadFileResponse>,
   ): Observable<never> {
     const send = async () => {
-      const caller = await this.callers.user(request, metadata);
-      const download = await this.downloads.open(caller, request.fileId, undefined, this.callers.origin(call, metadata));
+      const { caller, origin } = await this.callers.userCall(request, metadata, call);
+      const download = await this.downloads.open(caller, request.fileId, undefined, origin);
       await writeAll(call, downloadMessages(download.body), (message) => message);
     };
     return from(send()).pipe(ignoreElements());
@@ -130,8 +130,8 @@ export class CloudStorageGrpcController implements Omit<publicApi.CloudStorageSe
   }
 
   async deleteFile(request: publicApi.DeleteFileRequest, metadata: Metadata, call: Call): Promise<publicApi.DeleteFileResponse> {
-    const caller = await this.callers.user(request, metadata);
-    const freed = await this.files.delete(caller, request.fileId, this.callers.origin(call, metadata));
+    const { caller, origin } = await this.callers.userCall(request, metadata, call);
+    const freed = await this.files.delete(caller, request.fileId, origin);
     return { success: true, message: 'Deleted', freedBytes: freed };
   }
 
@@ -148,13 +148,14 @@ export class CloudStorageGrpcController implements Omit<publicApi.CloudStorageSe
   }
 
   async logout(request: publicApi.LogoutRequest, metadata: Metadata, call: Call): Promise<publicApi.LogoutResponse> {
-    await this.accounts.logout(await this.callers.user(request, metadata), this.callers.origin(call, metadata));
+    const { caller, origin } = await this.callers.userCall(request, metadata, call);
+    await this.accounts.logout(caller, origin);
     return { success: true, message: 'Signed out' };
   }
 
   async enrollTotp(request: publicApi.EnrollTotpRequest, metadata: Metadata, call: Call): Promise<publicApi.EnrollTotpResponse> {
-    const caller = await this.callers.user(request, metadata);
-    const result = await this.accounts.enrollTotp(caller, this.callers.origin(call, metadata));
+    const { caller, origin } = await this.callers.userCall(request, metadata, call);
+    const result = await this.accounts.enrollTotp(caller, origin);
     return { success: true, secret: result.secret, otpauthUri: result.otpauthUri };
   }
 
@@ -163,10 +164,10 @@ export class CloudStorageGrpcController implements Omit<publicApi.CloudStorageSe
     metadata: Metadata,
     call: Call,
   ): Promise<publicApi.ConfirmTotpResponse> {
-    const caller = await this.callers.user(request, metadata);
+    const { caller, origin } = await this.callers.userCall(request, metadata, call);
     return {
       success: true,
-      recoveryCodes: await this.accounts.confirmTotp(caller, request.code, this.callers.origin(call, metadata)),
+      recoveryCodes: await this.accounts.confirmTotp(caller, request.code, origin),
     };
   }
 
@@ -175,8 +176,8 @@ export class CloudStorageGrpcController implements Omit<publicApi.CloudStorageSe
     metadata: Metadata,
     call: Call,
   ): Promise<publicApi.DisableTotpResponse> {
-    const caller = await this.callers.user(request, metadata);
-    await this.accounts.disableTotp(caller, request.code, this.callers.origin(call, metadata));
+    const { caller, origin } = await this.callers.userCall(request, metadata, call);
+    await this.accounts.disableTotp(caller, request.code, origin);
     return { success: true };
   }
 
@@ -191,14 +192,14 @@ export class CloudStorageGrpcController implements Omit<publicApi.CloudStorageSe
     metadata: Metadata,
     call: Call,
   ): Promise<publicApi.RestoreFileResponse> {
-    const caller = await this.callers.user(request, metadata);
-    const file = await this.files.restore(caller, request.fileId, this.callers.origin(call, metadata));
+    const { caller, origin } = await this.callers.userCall(request, metadata, call);
+    const file = await this.files.restore(caller, request.fileId, origin);
     return { success: true, file: fileInfo(file) };
   }
 
   async purgeFile(request: publicApi.PurgeFileRequest, metadata: Metadata, call: Call): Promise<publicApi.PurgeFileResponse> {
-    const caller = await this.callers.user(request, metadata);
-    const purged = await this.files.purge(caller, request.fileId, this.callers.origin(call, metadata));
+    const { caller, origin } = await this.callers.userCall(request, metadata, call);
+    const purged = await this.files.purge(caller, request.fileId, origin);
     return { success: true, purgedBytes: purged };
   }
 }
