@@ -2,7 +2,7 @@ import type { Metadata, ServiceError } from '@grpc/grpc-js';
 import { ADMIN_SERVICE, CLOUD_STORAGE_SERVICE } from '@cloudstore/contracts';
 import { GrpcServiceClient } from '@cloudstore/grpc';
 import { waitFor } from '@cloudstore/testing';
-import { signInAs, signUp, type TestUser } from './support/accounts';
+import { signUp, type TestUser } from './support/accounts';
 import { bearer, type publicGrpcClient, rawUnary } from './support/api-clients';
 import { grpcUpload } from './support/file-transfers';
 import { TestCluster } from './support/test-cluster';
@@ -26,18 +26,11 @@ function unaryWithin(client: ReturnType<typeof publicGrpcClient>, method: string
 }
 
 describe('one caller cannot hurt another: cold start and hostile input (real cluster)', () => {
-  let env: TestCluster;
+  const env = TestCluster.perFile({}, { admin: ADMIN });
   let user: TestUser;
-  let admin: TestUser;
 
   beforeAll(async () => {
-    env = await TestCluster.start({ ADMIN_USERNAME: ADMIN.username, ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password });
     user = await signUp(env.rest, env.smtp, 'iso');
-    admin = await signInAs(env.rest, env.smtp, ADMIN);
-  });
-
-  afterAll(async () => {
-    await env?.close();
   });
 
   async function listFiles(token: string): Promise<number> {
@@ -59,7 +52,7 @@ describe('one caller cannot hurt another: cold start and hostile input (real clu
       50,
     );
 
-    const tokens = [user, admin, ...others].map((u) => u.token);
+    const tokens = [user, env.admin, ...others].map((u) => u.token);
     const statuses = await Promise.all(Array.from({ length: 50 }, (_, i) => listFiles(tokens[i % tokens.length])));
 
     expect(statuses).toEqual(Array(50).fill(200));
@@ -84,12 +77,12 @@ describe('one caller cannot hurt another: cold start and hostile input (real clu
         expect(text.length).toBeLessThan(MAX_ERROR_BODY);
         return { status: res.status, code: text ? (JSON.parse(text) as { code?: string }).code : undefined };
       };
-      const asAdmin = { authorization: `Bearer ${admin.token}` };
+      const asAdmin = { authorization: `Bearer ${env.admin.token}` };
       const asUser = { authorization: `Bearer ${user.token}` };
       const huge = 'n'.repeat(HUGE);
 
       // gRPC: every value reaches metadata or auth over the gateway's shared channels.
-      const drain = await rawUnary(hostileAdmin, 'DrainNode', { authToken: admin.token, nodeId: huge });
+      const drain = await rawUnary(hostileAdmin, 'DrainNode', { authToken: env.admin.token, nodeId: huge });
       expect(errorCodeOf(drain)).toBe('INVALID_ARGUMENT');
       expect(Buffer.byteLength(drain?.details ?? '')).toBeLessThanOrEqual(1024);
 

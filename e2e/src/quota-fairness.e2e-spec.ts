@@ -3,12 +3,8 @@ import { request as httpRequest } from 'node:http';
 import { basename } from 'node:path';
 import { Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { waitFor } from '@cloudstore/testing';
-import type { Client } from 'pg';
-import type { RestClient } from './support/api-clients';
 import { signUp, type TestUser } from './support/accounts';
-import type { ClusterProcess } from './support/cluster-process';
 import { chunkFilesOnDisk, grpcUpload } from './support/file-transfers';
-import type { SmtpSink } from './support/smtp-sink';
 import { TestCluster } from './support/test-cluster';
 
 const MiB = 1024 * 1024;
@@ -78,23 +74,11 @@ function streamPut(
 }
 
 describe('quotas exact and fair under concurrency: 4 × 20 MiB into 64 MiB, declared and undeclared', () => {
-  let env: TestCluster;
-  let smtp: SmtpSink;
-  let cluster: ClusterProcess;
-  let rest: RestClient;
-  let grpc: TestCluster['grpc'];
-  let pg: Client;
-
-  beforeAll(async () => {
-    env = await TestCluster.start({});
-    ({ smtp, cluster, rest, grpc, pg } = env);
-  });
-
-  afterAll(() => env?.close());
+  const env = TestCluster.perFile({});
 
   async function userWithQuota(prefix: string, bytes = QUOTA): Promise<TestUser> {
-    const user = await signUp(rest, smtp, prefix);
-    await pg.query(
+    const user = await signUp(env.rest, env.smtp, prefix);
+    await env.pg.query(
       `INSERT INTO metadata.user_quotas (user_id, role, quota_bytes) VALUES ($1, 'basic', $2)
        ON CONFLICT (user_id) DO UPDATE SET quota_bytes = EXCLUDED.quota_bytes`,
       [user.userId, bytes],
@@ -103,21 +87,22 @@ describe('quotas exact and fair under concurrency: 4 × 20 MiB into 64 MiB, decl
   }
 
   async function usedBytes(user: TestUser): Promise<unknown> {
-    return (await rest.get('/v1/quota', user.token)).body['used_bytes'];
+    return (await env.rest.get('/v1/quota', user.token)).body['used_bytes'];
   }
 
   async function uploadStates(user: TestUser): Promise<string[]> {
-    const rows = await pg.query<{ status: string }>(`SELECT status FROM metadata.uploads WHERE owner_id = $1 ORDER BY status`, [
-      user.userId,
-    ]);
+    const rows = await env.pg.query<{ status: string }>(
+      `SELECT status FROM metadata.uploads WHERE owner_id = $1 ORDER BY status`,
+      [user.userId],
+    );
     return rows.rows.map((r) => r.status);
   }
 
   /** Chunk files on any node that belong to no live file. */
   async function orphanChunks(): Promise<string[]> {
-    const live = await pg.query<{ id: string }>('SELECT id FROM metadata.chunks WHERE file_id IS NOT NULL');
+    const live = await env.pg.query<{ id: string }>('SELECT id FROM metadata.chunks WHERE file_id IS NOT NULL');
     const ids = new Set(live.rows.map((r) => r.id));
-    return (await chunkFilesOnDisk(cluster.dataDir)).filter((path) => !ids.has(basename(path)));
+    return (await chunkFilesOnDisk(env.cluster.dataDir)).filter((path) => !ids.has(basename(path)));
   }
 
   /** No reservation, no open upload, no chunk outside a file: left once aborted uploads are collected. */
@@ -125,7 +110,7 @@ describe('quotas exact and fair under concurrency: 4 × 20 MiB into 64 MiB, decl
     await waitFor(
       'no reservation, open upload or orphan chunk left',
       async () => {
-        const held = await pg.query<{ reserved: string; open: string; loose: string }>(
+        const held = await env.pg.query<{ reserved: string; open: string; loose: string }>(
           `SELECT q.reserved_bytes AS reserved,
                   (SELECT count(*) FROM metadata.uploads u WHERE u.owner_id = q.user_id AND u.status = 'open') AS open,
                   (SELECT count(*) FROM metadata.chunks c JOIN metadata.uploads u ON u.id = c.upload_id
@@ -146,7 +131,9 @@ describe('quotas exact and fair under concurrency: 4 × 20 MiB into 64 MiB, decl
     it('REST, chunked: exactly three land, the fourth gets 413 QUOTA_EXCEEDED, used = 60 MiB, nothing left over', async () => {
       const user = await userWithQuota('fair_rest');
       const outcomes = await Promise.all(
-        [0, 1, 2, 3].map((i) => streamPut(cluster.httpUrl, user.token, `f${i}.bin`, randomBytes(FILE), { declare: false }).done),
+        [0, 1, 2, 3].map(
+          (i) => streamPut(env.cluster.httpUrl, user.token, `f${i}.bin`, randomBytes(FILE), { declare: false }).done,
+        ),
       );
       expect(outcomes.filter((o) => o.status === 201)).toHaveLength(3);
       const refused = outcomes.filter((o) => o.status !== 201);
@@ -161,7 +148,7 @@ describe('quotas exact and fair under concurrency: 4 × 20 MiB into 64 MiB, decl
       const user = await userWithQuota('fair_grpc');
       const outcomes = await Promise.all(
         [0, 1, 2, 3].map((i) =>
-          grpcUpload(grpc, user.token, `g${i}.bin`, randomBytes(FILE)).done.then(
+          grpcUpload(env.grpc, user.token, `g${i}.bin`, randomBytes(FILE)).done.then(
             () => 'ok',
             (error: ServiceError) => `${error.code}:${String(errorCode(error))}`,
           ),
@@ -177,30 +164,30 @@ describe('quotas exact and fair under concurrency: 4 × 20 MiB into 64 MiB, decl
   describe('sizes declared: the whole size is reserved before any byte is stored', () => {
     it('REST Content-Length: the fourth is refused with 413 before its body is sent, and none of its bytes reach a node', async () => {
       const user = await userWithQuota('decl_rest');
-      const before = new Set(await chunkFilesOnDisk(cluster.dataDir));
+      const before = new Set(await chunkFilesOnDisk(env.cluster.dataDir));
       const first = [0, 1, 2].map((i) =>
-        streamPut(cluster.httpUrl, user.token, `d${i}.bin`, randomBytes(FILE), { declare: true, holdAfter: MiB }),
+        streamPut(env.cluster.httpUrl, user.token, `d${i}.bin`, randomBytes(FILE), { declare: true, holdAfter: MiB }),
       );
       await waitFor(
         'three uploads holding 20 MiB each',
         async () =>
           (
-            await pg.query(`SELECT 1 FROM metadata.uploads WHERE owner_id = $1 AND status = 'open' AND reserved_bytes = $2`, [
+            await env.pg.query(`SELECT 1 FROM metadata.uploads WHERE owner_id = $1 AND status = 'open' AND reserved_bytes = $2`, [
               user.userId,
               FILE,
             ])
           ).rowCount === 3,
         20_000,
       );
-      const fourth = streamPut(cluster.httpUrl, user.token, 'd3.bin', randomBytes(FILE), { declare: true, holdAfter: MiB });
+      const fourth = streamPut(env.cluster.httpUrl, user.token, 'd3.bin', randomBytes(FILE), { declare: true, holdAfter: MiB });
       const refused = await fourth.done;
       fourth.abandon();
       expect([refused.status, refused.body['code']]).toEqual([413, 'QUOTA_EXCEEDED']);
       expect(refused.sentWhenAnswered).toBeLessThanOrEqual(MiB);
       // Refused before an upload was even opened: no row, so no chunk of it anywhere.
       expect(await uploadStates(user)).toEqual(['open', 'open', 'open']);
-      const added = (await chunkFilesOnDisk(cluster.dataDir)).filter((path) => !before.has(path));
-      const ofTheThree = await pg.query<{ id: string }>(
+      const added = (await chunkFilesOnDisk(env.cluster.dataDir)).filter((path) => !before.has(path));
+      const ofTheThree = await env.pg.query<{ id: string }>(
         `SELECT c.id FROM metadata.chunks c JOIN metadata.uploads u ON u.id = c.upload_id WHERE u.owner_id = $1`,
         [user.userId],
       );
@@ -224,7 +211,7 @@ describe('quotas exact and fair under concurrency: 4 × 20 MiB into 64 MiB, decl
       };
       const outcomes = await Promise.all(
         [0, 1, 2, 3].map((i) =>
-          grpcUpload(grpc, user.token, `x${i}.bin`, randomBytes(FILE), { metadata: declared() }).done.then(
+          grpcUpload(env.grpc, user.token, `x${i}.bin`, randomBytes(FILE), { metadata: declared() }).done.then(
             () => 'ok',
             (error: ServiceError) => `${error.code}:${String(errorCode(error))}`,
           ),
@@ -240,7 +227,7 @@ describe('quotas exact and fair under concurrency: 4 × 20 MiB into 64 MiB, decl
       const user = await userWithQuota('decl_over');
       const metadata = new Metadata();
       metadata.set('x-file-size', String(QUOTA + 1));
-      const { done, call } = grpcUpload(grpc, user.token, 'too-big.bin', randomBytes(2 * MiB), { metadata, stopAfter: MiB });
+      const { done, call } = grpcUpload(env.grpc, user.token, 'too-big.bin', randomBytes(2 * MiB), { metadata, stopAfter: MiB });
       const error = await done.then(
         () => undefined,
         (e: ServiceError) => e,
@@ -257,7 +244,7 @@ describe('quotas exact and fair under concurrency: 4 × 20 MiB into 64 MiB, decl
       const user = await userWithQuota('decl_len');
       const metadata = new Metadata();
       metadata.set('x-file-size', String(declaredSize));
-      const error = await grpcUpload(grpc, user.token, 'wrong-length.bin', randomBytes(size), { metadata }).done.then(
+      const error = await grpcUpload(env.grpc, user.token, 'wrong-length.bin', randomBytes(size), { metadata }).done.then(
         () => undefined,
         (e: ServiceError) => e,
       );
@@ -265,14 +252,14 @@ describe('quotas exact and fair under concurrency: 4 × 20 MiB into 64 MiB, decl
       await settle(user);
       expect(await uploadStates(user)).toEqual(['aborted']);
       expect(await usedBytes(user)).toBe(0);
-      expect((await rest.get<{ total_count: number }>('/v1/files', user.token)).body.total_count).toBe(0);
+      expect((await env.rest.get<{ total_count: number }>('/v1/files', user.token)).body.total_count).toBe(0);
     });
 
     it('gRPC x-file-size that is not a decimal byte count: INVALID_ARGUMENT', async () => {
       const user = await userWithQuota('decl_bad');
       const metadata = new Metadata();
       metadata.set('x-file-size', '12abc');
-      const error = await grpcUpload(grpc, user.token, 'bad.bin', randomBytes(10), { metadata }).done.then(
+      const error = await grpcUpload(env.grpc, user.token, 'bad.bin', randomBytes(10), { metadata }).done.then(
         () => undefined,
         (e: ServiceError) => e,
       );

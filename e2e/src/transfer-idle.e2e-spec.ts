@@ -25,15 +25,12 @@ function trickle(data: Buffer, gapMs: number, stallAfter = Number.POSITIVE_INFIN
 }
 
 describe('transfers end on a stall, not on a clock (TRANSFER_IDLE_TIMEOUT_SECONDS)', () => {
-  let env: TestCluster;
+  const env = TestCluster.perFile({ TRANSFER_IDLE_TIMEOUT_SECONDS: String(IDLE_SECONDS), UPLOAD_IDLE_TIMEOUT_SECONDS: '5' });
   let user: TestUser;
 
   beforeAll(async () => {
-    env = await TestCluster.start({ TRANSFER_IDLE_TIMEOUT_SECONDS: String(IDLE_SECONDS), UPLOAD_IDLE_TIMEOUT_SECONDS: '5' });
     user = await signUp(env.rest, env.smtp, 'idle');
   });
-
-  afterAll(() => env?.close());
 
   function upload(name: string, body: ReadableStream<Uint8Array>): Promise<Response> {
     return fetch(`${env.cluster.httpUrl}/v1/files?filename=${name}`, {

@@ -1,6 +1,6 @@
 import type { AuthConfig } from '@cloudstore/config';
 import { AUTH_SERVICE, USER_ADMIN_SERVICE } from '@cloudstore/contracts';
-import { ensureDatabaseExists, migrateServiceSchema, redactDatabaseUrl } from '@cloudstore/database';
+import { openServiceDatabase } from '@cloudstore/database';
 import { type RunningService, startGrpcService } from '@cloudstore/grpc';
 import { type AuditEvent, createJobsConnection, createQueue, QUEUES } from '@cloudstore/jobs';
 import { HealthMonitor, type Logger, Metrics } from '@cloudstore/observability';
@@ -11,11 +11,7 @@ import { AUTH_SCHEMA, createAuthDataSource } from './database/auth-data-source';
 /** Brings the database up to date and serves the auth service's gRPC API. */
 export async function startAuthService(config: AuthConfig, logger: Logger): Promise<RunningService> {
   const metrics = new Metrics('auth');
-  await ensureDatabaseExists(config.DATABASE_URL);
-  const dataSource = createAuthDataSource(config.DATABASE_URL);
-  await dataSource.initialize();
-  const migrations = await migrateServiceSchema(dataSource, AUTH_SCHEMA);
-  logger.info({ database: redactDatabaseUrl(config.DATABASE_URL), migrations }, 'database ready');
+  const dataSource = await openServiceDatabase(config.DATABASE_URL, AUTH_SCHEMA, createAuthDataSource, logger);
   const redis = createRedisClient(config.REDIS_URL, logger);
   const jobsConnection = createJobsConnection(config.REDIS_URL);
   const auditQueue = createQueue<AuditEvent>(QUEUES.audit, jobsConnection, config.REDIS_KEY_PREFIX);

@@ -1,7 +1,6 @@
 import { Controller } from '@nestjs/common';
-import { GrpcMethod } from '@nestjs/microservices';
-import { AccessTokenVerifier, type Caller } from '@cloudstore/access-tokens';
-import { AUTH_SERVICE, authApi, DomainError, InvalidArgumentError, type commonApi } from '@cloudstore/contracts';
+import type { Caller } from '@cloudstore/access-tokens';
+import { authApi, type commonApi, TokenInvalidError } from '@cloudstore/contracts';
 import { toUnixSeconds } from '@cloudstore/database';
 import type { Origin } from './audit/audit-trail.service';
 import { LoginService } from './login/login.service';
@@ -9,8 +8,6 @@ import { SigningKeysService } from './tokens/signing-keys.service';
 import { type TokenPair, TokenIssuer } from './tokens/token-issuer.service';
 import { TotpService } from './totp/totp.service';
 import { UsersService } from './users/users.service';
-
-const SERVICE = AUTH_SERVICE.serviceName;
 
 export function originOf(origin: commonApi.RequestOrigin | undefined): Origin {
   return {
@@ -21,8 +18,7 @@ export function originOf(origin: commonApi.RequestOrigin | undefined): Origin {
 
 /** The gateway verified the token; the caller it sends must at least be complete. */
 export function callerOf(caller: authApi.Caller | undefined): Caller {
-  if (!caller?.userId || !caller.tokenId || !caller.familyId)
-    throw new DomainError('TOKEN_INVALID', 'The access token is not valid');
+  if (!caller?.userId || !caller.tokenId || !caller.familyId) throw new TokenInvalidError('The access token is not valid');
   return caller;
 }
 
@@ -38,65 +34,51 @@ function tokenPairResponse(pair: TokenPair): authApi.TokenPair {
 
 /** The auth service's gRPC API; each method hands over to the service that owns the work. */
 @Controller()
-export class AuthController {
+@authApi.AuthServiceControllerMethods()
+export class AuthController implements authApi.AuthServiceController {
   constructor(
     private readonly users: UsersService,
-    private readonly login: LoginService,
+    private readonly logins: LoginService,
     private readonly tokens: TokenIssuer,
     private readonly totp: TotpService,
     private readonly signingKeys: SigningKeysService,
-    private readonly verifier: AccessTokenVerifier,
   ) {}
 
-  @GrpcMethod(SERVICE, 'Register')
   async register(request: authApi.RegisterRequest): Promise<authApi.RegisterResponse> {
     const user = await this.users.register(request, originOf(request.origin));
     return { userId: user.id, createdAt: toUnixSeconds(user.createdAt) };
   }
 
-  @GrpcMethod(SERVICE, 'Login')
-  async start(request: authApi.LoginRequest): Promise<authApi.LoginResponse> {
-    return this.login.start(request.usernameOrEmail, request.password, originOf(request.origin));
+  async login(request: authApi.LoginRequest): Promise<authApi.LoginResponse> {
+    return this.logins.start(request.usernameOrEmail, request.password, originOf(request.origin));
   }
 
-  @GrpcMethod(SERVICE, 'VerifyOtp')
   async verifyOtp(request: authApi.VerifyOtpRequest): Promise<authApi.TokenPair> {
-    return tokenPairResponse(await this.login.verify(request.sessionId, request.otp, originOf(request.origin)));
+    return tokenPairResponse(await this.logins.verify(request.sessionId, request.otp, originOf(request.origin)));
   }
 
-  @GrpcMethod(SERVICE, 'RefreshToken')
   async refreshToken(request: authApi.RefreshTokenRequest): Promise<authApi.TokenPair> {
-    const origin = originOf(request.origin);
-    if (request.refreshToken) return tokenPairResponse(await this.tokens.rotate(request.refreshToken, origin));
-    if (!request.currentToken) throw new InvalidArgumentError('Send refresh_token (or current_token, a valid access token)');
-    const caller = await this.verifier.verify(request.currentToken);
-    const token = await this.tokens.renewAccessToken(caller, origin);
-    return { accessToken: token.token, tokenType: 'Bearer', expiresAt: token.expiresAt, refreshToken: '', refreshExpiresAt: 0 };
+    return tokenPairResponse(await this.tokens.refresh(request, originOf(request.origin)));
   }
 
-  @GrpcMethod(SERVICE, 'Logout')
   async logout(request: authApi.LogoutRequest): Promise<authApi.LogoutResponse> {
     await this.tokens.logout(callerOf(request.caller), originOf(request.origin));
     return {};
   }
 
-  @GrpcMethod(SERVICE, 'EnrollTotp')
   async enrollTotp(request: authApi.EnrollTotpRequest): Promise<authApi.EnrollTotpResponse> {
     return this.totp.enroll(callerOf(request.caller), originOf(request.origin));
   }
 
-  @GrpcMethod(SERVICE, 'ConfirmTotp')
   async confirmTotp(request: authApi.ConfirmTotpRequest): Promise<authApi.ConfirmTotpResponse> {
     return { recoveryCodes: await this.totp.confirm(callerOf(request.caller), request.code, originOf(request.origin)) };
   }
 
-  @GrpcMethod(SERVICE, 'DisableTotp')
   async disableTotp(request: authApi.DisableTotpRequest): Promise<authApi.DisableTotpResponse> {
     await this.totp.disable(callerOf(request.caller), request.code, originOf(request.origin));
     return {};
   }
 
-  @GrpcMethod(SERVICE, 'GetVerificationKeys')
   async getVerificationKeys(): Promise<authApi.GetVerificationKeysResponse> {
     const keys = await this.signingKeys.verificationKeys();
     return {

@@ -11,7 +11,6 @@ import { ClusterAdminController } from './admin/cluster-admin.controller';
 import { ClusterAdminService } from './admin/cluster-admin.service';
 import { AccountsService } from './auth/accounts.service';
 import { AuthController } from './auth/auth.controller';
-import { AuthGrpcController } from './auth/auth.grpc-controller';
 import { AuthenticatedGuard } from './auth/authenticated.guard';
 import { RequestAuthenticator } from './auth/request-authenticator';
 import { RequestOrigins } from './auth/request-origins';
@@ -19,7 +18,6 @@ import { FileCipher } from './encryption/file-cipher';
 import { DownloadService } from './files/download.service';
 import { FileTransferMetrics } from './files/file-transfer.metrics';
 import { FilesController } from './files/files.controller';
-import { FilesGrpcController } from './files/files.grpc-controller';
 import { TrashController } from './files/trash.controller';
 import { FilesService } from './files/files.service';
 import { UploadService } from './files/upload.service';
@@ -29,6 +27,8 @@ import { ReadinessService } from './health/readiness.service';
 import { JsonBodyMiddleware } from './http/json-body.middleware';
 import { RequestContextMiddleware } from './http/request-context.middleware';
 import { InternalClients } from './internal-clients/internal-clients';
+import { CloudStorageGrpcController } from './public-grpc/cloud-storage.grpc-controller';
+import { GrpcCallers } from './public-grpc/grpc-callers';
 
 export interface GatewayModuleOptions {
   readonly config: GatewayConfig;
@@ -64,12 +64,11 @@ export class GatewayModule implements NestModule {
       controllers: [
         HealthController,
         AuthController,
-        AuthGrpcController,
+        CloudStorageGrpcController,
         AdminUsersController,
         AdminGrpcController,
         ClusterAdminController,
         FilesController,
-        FilesGrpcController,
         TrashController,
       ],
       providers: [
@@ -79,6 +78,7 @@ export class GatewayModule implements NestModule {
         ClusterAdminService,
         RequestAuthenticator,
         RequestOrigins,
+        GrpcCallers,
         UploadService,
         DownloadService,
         FilesService,

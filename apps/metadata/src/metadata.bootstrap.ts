@@ -1,6 +1,6 @@
 import type { MetadataConfig } from '@cloudstore/config';
 import { FILE_SERVICE, NODE_REGISTRY_SERVICE, QUOTA_SERVICE } from '@cloudstore/contracts';
-import { ensureDatabaseExists, migrateServiceSchema, redactDatabaseUrl } from '@cloudstore/database';
+import { openServiceDatabase } from '@cloudstore/database';
 import { type RunningService, startGrpcService } from '@cloudstore/grpc';
 import { HealthMonitor, type Logger, Metrics } from '@cloudstore/observability';
 import { createRedisClient } from '@cloudstore/redis';
@@ -10,11 +10,7 @@ import { MetadataModule } from './metadata.module';
 /** Brings the database up to date and serves the metadata service's gRPC API. */
 export async function startMetadataService(config: MetadataConfig, logger: Logger): Promise<RunningService> {
   const metrics = new Metrics('metadata');
-  await ensureDatabaseExists(config.DATABASE_URL);
-  const dataSource = createMetadataDataSource(config.DATABASE_URL);
-  await dataSource.initialize();
-  const migrations = await migrateServiceSchema(dataSource, METADATA_SCHEMA);
-  logger.info({ database: redactDatabaseUrl(config.DATABASE_URL), migrations }, 'database ready');
+  const dataSource = await openServiceDatabase(config.DATABASE_URL, METADATA_SCHEMA, createMetadataDataSource, logger);
   const redis = createRedisClient(config.REDIS_URL, logger);
   const services = [NODE_REGISTRY_SERVICE, FILE_SERVICE, QUOTA_SERVICE];
   const health = new HealthMonitor(

@@ -1,4 +1,10 @@
-import { DomainError, ServiceUnavailableError } from '@cloudstore/contracts';
+import {
+  DomainError,
+  ServiceUnavailableError,
+  TokenExpiredError,
+  TokenInvalidError,
+  TokenRevokedError,
+} from '@cloudstore/contracts';
 import { errors, importSPKI, type JWTPayload, jwtVerify, type KeyLike } from 'jose';
 import { ACCESS_TOKEN_ALGORITHM, ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, type Caller } from './claims';
 import type { TokenRevocations } from './token-revocations';
@@ -17,13 +23,14 @@ export type VerificationKeySource = () => Promise<readonly VerificationKey[]>;
  */
 const KEY_REFRESH_INTERVAL_MS = 10_000;
 
-function tokenError(code: 'TOKEN_INVALID' | 'TOKEN_EXPIRED' | 'TOKEN_REVOKED'): DomainError {
-  const messages = {
-    TOKEN_INVALID: 'The access token is not valid',
-    TOKEN_EXPIRED: 'The access token has expired',
-    TOKEN_REVOKED: 'The access token has been revoked',
-  };
-  return new DomainError(code, messages[code]);
+const TOKEN_ERRORS = {
+  TOKEN_INVALID: () => new TokenInvalidError('The access token is not valid'),
+  TOKEN_EXPIRED: () => new TokenExpiredError('The access token has expired'),
+  TOKEN_REVOKED: () => new TokenRevokedError('The access token has been revoked'),
+};
+
+function tokenError(code: keyof typeof TOKEN_ERRORS): DomainError {
+  return TOKEN_ERRORS[code]();
 }
 
 function stringClaim(payload: JWTPayload, name: string): string {

@@ -10,3 +10,4 @@ export * as commonApi from './generated/common/v1/common';
 export * as filesApi from './generated/metadata/v1/files';
 export * from './errors';
 export * from './proto-packages';
+export * from './pagination';

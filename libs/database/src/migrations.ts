@@ -1,4 +1,6 @@
+import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
+import { ensureDatabaseExists, redactDatabaseUrl } from './postgres';
 
 /**
  * Brings the service's schema up to date: creates it when missing and runs pending migrations,
@@ -20,6 +22,24 @@ export async function migrateServiceSchema(dataSource: DataSource, schema: strin
   } finally {
     await runner.release();
   }
+}
+
+/**
+ * A service's database, ready to serve: created when missing, connected, its schema migrated.
+ * Every service that owns data starts this way.
+ */
+export async function openServiceDatabase(
+  url: string,
+  schema: string,
+  createDataSource: (url: string) => DataSource,
+  logger: Pick<Logger, 'info'>,
+): Promise<DataSource> {
+  await ensureDatabaseExists(url);
+  const dataSource = createDataSource(url);
+  await dataSource.initialize();
+  const migrations = await migrateServiceSchema(dataSource, schema);
+  logger.info({ database: redactDatabaseUrl(url), migrations }, 'database ready');
+  return dataSource;
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { CallHandler, ExecutionContext, NestInterceptor } from '@nestjs/common';
 import { Metadata, status as GrpcStatus } from '@grpc/grpc-js';
 import { PATTERN_METADATA } from '@nestjs/microservices/constants';
-import { DomainError, ERROR_STATUS } from '@cloudstore/contracts';
+import { DomainError } from '@cloudstore/contracts';
 import { REQUEST_ID_HEADER, runWithRequestId, type Metrics } from '@cloudstore/observability';
 import { Observable } from 'rxjs';
 
@@ -26,7 +26,7 @@ function rpcNameOf(context: ExecutionContext): { grpc_service: string; grpc_meth
 }
 
 function grpcCodeOf(error: unknown): string {
-  const code = error instanceof DomainError ? ERROR_STATUS[error.code].grpc : GrpcStatus.INTERNAL;
+  const code = error instanceof DomainError ? error.grpcStatus : GrpcStatus.INTERNAL;
   return GrpcStatus[code] ?? String(code);
 }
 

@@ -1,8 +1,9 @@
 import { Metadata, status as GrpcStatus, type ServiceError, type StatusObject } from '@grpc/grpc-js';
 import {
-  DomainError,
+  type DomainError,
+  domainError,
   ERROR_CODE_METADATA_KEY,
-  ERROR_STATUS,
+  InternalErrorError,
   isErrorCode,
   RETRY_AFTER_METADATA_KEY,
   ServiceUnavailableError,
@@ -15,12 +16,12 @@ export function domainErrorToStatus(error: DomainError): Partial<StatusObject> {
   if (error.retryAfterSeconds !== undefined) {
     metadata.set(RETRY_AFTER_METADATA_KEY, String(error.retryAfterSeconds));
   }
-  return { code: ERROR_STATUS[error.code].grpc, details: error.message, metadata };
+  return { code: error.grpcStatus, details: error.message, metadata };
 }
 
 /** An unexpected failure: the caller learns only a correlation id, never the cause. */
 export function internalErrorStatus(requestId: string | undefined): Partial<StatusObject> {
-  return domainErrorToStatus(new DomainError('INTERNAL_ERROR', `Internal error${requestId ? ` (request id ${requestId})` : ''}`));
+  return domainErrorToStatus(new InternalErrorError(`Internal error${requestId ? ` (request id ${requestId})` : ''}`));
 }
 
 function isServiceError(error: unknown): error is ServiceError {
@@ -37,7 +38,7 @@ export function fromGrpcError(error: unknown, target: string): Error {
   const code = error.metadata?.get(ERROR_CODE_METADATA_KEY)[0];
   if (isErrorCode(code)) {
     const retryAfter = Number(error.metadata.get(RETRY_AFTER_METADATA_KEY)[0]);
-    return new DomainError(code, error.details, Number.isFinite(retryAfter) ? retryAfter : undefined);
+    return domainError(code, error.details, Number.isFinite(retryAfter) ? retryAfter : undefined);
   }
   if (error.code === GrpcStatus.UNAVAILABLE || error.code === GrpcStatus.DEADLINE_EXCEEDED) {
     return new ServiceUnavailableError(`${target} is unavailable, try again later`);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { AuditEvent, AuditStatus } from '@cloudstore/jobs';
+import type { ErrorCode } from '@cloudstore/contracts';
 import type { Queue } from 'bullmq';
 import { AUDIT_QUEUE } from '../auth.tokens';
 
@@ -8,6 +9,12 @@ import { AUDIT_QUEUE } from '../auth.tokens';
 export interface Origin {
   readonly clientAddress?: string;
   readonly userAgent?: string;
+}
+
+/** The account an audit event is about. */
+export interface AuditedUser {
+  readonly id: string;
+  readonly username: string;
 }
 
 export interface AuditEntry {
@@ -42,6 +49,37 @@ export class AuditTrail implements OnApplicationShutdown {
       ...(entry.details ? { details: entry.details } : {}),
     };
     await this.queue.add(event.operation, event, { jobId: event.eventId });
+  }
+
+  /** A user's operation that succeeded. */
+  success(operation: string, user: AuditedUser, origin: Origin, details?: AuditEntry['details']): Promise<void> {
+    return this.record({
+      operation,
+      status: 'success',
+      userId: user.id,
+      username: user.username,
+      origin,
+      ...(details ? { details } : {}),
+    });
+  }
+
+  /** A user's operation that failed with `errorCode`. */
+  failure(
+    operation: string,
+    errorCode: ErrorCode,
+    user: AuditedUser,
+    origin: Origin,
+    details?: AuditEntry['details'],
+  ): Promise<void> {
+    return this.record({
+      operation,
+      status: 'failure',
+      errorCode,
+      userId: user.id,
+      username: user.username,
+      origin,
+      ...(details ? { details } : {}),
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {

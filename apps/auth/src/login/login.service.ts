@@ -1,6 +1,12 @@
 import { randomInt } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { DomainError } from '@cloudstore/contracts';
+import {
+  DomainError,
+  InvalidCredentialsError,
+  InvalidOtpError,
+  OtpExpiredError,
+  SessionNotFoundError,
+} from '@cloudstore/contracts';
 import { AuditTrail, type Origin } from '../audit/audit-trail.service';
 import { BruteForceProtection } from '../rate-limits/brute-force-protection.service';
 import { type TokenPair, TokenIssuer } from '../tokens/token-issuer.service';
@@ -17,7 +23,7 @@ export interface LoginChallenge {
 }
 
 function invalidCredentials(): DomainError {
-  return new DomainError('INVALID_CREDENTIALS', 'Wrong username, email or password');
+  return new InvalidCredentialsError('Wrong username, email or password');
 }
 
 /**
@@ -73,14 +79,7 @@ export class LoginService {
 
     if (user.totpEnabledAt) {
       const session = await this.sessions.create(user.id, 'totp', undefined);
-      await this.audit.record({
-        operation: 'auth.login_password',
-        status: 'success',
-        userId: user.id,
-        username: user.username,
-        origin,
-        details: { otpMethod: 'totp' },
-      });
+      await this.audit.success('auth.login_password', user, origin, { otpMethod: 'totp' });
       return { sessionId: session.sessionId, otpMethod: 'totp', otpExpiresAt: session.expiresAt };
     }
     await this.protection.chargeMail(user.id);
@@ -93,31 +92,23 @@ export class LoginService {
       await this.sessions.consume(session);
       throw error;
     }
-    await this.audit.record({
-      operation: 'auth.login_password',
-      status: 'success',
-      userId: user.id,
-      username: user.username,
-      origin,
-      details: { otpMethod: 'email' },
-    });
+    await this.audit.success('auth.login_password', user, origin, { otpMethod: 'email' });
     return { sessionId: session.sessionId, otpMethod: 'email', otpExpiresAt: session.expiresAt };
   }
 
   async verify(sessionId: string, otp: string, origin: Origin): Promise<TokenPair> {
     await this.protection.chargeAddress(origin.clientAddress);
     const session = await this.sessions.claimAttempt(sessionId);
-    if (!session) throw new DomainError('SESSION_NOT_FOUND', 'No such sign-in session: start again with Login');
+    if (!session) throw new SessionNotFoundError('No such sign-in session: start again with Login');
     const user = await this.users.findByIdWithSecrets(session.userId);
     if (!user?.active) {
       await this.sessions.consume(session);
-      throw new DomainError('SESSION_NOT_FOUND', 'No such sign-in session: start again with Login');
+      throw new SessionNotFoundError('No such sign-in session: start again with Login');
     }
-    const audit = { userId: user.id, username: user.username, origin };
     if (session.expiresAt <= Math.floor(Date.now() / 1000)) {
       await this.sessions.consume(session);
-      await this.audit.record({ operation: 'auth.otp', status: 'failure', errorCode: 'OTP_EXPIRED', ...audit });
-      throw new DomainError('OTP_EXPIRED', 'The code has expired: sign in again for a new one');
+      await this.audit.failure('auth.otp', 'OTP_EXPIRED', user, origin);
+      throw new OtpExpiredError('The code has expired: sign in again for a new one');
     }
     const correct =
       session.method === 'email'
@@ -125,26 +116,17 @@ export class LoginService {
         : await this.totp.verifyForLogin(user, otp);
     if (!correct) {
       if (session.attempts >= MAX_OTP_ATTEMPTS) await this.sessions.consume(session);
-      await this.audit.record({
-        operation: 'auth.otp',
-        status: 'failure',
-        errorCode: 'INVALID_OTP',
-        ...audit,
-        details: { attempts: session.attempts },
-      });
+      await this.audit.failure('auth.otp', 'INVALID_OTP', user, origin, { attempts: session.attempts });
       const left = MAX_OTP_ATTEMPTS - session.attempts;
-      throw new DomainError(
-        'INVALID_OTP',
-        left > 0 ? `Wrong code: ${left} attempts left` : 'Wrong code: sign in again for a new one',
-      );
+      throw new InvalidOtpError(left > 0 ? `Wrong code: ${left} attempts left` : 'Wrong code: sign in again for a new one');
     }
     if (!(await this.sessions.consume(session))) {
-      throw new DomainError('SESSION_NOT_FOUND', 'This sign-in session was already used: start again with Login');
+      throw new SessionNotFoundError('This sign-in session was already used: start again with Login');
     }
     await this.protection.refundAddress(origin.clientAddress);
     await this.protection.resetAccount(user.id);
     const pair = await this.tokens.issuePair(user);
-    await this.audit.record({ operation: 'auth.login', status: 'success', ...audit, details: { otpMethod: session.method } });
+    await this.audit.success('auth.login', user, origin, { otpMethod: session.method });
     return pair;
   }
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AuthConfig } from '@cloudstore/config';
-import { DomainError, RateLimitedError } from '@cloudstore/contracts';
+import { AccountLockedError, RateLimitedError } from '@cloudstore/contracts';
 import type { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { AUTH_CONFIG, REDIS } from '../auth.tokens';
@@ -61,7 +61,7 @@ export class BruteForceProtection {
     } catch (error) {
       if (!(error instanceof RateLimiterRes)) throw error;
       const retryAfter = secondsUntilReset(error);
-      throw new DomainError('ACCOUNT_LOCKED', `Too many failed sign-ins: the account is locked for ${retryAfter} s`, retryAfter);
+      throw new AccountLockedError(`Too many failed sign-ins: the account is locked for ${retryAfter} s`, retryAfter);
     }
   }
 
@@ -84,7 +84,7 @@ export class BruteForceProtection {
     try {
       await this.addressAttempts.consume(address);
     } catch (error) {
-      if (error instanceof RateLimiterRes) throw new RateLimitedError(secondsUntilReset(error));
+      if (error instanceof RateLimiterRes) throw new RateLimitedError(undefined, secondsUntilReset(error));
       throw error;
     }
   }
@@ -100,7 +100,7 @@ export class BruteForceProtection {
       await this.accountCodeAttempts.consume(userId);
     } catch (error) {
       if (error instanceof RateLimiterRes) {
-        throw new RateLimitedError(secondsUntilReset(error), 'Too many wrong authenticator codes, try again later');
+        throw new RateLimitedError('Too many wrong authenticator codes, try again later', secondsUntilReset(error));
       }
       throw error;
     }
@@ -116,7 +116,7 @@ export class BruteForceProtection {
       await this.accountMails.consume(userId);
     } catch (error) {
       if (error instanceof RateLimiterRes) {
-        throw new RateLimitedError(secondsUntilReset(error), 'Too many sign-in codes were sent to this account, try again later');
+        throw new RateLimitedError('Too many sign-in codes were sent to this account, try again later', secondsUntilReset(error));
       }
       throw error;
     }

@@ -10,10 +10,6 @@ export type RefreshTokenRow = RefreshTokenEntity;
 export class RefreshTokensRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.dataSource.transaction(work);
-  }
-
   async insert(
     manager: EntityManager | undefined,
     row: { familyId: string; userId: string; tokenHash: string; expiresAt: Date },

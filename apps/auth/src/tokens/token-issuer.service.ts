@@ -1,15 +1,23 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
 import {
   ACCESS_TOKEN_ALGORITHM,
   ACCESS_TOKEN_AUDIENCE,
   ACCESS_TOKEN_ISSUER,
   type AccessTokenCustomClaims,
+  AccessTokenVerifier,
   type Caller,
   TokenRevocations,
 } from '@cloudstore/access-tokens';
 import type { AuthConfig } from '@cloudstore/config';
-import { DomainError } from '@cloudstore/contracts';
+import {
+  DomainError,
+  InvalidArgumentError,
+  TokenExpiredError,
+  TokenInvalidError,
+  TokenRevokedError,
+} from '@cloudstore/contracts';
 import { SignJWT } from 'jose';
 import { AUTH_CONFIG } from '../auth.tokens';
 import { AuditTrail, type Origin } from '../audit/audit-trail.service';
@@ -17,6 +25,7 @@ import type { UserEntity } from '../users/user.entity';
 import { UsersRepository } from '../users/users.repository';
 import { RefreshTokensRepository } from './refresh-tokens.repository';
 import { SigningKeysService } from './signing-keys.service';
+import type { DataSource } from 'typeorm';
 
 export interface AccessToken {
   readonly token: string;
@@ -61,7 +70,20 @@ export class TokenIssuer {
     private readonly users: UsersRepository,
     private readonly revocations: TokenRevocations,
     private readonly audit: AuditTrail,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly verifier: AccessTokenVerifier,
   ) {}
+
+  /**
+   * RefreshToken: a refresh token rotates (a new pair); without one, a still-valid access token
+   * (`currentToken`) is renewed alone (no refresh token in the answer).
+   */
+  async refresh(request: { refreshToken: string; currentToken: string }, origin: Origin): Promise<TokenPair> {
+    if (request.refreshToken) return this.rotate(request.refreshToken, origin);
+    if (!request.currentToken) throw new InvalidArgumentError('Send refresh_token (or current_token, a valid access token)');
+    const caller = await this.verifier.verify(request.currentToken);
+    return { accessToken: await this.renewAccessToken(caller, origin), refreshToken: '', refreshExpiresAt: 0 };
+  }
 
   async issueAccessToken(user: Pick<UserEntity, 'id' | 'username' | 'role'>, familyId: string): Promise<AccessToken> {
     const { keyId, privateKey } = this.signingKeys.signingKey();
@@ -100,9 +122,9 @@ export class TokenIssuer {
 
   /** Exchanges a refresh token for a new pair of the same family. */
   async rotate(refreshToken: string, origin: Origin): Promise<TokenPair> {
-    const outcome = await this.refreshTokens.transaction<RotationOutcome>(async (manager) => {
+    const outcome = await this.dataSource.transaction<RotationOutcome>(async (manager) => {
       const row = await this.refreshTokens.findForUpdate(manager, hashRefreshToken(refreshToken));
-      if (!row) return { ok: false, error: new DomainError('TOKEN_INVALID', 'The refresh token is not valid') };
+      if (!row) return { ok: false, error: new TokenInvalidError('The refresh token is not valid') };
       const failure = (error: DomainError, reused = false): RotationOutcome => ({
         ok: false,
         error,
@@ -110,20 +132,16 @@ export class TokenIssuer {
         familyId: row.familyId,
         reused,
       });
-      if (row.revokedAt) return failure(new DomainError('TOKEN_REVOKED', 'The refresh token has been revoked'));
+      if (row.revokedAt) return failure(new TokenRevokedError('The refresh token has been revoked'));
       if (row.usedAt) {
         await this.refreshTokens.revokeFamily(manager, row.familyId);
-        return failure(
-          new DomainError('TOKEN_REVOKED', 'The refresh token was already used: every token of this sign-in is revoked'),
-          true,
-        );
+        return failure(new TokenRevokedError('The refresh token was already used: every token of this sign-in is revoked'), true);
       }
-      if (row.expiresAt.getTime() <= Date.now())
-        return failure(new DomainError('TOKEN_EXPIRED', 'The refresh token has expired'));
+      if (row.expiresAt.getTime() <= Date.now()) return failure(new TokenExpiredError('The refresh token has expired'));
       const user = await this.users.findById(row.userId);
       if (!user?.active) {
         await this.refreshTokens.revokeFamily(manager, row.familyId);
-        return failure(new DomainError('TOKEN_REVOKED', 'The account is deactivated'));
+        return failure(new TokenRevokedError('The account is deactivated'));
       }
       await this.refreshTokens.markUsed(manager, row.id);
       const next = this.newRefreshToken();
@@ -159,19 +177,12 @@ export class TokenIssuer {
   /** The seed's refresh: a valid access token for a new one; the old one is revoked. */
   async renewAccessToken(caller: Caller, origin: Origin): Promise<AccessToken> {
     const user = await this.users.findById(caller.userId);
-    if (!user?.active) throw new DomainError('TOKEN_REVOKED', 'The account is deactivated');
+    if (!user?.active) throw new TokenRevokedError('The account is deactivated');
     // The old token is spent first: of two renewals racing with it, one wins.
     if (!(await this.revocations.revokeToken(caller.tokenId, caller.expiresAt)))
-      throw new DomainError('TOKEN_REVOKED', 'The access token has been revoked');
+      throw new TokenRevokedError('The access token has been revoked');
     const token = await this.issueAccessToken(user, caller.familyId);
-    await this.audit.record({
-      operation: 'auth.refresh',
-      status: 'success',
-      userId: user.id,
-      username: user.username,
-      origin,
-      details: { flow: 'access_token' },
-    });
+    await this.audit.success('auth.refresh', user, origin, { flow: 'access_token' });
     return token;
   }
 

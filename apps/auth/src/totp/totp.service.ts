@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { Caller } from '@cloudstore/access-tokens';
-import { DomainError, InvalidArgumentError } from '@cloudstore/contracts';
+import { DomainError, InvalidArgumentError, InvalidOtpError, TokenRevokedError } from '@cloudstore/contracts';
 import { generateSecret, generateURI, verify } from 'otplib';
 import { AuditTrail, type Origin } from '../audit/audit-trail.service';
 import { BruteForceProtection } from '../rate-limits/brute-force-protection.service';
@@ -30,7 +30,7 @@ function hashRecoveryCode(code: string): string {
 }
 
 function invalidCode(): DomainError {
-  return new DomainError('INVALID_OTP', 'The code is not valid');
+  return new InvalidOtpError('The code is not valid');
 }
 
 /**
@@ -52,13 +52,7 @@ export class TotpService {
     if (user.totpEnabledAt) throw new InvalidArgumentError('An authenticator app is already enabled: disable it first');
     const secret = generateSecret();
     await this.users.setPendingTotpSecret(user.id, secret);
-    await this.audit.record({
-      operation: 'auth.totp_enroll',
-      status: 'success',
-      userId: user.id,
-      username: user.username,
-      origin,
-    });
+    await this.audit.success('auth.totp_enroll', user, origin);
     return { secret, otpauthUri: generateURI({ issuer: TOTP_ISSUER, label: user.username, secret }) };
   }
 
@@ -69,14 +63,7 @@ export class TotpService {
     await this.chargeCodeAttempt(user.id, origin);
     const step = await this.matchingStep(user.totpSecret, code, undefined);
     if (step === undefined) {
-      await this.audit.record({
-        operation: 'auth.totp_confirm',
-        status: 'failure',
-        errorCode: 'INVALID_OTP',
-        userId: user.id,
-        username: user.username,
-        origin,
-      });
+      await this.audit.failure('auth.totp_confirm', 'INVALID_OTP', user, origin);
       throw invalidCode();
     }
     await this.refundCodeAttempt(user.id, origin);
@@ -85,13 +72,7 @@ export class TotpService {
     }
     const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
     await this.recoveryCodes.replace(user.id, codes.map(hashRecoveryCode));
-    await this.audit.record({
-      operation: 'auth.totp_confirm',
-      status: 'success',
-      userId: user.id,
-      username: user.username,
-      origin,
-    });
+    await this.audit.success('auth.totp_confirm', user, origin);
     return codes;
   }
 
@@ -100,26 +81,13 @@ export class TotpService {
     if (!user.totpEnabledAt) throw new InvalidArgumentError('No authenticator app is enabled');
     await this.chargeCodeAttempt(user.id, origin);
     if (!(await this.verifyForLogin(user, code))) {
-      await this.audit.record({
-        operation: 'auth.totp_disable',
-        status: 'failure',
-        errorCode: 'INVALID_OTP',
-        userId: user.id,
-        username: user.username,
-        origin,
-      });
+      await this.audit.failure('auth.totp_disable', 'INVALID_OTP', user, origin);
       throw invalidCode();
     }
     await this.refundCodeAttempt(user.id, origin);
     await this.users.disableTotp(user.id);
     await this.recoveryCodes.deleteAll(user.id);
-    await this.audit.record({
-      operation: 'auth.totp_disable',
-      status: 'success',
-      userId: user.id,
-      username: user.username,
-      origin,
-    });
+    await this.audit.success('auth.totp_disable', user, origin);
   }
 
   /** A current TOTP code not used before, or an unused recovery code; either is spent. */
@@ -159,7 +127,7 @@ export class TotpService {
 
   private async requireUser(userId: string): Promise<UserWithSecrets> {
     const user = await this.users.findByIdWithSecrets(userId);
-    if (!user?.active) throw new DomainError('TOKEN_REVOKED', 'The account is deactivated');
+    if (!user?.active) throw new TokenRevokedError('The account is deactivated');
     return user;
   }
 }

@@ -18,7 +18,11 @@ export class PasswordHasher {
     return argon2.hash(normalizePassword(password), ARGON2_OPTIONS);
   }
 
-  /** False for a wrong password or a malformed hash; `hash` undefined means the user does not exist. */
+  /**
+   * False for a wrong password; `hash` undefined means the user does not exist. A stored hash that
+   * argon2 cannot read is corrupt data, not a wrong password: it throws (logged, INTERNAL_ERROR)
+   * instead of locking the user out without a trace.
+   */
   async verify(hash: string | undefined, password: string): Promise<boolean> {
     // Made once, on first need; a failed attempt is forgotten so that the next login tries again.
     this.dummyHash ??= argon2.hash(randomBytes(32).toString('hex'), ARGON2_OPTIONS).catch((error: unknown) => {
@@ -26,12 +30,8 @@ export class PasswordHasher {
       throw error;
     });
     const target = hash ?? (await this.dummyHash);
-    try {
-      const ok = await argon2.verify(target, normalizePassword(password));
-      return ok && hash !== undefined;
-    } catch {
-      return false;
-    }
+    const ok = await argon2.verify(target, normalizePassword(password));
+    return ok && hash !== undefined;
   }
 
   needsRehash(hash: string): boolean {

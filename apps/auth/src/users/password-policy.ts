@@ -1,5 +1,5 @@
 import type { PasswordPolicyName } from '@cloudstore/config';
-import { DomainError } from '@cloudstore/contracts';
+import { type DomainError, WeakPasswordError } from '@cloudstore/contracts';
 import { dictionary } from '@zxcvbn-ts/language-common';
 
 export const MAX_PASSWORD_LENGTH = 128;
@@ -37,7 +37,7 @@ export function isCommonPassword(password: string): boolean {
 }
 
 function weak(message: string): DomainError {
-  return new DomainError('WEAK_PASSWORD', message);
+  return new WeakPasswordError(message);
 }
 
 /** Passwords are compared and hashed in Unicode NFC, so that the same text always matches. */

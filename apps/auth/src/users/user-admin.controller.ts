@@ -1,12 +1,9 @@
 import { Controller } from '@nestjs/common';
-import { GrpcMethod } from '@nestjs/microservices';
-import { authApi, USER_ADMIN_SERVICE } from '@cloudstore/contracts';
+import { authApi } from '@cloudstore/contracts';
 import { toUnixSeconds } from '@cloudstore/database';
 import { callerOf, originOf } from '../auth.controller';
 import type { UserEntity } from './user.entity';
 import { UsersService } from './users.service';
-
-const SERVICE = USER_ADMIN_SERVICE.serviceName;
 
 export function userResponse(user: UserEntity): authApi.User {
   return {
@@ -23,21 +20,19 @@ export function userResponse(user: UserEntity): authApi.User {
 
 /** The admin's view of accounts; the caller's admin role is checked again here, from the database. */
 @Controller()
-export class UserAdminController {
+@authApi.UserAdminServiceControllerMethods()
+export class UserAdminController implements authApi.UserAdminServiceController {
   constructor(private readonly users: UsersService) {}
 
-  @GrpcMethod(SERVICE, 'ListUsers')
   async listUsers(request: authApi.ListUsersRequest): Promise<authApi.ListUsersResponse> {
     const [users, total] = await this.users.list(callerOf(request.caller).userId, request.limit, request.offset, request.filter);
     return { users: users.map(userResponse), totalCount: total };
   }
 
-  @GrpcMethod(SERVICE, 'GetUser')
   async getUser(request: authApi.GetUserRequest): Promise<authApi.User> {
     return userResponse(await this.users.get(callerOf(request.caller).userId, request.userId));
   }
 
-  @GrpcMethod(SERVICE, 'UpdateUser')
   async updateUser(request: authApi.UpdateUserRequest): Promise<authApi.User> {
     const patch = {
       ...(request.role !== undefined ? { role: request.role } : {}),

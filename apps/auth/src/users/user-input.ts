@@ -1,5 +1,5 @@
 import { domainToASCII } from 'node:url';
-import { DomainError } from '@cloudstore/contracts';
+import { type DomainError, InvalidEmailError, InvalidUsernameError } from '@cloudstore/contracts';
 
 const USERNAME_PATTERN = /^[A-Za-z0-9_]{3,32}$/;
 /** RFC 5322 atext. */
@@ -19,7 +19,7 @@ export interface NormalizedUsername {
 export function normalizeUsername(raw: string): NormalizedUsername {
   const username = raw.trim();
   if (!USERNAME_PATTERN.test(username)) {
-    throw new DomainError('INVALID_USERNAME', 'Username must be 3 to 32 characters: letters, digits or underscore');
+    throw new InvalidUsernameError('Username must be 3 to 32 characters: letters, digits or underscore');
   }
   return { username, key: username.toLowerCase() };
 }
@@ -33,7 +33,7 @@ export interface NormalizedEmail {
 }
 
 function invalidEmail(reason: string): DomainError {
-  return new DomainError('INVALID_EMAIL', `Email address is not valid: ${reason}`);
+  return new InvalidEmailError(`Email address is not valid: ${reason}`);
 }
 
 /** An RFC 5322 addr-spec whose domain is a host name with at least one dot (no IP literals). */

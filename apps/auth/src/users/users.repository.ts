@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DomainError } from '@cloudstore/contracts';
+import { EmailTakenError, UsernameTakenError } from '@cloudstore/contracts';
 import { type DataSource, type Repository } from 'typeorm';
 import { EMAIL_UNIQUE_CONSTRAINT, type Role, USERNAME_UNIQUE_CONSTRAINT, UserEntity } from './user.entity';
 
@@ -35,10 +35,9 @@ export class UsersRepository {
       return this.users.create(result.generatedMaps[0] as UserEntity);
     } catch (error) {
       const { code, constraint } = error as { code?: string; constraint?: string };
-      if (code === '23505' && constraint === USERNAME_UNIQUE_CONSTRAINT)
-        throw new DomainError('USERNAME_TAKEN', 'That username is taken');
+      if (code === '23505' && constraint === USERNAME_UNIQUE_CONSTRAINT) throw new UsernameTakenError('That username is taken');
       if (code === '23505' && constraint === EMAIL_UNIQUE_CONSTRAINT) {
-        throw new DomainError('EMAIL_TAKEN', 'An account with that email address exists');
+        throw new EmailTakenError('An account with that email address exists');
       }
       throw error;
     }

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import type { AuthConfig } from '@cloudstore/config';
-import { DomainError, NotFoundError, PermissionDeniedError } from '@cloudstore/contracts';
+import { DomainError, InvalidArgumentError, NotFoundError, pageOf, PermissionDeniedError } from '@cloudstore/contracts';
 import { LOGGER, type Logger } from '@cloudstore/observability';
 import { AuditTrail, type Origin } from '../audit/audit-trail.service';
 import { AUTH_CONFIG } from '../auth.tokens';
@@ -11,8 +11,6 @@ import { assertPasswordAllowed } from './password-policy';
 import { isRole, type Role, type UserEntity } from './user.entity';
 import { normalizeEmail, normalizeUsername } from './user-input';
 import { UsersRepository } from './users.repository';
-
-export const MAX_PAGE_SIZE = 1000;
 
 /** Accounts: registration, the admin's view and changes, and the bootstrap admin. */
 @Injectable()
@@ -31,13 +29,7 @@ export class UsersService implements OnApplicationBootstrap {
     await this.protection.chargeAddress(origin.clientAddress);
     try {
       const user = await this.create(input, 'basic');
-      await this.audit.record({
-        operation: 'auth.register',
-        status: 'success',
-        userId: user.id,
-        username: user.username,
-        origin,
-      });
+      await this.audit.success('auth.register', user, origin);
       return user;
     } catch (error) {
       if (error instanceof DomainError) {
@@ -74,8 +66,8 @@ export class UsersService implements OnApplicationBootstrap {
 
   async list(callerId: string, limit: number, offset: number, filter: string): Promise<[UserEntity[], number]> {
     await this.requireAdmin(callerId);
-    const pageSize = limit <= 0 ? 50 : Math.min(limit, MAX_PAGE_SIZE);
-    return this.users.list(pageSize, Math.max(0, offset), filter.trim());
+    const page = pageOf(limit, offset);
+    return this.users.list(page.limit, page.offset, filter.trim());
   }
 
   async get(callerId: string, userId: string): Promise<UserEntity> {
@@ -92,10 +84,9 @@ export class UsersService implements OnApplicationBootstrap {
   ): Promise<UserEntity> {
     const admin = await this.requireAdmin(callerId);
     const user = await this.requireUser(userId);
-    if (patch.role !== undefined && !isRole(patch.role))
-      throw new DomainError('INVALID_ARGUMENT', 'role must be basic, premium or admin');
+    if (patch.role !== undefined && !isRole(patch.role)) throw new InvalidArgumentError('role must be basic, premium or admin');
     if (userId === admin.id && (patch.active === false || (patch.role !== undefined && patch.role !== 'admin'))) {
-      throw new DomainError('INVALID_ARGUMENT', 'Admins cannot deactivate or demote themselves');
+      throw new InvalidArgumentError('Admins cannot deactivate or demote themselves');
     }
     const changes: Partial<Pick<UserEntity, 'role' | 'active'>> = {};
     if (patch.role !== undefined && patch.role !== user.role) changes.role = patch.role;

@@ -20,7 +20,7 @@ export class AdminUsersController {
 
   @Get()
   list(@CurrentCaller() caller: Caller, @Query() query: ListUsersQuery): Promise<{ users: UserView[]; total_count: number }> {
-    return this.users.list(caller, query.limit ?? 50, query.offset ?? 0, query.filter ?? '');
+    return this.users.list(caller, query.limit ?? 0, query.offset ?? 0, query.filter ?? '');
   }
 
   @Patch(':id')
@@ -30,12 +30,7 @@ export class AdminUsersController {
     @Body() body: UpdateUserBody,
     @Req() req: Request,
   ): Promise<UserView> {
-    const { quota_bytes: quotaBytes, ...account } = body;
-    return this.users.update(
-      caller,
-      id,
-      { ...account, ...(quotaBytes !== undefined ? { quotaBytes } : {}) },
-      this.origins.http(req),
-    );
+    const patch = { role: body.role, active: body.active, quotaBytes: body.quota_bytes };
+    return this.users.update(caller, id, patch, this.origins.http(req));
   }
 }

@@ -48,7 +48,8 @@ export class AdminUsersService {
     patch: { role?: string; active?: boolean; quotaBytes?: number },
     origin: commonApi.RequestOrigin,
   ): Promise<UserView> {
-    const { quotaBytes, ...account } = patch;
+    const { role, active, quotaBytes } = patch;
+    const account = { ...(role !== undefined ? { role } : {}), ...(active !== undefined ? { active } : {}) };
     const user = await this.clients.userAdmin.call('updateUser', { caller, userId, ...account, origin });
     const quota = await this.clients.quotas.call('setQuota', {
       userId: user.userId,

@@ -1,13 +1,9 @@
 import type { Metadata, ServerUnaryCall } from '@grpc/grpc-js';
 import { Controller } from '@nestjs/common';
-import { GrpcMethod } from '@nestjs/microservices';
-import { ADMIN_SERVICE, publicApi } from '@cloudstore/contracts';
-import { RequestAuthenticator } from '../auth/request-authenticator';
-import { RequestOrigins } from '../auth/request-origins';
+import { publicApi } from '@cloudstore/contracts';
+import { GrpcCallers } from '../public-grpc/grpc-callers';
 import { AdminUsersService, type UserView } from './admin-users.service';
 import { ClusterAdminService, type ClusterNodeView } from './cluster-admin.service';
-
-const SERVICE = ADMIN_SERVICE.serviceName;
 
 function userInfo(user: UserView): publicApi.UserInfo {
   return {
@@ -35,43 +31,37 @@ function clusterNode(node: ClusterNodeView): publicApi.ClusterNode {
   };
 }
 
-/** The public AdminService: the same operations as /v1/admin, for admins only. */
+/** The public AdminService: the same service calls as /v1/admin, for admins only. */
 @Controller()
-export class AdminGrpcController {
+@publicApi.AdminServiceControllerMethods()
+export class AdminGrpcController implements publicApi.AdminServiceController {
   constructor(
     private readonly users: AdminUsersService,
     private readonly cluster: ClusterAdminService,
-    private readonly authenticator: RequestAuthenticator,
-    private readonly origins: RequestOrigins,
+    private readonly callers: GrpcCallers,
   ) {}
 
-  @GrpcMethod(SERVICE, 'ListUsers')
   async listUsers(request: publicApi.ListUsersRequest, metadata: Metadata): Promise<publicApi.ListUsersResponse> {
-    const caller = await this.authenticator.adminFromGrpc(request.authToken, metadata);
-    const result = await this.users.list(caller, request.limit || 50, request.offset, request.filter);
+    const caller = await this.callers.admin(request, metadata);
+    const result = await this.users.list(caller, request.limit, request.offset, request.filter);
     return { success: true, users: result.users.map(userInfo), totalCount: result.total_count };
   }
 
-  @GrpcMethod(SERVICE, 'UpdateUser')
   async updateUser(
     request: publicApi.UpdateUserRequest,
     metadata: Metadata,
     call: ServerUnaryCall<unknown, unknown>,
   ): Promise<publicApi.UserInfo> {
-    const caller = await this.authenticator.adminFromGrpc(request.authToken, metadata);
-    const patch = {
-      ...(request.role !== undefined ? { role: request.role } : {}),
-      ...(request.active !== undefined ? { active: request.active } : {}),
-    };
-    return userInfo(await this.users.update(caller, request.userId, patch, this.origins.grpc(call, metadata)));
+    const caller = await this.callers.admin(request, metadata);
+    const patch = { role: request.role, active: request.active, quotaBytes: request.quotaBytes };
+    return userInfo(await this.users.update(caller, request.userId, patch, this.callers.origin(call, metadata)));
   }
 
-  @GrpcMethod(SERVICE, 'GetClusterStatus')
   async getClusterStatus(
     request: publicApi.GetClusterStatusRequest,
     metadata: Metadata,
   ): Promise<publicApi.GetClusterStatusResponse> {
-    await this.authenticator.adminFromGrpc(request.authToken, metadata);
+    await this.callers.admin(request, metadata);
     const status = await this.cluster.status();
     return {
       success: true,
@@ -81,9 +71,8 @@ export class AdminGrpcController {
     };
   }
 
-  @GrpcMethod(SERVICE, 'DrainNode')
   async drainNode(request: publicApi.DrainNodeRequest, metadata: Metadata): Promise<publicApi.DrainNodeResponse> {
-    await this.authenticator.adminFromGrpc(request.authToken, metadata);
+    await this.callers.admin(request, metadata);
     return { success: true, node: clusterNode(await this.cluster.drain(request.nodeId)) };
   }
 }

@@ -1,7 +1,7 @@
 import type { Metadata } from '@grpc/grpc-js';
 import { Injectable } from '@nestjs/common';
 import { AccessTokenVerifier, type Caller } from '@cloudstore/access-tokens';
-import { DomainError, PermissionDeniedError } from '@cloudstore/contracts';
+import { PermissionDeniedError, TokenInvalidError } from '@cloudstore/contracts';
 
 const BEARER = /^Bearer\s+(\S+)$/i;
 
@@ -19,7 +19,7 @@ export class RequestAuthenticator {
   constructor(private readonly verifier: AccessTokenVerifier) {}
 
   async authenticate(token: string | undefined): Promise<Caller> {
-    if (!token) throw new DomainError('TOKEN_INVALID', 'An access token is required: Authorization: Bearer <token>');
+    if (!token) throw new TokenInvalidError('An access token is required: Authorization: Bearer <token>');
     return this.verifier.verify(token);
   }
 

@@ -66,7 +66,7 @@ export class FilesController {
     @CurrentCaller() caller: Caller,
     @Query() query: ListFilesQuery,
   ): Promise<{ files: FileView[]; total_count: number }> {
-    const result = await this.files.list(caller, query.limit ?? 50, query.offset ?? 0, query.filter ?? '');
+    const result = await this.files.list(caller, query.limit ?? 0, query.offset ?? 0, query.filter ?? '');
     return { files: result.files.map((f) => fileView(f)), total_count: result.totalCount };
   }
 

@@ -24,7 +24,7 @@ export class TrashController {
   /** Most recently deleted first; each file says when it will be purged. */
   @Get()
   async list(@CurrentCaller() caller: Caller, @Query() query: TrashQuery): Promise<{ files: FileView[]; total_count: number }> {
-    const result = await this.files.listTrash(caller, query.limit ?? 50, query.offset ?? 0);
+    const result = await this.files.listTrash(caller, query.limit ?? 0, query.offset ?? 0);
     return { files: result.files.map((f) => fileView(f)), total_count: result.totalCount };
   }
 

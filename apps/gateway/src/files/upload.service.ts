@@ -3,7 +3,14 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Caller } from '@cloudstore/access-tokens';
 import { putChunk, sha256Hex } from '@cloudstore/chunk-transfer';
 import type { GatewayConfig } from '@cloudstore/config';
-import { type commonApi, DomainError, type filesApi, InvalidArgumentError, StorageUnavailableError } from '@cloudstore/contracts';
+import {
+  type commonApi,
+  DomainError,
+  type filesApi,
+  FileTooLargeError,
+  InvalidArgumentError,
+  StorageUnavailableError,
+} from '@cloudstore/contracts';
 import { LOGGER, type Logger } from '@cloudstore/observability';
 import { CHUNK_OVERHEAD, type DataKey, FileCipher } from '../encryption/file-cipher';
 import { GATEWAY_CONFIG } from '../gateway.tokens';
@@ -247,6 +254,6 @@ export class UploadService {
   }
 
   private tooLarge(): DomainError {
-    return new DomainError('FILE_TOO_LARGE', `Files may be at most ${this.config.MAX_FILE_SIZE_BYTES} bytes`);
+    return new FileTooLargeError(`Files may be at most ${this.config.MAX_FILE_SIZE_BYTES} bytes`);
   }
 }

@@ -1,5 +1,5 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException } from '@nestjs/common';
-import { boundErrorText, DomainError, ERROR_STATUS, type ErrorCode, publicError } from '@cloudstore/contracts';
+import { boundErrorText, DomainError, type ErrorCode, errorForHttpStatus, publicError } from '@cloudstore/contracts';
 import { currentRequestId, type Logger } from '@cloudstore/observability';
 import type { Request, Response } from 'express';
 
@@ -14,17 +14,6 @@ export interface ProblemDetails {
   request_id?: string;
 }
 
-const CODE_OF_HTTP_STATUS: Record<number, ErrorCode> = {
-  400: 'INVALID_ARGUMENT',
-  401: 'TOKEN_INVALID',
-  403: 'PERMISSION_DENIED',
-  404: 'NOT_FOUND',
-  405: 'INVALID_ARGUMENT',
-  413: 'FILE_TOO_LARGE',
-  415: 'INVALID_ARGUMENT',
-  429: 'RATE_LIMITED',
-};
-
 function titleOf(code: ErrorCode): string {
   return code
     .toLowerCase()
@@ -35,7 +24,8 @@ function titleOf(code: ErrorCode): string {
 
 /**
  * The one place where errors become HTTP responses: domain errors keep their code, status and
- * message; framework errors (unknown route, malformed JSON) get the nearest contract code;
+ * message; framework errors (unknown route, malformed JSON) get the catalogue's code for their
+ * HTTP status (errorForHttpStatus);
  * anything else is logged and answered as INTERNAL_ERROR with the request id only.
  */
 @Catch()
@@ -60,15 +50,17 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       );
       return;
     }
-    if (error instanceof DomainError) {
-      code = publicError(error).code;
-      status = ERROR_STATUS[code].http;
-      detail = error.message;
-      retryAfter = error.retryAfterSeconds;
-    } else if (error instanceof HttpException) {
-      status = error.getStatus();
-      code = CODE_OF_HTTP_STATUS[status] ?? 'INTERNAL_ERROR';
-      detail = status >= 500 ? 'Internal error' : boundErrorText(error.message);
+    const known =
+      error instanceof DomainError
+        ? publicError(error)
+        : error instanceof HttpException && error.getStatus() < 500
+          ? errorForHttpStatus(error.getStatus(), error.message)
+          : undefined;
+    if (known) {
+      code = known.code;
+      status = known.httpStatus;
+      detail = known.message;
+      retryAfter = known.retryAfterSeconds;
     } else {
       this.logger.error({ err: error, method: req.method, url: req.originalUrl }, 'unexpected error while handling a request');
       code = 'INTERNAL_ERROR';

@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
 import { NodeHealth } from '@cloudstore/chunk-transfer';
 import type { MetadataConfig } from '@cloudstore/config';
-import { FileNotFoundError, type filesApi, InvalidArgumentError } from '@cloudstore/contracts';
+import { FileNotFoundError, type filesApi, InvalidArgumentError, pageOf } from '@cloudstore/contracts';
 import { LOGGER, type Logger } from '@cloudstore/observability';
 import { fileAuditEvent } from '../audit/audit-entry';
 import { AuditLogRepository } from '../audit/audit-log.repository';
@@ -9,15 +10,12 @@ import { JobQueues } from '../jobs/job-queues';
 import { METADATA_CONFIG } from '../metadata.tokens';
 import { NodeRegistryRepository } from '../node-registry/node-registry.repository';
 import { QuotasRepository } from '../quotas/quotas.repository';
-import { UploadsRepository } from '../uploads/uploads.repository';
 import { ChunksRepository, type ChunkWithReplicas } from './chunks.repository';
 import type { FileEntity } from './file.entity';
 import { fileRecord } from './file-record';
 import { isUuid } from '../uuid';
 import { FilesRepository } from './files.repository';
-
-export const DEFAULT_PAGE_SIZE = 50;
-export const MAX_PAGE_SIZE = 1000;
+import type { DataSource } from 'typeorm';
 
 /** Committed files: lookups, listing, soft delete, and where to read their bytes. Always per owner. */
 @Injectable()
@@ -27,12 +25,12 @@ export class FilesService {
     private readonly files: FilesRepository,
     private readonly chunks: ChunksRepository,
     private readonly quotas: QuotasRepository,
-    private readonly uploads: UploadsRepository,
     private readonly auditLog: AuditLogRepository,
     private readonly jobs: JobQueues,
     private readonly nodes: NodeRegistryRepository,
     private readonly health: NodeHealth,
     @Inject(LOGGER) private readonly logger: Logger,
+    @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
   /** Another user's file and a missing one are the same FILE_NOT_FOUND. */
@@ -48,22 +46,16 @@ export class FilesService {
   }
 
   async list(request: filesApi.ListFilesRequest): Promise<filesApi.ListFilesResponse> {
-    if (request.offset < 0 || request.limit < 0) throw new InvalidArgumentError('limit and offset must not be negative');
+    const { limit, offset } = pageOf(request.limit, request.offset);
     if (!isUuid(request.ownerId)) return { files: [], totalCount: 0 };
-    const limit = request.limit === 0 ? DEFAULT_PAGE_SIZE : Math.min(request.limit, MAX_PAGE_SIZE);
-    const [files, filteredTotal] = await this.files.list(
-      request.ownerId,
-      limit,
-      request.offset,
-      request.filter.trim().slice(0, 255),
-    );
+    const [files, filteredTotal] = await this.files.list(request.ownerId, limit, offset, request.filter.trim().slice(0, 255));
     const total = filteredTotal ?? (await this.quotas.fileCount(request.ownerId));
     return { files: files.map((f) => fileRecord(f)), totalCount: total };
   }
 
   async delete(request: filesApi.DeleteFileRequest): Promise<filesApi.DeleteFileResponse> {
     if (!isUuid(request.fileId) || !isUuid(request.ownerId)) throw new FileNotFoundError();
-    const deleted = await this.uploads.transaction(async (manager) => {
+    const deleted = await this.dataSource.transaction(async (manager) => {
       const file = await this.files.softDelete(manager, request.ownerId, request.fileId);
       if (!file) return undefined;
       await this.quotas.refund(request.ownerId, file.sizeBytes, manager);

@@ -3,7 +3,7 @@ import { deleteChunk, StorageNodeClients } from '@cloudstore/chunk-transfer';
 import type { MetadataConfig } from '@cloudstore/config';
 import { QUEUES, type RunningWorker, startWorker } from '@cloudstore/jobs';
 import { LOGGER, type Logger } from '@cloudstore/observability';
-import type { Job } from 'bullmq';
+import { type Job, UnrecoverableError } from 'bullmq';
 import { ChunksRepository } from '../files/chunks.repository';
 import { ChunkLocks } from '../jobs/chunk-locks';
 import { type CollectUploadJob, GC_JOBS } from '../jobs/job-queues';
@@ -62,7 +62,8 @@ export class GarbageCollectionProcessor implements OnApplicationBootstrap, OnApp
       case GC_JOBS.collectOrphanChunks:
         return this.collectOrphanChunks();
       default:
-        throw new Error(`unknown garbage-collection job ${job.name}`);
+        // No retry can teach this code a job it does not know: fail it at once, kept for inspection.
+        throw new UnrecoverableError(`unknown garbage-collection job ${job.name}`);
     }
   }
 

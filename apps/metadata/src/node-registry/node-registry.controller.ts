@@ -1,26 +1,34 @@
 import { Controller } from '@nestjs/common';
-import { GrpcMethod } from '@nestjs/microservices';
-import { NODE_REGISTRY_SERVICE, nodeRegistryApi } from '@cloudstore/contracts';
+import { nodeRegistryApi } from '@cloudstore/contracts';
+import { ClusterStatusService } from '../replication/cluster-status.service';
 import { NodeRegistryService } from './node-registry.service';
 
-const SERVICE = NODE_REGISTRY_SERVICE.serviceName;
-
 @Controller()
-export class NodeRegistryController {
-  constructor(private readonly registry: NodeRegistryService) {}
+@nodeRegistryApi.NodeRegistryServiceControllerMethods()
+export class NodeRegistryController implements nodeRegistryApi.NodeRegistryServiceController {
+  constructor(
+    private readonly registry: NodeRegistryService,
+    private readonly cluster: ClusterStatusService,
+  ) {}
 
-  @GrpcMethod(SERVICE, 'RegisterNode')
   registerNode(request: nodeRegistryApi.RegisterNodeRequest): Promise<nodeRegistryApi.RegisterNodeResponse> {
     return this.registry.register(request);
   }
 
-  @GrpcMethod(SERVICE, 'Heartbeat')
   heartbeat(request: nodeRegistryApi.HeartbeatRequest): Promise<nodeRegistryApi.HeartbeatResponse> {
     return this.registry.heartbeat(request);
   }
 
-  @GrpcMethod(SERVICE, 'ListNodes')
   listNodes(): Promise<nodeRegistryApi.ListNodesResponse> {
     return this.registry.list();
+  }
+
+  /** The operator's side: cluster status and drains. */
+  getClusterStatus(): Promise<nodeRegistryApi.ClusterStatus> {
+    return this.cluster.status();
+  }
+
+  drainNode(request: nodeRegistryApi.DrainNodeRequest): Promise<nodeRegistryApi.NodeInfo> {
+    return this.cluster.drain(request.nodeId);
   }
 }

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
+import { NodeRegistryController } from '../node-registry/node-registry.controller';
 import { NodeRegistryModule } from '../node-registry/node-registry.module';
-import { ClusterController } from './cluster.controller';
 import { ClusterStatusService } from './cluster-status.service';
 import { NodeInventoryService } from './node-inventory.service';
 import { RebalancerService } from './rebalancer.service';
@@ -14,7 +14,8 @@ import { ScrubberService } from './scrubber.service';
 /** Self-healing: repair and re-replication, scrubbing, node inventories, drains, rebalancing, status. */
 @Module({
   imports: [NodeRegistryModule],
-  controllers: [ClusterController],
+  // The registry's RPCs include the cluster status and drains, which live here.
+  controllers: [NodeRegistryController],
   providers: [
     ClusterStatusService,
     NodeInventoryService,

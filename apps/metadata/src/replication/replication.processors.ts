@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import type { MetadataConfig } from '@cloudstore/config';
 import { QUEUES, type RunningWorker, startWorker } from '@cloudstore/jobs';
 import { LOGGER, type Logger } from '@cloudstore/observability';
-import type { Job } from 'bullmq';
+import { type Job, UnrecoverableError } from 'bullmq';
 import { MAINTENANCE_JOBS, type ReconcileNodeJob, type ReplicateChunkJob } from '../jobs/job-queues';
 import { METADATA_CONFIG } from '../metadata.tokens';
 import { NodeInventoryService } from './node-inventory.service';
@@ -49,7 +49,8 @@ export class ReplicationProcessors implements OnApplicationBootstrap, OnApplicat
     await Promise.all(this.workers.map((w) => w.close()));
   }
 
-  private async maintain(job: Job): Promise<unknown> {
+  /** Runs one maintenance job; exported for its test. */
+  async maintain(job: Pick<Job, 'name' | 'data'>): Promise<unknown> {
     switch (job.name) {
       case MAINTENANCE_JOBS.checkReplication:
         return this.check.run();
@@ -60,7 +61,8 @@ export class ReplicationProcessors implements OnApplicationBootstrap, OnApplicat
       case MAINTENANCE_JOBS.reconcileNode:
         return this.inventory.reconcile((job.data as ReconcileNodeJob).nodeId);
       default:
-        throw new Error(`unknown maintenance job ${job.name}`);
+        // No retry can teach this code a job it does not know: fail it at once, kept for inspection.
+        throw new UnrecoverableError(`unknown maintenance job ${job.name}`);
     }
   }
 }

@@ -1,13 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { MetadataConfig } from '@cloudstore/config';
-import {
-  type commonApi,
-  FileNotFoundError,
-  type filesApi,
-  InvalidArgumentError,
-  QuotaExceededError,
-} from '@cloudstore/contracts';
+import { type commonApi, FileNotFoundError, type filesApi, pageOf, QuotaExceededError } from '@cloudstore/contracts';
 import { LOGGER, type Logger } from '@cloudstore/observability';
 import type { DataSource } from 'typeorm';
 import { fileAuditEvent } from '../audit/audit-entry';
@@ -15,7 +9,6 @@ import { AuditLogRepository } from '../audit/audit-log.repository';
 import { ChunksRepository } from '../files/chunks.repository';
 import { fileRecord } from '../files/file-record';
 import { FilesRepository, type PurgedFile } from '../files/files.repository';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../files/files.service';
 import { JobQueues } from '../jobs/job-queues';
 import { METADATA_CONFIG } from '../metadata.tokens';
 import { QuotasRepository } from '../quotas/quotas.repository';
@@ -44,10 +37,9 @@ export class TrashService {
   ) {}
 
   async list(request: filesApi.ListTrashRequest): Promise<filesApi.ListFilesResponse> {
-    if (request.offset < 0 || request.limit < 0) throw new InvalidArgumentError('limit and offset must not be negative');
+    const { limit, offset } = pageOf(request.limit, request.offset);
     if (!isUuid(request.ownerId)) return { files: [], totalCount: 0 };
-    const limit = request.limit === 0 ? DEFAULT_PAGE_SIZE : Math.min(request.limit, MAX_PAGE_SIZE);
-    const [files, total] = await this.files.listTrash(request.ownerId, limit, request.offset);
+    const [files, total] = await this.files.listTrash(request.ownerId, limit, offset);
     return { files: files.map((f) => fileRecord(f, [], this.config.TRASH_RETENTION_SECONDS)), totalCount: total };
   }
 

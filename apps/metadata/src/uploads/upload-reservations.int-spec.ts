@@ -27,7 +27,7 @@ describe(UploadReservationsService.name, () => {
     const config = loadConfig(metadataConfigSchema, { DATABASE_URL: db.url, QUOTA_WAIT_SECONDS: '2' });
     uploads = new UploadsRepository(dataSource);
     quotas = new QuotasRepository(dataSource, config);
-    sut = new UploadReservationsService(config, uploads, quotas);
+    sut = new UploadReservationsService(config, uploads, quotas, dataSource);
   });
 
   afterAll(async () => {
@@ -48,7 +48,7 @@ describe(UploadReservationsService.name, () => {
     for (const [i, declared] of declaredUnits.entries()) {
       const id = randomUUID();
       const reserved = declared === undefined ? 0 : declared * UNIT;
-      await uploads.transaction(async (manager) => {
+      await dataSource.transaction(async (manager) => {
         if (reserved > 0 && !(await quotas.reserve(ownerId, reserved, manager))) throw new QuotaExceededError();
         await uploads.insert(manager, {
           id,
@@ -93,7 +93,7 @@ describe(UploadReservationsService.name, () => {
 
   /** As AbortUpload releases it. */
   async function abort(ownerId: string, uploadId: string): Promise<void> {
-    await uploads.transaction(async (manager) => {
+    await dataSource.transaction(async (manager) => {
       await quotas.lock(ownerId, manager);
       const upload = await uploads.lockOpen(manager, uploadId, ownerId);
       if (!upload) return;

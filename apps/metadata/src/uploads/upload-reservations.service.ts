@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
 import type { MetadataConfig } from '@cloudstore/config';
 import { type DomainError, InvalidArgumentError, QuotaExceededError } from '@cloudstore/contracts';
 import type { EntityManager } from 'typeorm';
@@ -8,6 +9,7 @@ import { type QuotaRow, QuotasRepository } from '../quotas/quotas.repository';
 import { isUuid } from '../uuid';
 import type { UploadEntity } from './upload.entity';
 import { UploadsRepository } from './uploads.repository';
+import type { DataSource } from 'typeorm';
 
 export function uploadNotFound(): DomainError {
   return new InvalidArgumentError('The upload is not open any more (finished, or aborted after being idle)');
@@ -40,6 +42,7 @@ export class UploadReservationsService {
     @Inject(METADATA_CONFIG) private readonly config: MetadataConfig,
     private readonly uploads: UploadsRepository,
     private readonly quotas: QuotasRepository,
+    @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
   /**
@@ -56,7 +59,7 @@ export class UploadReservationsService {
     if (!isUuid(uploadId) || !isUuid(ownerId)) throw uploadNotFound();
     const deadline = Date.now() + this.config.QUOTA_WAIT_SECONDS * 1000;
     for (let pause = FIRST_RETRY_MS; ; pause = Math.min(pause * 2, LONGEST_RETRY_MS)) {
-      const attempt = await this.uploads.transaction(
+      const attempt = await this.dataSource.transaction(
         async (manager): Promise<{ room: 'covered'; result: T } | { room: 'wait' | 'refused' }> => {
           const quota = await this.quotas.lock(ownerId, manager);
           const upload = await this.uploads.lockOpen(manager, uploadId, ownerId);

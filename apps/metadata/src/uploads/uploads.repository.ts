@@ -8,10 +8,6 @@ import { UploadEntity } from './upload.entity';
 export class UploadsRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.dataSource.transaction(work);
-  }
-
   async insert(
     manager: EntityManager,
     upload: Pick<

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
 import type { MetadataConfig } from '@cloudstore/config';
 import { type filesApi, InvalidArgumentError, QuotaExceededError, StorageUnavailableError } from '@cloudstore/contracts';
 import type { AuditEvent } from '@cloudstore/jobs';
@@ -20,6 +21,7 @@ import { isUuid } from '../uuid';
 import type { UploadEntity } from './upload.entity';
 import { uploadNotFound, UploadReservationsService } from './upload-reservations.service';
 import { UploadsRepository } from './uploads.repository';
+import type { DataSource } from 'typeorm';
 
 const SHA256 = /^[0-9a-f]{64}$/;
 /** More than any authenticated cipher's nonce and tag: a bigger value is a mistake. */
@@ -43,6 +45,7 @@ export class UploadsService {
     private readonly queues: JobQueues,
     private readonly reservations: UploadReservationsService,
     @Inject(LOGGER) private readonly logger: Logger,
+    @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
   async create(request: filesApi.CreateUploadRequest): Promise<filesApi.CreateUploadResponse> {
@@ -71,7 +74,7 @@ export class UploadsService {
     const fileId = request.fileId || randomUUID();
     if (!isUuid(fileId)) throw new InvalidArgumentError('file_id must be a UUID');
     const uploadId = randomUUID();
-    const outcome = await this.uploads.transaction(async (manager) => {
+    const outcome = await this.dataSource.transaction(async (manager) => {
       if (request.fileId && ((await this.files.idTaken(fileId, manager)) || (await this.uploads.fileIdInUse(fileId, manager)))) {
         throw new InvalidArgumentError('file_id is already in use');
       }
@@ -142,7 +145,7 @@ export class UploadsService {
   }
 
   async completeChunk(request: filesApi.CompleteChunkRequest): Promise<void> {
-    await this.uploads.transaction(async (manager) => {
+    await this.dataSource.transaction(async (manager) => {
       const upload = await this.requireOpen(manager, request.uploadId, request.ownerId);
       const chunk = await this.chunks.findOfUpload(manager, upload.id, request.chunkId);
       if (!chunk) throw new InvalidArgumentError('No such chunk in this upload');
@@ -218,7 +221,7 @@ export class UploadsService {
 
   /** Releases the reservation and queues the upload's chunks for removal; a second abort is a no-op. */
   async abort(request: filesApi.AbortUploadRequest): Promise<void> {
-    const aborted = await this.uploads.transaction(async (manager) => {
+    const aborted = await this.dataSource.transaction(async (manager) => {
       // The quota row before the upload's, as every change of reservations locks them.
       await this.quotas.lock(request.ownerId, manager);
       const upload = await this.uploads.lockOpen(manager, request.uploadId, request.ownerId);

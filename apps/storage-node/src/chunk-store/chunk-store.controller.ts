@@ -1,29 +1,30 @@
 import { Controller, Inject } from '@nestjs/common';
-import { GrpcMethod, GrpcStreamCall } from '@nestjs/microservices';
 import type { sendUnaryData, ServerReadableStream, ServerWritableStream } from '@grpc/grpc-js';
-import { InvalidArgumentError, STORAGE_NODE_SERVICE, storageNodeApi } from '@cloudstore/contracts';
-import { answerStreamCall, writeAll } from '@cloudstore/grpc';
+import { InvalidArgumentError, storageNodeApi } from '@cloudstore/contracts';
+import { answerStreamCall, ClientStreamCall, writeAll } from '@cloudstore/grpc';
 import { LOGGER, type Logger, Metrics } from '@cloudstore/observability';
 import { from, ignoreElements, type Observable } from 'rxjs';
 import { ChunkStore } from './chunk-store';
 
 type PutChunkCall = ServerReadableStream<storageNodeApi.PutChunkRequest, storageNodeApi.PutChunkResponse>;
 
-const SERVICE = STORAGE_NODE_SERVICE.serviceName;
+const SERVICE = storageNodeApi.STORAGE_NODE_SERVICE_NAME;
 const LIST_PAGE_SIZE = 1000;
 
 /** The node's gRPC API: put, get, stat, delete and list chunks. */
 @Controller()
-export class ChunkStoreController {
+// PutChunk keeps grpc-js's own call for backpressure and cancellation: see ClientStreamCall.
+@ClientStreamCall<storageNodeApi.StorageNodeServiceController>(SERVICE, 'putChunk')
+@storageNodeApi.StorageNodeServiceControllerMethods()
+export class ChunkStoreController implements Omit<storageNodeApi.StorageNodeServiceController, 'putChunk'> {
   constructor(
     private readonly store: ChunkStore,
     private readonly metrics: Metrics,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  @GrpcStreamCall(SERVICE, 'PutChunk')
   putChunk(call: PutChunkCall, callback: sendUnaryData<storageNodeApi.PutChunkResponse>): Promise<void> {
-    const observation = { metrics: this.metrics, logger: this.logger, grpcService: SERVICE, grpcMethod: 'PutChunk' };
+    const observation = { metrics: this.metrics, logger: this.logger, grpcService: SERVICE, grpcMethod: 'PutChunk', call };
     return answerStreamCall(callback, observation, async () => {
       const messages = call[Symbol.asyncIterator]() as AsyncIterator<storageNodeApi.PutChunkRequest>;
       const first = await messages.next();
@@ -38,7 +39,6 @@ export class ChunkStoreController {
     });
   }
 
-  @GrpcMethod(SERVICE, 'GetChunk')
   getChunk(
     request: storageNodeApi.GetChunkRequest,
     _metadata: unknown,
@@ -51,18 +51,15 @@ export class ChunkStoreController {
     return from(send()).pipe(ignoreElements());
   }
 
-  @GrpcMethod(SERVICE, 'StatChunk')
   async statChunk(request: storageNodeApi.StatChunkRequest): Promise<storageNodeApi.StatChunkResponse> {
     const { size, sha256 } = await this.store.stat(request.chunkId, request.computeSha256);
     return { chunkId: request.chunkId, size, sha256: sha256 ?? '' };
   }
 
-  @GrpcMethod(SERVICE, 'DeleteChunk')
   async deleteChunk(request: storageNodeApi.DeleteChunkRequest): Promise<storageNodeApi.DeleteChunkResponse> {
     return { deleted: await this.store.delete(request.chunkId) };
   }
 
-  @GrpcMethod(SERVICE, 'ListChunks')
   listChunks(
     _request: storageNodeApi.ListChunksRequest,
     _metadata: unknown,

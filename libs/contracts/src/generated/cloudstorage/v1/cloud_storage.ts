@@ -155,10 +155,15 @@ export interface GetQuotaStatusRequest {
 
 export interface GetQuotaStatusResponse {
   success: boolean;
+  /** 0 when unlimited. */
   totalQuotaBytes: number;
   usedBytes: number;
+  /** total_quota_bytes - used_bytes; when unlimited, what the cluster can still hold (per copy). */
   availableBytes: number;
+  /** 0 when unlimited. */
   usagePercentage: number;
+  /** Beyond the seed: true when the account has no quota (admins by default; see UpdateUser). */
+  unlimited: boolean;
 }
 
 export interface LogoutRequest {

@@ -1,0 +1,205 @@
+import type { Metadata, sendUnaryData, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
+import { Controller, Inject } from '@nestjs/common';
+import type { GatewayConfig } from '@cloudstore/config';
+import { InvalidArgumentError, publicApi } from '@cloudstore/contracts';
+import { answerStreamCall, ClientStreamCall, writeAll } from '@cloudstore/grpc';
+import { LOGGER, type Logger, Metrics } from '@cloudstore/observability';
+import { from, ignoreElements, type Observable } from 'rxjs';
+import { AccountsService } from '../auth/accounts.service';
+import { DownloadService } from '../files/download.service';
+import { fileInfo, FilesService } from '../files/files.service';
+import { downloadMessages, readUploadStream, type UploadCall } from '../files/grpc-transfer';
+import { UploadService } from '../files/upload.service';
+import { GATEWAY_CONFIG } from '../gateway.tokens';
+import { GrpcCallers } from './grpc-callers';
+
+const SERVICE = publicApi.CLOUD_STORAGE_SERVICE_NAME;
+type Call = ServerUnaryCall<unknown, unknown>;
+
+/**
+ * The public CloudStorageService: each RPC maps its request, calls the one service method that
+ * the REST route of the same operation calls too, and maps the answer.
+ */
+@Controller()
+// UploadFile keeps grpc-js's own call for backpressure and cancellation: see ClientStreamCall.
+@ClientStreamCall<publicApi.CloudStorageServiceController>(SERVICE, 'uploadFile')
+@publicApi.CloudStorageServiceControllerMethods()
+export class CloudStorageGrpcController implements Omit<publicApi.CloudStorageServiceController, 'uploadFile'> {
+  constructor(
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    private readonly accounts: AccountsService,
+    private readonly uploads: UploadService,
+    private readonly downloads: DownloadService,
+    private readonly files: FilesService,
+    private readonly callers: GrpcCallers,
+    private readonly metrics: Metrics,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async register(request: publicApi.RegisterRequest, metadata: Metadata, call: Call): Promise<publicApi.RegisterResponse> {
+    const result = await this.accounts.register(request, this.callers.origin(call, metadata));
+    return { success: true, message: 'Registered', userId: result.userId, createdAt: result.createdAt };
+  }
+
+  async login(request: publicApi.LoginRequest, metadata: Metadata, call: Call): Promise<publicApi.LoginResponse> {
+    const result = await this.accounts.login(request.username, request.password, this.callers.origin(call, metadata));
+    const message =
+      result.otpMethod === 'totp' ? 'Enter the code of your authenticator app' : 'A sign-in code was sent to your email';
+    return {
+      success: true,
+      message,
+      sessionId: result.sessionId,
+      otpMethod: result.otpMethod,
+      otpExpiresAt: result.otpExpiresAt,
+    };
+  }
+
+  async verifyOtp(request: publicApi.VerifyOTPRequest, metadata: Metadata, call: Call): Promise<publicApi.VerifyOTPResponse> {
+    const pair = await this.accounts.verifyOtp(request.sessionId, request.otp, this.callers.origin(call, metadata));
+    return {
+      success: true,
+      message: 'Signed in',
+      authToken: pair.accessToken,
+      tokenType: pair.tokenType,
+      expiresAt: pair.expiresAt,
+      refreshToken: pair.refreshToken,
+      refreshExpiresAt: pair.refreshExpiresAt,
+    };
+  }
+
+  async refreshToken(
+    request: publicApi.RefreshTokenRequest,
+    metadata: Metadata,
+    call: Call,
+  ): Promise<publicApi.RefreshTokenResponse> {
+    const pair = await this.accounts.refresh(request, this.callers.origin(call, metadata));
+    return {
+      success: true,
+      message: 'Token renewed',
+      newToken: pair.accessToken,
+      expiresAt: pair.expiresAt,
+      refreshToken: pair.refreshToken,
+      refreshExpiresAt: pair.refreshExpiresAt,
+      tokenType: pair.tokenType,
+    };
+  }
+
+  /** The first message carries auth_token and filename (and optionally file_id); any message may carry bytes. */
+  uploadFile(call: UploadCall, callback: sendUnaryData<publicApi.UploadFileResponse>): Promise<void> {
+    const observation = { metrics: this.metrics, logger: this.logger, grpcService: SERVICE, grpcMethod: 'UploadFile', call };
+    return answerStreamCall(callback, observation, async () => {
+      const stream = await readUploadStream(call, this.config.TRANSFER_IDLE_TIMEOUT_SECONDS * 1000);
+      const caller = await this.callers.user(stream.first, call.metadata);
+      if (!stream.first.filename) throw new InvalidArgumentError('The first message must carry the filename');
+      const file = await this.uploads.upload(stream.bytes, {
+        caller,
+        filename: stream.first.filename,
+        declaredSize: stream.declaredSize,
+        contentType: 'application/octet-stream',
+        fileId: stream.first.fileId,
+        origin: this.callers.origin(call, call.metadata),
+      });
+      return {
+        success: true,
+        message: 'Uploaded',
+        fileId: file.fileId,
+        fileSize: file.size,
+        checksum: file.sha256,
+        storageNodes: file.storageNodes,
+      };
+    });
+  }
+
+  downloadFile(
+    request: publicApi.DownloadFileRequest,
+    metadata: Metadata,
+    call: ServerWritableStream<publicApi.DownloadFileRequest, publicApi.DownloadFileResponse>,
+  ): Observable<never> {
+    const send = async () => {
+      const { caller, origin } = await this.callers.userCall(request, metadata, call);
+      const download = await this.downloads.open(caller, request.fileId, undefined, origin);
+      await writeAll(call, downloadMessages(download.body), (message) => message);
+    };
+    return from(send()).pipe(ignoreElements());
+  }
+
+  async listFiles(request: publicApi.ListFilesRequest, metadata: Metadata): Promise<publicApi.ListFilesResponse> {
+    const caller = await this.callers.user(request, metadata);
+    const result = await this.files.list(caller, request.limit, request.offset, request.filter);
+    return { success: true, files: result.files.map(fileInfo), totalCount: result.totalCount };
+  }
+
+  async deleteFile(request: publicApi.DeleteFileRequest, metadata: Metadata, call: Call): Promise<publicApi.DeleteFileResponse> {
+    const { caller, origin } = await this.callers.userCall(request, metadata, call);
+    const freed = await this.files.delete(caller, request.fileId, origin);
+    return { success: true, message: 'Deleted', freedBytes: freed };
+  }
+
+  async getQuotaStatus(request: publicApi.GetQuotaStatusRequest, metadata: Metadata): Promise<publicApi.GetQuotaStatusResponse> {
+    const status = await this.files.quota(await this.callers.user(request, metadata));
+    return {
+      success: true,
+      totalQuotaBytes: status.totalQuotaBytes,
+      usedBytes: status.usedBytes,
+      availableBytes: status.availableBytes,
+      usagePercentage: status.usagePercentage,
+      unlimited: status.unlimited,
+    };
+  }
+
+  async logout(request: publicApi.LogoutRequest, metadata: Metadata, call: Call): Promise<publicApi.LogoutResponse> {
+    const { caller, origin } = await this.callers.userCall(request, metadata, call);
+    await this.accounts.logout(caller, origin);
+    return { success: true, message: 'Signed out' };
+  }
+
+  async enrollTotp(request: publicApi.EnrollTotpRequest, metadata: Metadata, call: Call): Promise<publicApi.EnrollTotpResponse> {
+    const { caller, origin } = await this.callers.userCall(request, metadata, call);
+    const result = await this.accounts.enrollTotp(caller, origin);
+    return { success: true, secret: result.secret, otpauthUri: result.otpauthUri };
+  }
+
+  async confirmTotp(
+    request: publicApi.ConfirmTotpRequest,
+    metadata: Metadata,
+    call: Call,
+  ): Promise<publicApi.ConfirmTotpResponse> {
+    const { caller, origin } = await this.callers.userCall(request, metadata, call);
+    return {
+      success: true,
+      recoveryCodes: await this.accounts.confirmTotp(caller, request.code, origin),
+    };
+  }
+
+  async disableTotp(
+    request: publicApi.DisableTotpRequest,
+    metadata: Metadata,
+    call: Call,
+  ): Promise<publicApi.DisableTotpResponse> {
+    const { caller, origin } = await this.callers.userCall(request, metadata, call);
+    await this.accounts.disableTotp(caller, request.code, origin);
+    return { success: true };
+  }
+
+  async listTrash(request: publicApi.ListTrashRequest, metadata: Metadata): Promise<publicApi.ListTrashResponse> {
+    const caller = await this.callers.user(request, metadata);
+    const result = await this.files.listTrash(caller, request.limit, request.offset);
+    return { success: true, files: result.files.map(fileInfo), totalCount: result.totalCount };
+  }
+
+  async restoreFile(
+    request: publicApi.RestoreFileRequest,
+    metadata: Metadata,
+    call: Call,
+  ): Promise<publicApi.RestoreFileResponse> {
+    const { caller, origin } = await this.callers.userCall(request, metadata, call);
+    const file = await this.files.restore(caller, request.fileId, origin);
+    return { success: true, file: fileInfo(file) };
+  }
+
+  async purgeFile(request: publicApi.PurgeFileRequest, metadata: Metadata, call: Call): Promise<publicApi.PurgeFileResponse> {
+    const { caller, origin } = await this.callers.userCall(request, metadata, call);
+    const purged = await this.files.purge(caller, request.fileId, origin);
+    return { success: true, purgedBytes: purged };
+  }
+}
