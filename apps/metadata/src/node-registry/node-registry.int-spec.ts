@@ -1,8 +1,8 @@
 import { loadConfig, metadataConfigSchema } from '@cloudstore/config';
 import { NODE_REGISTRY_SERVICE, type nodeRegistryApi } from '@cloudstore/contracts';
-import { checkGrpcHealth, GrpcServiceClient, type RunningService } from '@cloudstore/grpc';
+import { checkGrpcHealth, GrpcServiceClient, type InternalTransport, type RunningService } from '@cloudstore/grpc';
 import { createLogger } from '@cloudstore/observability';
-import { createTestDatabase, findFreePortRange, type TestDatabase } from '@cloudstore/testing';
+import { createTestDatabase, createTestPki, findFreePortRange, type TestDatabase, type TestPki } from '@cloudstore/testing';
 import { Client } from 'pg';
 import { startMetadataService } from '../metadata.bootstrap';
 
@@ -14,9 +14,13 @@ describe('node registry (metadata service over gRPC, real PostgreSQL)', () => {
   let service: RunningService;
   let client: GrpcServiceClient<nodeRegistryApi.NodeRegistryServiceClient>;
   let address: string;
+  let pki: TestPki;
+  let gateway: InternalTransport;
 
   beforeAll(async () => {
     db = await createTestDatabase();
+    pki = await createTestPki(['metadata', 'gateway']);
+    gateway = await pki.transport('gateway');
     const port = await findFreePortRange(1);
     address = `127.0.0.1:${port}`;
     const config = loadConfig(metadataConfigSchema, {
@@ -24,15 +28,17 @@ describe('node registry (metadata service over gRPC, real PostgreSQL)', () => {
       METADATA_PORT: String(port),
       NODE_DOWN_AFTER_SECONDS: '15',
       HEARTBEAT_INTERVAL_SECONDS: '3',
+      ...pki.env('metadata'),
     });
-    service = await startMetadataService(config, createLogger('metadata-test', 'silent'));
-    client = new GrpcServiceClient(NODE_REGISTRY_SERVICE, address);
+    service = await startMetadataService(config, createLogger('metadata-test', 'silent'), await pki.transport('metadata'));
+    client = new GrpcServiceClient(NODE_REGISTRY_SERVICE, address, gateway);
   });
 
   afterAll(async () => {
     client.close();
     await service.stop();
     await db.drop();
+    await pki.remove();
   });
 
   async function sql<T extends object>(text: string, values: unknown[] = []): Promise<T[]> {
@@ -60,8 +66,8 @@ describe('node registry (metadata service over gRPC, real PostgreSQL)', () => {
   }
 
   it('answers grpc.health.v1 SERVING once its database is reachable', async () => {
-    expect(await checkGrpcHealth(address)).toBe('SERVING');
-    expect(await checkGrpcHealth(address, 'dependency/postgres')).toBe('SERVING');
+    expect(await checkGrpcHealth(address, gateway)).toBe('SERVING');
+    expect(await checkGrpcHealth(address, gateway, 'dependency/postgres')).toBe('SERVING');
   });
 
   it('registers a node and tells it how often to send heartbeats', async () => {
