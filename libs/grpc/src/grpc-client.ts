@@ -72,6 +72,7 @@ export class GrpcServiceClient<C> {
     const channelCredentials = transport instanceof InternalTransport ? transport.channelCredentials() : transport;
     this.raw = new Ctor(address, channelCredentials, {
       ...INTERNAL_CHANNEL_OPTIONS,
+      ...(transport instanceof InternalTransport ? transport.channelOptions() : {}),
       ...channelOptions,
       interceptors: [requestIdInterceptor],
     }) as GrpcServiceClient<C>['raw'];

@@ -1,6 +1,7 @@
 import {
   type ChannelCredentials,
   type ChannelInterface,
+  type ChannelOptions,
   loadPackageDefinition,
   type Client,
   type ServiceError,
@@ -19,7 +20,11 @@ type HealthClient = Client & {
 };
 
 let HealthClientCtor:
-  | (new (address: string, creds: ChannelCredentials, options?: { channelOverride?: ChannelInterface }) => HealthClient)
+  | (new (
+      address: string,
+      creds: ChannelCredentials,
+      options?: ChannelOptions & { channelOverride?: ChannelInterface },
+    ) => HealthClient)
   | undefined;
 
 /**
@@ -43,7 +48,7 @@ export async function checkGrpcHealth(
   const client = new HealthClientCtor(
     address,
     transport instanceof InternalTransport ? transport.channelCredentials() : transport,
-    channel ? { channelOverride: channel } : {},
+    channel ? { channelOverride: channel } : transport instanceof InternalTransport ? transport.channelOptions() : {},
   );
   try {
     return await new Promise<string>((resolve, reject) => {

@@ -2,8 +2,9 @@ import { ConfigError, loadConfig, localClusterConfigSchema } from '@cloudstore/c
 import { LocalCluster } from './local-cluster';
 
 /**
- * `npm run certs`: creates the local cluster's dev PKI under DATA_DIR/pki (what `npm start`
- * would create on its first run), and keeps whatever exists.
+ * `npm run certs [-- name…]`: creates the local cluster's dev PKI under DATA_DIR/pki (what
+ * `npm start` would create on its first run), plus certificates for any names given (e.g. the
+ * Kubernetes nodes storage-node-0…), and keeps whatever exists.
  */
 async function main(): Promise<void> {
   const config = loadConfig(localClusterConfigSchema);
@@ -18,9 +19,10 @@ async function main(): Promise<void> {
     process.stdout.write('cloudstore: nothing to create (INTERNAL_TLS is off, or INTERNAL_*_FILE are given)\n');
     return;
   }
-  const created = await cluster.ensurePki();
+  const more = process.argv.slice(2);
+  const created = await cluster.ensurePki(more);
   process.stdout.write(
-    `cloudstore: dev PKI in ${cluster.pkiDir} for ${cluster.serviceNames.join(', ')}: ${created.length ? `created ${created.length} files` : 'all present'}\n`,
+    `cloudstore: dev PKI in ${cluster.pkiDir} for ${[...cluster.serviceNames, ...more].join(', ')}: ${created.length ? `created ${created.length} files` : 'all present'}\n`,
   );
 }
 

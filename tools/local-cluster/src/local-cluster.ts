@@ -143,10 +143,11 @@ export class LocalCluster {
 
   /**
    * Creates, once, the dev PKI the services' certificates come from (nothing when INTERNAL_TLS
-   * is off or files are given). Returns the files it created; what exists is kept.
+   * is off or files are given), and for `moreNames` (nodes named otherwise elsewhere, as in
+   * Kubernetes). Returns the files it created; what exists is kept.
    */
-  async ensurePki(): Promise<string[]> {
-    return this.pkiDir ? ensureClusterPki(this.pkiDir, this.serviceNames) : [];
+  async ensurePki(moreNames: readonly string[] = []): Promise<string[]> {
+    return this.pkiDir ? ensureClusterPki(this.pkiDir, [...this.serviceNames, ...moreNames]) : [];
   }
 
   get gatewayUrl(): string {

@@ -1,7 +1,7 @@
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createSecureContext, type PeerCertificate } from 'node:tls';
-import { type ChannelCredentials, credentials, ServerCredentials } from '@grpc/grpc-js';
+import { type ChannelCredentials, type ChannelOptions, credentials, ServerCredentials } from '@grpc/grpc-js';
 import { ConfigError } from '@cloudstore/config';
 
 /** Every cloudstore service is named in its certificate by a SAN URI under this prefix. */
@@ -71,6 +71,14 @@ export class InternalTransport {
       },
     );
     return this.channel;
+  }
+
+  /**
+   * Channel options that go with `channelCredentials()`. The TLS server name is a fixed one:
+   * peers are checked by identity, and an IP address there is deprecated in Node (RFC 6066).
+   */
+  channelOptions(): ChannelOptions {
+    return this.material ? { 'grpc.ssl_target_name_override': 'cloudstore.internal' } : {};
   }
 
   /** Serves internal peers: a client without a certificate from the cluster's CA is refused in the handshake. */
