@@ -10,7 +10,7 @@ import { NodeHealth, registerNodeHealthGauge, ReplicaReader, StorageNodeClients 
 import type { Redis } from 'ioredis';
 import { ChunkLocks } from './jobs/chunk-locks';
 import { JobQueues } from './jobs/job-queues';
-import { METADATA_CONFIG, METADATA_REDIS } from './metadata.tokens';
+import { METADATA_CONFIG, METADATA_REDIS, METADATA_TRANSPORT } from './metadata.tokens';
 import { ReplicationModule } from './replication/replication.module';
 import { NodeRegistryModule } from './node-registry/node-registry.module';
 
@@ -31,6 +31,7 @@ class MetadataCoreModule {
     const providers = [
       { provide: METADATA_CONFIG, useValue: config },
       { provide: METADATA_REDIS, useValue: redis },
+      { provide: METADATA_TRANSPORT, useValue: transport },
       { provide: StorageNodeClients, useFactory: () => new StorageNodeClients(transport) },
       {
         provide: NodeHealth,

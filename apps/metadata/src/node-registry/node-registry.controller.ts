@@ -1,6 +1,7 @@
-import { Controller } from '@nestjs/common';
+import { Controller, UseGuards } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
 import { NODE_REGISTRY_SERVICE, nodeRegistryApi } from '@cloudstore/contracts';
+import { NodeIdentityGuard } from './node-identity.guard';
 import { NodeRegistryService } from './node-registry.service';
 
 const SERVICE = NODE_REGISTRY_SERVICE.serviceName;
@@ -10,11 +11,13 @@ export class NodeRegistryController {
   constructor(private readonly registry: NodeRegistryService) {}
 
   @GrpcMethod(SERVICE, 'RegisterNode')
+  @UseGuards(NodeIdentityGuard)
   registerNode(request: nodeRegistryApi.RegisterNodeRequest): Promise<nodeRegistryApi.RegisterNodeResponse> {
     return this.registry.register(request);
   }
 
   @GrpcMethod(SERVICE, 'Heartbeat')
+  @UseGuards(NodeIdentityGuard)
   heartbeat(request: nodeRegistryApi.HeartbeatRequest): Promise<nodeRegistryApi.HeartbeatResponse> {
     return this.registry.heartbeat(request);
   }
