@@ -24,8 +24,18 @@ interface Container {
   }[];
   envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
   ports?: { name: string; containerPort: number }[];
-  readinessProbe?: Record<string, { port: number | string }>;
-  livenessProbe?: Record<string, { port: number | string }>;
+  readinessProbe?: Probe;
+  livenessProbe?: Probe;
+}
+
+type Probe = { httpGet?: { port: number | string }; exec?: { command: string[] } };
+
+/** The port a probe checks: an HTTP GET's, or the address the gRPC health probe tool dials. */
+function portOfProbe(probe: Probe | undefined): number | undefined {
+  if (probe?.httpGet) return Number(probe.httpGet.port);
+  const command = probe?.exec?.command ?? [];
+  if (!command.includes('dist/tools/grpc-health-probe/src/main.js')) return undefined;
+  return Number(/:(\d+)$/.exec(command.at(-1) ?? '')?.[1]);
 }
 
 interface PodSpecOwner extends K8sObject {
@@ -42,7 +52,7 @@ describe('docker-compose.yml', () => {
 
   it('runs gateway, auth, metadata and three storage nodes from the one image, beside postgres and redis', () => {
     expect(Object.keys(services).sort()).toEqual(
-      ['auth', 'gateway', 'metadata', 'postgres', 'redis', 'storage-node-0', 'storage-node-1', 'storage-node-2'].sort(),
+      ['auth', 'certs', 'gateway', 'metadata', 'postgres', 'redis', 'storage-node-0', 'storage-node-1', 'storage-node-2'].sort(),
     );
     expect(new Set(appServices.map(([, s]) => s.image))).toEqual(new Set(['cloudstore:latest']));
   });
@@ -88,10 +98,28 @@ describe('docker-compose.yml', () => {
     expect(new Set(nodes.map(([, s]) => s.volumes?.[0])).size).toBe(nodes.length);
   });
 
+  it('gives every service its own certificate from the pki volume, which the certs service fills first', () => {
+    for (const [name, service] of appServices) {
+      const env = service.environment ?? {};
+      const own = appOfCommand(service.command) === 'storage-node' ? env['STORAGE_NODE_ID'] : name;
+      expect(env).toMatchObject({
+        INTERNAL_TLS: 'on',
+        INTERNAL_CA_FILE: '/pki/ca.crt',
+        INTERNAL_CERT_FILE: `/pki/${own}.crt`,
+        INTERNAL_KEY_FILE: `/pki/${own}.key`,
+      });
+      expect(service.volumes).toContain('pki:/pki:ro');
+      expect(service.depends_on).toMatchObject({ certs: { condition: 'service_completed_successfully' } });
+    }
+    expect(services['certs']?.command).toEqual(['node', 'dist/tools/local-cluster/src/certs.js']);
+    expect(sourceOfScriptExists('dist/tools/local-cluster/src/certs.js')).toBe(true);
+    expect(services['certs']?.volumes).toEqual([`pki:${services['certs']?.environment?.['DATA_DIR']}/pki`]);
+  });
+
   it('keeps the gateway master key: MASTER_KEY from the shell or .env, else generated on a volume', () => {
     const gateway = services['gateway'];
     expect(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8')).toContain('MASTER_KEY: ${MASTER_KEY:-}');
-    expect(gateway?.volumes).toEqual([`gateway-data:${gateway?.environment?.['DATA_DIR']}`]);
+    expect(gateway?.volumes).toEqual([`gateway-data:${gateway?.environment?.['DATA_DIR']}`, 'pki:/pki:ro']);
     expect('gateway-data' in volumes).toBe(true);
   });
 
@@ -145,11 +173,29 @@ describe('k8s manifests', () => {
       expect(() => loadConfig(APP_CONFIG_SCHEMAS[app], env)).not.toThrow();
       const ports = new Set((container.ports ?? []).map((p) => p.containerPort));
       for (const probe of [container.readinessProbe, container.livenessProbe]) {
-        const target = probe && (probe['grpc'] ?? probe['httpGet']);
-        expect(target && ports.has(Number(target.port))).toBe(true);
+        expect(ports.has(portOfProbe(probe) ?? -1)).toBe(true);
       }
     },
   );
+
+  it('gives every service its own certificate from the Secret cloudstore-pki, which no manifest defines', () => {
+    for (const workload of appWorkloads) {
+      const pod = workload.spec.template.spec as {
+        containers: Container[];
+        volumes?: { name: string; secret?: { secretName: string } }[];
+      };
+      const name = appOfCommand(pod.containers[0]?.command) === 'storage-node' ? '$(STORAGE_NODE_ID)' : workload.metadata.name;
+      expect(pod.containers[0]?.env).toEqual(
+        expect.arrayContaining([
+          { name: 'INTERNAL_CERT_FILE', value: `/pki/${name}.crt` },
+          { name: 'INTERNAL_KEY_FILE', value: `/pki/${name}.key` },
+        ]),
+      );
+      expect(pod.volumes?.find((v) => v.name === 'pki')?.secret?.secretName).toBe('cloudstore-pki');
+    }
+    expect(config?.data).toMatchObject({ INTERNAL_TLS: 'on', INTERNAL_CA_FILE: '/pki/ca.crt' });
+    expect(byKind('Secret').map((s) => s.metadata.name)).not.toContain('cloudstore-pki');
+  });
 
   it('gives every gateway replica one MASTER_KEY, from a Secret no manifest defines (so no apply replaces it)', () => {
     const gateway = appWorkloads.find((w) => appOfCommand(w.spec.template.spec.containers[0]?.command) === 'gateway');

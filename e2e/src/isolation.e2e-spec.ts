@@ -1,4 +1,4 @@
-import type { Metadata, ServiceError } from '@grpc/grpc-js';
+import { credentials, type Metadata, type ServiceError } from '@grpc/grpc-js';
 import { ADMIN_SERVICE, CLOUD_STORAGE_SERVICE } from '@cloudstore/contracts';
 import { GrpcServiceClient } from '@cloudstore/grpc';
 import { waitFor } from '@cloudstore/testing';
@@ -62,8 +62,8 @@ describe('one caller cannot hurt another: cold start and hostile input (real clu
     // Its own connection: a hostile client that breaks its connection breaks only its own.
     const address = `127.0.0.1:${env.cluster.ports.grpc}`;
     const ownConnection = { 'grpc.use_local_subchannel_pool': 1 };
-    const hostile = new GrpcServiceClient(CLOUD_STORAGE_SERVICE, address, 30_000, ownConnection);
-    const hostileAdmin = new GrpcServiceClient(ADMIN_SERVICE, address, 30_000, ownConnection);
+    const hostile = new GrpcServiceClient(CLOUD_STORAGE_SERVICE, address, credentials.createInsecure(), 30_000, ownConnection);
+    const hostileAdmin = new GrpcServiceClient(ADMIN_SERVICE, address, credentials.createInsecure(), 30_000, ownConnection);
     const victim: number[] = [];
     let attacking = true;
     const victimLoop = (async () => {

@@ -1,4 +1,8 @@
-import { checkGrpcHealth } from '@cloudstore/grpc';
+import { X509Certificate } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { credentials } from '@grpc/grpc-js';
+import { checkGrpcHealth, InternalTransport } from '@cloudstore/grpc';
 import { waitFor } from '@cloudstore/testing';
 import { ClusterProcess, isAlive, METRICS_PORT_OFFSET } from './support/cluster-process';
 
@@ -45,17 +49,33 @@ describe('npm start: the local cluster', () => {
     ]);
   });
 
-  it('answers grpc.health.v1 SERVING on every gRPC port', async () => {
+  it('answers grpc.health.v1 SERVING on every gRPC port, internal ones over mutual TLS only', async () => {
+    const publicPort = credentials.createInsecure();
+    expect(await checkGrpcHealth(`127.0.0.1:${cluster.ports.grpc}`, publicPort)).toBe('SERVING');
+    expect(await checkGrpcHealth(`127.0.0.1:${cluster.ports.grpc}`, publicPort, 'CloudStorageService')).toBe('SERVING');
+    const internal = await cluster.internalTransport();
     const addresses = [
-      cluster.ports.grpc,
       cluster.ports.auth,
       cluster.ports.metadata,
       cluster.ports.nodeBase,
       cluster.ports.nodeBase + 1,
       cluster.ports.nodeBase + 2,
     ].map((port) => `127.0.0.1:${port}`);
-    expect(await Promise.all(addresses.map((a) => checkGrpcHealth(a)))).toEqual(addresses.map(() => 'SERVING'));
-    expect(await checkGrpcHealth(`127.0.0.1:${cluster.ports.grpc}`, 'CloudStorageService')).toBe('SERVING');
+    expect(await Promise.all(addresses.map((a) => checkGrpcHealth(a, internal)))).toEqual(addresses.map(() => 'SERVING'));
+    for (const address of addresses) {
+      await expect(checkGrpcHealth(address, InternalTransport.plaintext(), '', 1000)).rejects.toThrow(address);
+    }
+  });
+
+  it('created its dev PKI once: a CA and one certificate per service naming it, keys 0600', async () => {
+    const pki = join(cluster.dataDir, 'pki');
+    expect(cluster.output).toContain(`created the dev PKI for internal mutual TLS: 14 files in ${pki}`);
+    for (const name of ['gateway', 'auth', 'metadata', 'node-0', 'node-1', 'node-2']) {
+      const certificate = new X509Certificate(await readFile(join(pki, `${name}.crt`)));
+      expect(certificate.subjectAltName).toBe(`URI:spiffe://cloudstore/${name}, DNS:localhost, IP Address:127.0.0.1`);
+      expect((await stat(join(pki, `${name}.key`))).mode & 0o777).toBe(0o600);
+    }
+    expect((await stat(join(pki, 'ca.key'))).mode & 0o777).toBe(0o600);
   });
 
   it('serves liveness, Prometheus metrics and OpenAPI on the gateway', async () => {
@@ -101,7 +121,7 @@ describe('npm start: the local cluster', () => {
       },
       30_000,
     );
-    expect(await checkGrpcHealth(cluster.nodeAddress(1))).toBe('SERVING');
+    expect(await checkGrpcHealth(cluster.nodeAddress(1), await cluster.internalTransport())).toBe('SERVING');
   });
 
   it('stops every process on Ctrl-C within 10 s, leaving none behind', async () => {

@@ -1,7 +1,7 @@
 import type { AuthConfig } from '@cloudstore/config';
 import { AUTH_SERVICE, USER_ADMIN_SERVICE } from '@cloudstore/contracts';
 import { openServiceDatabase } from '@cloudstore/database';
-import { type RunningService, startGrpcService } from '@cloudstore/grpc';
+import { type InternalTransport, listenHostFor, type RunningService, startGrpcService } from '@cloudstore/grpc';
 import { type AuditEvent, createJobsConnection, createQueue, QUEUES } from '@cloudstore/jobs';
 import { HealthMonitor, type Logger, Metrics } from '@cloudstore/observability';
 import { createRedisClient } from '@cloudstore/redis';
@@ -9,7 +9,11 @@ import { AuthModule } from './auth.module';
 import { AUTH_SCHEMA, createAuthDataSource } from './database/auth-data-source';
 
 /** Brings the database up to date and serves the auth service's gRPC API. */
-export async function startAuthService(config: AuthConfig, logger: Logger): Promise<RunningService> {
+export async function startAuthService(
+  config: AuthConfig,
+  logger: Logger,
+  transport: InternalTransport,
+): Promise<RunningService> {
   const metrics = new Metrics('auth');
   const dataSource = await openServiceDatabase(config.DATABASE_URL, AUTH_SCHEMA, createAuthDataSource, logger);
   const redis = createRedisClient(config.REDIS_URL, logger);
@@ -27,6 +31,8 @@ export async function startAuthService(config: AuthConfig, logger: Logger): Prom
     module: AuthModule.register({ config, logger, metrics, dataSource, redis, auditQueue }),
     services: [AUTH_SERVICE, USER_ADMIN_SERVICE],
     port: config.AUTH_PORT,
+    host: listenHostFor(config.AUTH_ADDRESS),
+    transport,
     health,
     logger,
     metrics,

@@ -1,11 +1,16 @@
 import 'reflect-metadata';
-import { authConfigSchema, loadConfigOrExit } from '@cloudstore/config';
+import { awaitConfigOrExit, authConfigSchema, loadConfigOrExit } from '@cloudstore/config';
+import { loadInternalTransport } from '@cloudstore/grpc';
 import { createLogger, exitOnShutdownSignal, runMain } from '@cloudstore/observability';
 import { startAuthService } from './auth.bootstrap';
 
 runMain('auth', async () => {
   const config = loadConfigOrExit('auth', authConfigSchema);
   const logger = createLogger('auth', config.LOG_LEVEL);
-  const service = await startAuthService(config, logger);
+  const transport = await awaitConfigOrExit(
+    'auth',
+    loadInternalTransport(config, (line) => logger.warn(line)),
+  );
+  const service = await startAuthService(config, logger, transport);
   exitOnShutdownSignal(logger, () => service.stop());
 });

@@ -3,7 +3,8 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { GatewayConfig } from '@cloudstore/config';
 import { ADMIN_SERVICE, CLOUD_STORAGE_SERVICE } from '@cloudstore/contracts';
-import { createGrpcStrategy, GrpcContextInterceptor, GrpcExceptionFilter } from '@cloudstore/grpc';
+import { ServerCredentials } from '@grpc/grpc-js';
+import { createGrpcStrategy, GrpcContextInterceptor, GrpcExceptionFilter, type InternalTransport } from '@cloudstore/grpc';
 import { HealthMonitor, type Logger, Metrics, NestPinoLogger } from '@cloudstore/observability';
 import { createRedisClient } from '@cloudstore/redis';
 import { FileCipher } from './encryption/file-cipher';
@@ -19,11 +20,16 @@ export interface RunningGateway {
 }
 
 /** Serves the public gRPC API, the REST API and the probes; the gateway keeps no state of its own. */
-export async function startGateway(config: GatewayConfig, masterKey: MasterKey, logger: Logger): Promise<RunningGateway> {
+export async function startGateway(
+  config: GatewayConfig,
+  masterKey: MasterKey,
+  logger: Logger,
+  transport: InternalTransport,
+): Promise<RunningGateway> {
   const cipher = new FileCipher(masterKey);
   const metrics = new Metrics('gateway');
   const redis = createRedisClient(config.REDIS_URL, logger);
-  const clients = new InternalClients(config);
+  const clients = new InternalClients(config, transport);
 
   // Bodies are parsed per route (JSON for auth and admin); uploads read the raw stream.
   const app = await NestFactory.create<NestExpressApplication>(
@@ -42,10 +48,19 @@ export async function startGateway(config: GatewayConfig, masterKey: MasterKey, 
     readiness.gatewayDependencies(),
     logger,
   );
-  const grpc = app.connectMicroservice(createGrpcStrategy({ services: publicServices, port: config.GRPC_PORT, health }), {
-    inheritAppConfig: false,
-    deferInitialization: true,
-  });
+  const grpc = app.connectMicroservice(
+    createGrpcStrategy({
+      services: publicServices,
+      port: config.GRPC_PORT,
+      // The public port: clients have no cluster certificate.
+      credentials: ServerCredentials.createInsecure(),
+      health,
+    }),
+    {
+      inheritAppConfig: false,
+      deferInitialization: true,
+    },
+  );
   grpc.useGlobalFilters(new GrpcExceptionFilter(logger, { publicEdge: true }));
   grpc.useGlobalInterceptors(new GrpcContextInterceptor(metrics));
 

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { awaitConfigOrExit, gatewayConfigSchema, loadConfigOrExit } from '@cloudstore/config';
+import { loadInternalTransport } from '@cloudstore/grpc';
 import { createLogger, exitOnShutdownSignal, runMain } from '@cloudstore/observability';
 import { loadMasterKey } from './encryption/master-key';
 import { startGateway } from './gateway.bootstrap';
@@ -8,6 +9,10 @@ runMain('gateway', async () => {
   const config = loadConfigOrExit('gateway', gatewayConfigSchema);
   const logger = createLogger('gateway', config.LOG_LEVEL);
   const masterKey = await awaitConfigOrExit('gateway', loadMasterKey(config, logger));
-  const gateway = await startGateway(config, masterKey, logger);
+  const transport = await awaitConfigOrExit(
+    'gateway',
+    loadInternalTransport(config, (line) => logger.warn(line)),
+  );
+  const gateway = await startGateway(config, masterKey, logger, transport);
   exitOnShutdownSignal(logger, () => gateway.stop());
 });

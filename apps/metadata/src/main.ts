@@ -1,11 +1,16 @@
 import 'reflect-metadata';
-import { loadConfigOrExit, metadataConfigSchema } from '@cloudstore/config';
+import { awaitConfigOrExit, loadConfigOrExit, metadataConfigSchema } from '@cloudstore/config';
+import { loadInternalTransport } from '@cloudstore/grpc';
 import { createLogger, exitOnShutdownSignal, runMain } from '@cloudstore/observability';
 import { startMetadataService } from './metadata.bootstrap';
 
 runMain('metadata', async () => {
   const config = loadConfigOrExit('metadata', metadataConfigSchema);
   const logger = createLogger('metadata', config.LOG_LEVEL);
-  const service = await startMetadataService(config, logger);
+  const transport = await awaitConfigOrExit(
+    'metadata',
+    loadInternalTransport(config, (line) => logger.warn(line)),
+  );
+  const service = await startMetadataService(config, logger, transport);
   exitOnShutdownSignal(logger, () => service.stop());
 });

@@ -1,14 +1,18 @@
 import type { MetadataConfig } from '@cloudstore/config';
 import { FILE_SERVICE, NODE_REGISTRY_SERVICE, QUOTA_SERVICE } from '@cloudstore/contracts';
 import { openServiceDatabase } from '@cloudstore/database';
-import { type RunningService, startGrpcService } from '@cloudstore/grpc';
+import { type InternalTransport, listenHostFor, type RunningService, startGrpcService } from '@cloudstore/grpc';
 import { HealthMonitor, type Logger, Metrics } from '@cloudstore/observability';
 import { createRedisClient } from '@cloudstore/redis';
 import { createMetadataDataSource, METADATA_SCHEMA } from './database/metadata-data-source';
 import { MetadataModule } from './metadata.module';
 
 /** Brings the database up to date and serves the metadata service's gRPC API. */
-export async function startMetadataService(config: MetadataConfig, logger: Logger): Promise<RunningService> {
+export async function startMetadataService(
+  config: MetadataConfig,
+  logger: Logger,
+  transport: InternalTransport,
+): Promise<RunningService> {
   const metrics = new Metrics('metadata');
   const dataSource = await openServiceDatabase(config.DATABASE_URL, METADATA_SCHEMA, createMetadataDataSource, logger);
   const redis = createRedisClient(config.REDIS_URL, logger);
@@ -22,9 +26,11 @@ export async function startMetadataService(config: MetadataConfig, logger: Logge
     logger,
   );
   return startGrpcService({
-    module: MetadataModule.register({ config, logger, metrics, dataSource, redis }),
+    module: MetadataModule.register({ config, logger, metrics, dataSource, redis, transport }),
     services,
     port: config.METADATA_PORT,
+    host: listenHostFor(config.METADATA_ADDRESS),
+    transport,
     health,
     logger,
     metrics,

@@ -1,6 +1,7 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { MetadataConfig } from '@cloudstore/config';
+import type { InternalTransport } from '@cloudstore/grpc';
 import { type Logger, type Metrics, observabilityProviders } from '@cloudstore/observability';
 import type { DataSource } from 'typeorm';
 import { AuditModule } from './audit/audit.module';
@@ -9,7 +10,7 @@ import { NodeHealth, registerNodeHealthGauge, ReplicaReader, StorageNodeClients 
 import type { Redis } from 'ioredis';
 import { ChunkLocks } from './jobs/chunk-locks';
 import { JobQueues } from './jobs/job-queues';
-import { METADATA_CONFIG, METADATA_REDIS } from './metadata.tokens';
+import { METADATA_CONFIG, METADATA_REDIS, METADATA_TRANSPORT } from './metadata.tokens';
 import { ReplicationModule } from './replication/replication.module';
 import { NodeRegistryModule } from './node-registry/node-registry.module';
 
@@ -20,11 +21,18 @@ const REPLICA_READ_IDLE_MS = 30_000;
 @Global()
 @Module({})
 class MetadataCoreModule {
-  static register(config: MetadataConfig, logger: Logger, metrics: Metrics, redis: Redis): DynamicModule {
+  static register(
+    config: MetadataConfig,
+    logger: Logger,
+    metrics: Metrics,
+    redis: Redis,
+    transport: InternalTransport,
+  ): DynamicModule {
     const providers = [
       { provide: METADATA_CONFIG, useValue: config },
       { provide: METADATA_REDIS, useValue: redis },
-      { provide: StorageNodeClients, useFactory: () => new StorageNodeClients() },
+      { provide: METADATA_TRANSPORT, useValue: transport },
+      { provide: StorageNodeClients, useFactory: () => new StorageNodeClients(transport) },
       {
         provide: NodeHealth,
         inject: [StorageNodeClients],
@@ -55,11 +63,13 @@ export class MetadataModule {
     metrics: Metrics;
     dataSource: DataSource;
     redis: Redis;
+    /** Mutual TLS to the storage nodes (repairs, drains, scrubs, probes). */
+    transport: InternalTransport;
   }): DynamicModule {
     return {
       module: MetadataModule,
       imports: [
-        MetadataCoreModule.register(options.config, options.logger, options.metrics, options.redis),
+        MetadataCoreModule.register(options.config, options.logger, options.metrics, options.redis, options.transport),
         TypeOrmModule.forRootAsync({
           useFactory: () => options.dataSource.options,
           dataSourceFactory: () => Promise.resolve(options.dataSource),

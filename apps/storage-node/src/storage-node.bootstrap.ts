@@ -1,13 +1,17 @@
 import { access, constants } from 'node:fs/promises';
 import type { StorageNodeConfig } from '@cloudstore/config';
 import { STORAGE_NODE_SERVICE } from '@cloudstore/contracts';
-import { type RunningService, startGrpcService } from '@cloudstore/grpc';
+import { type InternalTransport, listenHostFor, type RunningService, startGrpcService } from '@cloudstore/grpc';
 import { HealthMonitor, type Logger, Metrics } from '@cloudstore/observability';
 import { ChunkStore } from './chunk-store/chunk-store';
 import { nodeDataDir, StorageNodeModule } from './storage-node.module';
 
 /** Opens the node's chunk store and serves it over gRPC; registration with metadata follows. */
-export async function startStorageNode(config: StorageNodeConfig, logger: Logger): Promise<RunningService> {
+export async function startStorageNode(
+  config: StorageNodeConfig,
+  logger: Logger,
+  transport: InternalTransport,
+): Promise<RunningService> {
   const metrics = new Metrics('storage-node');
   const store = new ChunkStore(nodeDataDir(config), config.STORAGE_NODE_CAPACITY_BYTES);
   await store.open();
@@ -18,9 +22,11 @@ export async function startStorageNode(config: StorageNodeConfig, logger: Logger
     logger,
   );
   return startGrpcService({
-    module: StorageNodeModule.register({ config, logger, metrics, store }),
+    module: StorageNodeModule.register({ config, logger, metrics, store, transport }),
     services: [STORAGE_NODE_SERVICE],
     port: config.STORAGE_NODE_PORT,
+    host: listenHostFor(config.STORAGE_NODE_ADDRESS),
+    transport,
     health,
     logger,
     metrics,

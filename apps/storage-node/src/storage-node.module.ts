@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { StorageNodeConfig } from '@cloudstore/config';
 import { NODE_REGISTRY_SERVICE } from '@cloudstore/contracts';
-import { GrpcServiceClient } from '@cloudstore/grpc';
+import { GrpcServiceClient, type InternalTransport } from '@cloudstore/grpc';
 import { type Logger, type Metrics, observabilityProviders } from '@cloudstore/observability';
 import { ChunkStore } from './chunk-store/chunk-store';
 import { ChunkStoreController } from './chunk-store/chunk-store.controller';
@@ -16,7 +16,13 @@ export function nodeDataDir(config: StorageNodeConfig): string {
 
 @Module({})
 export class StorageNodeModule {
-  static register(options: { config: StorageNodeConfig; logger: Logger; metrics: Metrics; store: ChunkStore }): DynamicModule {
+  static register(options: {
+    config: StorageNodeConfig;
+    logger: Logger;
+    metrics: Metrics;
+    store: ChunkStore;
+    transport: InternalTransport;
+  }): DynamicModule {
     return {
       module: StorageNodeModule,
       controllers: [ChunkStoreController],
@@ -26,7 +32,8 @@ export class StorageNodeModule {
         { provide: ChunkStore, useValue: options.store },
         {
           provide: NODE_REGISTRY_CLIENT,
-          useFactory: () => new GrpcServiceClient(NODE_REGISTRY_SERVICE, options.config.METADATA_ADDRESS, 5000),
+          useFactory: () =>
+            new GrpcServiceClient(NODE_REGISTRY_SERVICE, options.config.METADATA_ADDRESS, options.transport, 5000),
         },
         NodeRegistrationService,
       ],

@@ -1,4 +1,4 @@
-import { Metadata, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { ADMIN_SERVICE, CLOUD_STORAGE_SERVICE, type DomainError, type publicApi } from '@cloudstore/contracts';
 import { GrpcServiceClient } from '@cloudstore/grpc';
 
@@ -56,11 +56,11 @@ export class RestClient {
 
 /** The public gRPC API; failures reject with the DomainError of their `error-code`. */
 export function publicGrpcClient(address: string): GrpcServiceClient<publicApi.CloudStorageServiceClient> {
-  return new GrpcServiceClient(CLOUD_STORAGE_SERVICE, address, 30_000);
+  return new GrpcServiceClient(CLOUD_STORAGE_SERVICE, address, credentials.createInsecure(), 30_000);
 }
 
 export function adminGrpcClient(address: string): GrpcServiceClient<publicApi.AdminServiceClient> {
-  return new GrpcServiceClient(ADMIN_SERVICE, address, 30_000);
+  return new GrpcServiceClient(ADMIN_SERVICE, address, credentials.createInsecure(), 30_000);
 }
 
 export function bearer(token: string): Metadata {

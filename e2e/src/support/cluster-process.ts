@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { findFreePortRange, testServerUrl, waitFor } from '@cloudstore/testing';
 import { dropDatabase } from '@cloudstore/database';
+import { clusterPkiFiles, type InternalTransport, loadInternalTransport } from '@cloudstore/grpc';
 import { Redis } from 'ioredis';
 
 export const CLUSTER_CLI = join(__dirname, '../../../dist/tools/local-cluster/src/main.js');
@@ -79,6 +80,11 @@ export class ClusterProcess {
 
   get output(): string {
     return this.lines.join('\n');
+  }
+
+  /** Dials the cluster's internal ports as service `name` would, with its certificate from the cluster's dev PKI. */
+  internalTransport(name = 'gateway'): Promise<InternalTransport> {
+    return loadInternalTransport({ INTERNAL_TLS: 'on', ...clusterPkiFiles(join(this.dataDir, 'pki'), name) }, () => undefined);
   }
 
   nodeAddress(i: number): string {

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Server, ServerCredentials, type ServerWritableStream, status } from '@grpc/grpc-js';
 import { STORAGE_NODE_SERVICE, type storageNodeApi } from '@cloudstore/contracts';
-import { loadServiceClientConstructor } from '@cloudstore/grpc';
+import { InternalTransport, loadServiceClientConstructor } from '@cloudstore/grpc';
 import { findFreePortRange, waitFor } from '@cloudstore/testing';
 import { ReplicaReader, ReplicasExhaustedError } from './replica-reader';
 import { StorageNodeClients } from './storage-node-clients';
@@ -80,6 +80,7 @@ describe(ReplicaReader.name, () => {
   beforeEach(() => {
     probeAnswers = false;
     clients = new StorageNodeClients(
+      InternalTransport.plaintext(),
       { failuresToSuspect: 2, probeIntervalMs: 50, minHedgeDelayMs: 100, maxHedgeDelayMs: 200 },
       () => (probeAnswers ? Promise.resolve() : Promise.reject(new Error('no answer'))),
     );
@@ -117,7 +118,7 @@ describe(ReplicaReader.name, () => {
     const good = await node('good', 'serve');
     // A hedge delay longer than the test's timeout: only the refusal itself can move the read on.
     clients.close();
-    clients = new StorageNodeClients({
+    clients = new StorageNodeClients(InternalTransport.plaintext(), {
       failuresToSuspect: 2,
       probeIntervalMs: 60_000,
       minHedgeDelayMs: 60_000,

@@ -1,5 +1,5 @@
 import { STORAGE_NODE_SERVICE, type storageNodeApi } from '@cloudstore/contracts';
-import { checkGrpcHealth, GrpcServiceClient } from '@cloudstore/grpc';
+import { checkGrpcHealth, GrpcServiceClient, type InternalTransport } from '@cloudstore/grpc';
 import { DEFAULT_NODE_HEALTH, NodeHealth, type NodeHealthOptions, type NodeProbe } from './node-health';
 
 export type StorageNodeClient = GrpcServiceClient<storageNodeApi.StorageNodeServiceClient>;
@@ -16,14 +16,19 @@ export class StorageNodeClients {
   private readonly clients = new Map<string, StorageNodeClient>();
   readonly health: NodeHealth;
 
-  constructor(healthOptions: NodeHealthOptions = DEFAULT_NODE_HEALTH, probe?: NodeProbe) {
+  /** `transport`: the process's mutual TLS, which every node channel uses. */
+  constructor(
+    private readonly transport: InternalTransport,
+    healthOptions: NodeHealthOptions = DEFAULT_NODE_HEALTH,
+    probe?: NodeProbe,
+  ) {
     this.health = new NodeHealth(healthOptions, probe ?? ((address, timeoutMs) => this.probe(address, timeoutMs)));
   }
 
   get(address: string): StorageNodeClient {
     let client = this.clients.get(address);
     if (!client) {
-      client = new GrpcServiceClient(STORAGE_NODE_SERVICE, address, 10_000, {
+      client = new GrpcServiceClient(STORAGE_NODE_SERVICE, address, this.transport, 10_000, {
         'grpc.max_reconnect_backoff_ms': MAX_RECONNECT_BACKOFF_MS,
       });
       this.clients.set(address, client);
@@ -32,7 +37,7 @@ export class StorageNodeClients {
   }
 
   private async probe(address: string, timeoutMs: number): Promise<void> {
-    const status = await checkGrpcHealth(address, '', timeoutMs, this.get(address).raw.getChannel());
+    const status = await checkGrpcHealth(address, this.transport, '', timeoutMs, this.get(address).raw.getChannel());
     if (status !== 'SERVING') throw new Error(`${address} is ${status}`);
   }
 

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { envVars } from './env-vars';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -28,6 +29,39 @@ export const commonVars = {
   /** Prometheus metrics of a service without a public HTTP port; 0 turns it off. */
   METRICS_PORT: envVars.optionalPort(0),
 } as const;
+
+export const INTERNAL_TLS_MODES = ['on', 'off'] as const;
+
+/** Mutual TLS of internal gRPC; every service reads these. */
+export const internalTlsVars = {
+  /** `off` only for debugging: internal gRPC in plaintext, warned about at every start. */
+  INTERNAL_TLS: envVars.oneOf(INTERNAL_TLS_MODES, 'on'),
+  /** The cluster CA and this service's certificate and key (PEM); default: the local cluster's dev PKI. */
+  INTERNAL_CA_FILE: envVars.optionalString(),
+  INTERNAL_CERT_FILE: envVars.optionalString(),
+  INTERNAL_KEY_FILE: envVars.optionalString(),
+} as const;
+
+/**
+ * Fills the INTERNAL_*_FILE defaults from the local cluster's dev PKI: DATA_DIR/pki/ca.crt and
+ * DATA_DIR/pki/<service>.crt and .key.
+ */
+export function withInternalTlsFiles<
+  T extends {
+    DATA_DIR: string;
+    INTERNAL_CA_FILE?: string | undefined;
+    INTERNAL_CERT_FILE?: string | undefined;
+    INTERNAL_KEY_FILE?: string | undefined;
+  },
+>(config: T, service: string): T & { INTERNAL_CA_FILE: string; INTERNAL_CERT_FILE: string; INTERNAL_KEY_FILE: string } {
+  const pki = join(config.DATA_DIR, 'pki');
+  return {
+    ...config,
+    INTERNAL_CA_FILE: config.INTERNAL_CA_FILE ?? join(pki, 'ca.crt'),
+    INTERNAL_CERT_FILE: config.INTERNAL_CERT_FILE ?? join(pki, `${service}.crt`),
+    INTERNAL_KEY_FILE: config.INTERNAL_KEY_FILE ?? join(pki, `${service}.key`),
+  };
+}
 
 /** Fills AUTH_ADDRESS / METADATA_ADDRESS from the ports when they are not set. */
 export function withServiceAddresses<

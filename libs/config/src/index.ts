@@ -11,3 +11,4 @@ export * from './schemas/metadata.config';
 export * from './schemas/storage-node.config';
 export * from './schemas/local-cluster.config';
 export * from './app-schemas';
+export * from './schemas/health-probe.config';

@@ -1,5 +1,5 @@
 import {
-  credentials,
+  type ChannelCredentials,
   Metadata,
   type CallOptions,
   type ChannelOptions,
@@ -13,6 +13,7 @@ import { currentRequestId, REQUEST_ID_HEADER } from '@cloudstore/observability';
 import type { Observable } from 'rxjs';
 import { fromGrpcError } from './grpc-errors';
 import { loadServiceClientConstructor } from './proto-loader';
+import { InternalTransport } from './tls/internal-transport';
 
 /** Channel settings for calls between cloudstore services. */
 export const INTERNAL_CHANNEL_OPTIONS: ChannelOptions = {
@@ -56,15 +57,22 @@ type MethodName<C> = { [K in keyof C]: C[K] extends (...args: never[]) => Observ
 export class GrpcServiceClient<C> {
   readonly raw: Client & Record<string, (...args: unknown[]) => unknown>;
 
+  /**
+   * `transport`: the process's InternalTransport for an internal service (mutual TLS), or
+   * channel credentials of its own (a public client).
+   */
   constructor(
     private readonly service: ProtoService,
     readonly address: string,
+    transport: InternalTransport | ChannelCredentials,
     private readonly defaultTimeoutMs = 10_000,
     channelOptions: ChannelOptions = {},
   ) {
     const Ctor = loadServiceClientConstructor(service);
-    this.raw = new Ctor(address, credentials.createInsecure(), {
+    const channelCredentials = transport instanceof InternalTransport ? transport.channelCredentials() : transport;
+    this.raw = new Ctor(address, channelCredentials, {
       ...INTERNAL_CHANNEL_OPTIONS,
+      ...(transport instanceof InternalTransport ? transport.channelOptions() : {}),
       ...channelOptions,
       interceptors: [requestIdInterceptor],
     }) as GrpcServiceClient<C>['raw'];

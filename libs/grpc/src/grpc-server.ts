@@ -1,5 +1,10 @@
 import type { Http2Server, ServerHttp2Session } from 'node:http2';
-import { type Server as GrpcJsServer, ServerInterceptingCall, type ServerInterceptor } from '@grpc/grpc-js';
+import {
+  type Server as GrpcJsServer,
+  type ServerCredentials,
+  ServerInterceptingCall,
+  type ServerInterceptor,
+} from '@grpc/grpc-js';
 import { type GrpcOptions, ServerGrpc, type CustomStrategy } from '@nestjs/microservices';
 import { boundErrorText, type ProtoService } from '@cloudstore/contracts';
 import type { HealthMonitor } from '@cloudstore/observability';
@@ -42,8 +47,19 @@ export interface GrpcServerSetup {
   readonly services: readonly ProtoService[];
   readonly port: number;
   readonly host?: string;
+  /** An internal service's `InternalTransport.serverCredentials()`, or a public port's own. */
+  readonly credentials: ServerCredentials;
   /** Answers grpc.health.v1.Health on the same port. */
   readonly health: HealthMonitor;
+}
+
+/**
+ * The interface an internal server binds, from the address its peers dial it at: loopback only
+ * when that is a loopback address (the local cluster, and the default), else every interface.
+ */
+export function listenHostFor(advertisedAddress: string): string {
+  const host = advertisedAddress.slice(0, advertisedAddress.lastIndexOf(':')).replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || host.startsWith('127.') ? '127.0.0.1' : '0.0.0.0';
 }
 
 /** The NestJS microservice strategy of a cloudstore gRPC server. */
@@ -53,6 +69,7 @@ export function createGrpcStrategy(setup: GrpcServerSetup): CustomStrategy {
     package: [...new Set(setup.services.map((s) => s.packageName))],
     protoPath: [...new Set(setup.services.map((s) => protoPath(s)))],
     loader: { ...PROTO_LOADER_OPTIONS, includeDirs: [PROTO_DIR] },
+    credentials: setup.credentials,
     gracefulShutdown: true,
     maxReceiveMessageLength: 64 * 1024 * 1024,
     maxSendMessageLength: 64 * 1024 * 1024,

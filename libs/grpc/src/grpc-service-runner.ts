@@ -5,12 +5,17 @@ import { type HealthMonitor, type Logger, type Metrics, NestPinoLogger, startMet
 import { GrpcContextInterceptor } from './grpc-context.interceptor';
 import { GrpcExceptionFilter } from './grpc-exception.filter';
 import { createGrpcStrategy } from './grpc-server';
+import type { InternalTransport } from './tls/internal-transport';
 
 export interface GrpcServiceRun {
   /** Root module of the service. */
   readonly module: DynamicModule;
   readonly services: readonly ProtoService[];
   readonly port: number;
+  /** Interface the gRPC port binds; all of them when absent. */
+  readonly host?: string;
+  /** Mutual TLS (or, for debugging, plaintext) of the gRPC port. */
+  readonly transport: InternalTransport;
   readonly health: HealthMonitor;
   readonly logger: Logger;
   readonly metrics: Metrics;
@@ -33,7 +38,13 @@ export interface RunningService {
  */
 export async function startGrpcService(run: GrpcServiceRun): Promise<RunningService> {
   const app = await NestFactory.createMicroservice(run.module, {
-    ...createGrpcStrategy({ services: run.services, port: run.port, health: run.health }),
+    ...createGrpcStrategy({
+      services: run.services,
+      port: run.port,
+      host: run.host,
+      credentials: run.transport.serverCredentials(),
+      health: run.health,
+    }),
     logger: new NestPinoLogger(run.logger),
   });
   app.useGlobalFilters(new GrpcExceptionFilter(run.logger));
@@ -44,6 +55,7 @@ export async function startGrpcService(run: GrpcServiceRun): Promise<RunningServ
   run.logger.info(
     {
       grpcPort: run.port,
+      internalTls: run.transport.secure ? 'mutual TLS 1.3' : 'off',
       metricsPort: run.metricsPort || undefined,
       services: run.services.map((s) => `${s.packageName}.${s.serviceName}`),
     },

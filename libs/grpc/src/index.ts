@@ -9,3 +9,5 @@ export * from './health-client';
 export * from './grpc-service-runner';
 export * from './stream-call';
 export * from './server-stream-writer';
+export * from './tls/internal-transport';
+export * from './tls/cluster-pki';

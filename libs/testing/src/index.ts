@@ -3,3 +3,4 @@ export * from './test-database';
 export * from './ports';
 export * from './wait-for';
 export * from './service-migrations';
+export * from './test-pki';

@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import {
   authConfigSchema,
   ConfigError,
@@ -9,6 +9,7 @@ import {
   metadataConfigSchema,
   storageNodeConfigSchema,
 } from '@cloudstore/config';
+import { clusterPkiFiles, ensureClusterPki } from '@cloudstore/grpc';
 import { type ProcessSpec, SupervisedProcess, type SupervisorEvents } from './supervised-process';
 
 /** Where a service of the local cluster listens. */
@@ -40,6 +41,8 @@ function script(app: string): string {
 export class LocalCluster {
   readonly endpoints: ServiceEndpoint[] = [];
   readonly processes: SupervisedProcess[] = [];
+  /** The dev PKI folder, when this cluster issues its own certificates (INTERNAL_TLS on, no files given). */
+  readonly pkiDir: string | undefined;
 
   constructor(
     readonly config: LocalClusterConfig,
@@ -55,6 +58,12 @@ export class LocalCluster {
       AUTH_ADDRESS: `127.0.0.1:${config.AUTH_PORT}`,
       METADATA_ADDRESS: `127.0.0.1:${config.METADATA_PORT}`,
     };
+    const filesGiven = [config.INTERNAL_CA_FILE, config.INTERNAL_CERT_FILE, config.INTERNAL_KEY_FILE].some(
+      (f) => f !== undefined,
+    );
+    this.pkiDir = config.INTERNAL_TLS === 'on' && !filesGiven ? join(dataDir, 'pki') : undefined;
+    // Each service gets its own certificate, which names it.
+    const tls = (name: string): Env => (this.pkiDir ? clusterPkiFiles(this.pkiDir, name) : {});
     const metricsPort = (port: number) => (config.METRICS_PORT_OFFSET > 0 ? port + config.METRICS_PORT_OFFSET : 0);
     const add = (spec: ProcessSpec, endpoint: ServiceEndpoint, validate: (env: Env) => unknown) => {
       try {
@@ -73,13 +82,13 @@ export class LocalCluster {
 
     const metadataMetrics = withMetrics(config.METADATA_PORT);
     add(
-      { name: 'metadata', script: script('metadata'), env: { ...common, ...metadataMetrics.env } },
+      { name: 'metadata', script: script('metadata'), env: { ...common, ...tls('metadata'), ...metadataMetrics.env } },
       { name: 'metadata', kind: 'metadata', grpcAddress: `127.0.0.1:${config.METADATA_PORT}`, metricsUrl: metadataMetrics.url },
       (env) => loadConfig(metadataConfigSchema, env),
     );
     const authMetrics = withMetrics(config.AUTH_PORT);
     add(
-      { name: 'auth', script: script('auth'), env: { ...common, ...authMetrics.env } },
+      { name: 'auth', script: script('auth'), env: { ...common, ...tls('auth'), ...authMetrics.env } },
       { name: 'auth', kind: 'auth', grpcAddress: `127.0.0.1:${config.AUTH_PORT}`, metricsUrl: authMetrics.url },
       (env) => loadConfig(authConfigSchema, env),
     );
@@ -93,6 +102,7 @@ export class LocalCluster {
           script: script('storage-node'),
           env: {
             ...common,
+            ...tls(nodeId),
             ...nodeMetrics.env,
             STORAGE_NODE_ID: nodeId,
             STORAGE_NODE_PORT: String(port),
@@ -113,7 +123,7 @@ export class LocalCluster {
       {
         name: 'gateway',
         script: script('gateway'),
-        env: { ...common, GRPC_PORT: String(config.GRPC_PORT), HTTP_PORT: String(config.HTTP_PORT) },
+        env: { ...common, ...tls('gateway'), GRPC_PORT: String(config.GRPC_PORT), HTTP_PORT: String(config.HTTP_PORT) },
       },
       {
         name: 'gateway',
@@ -124,6 +134,20 @@ export class LocalCluster {
       },
       (env) => loadConfig(gatewayConfigSchema, env),
     );
+  }
+
+  /** The names of the services, as their certificates name them: gateway, auth, metadata, node-<i>. */
+  get serviceNames(): string[] {
+    return this.processes.map((p) => p.spec.name);
+  }
+
+  /**
+   * Creates, once, the dev PKI the services' certificates come from (nothing when INTERNAL_TLS
+   * is off or files are given), and for `moreNames` (nodes named otherwise elsewhere, as in
+   * Kubernetes). Returns the files it created; what exists is kept.
+   */
+  async ensurePki(moreNames: readonly string[] = []): Promise<string[]> {
+    return this.pkiDir ? ensureClusterPki(this.pkiDir, [...this.serviceNames, ...moreNames]) : [];
   }
 
   get gatewayUrl(): string {

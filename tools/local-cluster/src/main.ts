@@ -35,6 +35,10 @@ async function main(): Promise<void> {
       },
     });
     await preflight(config.DATABASE_URL, config.REDIS_URL);
+    const created = await cluster.ensurePki();
+    if (created.length > 0) say(`created the dev PKI for internal mutual TLS: ${created.length} files in ${cluster.pkiDir}`);
+    if (config.INTERNAL_TLS === 'off')
+      say('WARNING: INTERNAL_TLS=off: internal gRPC is plaintext and unauthenticated (debugging only)');
   } catch (error) {
     if (error instanceof ConfigError || error instanceof PreflightError) fail(error.message);
     throw error;

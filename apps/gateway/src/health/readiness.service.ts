@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { GatewayConfig } from '@cloudstore/config';
-import { checkGrpcHealth } from '@cloudstore/grpc';
+import { checkGrpcHealth, type InternalTransport } from '@cloudstore/grpc';
 import { dependencyHealthName } from '@cloudstore/observability';
 import type { Redis } from 'ioredis';
 import { GATEWAY_CONFIG, REDIS } from '../gateway.tokens';
@@ -42,8 +42,8 @@ async function probe(check: () => Promise<void>): Promise<CheckResult> {
   }
 }
 
-async function expectServing(address: string, service = ''): Promise<void> {
-  const status = await checkGrpcHealth(address, service, CHECK_TIMEOUT_MS);
+async function expectServing(transport: InternalTransport, address: string, service = ''): Promise<void> {
+  const status = await checkGrpcHealth(address, transport, service, CHECK_TIMEOUT_MS);
   if (status !== 'SERVING') throw new Error(`${address} reports ${status}`);
 }
 
@@ -64,17 +64,17 @@ export class ReadinessService {
   gatewayDependencies(): { name: string; check: () => Promise<void> }[] {
     return [
       { name: 'redis', check: async () => void (await this.redis.ping()) },
-      { name: 'auth', check: () => expectServing(this.config.AUTH_ADDRESS) },
-      { name: 'metadata', check: () => expectServing(this.config.METADATA_ADDRESS) },
+      { name: 'auth', check: () => expectServing(this.clients.transport, this.config.AUTH_ADDRESS) },
+      { name: 'metadata', check: () => expectServing(this.clients.transport, this.config.METADATA_ADDRESS) },
     ];
   }
 
   async check(): Promise<Readiness> {
     const [postgres, redis, auth, metadata, storageNodes] = await Promise.all([
-      probe(() => expectServing(this.config.METADATA_ADDRESS, dependencyHealthName('postgres'))),
+      probe(() => expectServing(this.clients.transport, this.config.METADATA_ADDRESS, dependencyHealthName('postgres'))),
       probe(async () => void (await this.redis.ping())),
-      probe(() => expectServing(this.config.AUTH_ADDRESS)),
-      probe(() => expectServing(this.config.METADATA_ADDRESS)),
+      probe(() => expectServing(this.clients.transport, this.config.AUTH_ADDRESS)),
+      probe(() => expectServing(this.clients.transport, this.config.METADATA_ADDRESS)),
       this.checkStorageNodes(),
     ]);
     const checks = { postgres, redis, auth, metadata, storage_nodes: storageNodes };
@@ -96,7 +96,7 @@ export class ReadinessService {
         const base = { node_id: node.nodeId, address: node.address };
         if (!['up', 'suspect', 'draining'].includes(node.status))
           return { ...base, status: 'down', error: `node is ${node.status}` };
-        const result = await probe(() => expectServing(node.address));
+        const result = await probe(() => expectServing(this.clients.transport, node.address));
         return { ...base, ...result };
       }),
     );

@@ -10,7 +10,7 @@ import {
   QUOTA_SERVICE,
   USER_ADMIN_SERVICE,
 } from '@cloudstore/contracts';
-import { GrpcServiceClient } from '@cloudstore/grpc';
+import { GrpcServiceClient, type InternalTransport } from '@cloudstore/grpc';
 
 /** The gateway's connections to the internal services; one channel each, shared by all requests. */
 export class InternalClients {
@@ -20,15 +20,20 @@ export class InternalClients {
   readonly files: GrpcServiceClient<filesApi.FileServiceClient>;
   readonly quotas: GrpcServiceClient<filesApi.QuotaServiceClient>;
   /** Chunk bytes go straight between the gateway and the nodes; `storageNodes.health` orders replicas, hedges reads, skips suspect nodes. */
-  readonly storageNodes = new StorageNodeClients();
+  readonly storageNodes: StorageNodeClients;
 
-  constructor(readonly config: GatewayConfig) {
+  /** `transport`: mutual TLS to auth, metadata and the nodes (and to the gateway's own health checks of them). */
+  constructor(
+    readonly config: GatewayConfig,
+    readonly transport: InternalTransport,
+  ) {
+    this.storageNodes = new StorageNodeClients(transport);
     // Password hashing makes some auth calls take a while under load.
-    this.auth = new GrpcServiceClient(AUTH_SERVICE, config.AUTH_ADDRESS, 15_000);
-    this.userAdmin = new GrpcServiceClient(USER_ADMIN_SERVICE, config.AUTH_ADDRESS, 10_000);
-    this.nodeRegistry = new GrpcServiceClient(NODE_REGISTRY_SERVICE, config.METADATA_ADDRESS, 5000);
-    this.files = new GrpcServiceClient(FILE_SERVICE, config.METADATA_ADDRESS, 15_000);
-    this.quotas = new GrpcServiceClient(QUOTA_SERVICE, config.METADATA_ADDRESS, 10_000);
+    this.auth = new GrpcServiceClient(AUTH_SERVICE, config.AUTH_ADDRESS, transport, 15_000);
+    this.userAdmin = new GrpcServiceClient(USER_ADMIN_SERVICE, config.AUTH_ADDRESS, transport, 10_000);
+    this.nodeRegistry = new GrpcServiceClient(NODE_REGISTRY_SERVICE, config.METADATA_ADDRESS, transport, 5000);
+    this.files = new GrpcServiceClient(FILE_SERVICE, config.METADATA_ADDRESS, transport, 15_000);
+    this.quotas = new GrpcServiceClient(QUOTA_SERVICE, config.METADATA_ADDRESS, transport, 10_000);
   }
 
   close(): void {

@@ -1,6 +1,7 @@
-import { Controller } from '@nestjs/common';
+import { Controller, UseGuards } from '@nestjs/common';
 import { nodeRegistryApi } from '@cloudstore/contracts';
 import { ClusterStatusService } from '../replication/cluster-status.service';
+import { NodeIdentityGuard } from './node-identity.guard';
 import { NodeRegistryService } from './node-registry.service';
 
 @Controller()
@@ -11,10 +12,14 @@ export class NodeRegistryController implements nodeRegistryApi.NodeRegistryServi
     private readonly cluster: ClusterStatusService,
   ) {}
 
+  /** Only the node its certificate names may register or send heartbeats as it. */
+  @UseGuards(NodeIdentityGuard)
   registerNode(request: nodeRegistryApi.RegisterNodeRequest): Promise<nodeRegistryApi.RegisterNodeResponse> {
     return this.registry.register(request);
   }
 
+  /** Only the node its certificate names may register or send heartbeats as it. */
+  @UseGuards(NodeIdentityGuard)
   heartbeat(request: nodeRegistryApi.HeartbeatRequest): Promise<nodeRegistryApi.HeartbeatResponse> {
     return this.registry.heartbeat(request);
   }

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { chunkExists, deleteChunk, putChunk, type ReplicaReader, StorageNodeClients } from '@cloudstore/chunk-transfer';
 import { loadConfig, type MetadataConfig, metadataConfigSchema } from '@cloudstore/config';
 import { migrateServiceSchema } from '@cloudstore/database';
+import { InternalTransport } from '@cloudstore/grpc';
 import { createLogger, Metrics } from '@cloudstore/observability';
 import { createTestDatabase, type TestDatabase, waitFor } from '@cloudstore/testing';
 import { Redis } from 'ioredis';
@@ -44,7 +45,8 @@ describe(`${ReplicationService.name} under a chunk lock (real PostgreSQL and Red
       REPLICATION_FACTOR: '3',
     });
     redis = new Redis(config.REDIS_URL);
-    nodeClients = new StorageNodeClients();
+    // The nodes in this test never answer: no TLS needed.
+    nodeClients = new StorageNodeClients(InternalTransport.plaintext());
     sut = new ReplicationService(
       config,
       new ReplicationRepository(dataSource, config),

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { z } from 'zod';
-import { commonVars } from '../common-vars';
+import { commonVars, internalTlsVars, withInternalTlsFiles } from '../common-vars';
 import { envVars } from '../env-vars';
 
 export const PASSWORD_POLICIES = ['seed', 'nist'] as const;
@@ -10,11 +10,14 @@ export const authConfigSchema = z
   .object({
     LOG_LEVEL: commonVars.LOG_LEVEL,
     AUTH_PORT: commonVars.AUTH_PORT,
+    /** Where other services dial auth; on a loopback address (the default) it listens on loopback only. */
+    AUTH_ADDRESS: commonVars.AUTH_ADDRESS,
     DATABASE_URL: commonVars.DATABASE_URL,
     REDIS_URL: commonVars.REDIS_URL,
     REDIS_KEY_PREFIX: commonVars.REDIS_KEY_PREFIX,
     DATA_DIR: commonVars.DATA_DIR,
     METRICS_PORT: commonVars.METRICS_PORT,
+    ...internalTlsVars,
     /** e.g. smtp://127.0.0.1:2525; without it OTP mail goes to OTP_OUTBOX_DIR as .eml files. */
     SMTP_URL: envVars.optionalUrl(['smtp:', 'smtps:']),
     MAIL_FROM: envVars.email('cloudstore@localhost'),
@@ -42,7 +45,8 @@ export const authConfigSchema = z
     { message: 'ADMIN_USERNAME, ADMIN_EMAIL and ADMIN_PASSWORD must be set together (or none of them)' },
   )
   .transform((config) => ({
-    ...config,
+    ...withInternalTlsFiles(config, 'auth'),
+    AUTH_ADDRESS: config.AUTH_ADDRESS ?? `127.0.0.1:${config.AUTH_PORT}`,
     OTP_OUTBOX_DIR: config.OTP_OUTBOX_DIR ?? join(config.DATA_DIR, 'outbox'),
   }));
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commonVars, DEFAULT_PORTS, withServiceAddresses } from '../common-vars';
+import { commonVars, DEFAULT_PORTS, internalTlsVars, withInternalTlsFiles, withServiceAddresses } from '../common-vars';
 import { envVars } from '../env-vars';
 
 export const gatewayConfigSchema = z
@@ -30,7 +30,8 @@ export const gatewayConfigSchema = z
     DATA_DIR: commonVars.DATA_DIR,
     /** Take the client address from X-Forwarded-For (set when a proxy you trust stands in front). */
     TRUST_PROXY: envVars.boolean(false),
+    ...internalTlsVars,
   })
-  .transform(withServiceAddresses);
+  .transform((config) => withInternalTlsFiles(withServiceAddresses(config), 'gateway'));
 
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commonVars, DEFAULT_PORTS } from '../common-vars';
+import { commonVars, DEFAULT_PORTS, internalTlsVars } from '../common-vars';
 import { envVars } from '../env-vars';
 
 /** What `npm start` itself reads; every service's own schema is checked too before it starts. */
@@ -16,6 +16,8 @@ export const localClusterConfigSchema = z.object({
   STORAGE_NODES: envVars.integer(3, 1, 64),
   /** Metrics of the internal services listen on their gRPC port plus this offset; 0 for off. */
   METRICS_PORT_OFFSET: envVars.integer(1000, 0, 10000),
+  /** On with no files given: the dev PKI under DATA_DIR/pki is created once and each service gets its own certificate. */
+  ...internalTlsVars,
 });
 
 export type LocalClusterConfig = z.output<typeof localClusterConfigSchema>;

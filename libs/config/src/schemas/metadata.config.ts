@@ -1,47 +1,58 @@
 import { z } from 'zod';
-import { commonVars } from '../common-vars';
+import { commonVars, internalTlsVars, withInternalTlsFiles } from '../common-vars';
 import { envVars } from '../env-vars';
 
-export const metadataConfigSchema = z.object({
-  LOG_LEVEL: commonVars.LOG_LEVEL,
-  METADATA_PORT: commonVars.METADATA_PORT,
-  DATABASE_URL: commonVars.DATABASE_URL,
-  REDIS_URL: commonVars.REDIS_URL,
-  REDIS_KEY_PREFIX: commonVars.REDIS_KEY_PREFIX,
-  METRICS_PORT: commonVars.METRICS_PORT,
-  /** How often storage nodes are asked to send a heartbeat. */
-  HEARTBEAT_INTERVAL_SECONDS: envVars.integer(5, 1, 3600),
-  /** A node silent for this long is down: its replicas stop counting as healthy. */
-  NODE_DOWN_AFTER_SECONDS: envVars.integer(15, 2, 86400),
-  /** Copies of every chunk, capped at the number of live nodes. */
-  REPLICATION_FACTOR: envVars.integer(3, 1, 16),
-  /** Quota of a new basic user (100 GiB). */
-  DEFAULT_QUOTA_BYTES: envVars.integer(107374182400, 0),
-  /** Quota of a premium user (1 TiB). */
-  PREMIUM_QUOTA_BYTES: envVars.integer(1099511627776, 0),
-  /** Quota of an admin; 0 means unlimited. */
-  ADMIN_QUOTA_BYTES: envVars.integer(0, 0),
-  /** A deleted file can be restored for this long (30 days), then it is purged; 0 purges at once. */
-  TRASH_RETENTION_SECONDS: envVars.integer(2592000, 0, 10 * 365 * 86400),
-  /** An upload with no new chunk for this long is aborted and its chunks collected (a gateway that died). */
-  UPLOAD_IDLE_TIMEOUT_SECONDS: envVars.integer(600, 5, 7 * 86400),
-  /**
-   * How long an upload of undeclared size that fits alone waits for older uploads of the same
-   * user to finish before it is refused (QUOTA_EXCEEDED). At most 60: the gateway's call waits.
-   */
-  QUOTA_WAIT_SECONDS: envVars.integer(30, 0, 60),
-  /** How often under- and over-replicated chunks are looked for (and drains progress). */
-  REPLICATION_CHECK_INTERVAL_SECONDS: envVars.integer(10, 1, 3600),
-  /** Chunk copies made at once by one metadata replica. */
-  REPAIR_CONCURRENCY: envVars.integer(4, 1, 64),
-  /** Every replica is re-read and checked against its SHA-256 at least this often (7 days). */
-  SCRUB_INTERVAL_SECONDS: envVars.integer(604800, 1, 365 * 86400),
-  /** Scrubbing reads at most this many bytes per second, across the cluster. */
-  SCRUB_BYTES_PER_SECOND: envVars.integer(20 * 1024 * 1024, 1024),
-  /** How often replicas are moved toward their placement (a node joined); 0 turns it off. */
-  REBALANCE_INTERVAL_SECONDS: envVars.integer(60, 0, 86400),
-  /** Rebalancing moves at most this many bytes per second. */
-  REBALANCE_BYTES_PER_SECOND: envVars.integer(10 * 1024 * 1024, 1024),
-});
+export const metadataConfigSchema = z
+  .object({
+    LOG_LEVEL: commonVars.LOG_LEVEL,
+    METADATA_PORT: commonVars.METADATA_PORT,
+    /** Where other services dial metadata; on a loopback address (the default) it listens on loopback only. */
+    METADATA_ADDRESS: commonVars.METADATA_ADDRESS,
+    DATABASE_URL: commonVars.DATABASE_URL,
+    REDIS_URL: commonVars.REDIS_URL,
+    REDIS_KEY_PREFIX: commonVars.REDIS_KEY_PREFIX,
+    METRICS_PORT: commonVars.METRICS_PORT,
+    DATA_DIR: commonVars.DATA_DIR,
+    ...internalTlsVars,
+    /** How often storage nodes are asked to send a heartbeat. */
+    HEARTBEAT_INTERVAL_SECONDS: envVars.integer(5, 1, 3600),
+    /** A node silent for this long is down: its replicas stop counting as healthy. */
+    NODE_DOWN_AFTER_SECONDS: envVars.integer(15, 2, 86400),
+    /** Copies of every chunk, capped at the number of live nodes. */
+    REPLICATION_FACTOR: envVars.integer(3, 1, 16),
+    /** Quota of a new basic user (100 GiB). */
+    DEFAULT_QUOTA_BYTES: envVars.integer(107374182400, 0),
+    /** Quota of a premium user (1 TiB). */
+    PREMIUM_QUOTA_BYTES: envVars.integer(1099511627776, 0),
+    /** Quota of an admin; 0 means unlimited. */
+    ADMIN_QUOTA_BYTES: envVars.integer(0, 0),
+    /** A deleted file can be restored for this long (30 days), then it is purged; 0 purges at once. */
+    TRASH_RETENTION_SECONDS: envVars.integer(2592000, 0, 10 * 365 * 86400),
+    /** An upload with no new chunk for this long is aborted and its chunks collected (a gateway that died). */
+    UPLOAD_IDLE_TIMEOUT_SECONDS: envVars.integer(600, 5, 7 * 86400),
+    /**
+     * How long an upload of undeclared size that fits alone waits for older uploads of the same
+     * user to finish before it is refused (QUOTA_EXCEEDED). At most 60: the gateway's call waits.
+     */
+    QUOTA_WAIT_SECONDS: envVars.integer(30, 0, 60),
+    /** How often under- and over-replicated chunks are looked for (and drains progress). */
+    REPLICATION_CHECK_INTERVAL_SECONDS: envVars.integer(10, 1, 3600),
+    /** Chunk copies made at once by one metadata replica. */
+    REPAIR_CONCURRENCY: envVars.integer(4, 1, 64),
+    /** Every replica is re-read and checked against its SHA-256 at least this often (7 days). */
+    SCRUB_INTERVAL_SECONDS: envVars.integer(604800, 1, 365 * 86400),
+    /** Scrubbing reads at most this many bytes per second, across the cluster. */
+    SCRUB_BYTES_PER_SECOND: envVars.integer(20 * 1024 * 1024, 1024),
+    /** How often replicas are moved toward their placement (a node joined); 0 turns it off. */
+    REBALANCE_INTERVAL_SECONDS: envVars.integer(60, 0, 86400),
+    /** Rebalancing moves at most this many bytes per second. */
+    REBALANCE_BYTES_PER_SECOND: envVars.integer(10 * 1024 * 1024, 1024),
+  })
+  .transform((config) =>
+    withInternalTlsFiles(
+      { ...config, METADATA_ADDRESS: config.METADATA_ADDRESS ?? `127.0.0.1:${config.METADATA_PORT}` },
+      'metadata',
+    ),
+  );
 
 export type MetadataConfig = z.output<typeof metadataConfigSchema>;

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { commonVars, DEFAULT_PORTS, withServiceAddresses } from '../common-vars';
+import { commonVars, DEFAULT_PORTS, internalTlsVars, withInternalTlsFiles, withServiceAddresses } from '../common-vars';
 import { envVars } from '../env-vars';
 
 export const storageNodeConfigSchema = z
@@ -23,9 +23,11 @@ export const storageNodeConfigSchema = z
     AUTH_ADDRESS: commonVars.AUTH_ADDRESS,
     METADATA_ADDRESS: commonVars.METADATA_ADDRESS,
     METRICS_PORT: commonVars.METRICS_PORT,
+    ...internalTlsVars,
   })
   .transform((config) => {
-    const withAddresses = withServiceAddresses(config);
+    // A node's certificate is named after its id: DATA_DIR/pki/<STORAGE_NODE_ID>.crt.
+    const withAddresses = withInternalTlsFiles(withServiceAddresses(config), config.STORAGE_NODE_ID);
     return {
       ...withAddresses,
       STORAGE_NODE_ADDRESS: config.STORAGE_NODE_ADDRESS ?? `127.0.0.1:${config.STORAGE_NODE_PORT}`,
