@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { ensureClusterPki } from '@cloudstore/grpc';
 import { createJobsConnection, jobsPrefix, QUEUES } from '@cloudstore/jobs';
 import { findFreePortRange, waitFor } from '@cloudstore/testing';
 import { Queue } from 'bullmq';
@@ -62,6 +63,8 @@ describe('a storage node that joins', () => {
 
   it('receives new chunks at once, and existing replicas move to it a few at a time', async () => {
     const port = await findFreePortRange(1);
+    // A new node gets its certificate from the cluster's CA first, as `npm run certs -- node-3` would.
+    await ensureClusterPki(join(cluster.dataDir, 'pki'), ['node-3']);
     joiner = spawn(process.execPath, [join(__dirname, '../../dist/apps/storage-node/src/main.js')], {
       env: {
         ...cluster.env,

@@ -19,9 +19,11 @@ function callMetadata(context: ExecutionContext): Metadata | undefined {
 function rpcNameOf(context: ExecutionContext): { grpc_service: string; grpc_method: string } {
   const patterns: unknown = Reflect.getMetadata(PATTERN_METADATA, context.getHandler());
   const pattern = (Array.isArray(patterns) ? patterns[0] : patterns) as { service?: string; rpc?: string } | undefined;
+  const method = pattern?.rpc ?? context.getHandler().name;
   return {
     grpc_service: pattern?.service ?? context.getClass().name,
-    grpc_method: pattern?.rpc ?? context.getHandler().name,
+    // As the proto names it (RegisterNode): ts-proto's generated decorators register it in camelCase.
+    grpc_method: method.charAt(0).toUpperCase() + method.slice(1),
   };
 }
 
