@@ -178,9 +178,24 @@ describe(UploadReservationsService.name, () => {
   it('refuses at once an upload that cannot fit alone given what is committed', async () => {
     const owner = await newUser(3);
     const [upload] = (await openUploads(owner, [undefined])) as [string];
+    // With a wait bound of 20 s, a refusal well within it did not wait (however busy the machine).
+    const patient = new UploadReservationsService(
+      loadConfig(metadataConfigSchema, { DATABASE_URL: db.url, QUOTA_WAIT_SECONDS: '20' }),
+      uploads,
+      quotas,
+    );
+    for (let i = 0; i < 3; i += 1) await receive(owner, upload);
     const started = Date.now();
-    expect(await uploadWhole(owner, upload, 4)).toBe('QUOTA_EXCEEDED');
-    expect(Date.now() - started).toBeLessThan(1500);
+    await expect(
+      patient.withRoom(
+        upload,
+        owner,
+        (_m, u) => u.receivedBytes + UNIT,
+        () => Promise.resolve(),
+      ),
+    ).rejects.toBeInstanceOf(QuotaExceededError);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    await abort(owner, upload);
     expect(await state(owner)).toEqual({ used: 0, reserved: 0, held: 0, open: 0 });
   });
 
