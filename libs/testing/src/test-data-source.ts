@@ -25,7 +25,8 @@ export async function createTestDataSource(
     db,
     dataSource,
     drop: async () => {
-      await dataSource.destroy();
+      // A Nest application closed before may have closed it already.
+      if (dataSource.isInitialized) await dataSource.destroy();
       await db.drop();
     },
   };
