@@ -163,7 +163,11 @@ describe('self-healing storage: 4 nodes, replication factor 3, real processes', 
   beforeEach(async () => {
     for (const name of ['node-0', 'node-1', 'node-2', 'node-3']) {
       const pid = cluster.pidOf(name);
-      if (pid !== undefined) process.kill(pid, 'SIGCONT');
+      try {
+        if (pid !== undefined) process.kill(pid, 'SIGCONT');
+      } catch {
+        // A node being restarted has no process under that pid: nothing to resume.
+      }
     }
     await everyNodeUp();
     await fullyReplicated();
