@@ -104,9 +104,21 @@ describe(UploadReservationsService.name, () => {
     });
   }
 
-  async function uploadWhole(ownerId: string, uploadId: string, units: number): Promise<string> {
+  /**
+   * Receives `units` chunks and commits; `pause` holds it after some chunks until `pause.until`
+   * resolves, to fix how concurrent uploads interleave.
+   */
+  async function uploadWhole(
+    ownerId: string,
+    uploadId: string,
+    units: number,
+    pause?: { after: number; until: () => Promise<void> },
+  ): Promise<string> {
     try {
-      for (let i = 0; i < units; i += 1) await receive(ownerId, uploadId);
+      for (let i = 0; i < units; i += 1) {
+        if (i === pause?.after) await pause.until();
+        await receive(ownerId, uploadId);
+      }
       await commit(ownerId, uploadId);
       return 'landed';
     } catch (error) {
@@ -138,8 +150,17 @@ describe(UploadReservationsService.name, () => {
   it('four concurrent uploads of 5 chunks into a quota of 16: the three oldest land, the youngest is refused, exactly charged', async () => {
     const owner = await newUser(16);
     const ids = await openUploads(owner, [undefined, undefined, undefined, undefined]);
-    // Interleaved from the youngest: it holds room first, and must give it up to the older ones.
-    const outcomes = await Promise.all([...ids].reverse().map((id) => uploadWhole(owner, id, 5)));
+    // Started from the youngest; each holds 4 chunks (the quota is full) before any goes on, so the
+    // youngest cannot commit first: it must give up room to the older ones, whatever the scheduling.
+    let arrived = 0;
+    let release: () => void = () => undefined;
+    const everyoneHoldsFour = new Promise<void>((resolve) => (release = resolve));
+    const until = () => {
+      arrived += 1;
+      if (arrived === ids.length) release();
+      return everyoneHoldsFour;
+    };
+    const outcomes = await Promise.all([...ids].reverse().map((id) => uploadWhole(owner, id, 5, { after: 4, until })));
     expect(outcomes.reverse()).toEqual(['landed', 'landed', 'landed', 'QUOTA_EXCEEDED']);
     expect(await state(owner)).toEqual({ used: 15 * UNIT, reserved: 0, held: 0, open: 0 });
   });
