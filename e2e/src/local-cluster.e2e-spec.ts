@@ -123,9 +123,25 @@ describe('npm start: the local cluster', () => {
     );
     expect(await checkGrpcHealth(cluster.nodeAddress(1), await cluster.internalTransport())).toBe('SERVING');
   });
+});
+
+describe('npm start: stopping', () => {
+  // Its own cluster: stopping the one the other tests use would break them, in any order.
+  let cluster: ClusterProcess;
+
+  beforeAll(async () => {
+    cluster = await ClusterProcess.start({}, 1);
+    await cluster.waitUntilReady();
+  });
+
+  afterAll(async () => {
+    await cluster.destroy();
+  });
 
   it('stops every process on Ctrl-C within 10 s, leaving none behind', async () => {
     const pids = cluster.allReportedPids();
+    expect(pids).toHaveLength(4);
+    expect(pids.every(isAlive)).toBe(true);
     const started = Date.now();
     expect(await cluster.stop('SIGINT')).toBe(0);
     expect(Date.now() - started).toBeLessThan(10_000);

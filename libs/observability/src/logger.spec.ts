@@ -17,7 +17,20 @@ describe(createLogger.name, () => {
   it('never writes passwords, codes or tokens, wherever they are in the logged object', () => {
     const { lines, stream } = capture();
     const sut = createLogger('test', 'info', stream);
-    sut.info({ password: 'hunter2', otp: '123456', request: { authToken: 'abc', refreshToken: 'def' } }, 'hello');
+    sut.info(
+      { password: 'hunter2', otp: '123456', user: 'alice', request: { authToken: 'abc', refreshToken: 'def', path: '/x' } },
+      'hello',
+    );
+    // The line is written, with what is not secret kept and each secret replaced where it was.
+    expect(lines).toEqual([
+      expect.objectContaining({
+        msg: 'hello',
+        password: '[redacted]',
+        otp: '[redacted]',
+        user: 'alice',
+        request: { authToken: '[redacted]', refreshToken: '[redacted]', path: '/x' },
+      }),
+    ]);
     const text = JSON.stringify(lines);
     for (const secret of ['hunter2', '123456', 'abc', 'def']) expect(text).not.toContain(secret);
   });

@@ -1,5 +1,10 @@
-/** Helpers for integration and e2e tests: throw-away databases, free ports, polling. */
+/** Helpers for integration and e2e tests: throw-away databases and Redis prefixes, factories, free ports, polling. */
 export * from './test-database';
+export * from './test-data-source';
+export * from './test-redis';
+export * from './test-stores';
+export * from './factories';
+export * from './in-memory-storage-node';
 export * from './ports';
 export * from './wait-for';
 export * from './service-migrations';

@@ -11,13 +11,14 @@ export function describeServiceMigrations(service: string, schema: string, creat
     let db: TestDatabase;
     let dataSource: DataSource;
 
-    beforeAll(async () => {
+    // Each test on a fresh database of its own, so that each stands alone and in any order.
+    beforeEach(async () => {
       db = await createTestDatabase();
       dataSource = createDataSource(db.url);
       await dataSource.initialize();
     });
 
-    afterAll(async () => {
+    afterEach(async () => {
       await dataSource.destroy();
       await db.drop();
     });
@@ -28,10 +29,12 @@ export function describeServiceMigrations(service: string, schema: string, creat
     });
 
     it('run once: a second start finds nothing pending', async () => {
+      await migrateServiceSchema(dataSource, schema);
       expect(await migrateServiceSchema(dataSource, schema)).toEqual([]);
     });
 
     it('revert cleanly, down to an empty schema, and apply again', async () => {
+      expect((await migrateServiceSchema(dataSource, schema)).length).toBe(dataSource.migrations.length);
       for (let i = 0; i < dataSource.migrations.length; i += 1) await dataSource.undoLastMigration({ transaction: 'all' });
       const tables: { table_name: string }[] = await dataSource.query(
         `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name <> 'migrations'`,

@@ -24,7 +24,9 @@ describe(UploadReservationsService.name, () => {
     dataSource = createMetadataDataSource(db.url);
     await dataSource.initialize();
     await migrateServiceSchema(dataSource, METADATA_SCHEMA);
-    const config = loadConfig(metadataConfigSchema, { DATABASE_URL: db.url, QUOTA_WAIT_SECONDS: '2' });
+    // A wait bound far above how long any upload here takes, however busy the machine: an upload
+    // refused in these tests was refused by the rules, not because it gave up waiting.
+    const config = loadConfig(metadataConfigSchema, { DATABASE_URL: db.url, QUOTA_WAIT_SECONDS: '20' });
     uploads = new UploadsRepository(dataSource);
     quotas = new QuotasRepository(dataSource, config);
     sut = new UploadReservationsService(config, uploads, quotas, dataSource);
@@ -69,8 +71,8 @@ describe(UploadReservationsService.name, () => {
   }
 
   /** One more chunk received, as PrepareChunk records it. */
-  function receive(ownerId: string, uploadId: string): Promise<void> {
-    return sut.withRoom(
+  function receive(ownerId: string, uploadId: string, service = sut): Promise<void> {
+    return service.withRoom(
       uploadId,
       ownerId,
       (_m, upload) => upload.receivedBytes + UNIT,
@@ -102,9 +104,21 @@ describe(UploadReservationsService.name, () => {
     });
   }
 
-  async function uploadWhole(ownerId: string, uploadId: string, units: number): Promise<string> {
+  /**
+   * Receives `units` chunks and commits; `pause` holds it after some chunks until `pause.until`
+   * resolves, to fix how concurrent uploads interleave.
+   */
+  async function uploadWhole(
+    ownerId: string,
+    uploadId: string,
+    units: number,
+    pause?: { after: number; until: () => Promise<void> },
+  ): Promise<string> {
     try {
-      for (let i = 0; i < units; i += 1) await receive(ownerId, uploadId);
+      for (let i = 0; i < units; i += 1) {
+        if (i === pause?.after) await pause.until();
+        await receive(ownerId, uploadId);
+      }
       await commit(ownerId, uploadId);
       return 'landed';
     } catch (error) {
@@ -136,8 +150,17 @@ describe(UploadReservationsService.name, () => {
   it('four concurrent uploads of 5 chunks into a quota of 16: the three oldest land, the youngest is refused, exactly charged', async () => {
     const owner = await newUser(16);
     const ids = await openUploads(owner, [undefined, undefined, undefined, undefined]);
-    // Interleaved from the youngest: it holds room first, and must give it up to the older ones.
-    const outcomes = await Promise.all([...ids].reverse().map((id) => uploadWhole(owner, id, 5)));
+    // Started from the youngest; each holds 4 chunks (the quota is full) before any goes on, so the
+    // youngest cannot commit first: it must give up room to the older ones, whatever the scheduling.
+    let arrived = 0;
+    let release: () => void = () => undefined;
+    const everyoneHoldsFour = new Promise<void>((resolve) => (release = resolve));
+    const until = () => {
+      arrived += 1;
+      if (arrived === ids.length) release();
+      return everyoneHoldsFour;
+    };
+    const outcomes = await Promise.all([...ids].reverse().map((id) => uploadWhole(owner, id, 5, { after: 4, until })));
     expect(outcomes.reverse()).toEqual(['landed', 'landed', 'landed', 'QUOTA_EXCEEDED']);
     expect(await state(owner)).toEqual({ used: 15 * UNIT, reserved: 0, held: 0, open: 0 });
   });
@@ -178,9 +201,12 @@ describe(UploadReservationsService.name, () => {
   it('refuses at once an upload that cannot fit alone given what is committed', async () => {
     const owner = await newUser(3);
     const [upload] = (await openUploads(owner, [undefined])) as [string];
+    for (let i = 0; i < 3; i += 1) await receive(owner, upload);
     const started = Date.now();
-    expect(await uploadWhole(owner, upload, 4)).toBe('QUOTA_EXCEEDED');
-    expect(Date.now() - started).toBeLessThan(1500);
+    // With a wait bound of 20 s, a refusal well within it did not wait.
+    await expect(receive(owner, upload)).rejects.toBeInstanceOf(QuotaExceededError);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    await abort(owner, upload);
     expect(await state(owner)).toEqual({ used: 0, reserved: 0, held: 0, open: 0 });
   });
 
@@ -189,7 +215,13 @@ describe(UploadReservationsService.name, () => {
     const [older, declared] = (await openUploads(owner, [undefined, 5])) as [string, string];
     for (let i = 0; i < 5; i += 1) await receive(owner, older);
     const started = Date.now();
-    await expect(receive(owner, older)).rejects.toBeInstanceOf(QuotaExceededError);
+    const hasty = new UploadReservationsService(
+      loadConfig(metadataConfigSchema, { DATABASE_URL: db.url, QUOTA_WAIT_SECONDS: '2' }),
+      uploads,
+      quotas,
+      dataSource,
+    );
+    await expect(receive(owner, older, hasty)).rejects.toBeInstanceOf(QuotaExceededError);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1500);
     expect(await reservedOf(declared)).toBe(5 * UNIT);
     expect(await state(owner)).toMatchObject({ reserved: 10 * UNIT, held: 10 * UNIT });

@@ -3,6 +3,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { waitFor } from '@cloudstore/testing';
 import { ChunkNotFoundError, ChunkStore } from './chunk-store';
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
@@ -75,13 +76,16 @@ describe(ChunkStore.name, () => {
     const data = randomBytes(4000);
     let release: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => (release = resolve));
+    let firstHalfWritten = false;
     async function* slow(): AsyncGenerator<Buffer> {
       yield data.subarray(0, 2000);
+      // The store asks for more only once it has written what it was given.
+      firstHalfWritten = true;
       await gate;
       yield data.subarray(2000);
     }
     const writing = sut.write('chunk-dddddddd', { sha256: sha256(data), size: data.length }, slow());
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await waitFor('the first half written', () => firstHalfWritten, 5000, 5);
     await expect(sut.stat('chunk-dddddddd', false)).rejects.toBeInstanceOf(ChunkNotFoundError);
     await expect(sut.read('chunk-dddddddd')).rejects.toBeInstanceOf(ChunkNotFoundError);
     release();

@@ -1,0 +1,142 @@
+import { createHash } from 'node:crypto';
+import type { Caller } from '@cloudstore/access-tokens';
+import { authConfigSchema, loadConfig } from '@cloudstore/config';
+import { createQueue, QUEUES } from '@cloudstore/jobs';
+import { createLogger, Metrics } from '@cloudstore/observability';
+import { newOrigin, newUserInput, startTestApplication, type TestApplication } from '@cloudstore/testing';
+import { generate } from 'otplib';
+import { AuthModule } from '../auth.module';
+import { AUTH_SCHEMA, createAuthDataSource } from '../database/auth-data-source';
+import { UsersRepository } from '../users/users.repository';
+import { RECOVERY_CODE_COUNT, TotpService } from './totp.service';
+
+const LOGIN_MAX_ATTEMPTS = 3;
+
+/** Authenticator apps against the real database and Redis: enrolment, codes once, recovery codes, limits. */
+describe(TotpService.name, () => {
+  let test: TestApplication;
+  let users: UsersRepository;
+  let sut: TotpService;
+
+  beforeAll(async () => {
+    test = await startTestApplication(createAuthDataSource, AUTH_SCHEMA, (stores, jobs) => {
+      const config = loadConfig(authConfigSchema, { ...stores.env, LOGIN_MAX_ATTEMPTS: String(LOGIN_MAX_ATTEMPTS) });
+      return AuthModule.register({
+        config,
+        logger: createLogger('auth-test', 'silent'),
+        metrics: new Metrics('auth'),
+        dataSource: stores.dataSource,
+        redis: stores.redis.client,
+        auditQueue: createQueue(QUEUES.audit, jobs, config.REDIS_KEY_PREFIX),
+      });
+    });
+    users = test.app.get(UsersRepository);
+    sut = test.app.get(TotpService);
+  });
+
+  afterAll(async () => {
+    await test.close();
+  });
+
+  async function newCaller(): Promise<Caller> {
+    const { username, email } = newUserInput();
+    const user = await users.insert({
+      username,
+      usernameKey: username,
+      email,
+      emailKey: email,
+      passwordHash: 'x',
+      role: 'basic',
+    });
+    const now = Date.now();
+    return {
+      userId: user.id,
+      username,
+      role: 'basic',
+      tokenId: 't',
+      familyId: 'f',
+      issuedAt: Math.floor(now / 1000),
+      expiresAt: Math.floor(now / 1000) + 60,
+      issuedAtMs: now,
+    };
+  }
+
+  /** Enrolled and confirmed: the secret and the recovery codes. */
+  async function enrolled(caller: Caller): Promise<{ secret: string; recoveryCodes: string[] }> {
+    const { secret } = await sut.enroll(caller, newOrigin());
+    const recoveryCodes = await sut.confirm(caller, await generate({ secret }), newOrigin());
+    return { secret, recoveryCodes };
+  }
+
+  /** A code of the next time step: the confirming code's step is spent. */
+  function nextCode(secret: string): Promise<string> {
+    return generate({ secret, epoch: Math.floor(Date.now() / 1000) + 30 });
+  }
+
+  async function withSecrets(userId: string) {
+    const user = await users.findByIdWithSecrets(userId);
+    if (!user) throw new Error('no such user');
+    return user;
+  }
+
+  it('enrols with a confirming code and keeps only hashes of the recovery codes', async () => {
+    const caller = await newCaller();
+    const { secret, recoveryCodes } = await enrolled(caller);
+    expect(secret).toMatch(/^[A-Z2-7]+$/);
+    expect(recoveryCodes).toHaveLength(RECOVERY_CODE_COUNT);
+    expect(new Set(recoveryCodes).size).toBe(RECOVERY_CODE_COUNT);
+    const stored = await test.stores.dataSource.query<{ code_hash: string }[]>(
+      `SELECT code_hash FROM auth.recovery_codes WHERE user_id = $1`,
+      [caller.userId],
+    );
+    const hashes = recoveryCodes.map((c) => createHash('sha256').update(c.replace(/-/g, '')).digest('hex'));
+    expect(stored.map((r) => r.code_hash).sort()).toEqual(hashes.sort());
+    await expect(sut.enroll(caller, newOrigin())).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it('accepts a code for login once, even when two logins race with it', async () => {
+    const caller = await newCaller();
+    const { secret } = await enrolled(caller);
+    const code = await nextCode(secret);
+    const user = await withSecrets(caller.userId);
+    const results = await Promise.all([sut.verifyForLogin(user, code), sut.verifyForLogin(user, code)]);
+    expect(results.sort()).toEqual([false, true]);
+    expect(await sut.verifyForLogin(await withSecrets(caller.userId), code)).toBe(false);
+  });
+
+  it('accepts each recovery code once, in any spelling, even when two logins race with it', async () => {
+    const caller = await newCaller();
+    const { recoveryCodes } = await enrolled(caller);
+    const [first, second] = recoveryCodes as [string, string];
+    const user = await withSecrets(caller.userId);
+    expect((await Promise.all([sut.verifyForLogin(user, first), sut.verifyForLogin(user, first)])).sort()).toEqual([false, true]);
+    expect(await sut.verifyForLogin(user, ` ${second.toLowerCase().replace(/-/g, ' ')} `)).toBe(true);
+    expect(await sut.verifyForLogin(user, second)).toBe(false);
+  });
+
+  it('refuses a wrong confirming code, and past LOGIN_MAX_ATTEMPTS wrong codes the right one too', async () => {
+    const caller = await newCaller();
+    const { secret } = await sut.enroll(caller, newOrigin());
+    for (let i = 0; i < LOGIN_MAX_ATTEMPTS; i += 1) {
+      await expect(sut.confirm(caller, '000000', newOrigin())).rejects.toMatchObject({ code: 'INVALID_OTP' });
+    }
+    await expect(sut.confirm(caller, await generate({ secret }), newOrigin())).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    expect((await withSecrets(caller.userId)).totpEnabledAt).toBeNull();
+  });
+
+  it('disables with a current code or a recovery code, removing the secret and the recovery codes', async () => {
+    const caller = await newCaller();
+    const { recoveryCodes } = await enrolled(caller);
+    await expect(sut.disable(caller, '123', newOrigin())).rejects.toMatchObject({ code: 'INVALID_OTP' });
+    await sut.disable(caller, recoveryCodes[0], newOrigin());
+    expect(await withSecrets(caller.userId)).toMatchObject({ totpSecret: null, totpEnabledAt: null });
+    const [left] = await test.stores.dataSource.query<{ n: string }[]>(
+      `SELECT count(*) AS n FROM auth.recovery_codes WHERE user_id = $1`,
+      [caller.userId],
+    );
+    expect(left?.n).toBe('0');
+    await expect(sut.disable(caller, recoveryCodes[1], newOrigin())).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+  });
+});

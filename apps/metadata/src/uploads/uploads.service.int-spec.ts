@@ -1,0 +1,227 @@
+import { randomUUID } from 'node:crypto';
+import { loadConfig, type MetadataConfig, metadataConfigSchema } from '@cloudstore/config';
+import { QuotaExceededError } from '@cloudstore/contracts';
+import { createLogger } from '@cloudstore/observability';
+import {
+  createTestDataSource,
+  createTestRedis,
+  newChunk,
+  newOrigin,
+  newStorageNode,
+  type TestDataSource,
+  type TestRedis,
+} from '@cloudstore/testing';
+import type { DataSource } from 'typeorm';
+import { AuditLogRepository } from '../audit/audit-log.repository';
+import { createMetadataDataSource, METADATA_SCHEMA } from '../database/metadata-data-source';
+import { ChunksRepository } from '../files/chunks.repository';
+import { FilesRepository } from '../files/files.repository';
+import { GC_JOBS, JobQueues } from '../jobs/job-queues';
+import { NodeRegistryRepository } from '../node-registry/node-registry.repository';
+import { QuotasRepository } from '../quotas/quotas.repository';
+import { UploadReservationsService } from './upload-reservations.service';
+import { UploadsRepository } from './uploads.repository';
+import { UploadsService } from './uploads.service';
+
+/** The life of an upload against the real database and Redis: open, chunks, commit or abort. */
+describe(UploadsService.name, () => {
+  let db: TestDataSource;
+  let redis: TestRedis;
+  let dataSource: DataSource;
+  let config: MetadataConfig;
+  let quotas: QuotasRepository;
+  let files: FilesRepository;
+  let queues: JobQueues;
+  let sut: UploadsService;
+
+  beforeAll(async () => {
+    db = await createTestDataSource(createMetadataDataSource, METADATA_SCHEMA);
+    redis = await createTestRedis();
+    dataSource = db.dataSource;
+    config = loadConfig(metadataConfigSchema, {
+      DATABASE_URL: db.db.url,
+      REDIS_URL: redis.url,
+      REDIS_KEY_PREFIX: redis.keyPrefix,
+      REPLICATION_FACTOR: '2',
+      QUOTA_WAIT_SECONDS: '1',
+    });
+    const uploads = new UploadsRepository(dataSource);
+    quotas = new QuotasRepository(dataSource, config);
+    files = new FilesRepository(dataSource);
+    const nodes = new NodeRegistryRepository(dataSource);
+    queues = new JobQueues(config);
+    sut = new UploadsService(
+      config,
+      uploads,
+      files,
+      new ChunksRepository(dataSource),
+      quotas,
+      nodes,
+      new AuditLogRepository(dataSource),
+      queues,
+      new UploadReservationsService(config, uploads, quotas, dataSource),
+      createLogger('metadata-test', 'silent'),
+      dataSource,
+    );
+    for (let i = 0; i < 3; i += 1) {
+      const node = newStorageNode();
+      await nodes.register(node.nodeId, node.address, node.usage, node.diskId);
+    }
+  });
+
+  afterAll(async () => {
+    await queues.onApplicationShutdown();
+    await redis.drop();
+    await db.drop();
+  });
+
+  async function newOwner(quotaBytes: number) {
+    const owner = { userId: randomUUID(), role: 'basic', username: 'someone' };
+    await quotas.ensure(owner.userId, owner.role);
+    await quotas.set(owner.userId, { quotaBytes });
+    return owner;
+  }
+
+  function open(owner: { userId: string; role: string; username: string }, declaredSize = -1, filename = 'report.pdf') {
+    return sut.create({
+      owner,
+      filename,
+      declaredSize,
+      contentType: '',
+      fileId: '',
+      origin: newOrigin(),
+      chunkOverhead: 0,
+    });
+  }
+
+  /** Stores `sizes` as chunks, as the gateway does: prepare, write to the first candidates, complete. */
+  async function storeChunks(ownerId: string, uploadId: string, sizes: number[]) {
+    const chunks = [];
+    for (const [index, size] of sizes.entries()) {
+      const chunk = newChunk(size);
+      const prepared = await sut.prepareChunk({ uploadId, ownerId, index, size, sha256: chunk.sha256 });
+      const nodeIds = prepared.candidates.slice(0, prepared.replicationFactor).map((c) => c.nodeId);
+      await sut.completeChunk({ uploadId, ownerId, chunkId: prepared.chunkId, nodeIds });
+      chunks.push({ ...chunk, prepared });
+    }
+    return chunks;
+  }
+
+  async function auditOf(userId: string) {
+    return dataSource.query<{ operation: string; status: string; error_code: string | null }[]>(
+      `SELECT operation, status, error_code FROM metadata.audit_log WHERE user_id = $1 ORDER BY occurred_at`,
+      [userId],
+    );
+  }
+
+  it('commits a file: visible, charged exactly, audited, its chunks on the nodes the placement chose', async () => {
+    const owner = await newOwner(10_000);
+    const { uploadId, fileId, filename } = await open(owner, -1, '../etc/Résumé.pdf');
+    expect(filename).toBe('Résumé.pdf');
+    const chunks = await storeChunks(owner.userId, uploadId, [1000, 500]);
+    expect(chunks.map((c) => [c.prepared.candidates.length, c.prepared.replicationFactor, c.prepared.writeQuorum])).toEqual([
+      [3, 2, 2],
+      [3, 2, 2],
+    ]);
+    const record = await sut.commit({
+      uploadId,
+      ownerId: owner.userId,
+      size: 1500,
+      sha256: newChunk(1).sha256,
+      chunkCount: 2,
+      origin: newOrigin(),
+      wrappedDataKey: new Uint8Array(),
+      masterKeyId: '',
+    });
+    expect(record).toMatchObject({ fileId, filename: 'Résumé.pdf', size: 1500, storageNodes: expect.any(Array) });
+    const written = chunks.flatMap((c) => c.prepared.candidates.slice(0, 2).map((n) => n.nodeId));
+    expect([...record.storageNodes].sort()).toEqual([...new Set(written)].sort());
+    expect(await files.findActive(owner.userId, fileId)).toMatchObject({ chunkCount: 2, chunkSize: 1000 });
+    expect(await quotas.find(owner.userId)).toMatchObject({ usedBytes: 1500, reservedBytes: 0 });
+    expect(await auditOf(owner.userId)).toEqual([{ operation: 'file.upload', status: 'success', error_code: null }]);
+    // A commit is once: the upload is not open any more.
+    await expect(
+      sut.commit({
+        uploadId,
+        ownerId: owner.userId,
+        size: 1500,
+        sha256: newChunk(1).sha256,
+        chunkCount: 2,
+        origin: undefined,
+        wrappedDataKey: new Uint8Array(),
+        masterKeyId: '',
+      }),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it('refuses a commit whose chunks do not add up, keeping the upload open', async () => {
+    const owner = await newOwner(10_000);
+    const { uploadId } = await open(owner);
+    await storeChunks(owner.userId, uploadId, [1000]);
+    const commit = (size: number, chunkCount: number) =>
+      sut.commit({
+        uploadId,
+        ownerId: owner.userId,
+        size,
+        sha256: newChunk(1).sha256,
+        chunkCount,
+        origin: undefined,
+        wrappedDataKey: new Uint8Array(),
+        masterKeyId: '',
+      });
+    await expect(commit(1000, 2)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(commit(999, 1)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(commit(1000, 1)).resolves.toMatchObject({ size: 1000 });
+  });
+
+  it('aborts: the reservation comes back, the chunks are queued for collection once, and a second abort changes nothing', async () => {
+    const owner = await newOwner(10_000);
+    const { uploadId } = await open(owner, 3000);
+    await storeChunks(owner.userId, uploadId, [1000]);
+    expect(await quotas.find(owner.userId)).toMatchObject({ reservedBytes: 3000 });
+    const abort = () =>
+      sut.abort({ uploadId, ownerId: owner.userId, errorCode: 'CANCELLED', reason: 'client went away', origin: undefined });
+    await abort();
+    await abort();
+    expect(await quotas.find(owner.userId)).toMatchObject({ usedBytes: 0, reservedBytes: 0 });
+    const job = await queues.garbageCollection.getJob(`${GC_JOBS.collectUpload}-${uploadId}`);
+    expect(job?.data).toEqual({ uploadId });
+    expect(await auditOf(owner.userId)).toEqual([{ operation: 'file.upload', status: 'failure', error_code: 'CANCELLED' }]);
+  });
+
+  it('refuses a declared size that does not fit at once, audited, holding nothing', async () => {
+    const owner = await newOwner(1000);
+    await expect(open(owner, 1001)).rejects.toBeInstanceOf(QuotaExceededError);
+    expect(await quotas.find(owner.userId)).toMatchObject({ reservedBytes: 0 });
+    expect(await auditOf(owner.userId)).toEqual([{ operation: 'file.upload', status: 'failure', error_code: 'QUOTA_EXCEEDED' }]);
+  });
+
+  it('refuses more bytes than declared before recording the chunk', async () => {
+    const owner = await newOwner(10_000);
+    const { uploadId } = await open(owner, 1000);
+    await storeChunks(owner.userId, uploadId, [800]);
+    await expect(
+      sut.prepareChunk({ uploadId, ownerId: owner.userId, index: 1, size: 300, sha256: newChunk(1).sha256 }),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    const [row] = await dataSource.query<{ n: string }[]>(`SELECT count(*) AS n FROM metadata.chunks WHERE upload_id = $1`, [
+      uploadId,
+    ]);
+    expect(row?.n).toBe('1');
+  });
+
+  it('lets exactly one of two declared uploads that fit only alone open, when they arrive at once', async () => {
+    const owner = await newOwner(1000);
+    const outcomes = await Promise.allSettled([open(owner, 600), open(owner, 600)]);
+    expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(outcomes.find((o) => o.status === 'rejected')).toMatchObject({ reason: expect.any(QuotaExceededError) });
+    expect(await quotas.find(owner.userId)).toMatchObject({ reservedBytes: 600 });
+  });
+
+  it('does not let one file id be taken twice', async () => {
+    const owner = await newOwner(10_000);
+    const fileId = randomUUID();
+    const request = { owner, filename: 'a', declaredSize: -1, contentType: '', fileId, origin: undefined, chunkOverhead: 0 };
+    await sut.create(request);
+    await expect(sut.create(request)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+});
