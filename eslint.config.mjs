@@ -72,7 +72,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', 'libs/testing/**/*.ts', 'e2e/**/*.ts'],
+    files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', '**/*.test-helper.ts', 'libs/testing/**/*.ts', 'e2e/**/*.ts'],
     plugins: { jest },
     rules: {
       ...jest.configs['flat/recommended'].rules,

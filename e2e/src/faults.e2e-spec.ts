@@ -1,14 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { waitFor } from '@cloudstore/testing';
-import { Client } from 'pg';
-import { RestClient } from './support/api-clients';
-import { signInAs, signUp, type TestUser } from './support/accounts';
-import { ClusterProcess, isAlive } from './support/cluster-process';
-import { chunkFilesOnDisk, restUpload, sha256 } from './support/file-transfers';
-import { RedisServer } from './support/redis-server';
-import { SmtpSink } from './support/smtp-sink';
+import { type Client } from 'pg';
+import { type RestClient } from './support/api-clients';
+import { type TestUser } from './support/accounts';
+import { type ClusterProcess, isAlive } from './support/cluster-process';
+import { chunkFilesOnDisk, sha256 } from './support/file-transfers';
+import { HealingCluster } from './support/healing-cluster';
 
 /**
  * The fault suite: what the cluster promises while nodes freeze, die or lose their disks, and
@@ -28,55 +26,28 @@ const PAIRS = [
   ['node-0', 'node-2'],
   ['node-1', 'node-2'],
 ] as const;
-const ADMIN = { username: 'fault_admin', email: 'fault_admin@example.com', password: 'Admin-Passw0rd-2026!' };
-
-interface ClusterStatus {
-  nodes: { node_id: string; status: string }[];
-  under_replicated_chunks: number;
-  jobs: { waiting: number; active: number };
-}
-
 describe('fault suite: 3 nodes, replication factor 3, write quorum 2, real processes', () => {
-  let smtp: SmtpSink;
-  let redis: RedisServer;
+  let env: HealingCluster;
   let cluster: ClusterProcess;
   let rest: RestClient;
-  let admin: TestUser;
   let user: TestUser;
   let pg: Client;
-  const files = new Map<string, Buffer>();
   const stopped = new Set<number>();
 
   beforeAll(async () => {
-    smtp = await SmtpSink.start();
-    redis = await RedisServer.start();
-    cluster = await ClusterProcess.start({
-      SMTP_URL: smtp.url,
-      REDIS_URL: redis.url,
-      CHUNK_SIZE_BYTES: String(CHUNK),
-      NODE_DOWN_AFTER_SECONDS: '6',
-      HEARTBEAT_INTERVAL_SECONDS: '1',
-      REPLICATION_CHECK_INTERVAL_SECONDS: '2',
-      SCRUB_INTERVAL_SECONDS: '3600',
-      REBALANCE_INTERVAL_SECONDS: '0',
-      UPLOAD_IDLE_TIMEOUT_SECONDS: '5',
-      CHUNK_READ_TIMEOUT_MS: '600000',
-      CHUNK_WRITE_TIMEOUT_MS: '600000',
-      WRITE_QUORUM: '2',
-      ADMIN_USERNAME: ADMIN.username,
-      ADMIN_EMAIL: ADMIN.email,
-      ADMIN_PASSWORD: ADMIN.password,
-    });
-    await cluster.waitUntilReady();
-    rest = new RestClient(cluster.httpUrl);
-    admin = await signInAs(rest, smtp, ADMIN);
-    user = await signUp(rest, smtp, 'faults');
-    pg = new Client({ connectionString: String(cluster.env['DATABASE_URL']) });
-    await pg.connect();
-    for (let i = 0; i < 6; i += 1) {
-      const data = randomBytes(Math.floor(CHUNK * (0.5 + (i % 4))));
-      files.set(await restUpload(cluster.httpUrl, user.token, `seed-${i}.bin`, data), data);
-    }
+    env = await HealingCluster.start(
+      {
+        CHUNK_SIZE_BYTES: String(CHUNK),
+        SCRUB_INTERVAL_SECONDS: '3600',
+        UPLOAD_IDLE_TIMEOUT_SECONDS: '5',
+        CHUNK_READ_TIMEOUT_MS: '600000',
+        CHUNK_WRITE_TIMEOUT_MS: '600000',
+        WRITE_QUORUM: '2',
+      },
+      NODES.length,
+    );
+    ({ cluster, rest, user, pg } = env);
+    for (let i = 0; i < 6; i += 1) await env.upload(`seed-${i}.bin`, randomBytes(Math.floor(CHUNK * (0.5 + (i % 4)))));
   });
 
   afterEach(async () => {
@@ -86,12 +57,7 @@ describe('fault suite: 3 nodes, replication factor 3, write quorum 2, real proce
     await settled();
   });
 
-  afterAll(async () => {
-    await pg?.end();
-    await cluster?.destroy();
-    await redis?.destroy();
-    await smtp?.close();
-  });
+  afterAll(() => env?.close());
 
   function signal(pid: number, name: NodeJS.Signals): void {
     try {
@@ -111,20 +77,6 @@ describe('fault suite: 3 nodes, replication factor 3, write quorum 2, real proce
   function thaw(pid: number): void {
     signal(pid, 'SIGCONT');
     stopped.delete(pid);
-  }
-
-  async function download(fileId: string): Promise<Buffer> {
-    const res = await fetch(`${cluster.httpUrl}/v1/files/${fileId}/content`, {
-      headers: { authorization: `Bearer ${user.token}` },
-    });
-    const body = Buffer.from(await res.arrayBuffer());
-    if (res.status !== 200) throw new Error(`download ${fileId}: ${res.status} ${body.toString()}`);
-    return body;
-  }
-
-  async function expectEveryFileIdentical(): Promise<void> {
-    for (const [fileId, data] of files)
-      expect({ fileId, sha: sha256(await download(fileId)) }).toEqual({ fileId, sha: sha256(data) });
   }
 
   /**
@@ -160,10 +112,6 @@ describe('fault suite: 3 nodes, replication factor 3, write quorum 2, real proce
     });
   }
 
-  async function status(): Promise<ClusterStatus> {
-    return (await rest.get<ClusterStatus>('/v1/admin/cluster', admin.token)).body;
-  }
-
   /**
    * Every node up, every chunk at its factor, no job left; then nothing stray: each chunk file
    * on a disk is a recorded replica of a live file and each recorded replica is on its disk, no
@@ -175,7 +123,7 @@ describe('fault suite: 3 nodes, replication factor 3, write quorum 2, real proce
       async () => {
         // A killed node counts as up until its heartbeats are missed: look at the processes too.
         if (!['metadata', ...NODES].every((name) => isAlive(cluster.pidOf(name) ?? 0))) return false;
-        const s = await status();
+        const s = await env.status();
         return (
           s.nodes.length === NODES.length &&
           s.nodes.every((n) => n.status === 'up') &&
@@ -232,13 +180,13 @@ describe('fault suite: 3 nodes, replication factor 3, write quorum 2, real proce
   describe.each(Array.from({ length: ROUNDS }, (_, i) => i + 1))('round %i', (round) => {
     it.each(PAIRS)('reads every file with %s and %s frozen (SIGSTOP)', async (a, b) => {
       const pids = [freeze(a), freeze(b)];
-      await expectEveryFileIdentical();
+      expect(await env.unreadableFiles()).toEqual([]);
       for (const pid of pids) thaw(pid);
     });
 
     it.each(PAIRS)('reads every file with %s and %s killed (SIGKILL)', async (a, b) => {
       for (const name of [a, b]) process.kill(cluster.pidOf(name) as number, 'SIGKILL');
-      await expectEveryFileIdentical();
+      expect(await env.unreadableFiles()).toEqual([]);
     });
 
     it('finishes an upload during which a node is killed, on the nodes left', async () => {
@@ -248,8 +196,8 @@ describe('fault suite: 3 nodes, replication factor 3, write quorum 2, real proce
       });
       const body = (await res.json()) as { file_id: string };
       expect({ status: res.status, body }).toMatchObject({ status: 201 });
-      files.set(body.file_id, data);
-      expect(sha256(await download(body.file_id))).toBe(sha256(data));
+      env.files.set(body.file_id, data);
+      expect(sha256(await env.download(body.file_id))).toBe(sha256(data));
     });
 
     it('finishes an upload during which a node freezes, on the write quorum; the missing copies are repaired', async () => {
@@ -261,12 +209,12 @@ describe('fault suite: 3 nodes, replication factor 3, write quorum 2, real proce
       const body = (await res.json()) as { file_id: string };
       thaw(frozen);
       expect({ status: res.status, body }).toMatchObject({ status: 201 });
-      files.set(body.file_id, data);
-      expect(sha256(await download(body.file_id))).toBe(sha256(data));
+      env.files.set(body.file_id, data);
+      expect(sha256(await env.download(body.file_id))).toBe(sha256(data));
     });
 
     it('finishes a download during which a node freezes', async () => {
-      const [fileId, data] = [...files].sort((x, y) => y[1].length - x[1].length)[0];
+      const [fileId, data] = [...env.files].sort((x, y) => y[1].length - x[1].length)[0];
       const res = await fetch(`${cluster.httpUrl}/v1/files/${fileId}/content`, {
         headers: { authorization: `Bearer ${user.token}` },
       });
@@ -283,23 +231,11 @@ describe('fault suite: 3 nodes, replication factor 3, write quorum 2, real proce
 
     it('finishes a repair across a restart of Redis', async () => {
       const victim = NODES[round % NODES.length];
-      process.kill(cluster.pidOf(victim) as number, 'SIGKILL');
-      await rm(join(cluster.dataDir, 'nodes', victim), { recursive: true, force: true });
-      await waitFor(
-        `${victim} back on an empty disk`,
-        async () => {
-          const diskId = await readFile(join(cluster.dataDir, 'nodes', victim, 'disk-id'), 'utf8').catch(() => undefined);
-          const row = await pg.query<{ disk_id: string }>('SELECT disk_id FROM metadata.storage_nodes WHERE node_id = $1', [
-            victim,
-          ]);
-          return diskId !== undefined && row.rows[0]?.disk_id === diskId.trim();
-        },
-        60_000,
-        100,
-      );
-      await redis.restart();
+      await env.killAndWipe(victim);
+      await env.newDiskRegistered(victim);
+      await env.redis.restart();
       await settled();
-      await expectEveryFileIdentical();
+      expect(await env.unreadableFiles()).toEqual([]);
     });
 
     it('leaves an upload whole or gone when the metadata service restarts under it, never charged twice', async () => {
@@ -310,7 +246,7 @@ describe('fault suite: 3 nodes, replication factor 3, write quorum 2, real proce
         await waitFor('metadata restarted', () => (cluster.pidOf('metadata') ?? metadata) !== metadata, 30_000, 100);
       });
       const body = (await res.json()) as { file_id?: string; code?: string };
-      if (res.status === 201) files.set(body.file_id as string, data);
+      if (res.status === 201) env.files.set(body.file_id as string, data);
       const listed = await waitFor(
         'the metadata service answering again',
         async () => {
@@ -323,7 +259,7 @@ describe('fault suite: 3 nodes, replication factor 3, write quorum 2, real proce
       // Either whole and readable, or refused and not there at all.
       const outcome =
         res.status === 201
-          ? { status: 201, sha: sha256(await download(body.file_id as string)) }
+          ? { status: 201, sha: sha256(await env.download(body.file_id as string)) }
           : {
               status: res.status,
               code: body.code,

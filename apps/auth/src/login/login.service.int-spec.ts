@@ -1,18 +1,15 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AccessTokenVerifier } from '@cloudstore/access-tokens';
-import { authConfigSchema, loadConfig } from '@cloudstore/config';
-import { type AuditEvent, createQueue, QUEUES } from '@cloudstore/jobs';
-import { createLogger, Metrics } from '@cloudstore/observability';
-import { newOrigin, newUserInput, startTestApplication, type TestApplication, waitFor } from '@cloudstore/testing';
+import { type AuditEvent } from '@cloudstore/jobs';
+import { newOrigin, newUserInput, waitFor } from '@cloudstore/testing';
 import type { Queue } from 'bullmq';
-import { AuthModule } from '../auth.module';
-import { AUTH_SCHEMA, createAuthDataSource } from '../database/auth-data-source';
 import { PasswordHasher } from '../users/password-hasher';
 import type { UserEntity } from '../users/user.entity';
 import { UsersRepository } from '../users/users.repository';
 import { LoginService } from './login.service';
 import { MAX_OTP_ATTEMPTS } from './login-sessions.store';
+import { type AuthTestApplication, startAuthTestApplication } from '../auth-test-application.test-helper';
 
 const PASSWORD = 'Correct-Horse-42!';
 const LOGIN_MAX_ATTEMPTS = 3;
@@ -20,7 +17,7 @@ const OTP_MAILS_PER_ACCOUNT = 3;
 
 /** Two-step login against the real database, Redis (sessions, limits) and the mail outbox. */
 describe(LoginService.name, () => {
-  let test: TestApplication;
+  let test: AuthTestApplication;
   let auditQueue: Queue<AuditEvent>;
   let outbox: string;
   let users: UsersRepository;
@@ -28,24 +25,13 @@ describe(LoginService.name, () => {
   let sut: LoginService;
 
   beforeAll(async () => {
-    test = await startTestApplication(createAuthDataSource, AUTH_SCHEMA, (stores, jobs) => {
-      const config = loadConfig(authConfigSchema, {
-        ...stores.env,
-        LOGIN_MAX_ATTEMPTS: String(LOGIN_MAX_ATTEMPTS),
-        LOGIN_WINDOW_SECONDS: '600',
-        OTP_MAILS_PER_ACCOUNT: String(OTP_MAILS_PER_ACCOUNT),
-      });
-      outbox = config.OTP_OUTBOX_DIR;
-      auditQueue = createQueue<AuditEvent>(QUEUES.audit, jobs, config.REDIS_KEY_PREFIX);
-      return AuthModule.register({
-        config,
-        logger: createLogger('auth-test', 'silent'),
-        metrics: new Metrics('auth'),
-        dataSource: stores.dataSource,
-        redis: stores.redis.client,
-        auditQueue,
-      });
+    test = await startAuthTestApplication({
+      LOGIN_MAX_ATTEMPTS: String(LOGIN_MAX_ATTEMPTS),
+      LOGIN_WINDOW_SECONDS: '600',
+      OTP_MAILS_PER_ACCOUNT: String(OTP_MAILS_PER_ACCOUNT),
     });
+    outbox = test.config.OTP_OUTBOX_DIR;
+    auditQueue = test.auditQueue;
     users = test.app.get(UsersRepository);
     passwordHash = await test.app.get(PasswordHasher).hash(PASSWORD);
     sut = test.app.get(LoginService);

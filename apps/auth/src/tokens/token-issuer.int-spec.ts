@@ -1,36 +1,23 @@
 import { AccessTokenVerifier } from '@cloudstore/access-tokens';
-import { authConfigSchema, loadConfig } from '@cloudstore/config';
-import { type AuditEvent, createQueue, QUEUES } from '@cloudstore/jobs';
-import { createLogger, Metrics } from '@cloudstore/observability';
-import { newOrigin, newUserInput, startTestApplication, type TestApplication, waitFor } from '@cloudstore/testing';
+import { type AuditEvent } from '@cloudstore/jobs';
+import { newOrigin, newUserInput, waitFor } from '@cloudstore/testing';
 import type { Queue } from 'bullmq';
-import { AuthModule } from '../auth.module';
-import { AUTH_SCHEMA, createAuthDataSource } from '../database/auth-data-source';
 import type { UserEntity } from '../users/user.entity';
 import { UsersRepository } from '../users/users.repository';
 import { TokenIssuer } from './token-issuer.service';
+import { type AuthTestApplication, startAuthTestApplication } from '../auth-test-application.test-helper';
 
 /** Token issue, rotation and revocation against the real database and Redis, wired as the auth service wires them. */
 describe(TokenIssuer.name, () => {
-  let test: TestApplication;
+  let test: AuthTestApplication;
   let auditQueue: Queue<AuditEvent>;
   let users: UsersRepository;
   let verifier: AccessTokenVerifier;
   let sut: TokenIssuer;
 
   beforeAll(async () => {
-    test = await startTestApplication(createAuthDataSource, AUTH_SCHEMA, (stores, jobs) => {
-      const config = loadConfig(authConfigSchema, { ...stores.env, REFRESH_TOKEN_TTL_SECONDS: '60' });
-      auditQueue = createQueue<AuditEvent>(QUEUES.audit, jobs, config.REDIS_KEY_PREFIX);
-      return AuthModule.register({
-        config,
-        logger: createLogger('auth-test', 'silent'),
-        metrics: new Metrics('auth'),
-        dataSource: stores.dataSource,
-        redis: stores.redis.client,
-        auditQueue,
-      });
-    });
+    test = await startAuthTestApplication({ REFRESH_TOKEN_TTL_SECONDS: '60' });
+    auditQueue = test.auditQueue;
     users = test.app.get(UsersRepository);
     verifier = test.app.get(AccessTokenVerifier);
     sut = test.app.get(TokenIssuer);

@@ -1,35 +1,21 @@
 import { createHash } from 'node:crypto';
 import type { Caller } from '@cloudstore/access-tokens';
-import { authConfigSchema, loadConfig } from '@cloudstore/config';
-import { createQueue, QUEUES } from '@cloudstore/jobs';
-import { createLogger, Metrics } from '@cloudstore/observability';
-import { newOrigin, newUserInput, startTestApplication, type TestApplication } from '@cloudstore/testing';
+import { newOrigin, newUserInput } from '@cloudstore/testing';
 import { generate } from 'otplib';
-import { AuthModule } from '../auth.module';
-import { AUTH_SCHEMA, createAuthDataSource } from '../database/auth-data-source';
 import { UsersRepository } from '../users/users.repository';
 import { RECOVERY_CODE_COUNT, TotpService } from './totp.service';
+import { type AuthTestApplication, startAuthTestApplication } from '../auth-test-application.test-helper';
 
 const LOGIN_MAX_ATTEMPTS = 3;
 
 /** Authenticator apps against the real database and Redis: enrolment, codes once, recovery codes, limits. */
 describe(TotpService.name, () => {
-  let test: TestApplication;
+  let test: AuthTestApplication;
   let users: UsersRepository;
   let sut: TotpService;
 
   beforeAll(async () => {
-    test = await startTestApplication(createAuthDataSource, AUTH_SCHEMA, (stores, jobs) => {
-      const config = loadConfig(authConfigSchema, { ...stores.env, LOGIN_MAX_ATTEMPTS: String(LOGIN_MAX_ATTEMPTS) });
-      return AuthModule.register({
-        config,
-        logger: createLogger('auth-test', 'silent'),
-        metrics: new Metrics('auth'),
-        dataSource: stores.dataSource,
-        redis: stores.redis.client,
-        auditQueue: createQueue(QUEUES.audit, jobs, config.REDIS_KEY_PREFIX),
-      });
-    });
+    test = await startAuthTestApplication({ LOGIN_MAX_ATTEMPTS: String(LOGIN_MAX_ATTEMPTS) });
     users = test.app.get(UsersRepository);
     sut = test.app.get(TotpService);
   });

@@ -1,42 +1,28 @@
 import { AccessTokenVerifier } from '@cloudstore/access-tokens';
-import { authConfigSchema, loadConfig } from '@cloudstore/config';
-import { type AuditEvent, createQueue, QUEUES } from '@cloudstore/jobs';
-import { createLogger, Metrics } from '@cloudstore/observability';
-import { newOrigin, newUserInput, startTestApplication, type TestApplication } from '@cloudstore/testing';
+import { type AuditEvent } from '@cloudstore/jobs';
+import { newOrigin, newUserInput } from '@cloudstore/testing';
 import type { Queue } from 'bullmq';
-import { AuthModule } from '../auth.module';
-import { AUTH_SCHEMA, createAuthDataSource } from '../database/auth-data-source';
 import { TokenIssuer } from '../tokens/token-issuer.service';
 import { UsersRepository } from './users.repository';
 import { UsersService } from './users.service';
+import { type AuthTestApplication, startAuthTestApplication } from '../auth-test-application.test-helper';
 
 const ADMIN = newUserInput({ username: 'boot_admin' });
 
 /** Accounts against the real database and Redis: registration, the bootstrap admin, role changes. */
 describe(UsersService.name, () => {
-  let test: TestApplication;
+  let test: AuthTestApplication;
   let auditQueue: Queue<AuditEvent>;
   let users: UsersRepository;
   let sut: UsersService;
 
   beforeAll(async () => {
-    test = await startTestApplication(createAuthDataSource, AUTH_SCHEMA, (stores, jobs) => {
-      const config = loadConfig(authConfigSchema, {
-        ...stores.env,
-        ADMIN_USERNAME: ADMIN.username,
-        ADMIN_EMAIL: ADMIN.email,
-        ADMIN_PASSWORD: ADMIN.password,
-      });
-      auditQueue = createQueue<AuditEvent>(QUEUES.audit, jobs, config.REDIS_KEY_PREFIX);
-      return AuthModule.register({
-        config,
-        logger: createLogger('auth-test', 'silent'),
-        metrics: new Metrics('auth'),
-        dataSource: stores.dataSource,
-        redis: stores.redis.client,
-        auditQueue,
-      });
+    test = await startAuthTestApplication({
+      ADMIN_USERNAME: ADMIN.username,
+      ADMIN_EMAIL: ADMIN.email,
+      ADMIN_PASSWORD: ADMIN.password,
     });
+    auditQueue = test.auditQueue;
     users = test.app.get(UsersRepository);
     sut = test.app.get(UsersService);
   });

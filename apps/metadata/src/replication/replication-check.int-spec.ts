@@ -1,16 +1,15 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { loadConfig, type MetadataConfig, metadataConfigSchema } from '@cloudstore/config';
-import { migrateServiceSchema } from '@cloudstore/database';
+import { randomUUID } from 'node:crypto';
+import { type MetadataConfig } from '@cloudstore/config';
 import { createLogger } from '@cloudstore/observability';
-import { createTestDatabase, type TestDatabase, waitFor } from '@cloudstore/testing';
-import { Redis } from 'ioredis';
+import { waitFor } from '@cloudstore/testing';
+import { type Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
-import { createMetadataDataSource, METADATA_SCHEMA } from '../database/metadata-data-source';
 import { JobQueues } from '../jobs/job-queues';
 import { NodeRegistryRepository } from '../node-registry/node-registry.repository';
 import type { NodeState } from '../node-registry/storage-node.entity';
 import { DEFAULT_CHECK_LIMITS, ReplicationCheckService } from './replication-check.service';
 import { ReplicationRepository } from './replication.repository';
+import { createMetadataTestStores, type MetadataTestStores } from '../metadata-test-stores.test-helper';
 
 interface NodeSpec {
   readonly id: string;
@@ -19,7 +18,7 @@ interface NodeSpec {
 }
 
 describe('repair detection (real PostgreSQL and Redis, migrations applied)', () => {
-  let db: TestDatabase;
+  let stores: MetadataTestStores;
   let dataSource: DataSource;
   let redis: Redis;
   let config: MetadataConfig;
@@ -28,17 +27,9 @@ describe('repair detection (real PostgreSQL and Redis, migrations applied)', () 
   let check: ReplicationCheckService;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    dataSource = createMetadataDataSource(db.url);
-    await dataSource.initialize();
-    await migrateServiceSchema(dataSource, METADATA_SCHEMA);
-    config = loadConfig(metadataConfigSchema, {
-      DATABASE_URL: db.url,
-      REDIS_KEY_PREFIX: `checktest${randomBytes(4).toString('hex')}`,
-      NODE_DOWN_AFTER_SECONDS: '15',
-      REPLICATION_FACTOR: '3',
-    });
-    redis = new Redis(config.REDIS_URL);
+    stores = await createMetadataTestStores({ NODE_DOWN_AFTER_SECONDS: '15', REPLICATION_FACTOR: '3' });
+    ({ dataSource, config } = stores);
+    redis = stores.redis.client;
     queues = new JobQueues(config);
     repository = new ReplicationRepository(dataSource, config);
     check = new ReplicationCheckService(
@@ -55,11 +46,7 @@ describe('repair detection (real PostgreSQL and Redis, migrations applied)', () 
 
   afterAll(async () => {
     await queues.onApplicationShutdown();
-    const keys = await redis.keys(`${config.REDIS_KEY_PREFIX}:*`);
-    if (keys.length > 0) await redis.del(...keys);
-    redis.disconnect();
-    await dataSource.destroy();
-    await db.drop();
+    await stores.drop();
   });
 
   beforeEach(async () => {

@@ -1,30 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { ReplicaReader, StorageNodeClients } from '@cloudstore/chunk-transfer';
-import { loadConfig, type MetadataConfig, metadataConfigSchema } from '@cloudstore/config';
+import { type MetadataConfig } from '@cloudstore/config';
 import { InternalTransport } from '@cloudstore/grpc';
 import { createLogger, Metrics } from '@cloudstore/observability';
-import {
-  createTestDataSource,
-  createTestRedis,
-  InMemoryStorageNode,
-  newChunk,
-  newStorageNode,
-  type TestDataSource,
-  type TestRedis,
-} from '@cloudstore/testing';
+import { InMemoryStorageNode, newChunk, newStorageNode } from '@cloudstore/testing';
 import type { DataSource } from 'typeorm';
-import { createMetadataDataSource, METADATA_SCHEMA } from '../database/metadata-data-source';
 import { ChunkLocks } from '../jobs/chunk-locks';
 import { NodeRegistryRepository } from '../node-registry/node-registry.repository';
 import { rankNodes } from '../placement/rendezvous-placement';
 import { ReplicationMetrics } from './replication.metrics';
 import { ReplicationRepository } from './replication.repository';
 import { ReplicationService } from './replication.service';
+import { createMetadataTestStores, type MetadataTestStores } from '../metadata-test-stores.test-helper';
 
 /** Repair planning against the real database, Redis locks and storage nodes' gRPC API (in memory). */
 describe(ReplicationService.name, () => {
-  let db: TestDataSource;
-  let redis: TestRedis;
+  let stores: MetadataTestStores;
   let dataSource: DataSource;
   let config: MetadataConfig;
   let nodeRegistry: NodeRegistryRepository;
@@ -34,16 +25,8 @@ describe(ReplicationService.name, () => {
   let sut: ReplicationService;
 
   beforeAll(async () => {
-    db = await createTestDataSource(createMetadataDataSource, METADATA_SCHEMA);
-    redis = await createTestRedis();
-    dataSource = db.dataSource;
-    config = loadConfig(metadataConfigSchema, {
-      DATABASE_URL: db.db.url,
-      REDIS_URL: redis.url,
-      REDIS_KEY_PREFIX: redis.keyPrefix,
-      REPLICATION_FACTOR: '3',
-      NODE_DOWN_AFTER_SECONDS: '3600',
-    });
+    stores = await createMetadataTestStores({ REPLICATION_FACTOR: '3', NODE_DOWN_AFTER_SECONDS: '3600' });
+    ({ dataSource, config } = stores);
     nodeRegistry = new NodeRegistryRepository(dataSource);
     replicas = new ReplicationRepository(dataSource, config);
     clients = new StorageNodeClients(InternalTransport.plaintext());
@@ -56,7 +39,7 @@ describe(ReplicationService.name, () => {
       new ReplicaReader(clients, 5000),
       clients.health,
       new ReplicationMetrics(new Metrics('metadata-test')),
-      new ChunkLocks(config, redis.client),
+      new ChunkLocks(config, stores.redis.client),
       createLogger('metadata-test', 'silent'),
     );
   });
@@ -64,8 +47,7 @@ describe(ReplicationService.name, () => {
   afterAll(async () => {
     clients.close();
     for (const node of nodes.values()) await node.stop();
-    await redis.drop();
-    await db.drop();
+    await stores.drop();
   });
 
   async function addNode(): Promise<string> {

@@ -1,18 +1,17 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { chunkExists, deleteChunk, putChunk, type ReplicaReader, StorageNodeClients } from '@cloudstore/chunk-transfer';
-import { loadConfig, type MetadataConfig, metadataConfigSchema } from '@cloudstore/config';
-import { migrateServiceSchema } from '@cloudstore/database';
+import { type MetadataConfig } from '@cloudstore/config';
 import { InternalTransport } from '@cloudstore/grpc';
 import { createLogger, Metrics } from '@cloudstore/observability';
-import { createTestDatabase, type TestDatabase, waitFor } from '@cloudstore/testing';
-import { Redis } from 'ioredis';
+import { waitFor } from '@cloudstore/testing';
+import { type Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
-import { createMetadataDataSource, METADATA_SCHEMA } from '../database/metadata-data-source';
 import { ChunkLocks, LockLostError } from '../jobs/chunk-locks';
 import { NodeRegistryRepository } from '../node-registry/node-registry.repository';
 import { ReplicationMetrics } from './replication.metrics';
 import { ReplicationRepository } from './replication.repository';
 import { ReplicationService } from './replication.service';
+import { createMetadataTestStores, type MetadataTestStores } from '../metadata-test-stores.test-helper';
 
 // The storage nodes are the boundary stubbed here: the node receiving the copy is slowed at will.
 jest.mock('@cloudstore/chunk-transfer', () => ({
@@ -26,7 +25,7 @@ const TTL_MS = 300;
 const BYTES = Buffer.from('0123456789');
 
 describe(`${ReplicationService.name} under a chunk lock (real PostgreSQL and Redis, ${TTL_MS} ms lock time to live)`, () => {
-  let db: TestDatabase;
+  let stores: MetadataTestStores;
   let dataSource: DataSource;
   let redis: Redis;
   let config: MetadataConfig;
@@ -35,16 +34,9 @@ describe(`${ReplicationService.name} under a chunk lock (real PostgreSQL and Red
   let sut: ReplicationService;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    dataSource = createMetadataDataSource(db.url);
-    await dataSource.initialize();
-    await migrateServiceSchema(dataSource, METADATA_SCHEMA);
-    config = loadConfig(metadataConfigSchema, {
-      DATABASE_URL: db.url,
-      REDIS_KEY_PREFIX: `repairtest${randomBytes(4).toString('hex')}`,
-      REPLICATION_FACTOR: '3',
-    });
-    redis = new Redis(config.REDIS_URL);
+    stores = await createMetadataTestStores({ REPLICATION_FACTOR: '3' });
+    ({ dataSource, config } = stores);
+    redis = stores.redis.client;
     // The nodes in this test never answer: no TLS needed.
     nodeClients = new StorageNodeClients(InternalTransport.plaintext());
     sut = new ReplicationService(
@@ -67,11 +59,7 @@ describe(`${ReplicationService.name} under a chunk lock (real PostgreSQL and Red
 
   afterAll(async () => {
     nodeClients.close();
-    const keys = await redis.keys(`${config.REDIS_KEY_PREFIX}:*`);
-    if (keys.length > 0) await redis.del(...keys);
-    redis.disconnect();
-    await dataSource.destroy();
-    await db.drop();
+    await stores.drop();
   });
 
   /** A chunk of a live file with ok replicas on a and b only: its repair copies it to c. */

@@ -1,19 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { loadConfig, type MetadataConfig, metadataConfigSchema } from '@cloudstore/config';
+import { type MetadataConfig } from '@cloudstore/config';
 import { QuotaExceededError } from '@cloudstore/contracts';
 import { createLogger } from '@cloudstore/observability';
-import {
-  createTestDataSource,
-  createTestRedis,
-  newChunk,
-  newOrigin,
-  newStorageNode,
-  type TestDataSource,
-  type TestRedis,
-} from '@cloudstore/testing';
+import { newChunk, newOrigin, newStorageNode } from '@cloudstore/testing';
 import type { DataSource } from 'typeorm';
 import { AuditLogRepository } from '../audit/audit-log.repository';
-import { createMetadataDataSource, METADATA_SCHEMA } from '../database/metadata-data-source';
 import { ChunksRepository } from '../files/chunks.repository';
 import { FilesRepository } from '../files/files.repository';
 import { GC_JOBS, JobQueues } from '../jobs/job-queues';
@@ -22,11 +13,11 @@ import { QuotasRepository } from '../quotas/quotas.repository';
 import { UploadReservationsService } from './upload-reservations.service';
 import { UploadsRepository } from './uploads.repository';
 import { UploadsService } from './uploads.service';
+import { createMetadataTestStores, type MetadataTestStores } from '../metadata-test-stores.test-helper';
 
 /** The life of an upload against the real database and Redis: open, chunks, commit or abort. */
 describe(UploadsService.name, () => {
-  let db: TestDataSource;
-  let redis: TestRedis;
+  let stores: MetadataTestStores;
   let dataSource: DataSource;
   let config: MetadataConfig;
   let quotas: QuotasRepository;
@@ -35,16 +26,8 @@ describe(UploadsService.name, () => {
   let sut: UploadsService;
 
   beforeAll(async () => {
-    db = await createTestDataSource(createMetadataDataSource, METADATA_SCHEMA);
-    redis = await createTestRedis();
-    dataSource = db.dataSource;
-    config = loadConfig(metadataConfigSchema, {
-      DATABASE_URL: db.db.url,
-      REDIS_URL: redis.url,
-      REDIS_KEY_PREFIX: redis.keyPrefix,
-      REPLICATION_FACTOR: '2',
-      QUOTA_WAIT_SECONDS: '1',
-    });
+    stores = await createMetadataTestStores({ REPLICATION_FACTOR: '2', QUOTA_WAIT_SECONDS: '1' });
+    ({ dataSource, config } = stores);
     const uploads = new UploadsRepository(dataSource);
     quotas = new QuotasRepository(dataSource, config);
     files = new FilesRepository(dataSource);
@@ -71,8 +54,7 @@ describe(UploadsService.name, () => {
 
   afterAll(async () => {
     await queues.onApplicationShutdown();
-    await redis.drop();
-    await db.drop();
+    await stores.drop();
   });
 
   async function newOwner(quotaBytes: number) {

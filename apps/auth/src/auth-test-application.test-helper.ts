@@ -1,0 +1,35 @@
+import { type AuthConfig, authConfigSchema, loadConfig } from '@cloudstore/config';
+import { type AuditEvent, createQueue, QUEUES } from '@cloudstore/jobs';
+import { createLogger, Metrics } from '@cloudstore/observability';
+import { startTestApplication, type TestApplication } from '@cloudstore/testing';
+import type { Queue } from 'bullmq';
+import { AuthModule } from './auth.module';
+import { AUTH_SCHEMA, createAuthDataSource } from './database/auth-data-source';
+
+export interface AuthTestApplication extends TestApplication {
+  readonly config: AuthConfig;
+  /** Where the module sends its audit events (the metadata service would write them). */
+  readonly auditQueue: Queue<AuditEvent>;
+}
+
+/**
+ * The auth service's Nest module on a migrated database of its own and its own Redis prefix,
+ * without a gRPC server: what the medium tests call services of. `env` adds to the test stores' variables.
+ */
+export async function startAuthTestApplication(env: Record<string, string> = {}): Promise<AuthTestApplication> {
+  let config!: AuthConfig;
+  let auditQueue!: Queue<AuditEvent>;
+  const test = await startTestApplication(createAuthDataSource, AUTH_SCHEMA, (stores, jobs) => {
+    config = loadConfig(authConfigSchema, { ...stores.env, ...env });
+    auditQueue = createQueue<AuditEvent>(QUEUES.audit, jobs, config.REDIS_KEY_PREFIX);
+    return AuthModule.register({
+      config,
+      logger: createLogger('auth-test', 'silent'),
+      metrics: new Metrics('auth'),
+      dataSource: stores.dataSource,
+      redis: stores.redis.client,
+      auditQueue,
+    });
+  });
+  return { ...test, config, auditQueue };
+}
