@@ -28,6 +28,9 @@ export const CHUNK_WRITES_IN_FLIGHT = 2;
 /** How long writes still under way may finish once a quorum has a chunk: as long as the quorum took, within these bounds. */
 const QUORUM_GRACE_MS = { min: 250, max: 1000 };
 
+/** Before the quorum has a chunk, a spell this long in which no write ends brings in the next candidate node. */
+const WRITE_HEDGE_MS = 1000;
+
 /**
  * Deadline of the metadata calls that reserve quota (PrepareChunk, CommitUpload): an upload of
  * undeclared size may wait there while older uploads of the same user hold the room, for at most
@@ -182,7 +185,8 @@ export class UploadService {
 
   /**
    * Writes the chunk to `replicationFactor` nodes at once (to suspect nodes only when too few
-   * others answer), each failure moving on to the next candidate of the placement. Once a write
+   * others answer), each failure moving on to the next candidate of the placement, and a spell of
+   * WRITE_HEDGE_MS with no write ending bringing in the next candidate too. Once a write
    * quorum has it fsynced, the writes still under way get as long again as the quorum took
    * (within QUORUM_GRACE_MS) and are then cancelled: a stalled node costs an upload a bounded
    * delay, and the copies it missed are restored by the replication jobs. Never enough with
@@ -196,10 +200,6 @@ export class UploadService {
     const failures: string[] = [];
     const writes = new Set<AbortController>();
     const started = Date.now();
-    let quorumReached!: () => void;
-    const quorum = new Promise<void>((resolve) => {
-      quorumReached = resolve;
-    });
     const writeToNext = async (): Promise<void> => {
       const target = candidates.shift();
       if (!target) return;
@@ -215,7 +215,6 @@ export class UploadService {
           write.signal,
         );
         stored.push(target.nodeId);
-        if (stored.length >= prepared.writeQuorum) quorumReached();
       } catch (error) {
         this.metrics.replicaWriteFailures.inc({ node_id: target.nodeId });
         // Too slow, or not reached at all, counts against the node; an answer it gave (full, say) does not.
@@ -231,16 +230,31 @@ export class UploadService {
         writes.delete(write);
       }
     };
+    const pending = new Set<Promise<void>>();
+    const launch = () => {
+      const write: Promise<void> = writeToNext().finally(() => pending.delete(write));
+      pending.add(write);
+    };
     const parallel = Math.min(prepared.replicationFactor, Math.max(answering, prepared.writeQuorum));
-    const all = Promise.all(Array.from({ length: parallel }, writeToNext));
-    await Promise.race([all, quorum]);
-    if (writes.size > 0) {
+    for (let i = 0; i < parallel; i += 1) launch();
+    // Until the quorum has it: whenever no write ends within WRITE_HEDGE_MS, the next candidate is
+    // written too, so nodes that stall (answering nothing, failing nothing) cannot hold the upload.
+    while (stored.length < prepared.writeQuorum && pending.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const stalled = await Promise.race([
+        Promise.race(pending).then(() => false),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), WRITE_HEDGE_MS))),
+      ]);
+      clearTimeout(timer);
+      if (stalled && candidates.length > 0) launch();
+    }
+    if (pending.size > 0) {
       const grace = Math.min(QUORUM_GRACE_MS.max, Math.max(QUORUM_GRACE_MS.min, Date.now() - started));
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([all, new Promise((resolve) => (timer = setTimeout(resolve, grace)))]);
+      await Promise.race([Promise.all(pending), new Promise((resolve) => (timer = setTimeout(resolve, grace)))]);
       clearTimeout(timer);
       for (const write of writes) write.abort();
-      await all;
+      await Promise.all(pending);
     }
     if (stored.length < prepared.writeQuorum) {
       this.logger.warn({ chunkId: prepared.chunkId, stored, failures }, 'chunk write missed its quorum');
