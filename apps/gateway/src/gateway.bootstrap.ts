@@ -11,6 +11,7 @@ import { FileCipher } from './encryption/file-cipher';
 import type { MasterKey } from './encryption/master-key';
 import { GatewayModule } from './gateway.module';
 import { ReadinessService } from './health/readiness.service';
+import { securityHeaders } from './http/security-headers';
 import { ProblemDetailsFilter } from './http/problem-details.filter';
 import { createValidationPipe } from './http/validation.pipe';
 import { InternalClients } from './internal-clients/internal-clients';
@@ -37,6 +38,8 @@ export async function startGateway(
     { bodyParser: false, logger: new NestPinoLogger(logger) },
   );
   app.disable('x-powered-by');
+  // Before every route, Swagger's included: each answer carries the headers, errors and 404s too.
+  app.use(securityHeaders);
   app.set('trust proxy', config.TRUST_PROXY);
   app.useGlobalFilters(new ProblemDetailsFilter(logger));
   app.useGlobalPipes(createValidationPipe());
