@@ -2,8 +2,10 @@ import { signUp } from './support/accounts';
 import { restUpload } from './support/file-transfers';
 import { TestCluster } from './support/test-cluster';
 
-describe('HTTP hardening of the gateway: security headers', () => {
-  const env = TestCluster.perFile({});
+const ADMIN = { username: 'hardening_admin', email: 'hardening-admin@example.com', password: 'Admin-Passw0rd-2026!' };
+
+describe('HTTP hardening of the gateway: security headers, readiness details', () => {
+  const env = TestCluster.perFile({}, { admin: ADMIN });
 
   describe('security headers', () => {
     const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
@@ -50,6 +52,23 @@ describe('HTTP hardening of the gateway: security headers', () => {
         expect(asset.headers.get('content-security-policy')).toBe(csp);
         await asset.arrayBuffer();
       }
+    });
+  });
+
+  describe('/readyz', () => {
+    it('tells the public only ready or not, and an admin the details', async () => {
+      const user = await signUp(env.rest, env.smtp, 'ready');
+      const anonymous = await env.rest.get('/readyz');
+      const member = await env.rest.get('/readyz', user.token);
+      const forged = await env.rest.get('/readyz', 'not-a-token');
+      for (const answer of [anonymous, member, forged]) {
+        expect(answer.status).toBe(200);
+        expect(answer.body).toEqual({ status: 'ready' });
+      }
+      const admin = await env.rest.get<{ status: string; checks: { storage_nodes: { up: number } } }>('/readyz', env.admin.token);
+      expect(admin.status).toBe(200);
+      expect(admin.body.status).toBe('ready');
+      expect(admin.body.checks.storage_nodes.up).toBe(3);
     });
   });
 });
