@@ -1,11 +1,63 @@
+import { request } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { Metadata } from '@grpc/grpc-js';
+import { waitFor } from '@cloudstore/testing';
 import { signUp } from './support/accounts';
 import { restUpload } from './support/file-transfers';
 import { TestCluster } from './support/test-cluster';
 
 const ADMIN = { username: 'hardening_admin', email: 'hardening-admin@example.com', password: 'Admin-Passw0rd-2026!' };
+const PASSWORD = 'Sup3r-Secret-Pass!';
 
-describe('HTTP hardening of the gateway: security headers, readiness details', () => {
-  const env = TestCluster.perFile({}, { admin: ADMIN });
+/** A JSON POST sent from `localAddress` (any 127.x address is this machine), as a client behind no proxy. */
+function postFrom(
+  localAddress: string,
+  url: string,
+  body: unknown,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      { method: 'POST', localAddress, headers: { 'content-type': 'application/json', ...headers } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: JSON.parse(Buffer.concat(chunks).toString() || '{}') as Record<string, unknown>,
+          }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+describe('HTTP hardening of the gateway: security headers, readiness details, trusted proxies', () => {
+  // 127.0.0.1 is the proxy: the tests' own connections come from it.
+  const env = TestCluster.perFile({ TRUSTED_PROXIES: '127.0.0.1/32' }, { admin: ADMIN });
+
+  async function registerAddress(userId: string): Promise<string | null> {
+    return waitFor(
+      'the register event in the audit log',
+      async () => {
+        const { rows } = await env.pg.query<{ client_address: string | null }>(
+          `SELECT client_address FROM metadata.audit_log WHERE user_id = $1::uuid AND operation = 'auth.register'`,
+          [userId],
+        );
+        return rows[0] ?? false;
+      },
+      20_000,
+    ).then((row) => row.client_address);
+  }
+
+  function newUser() {
+    const username = `hard_${randomBytes(4).toString('hex')}`;
+    return { username, email: `${username}@example.com`, password: PASSWORD };
+  }
 
   describe('security headers', () => {
     const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
@@ -69,6 +121,30 @@ describe('HTTP hardening of the gateway: security headers, readiness details', (
       expect(admin.status).toBe(200);
       expect(admin.body.status).toBe('ready');
       expect(admin.body.checks.storage_nodes.up).toBe(3);
+    });
+  });
+
+  describe('TRUSTED_PROXIES', () => {
+    it('REST: the client is the rightmost hop that is not a trusted proxy', async () => {
+      const who = newUser();
+      const res = await env.rest.withIp('1.2.3.4, 5.6.7.8').post('/v1/auth/register', who);
+      expect(res.status).toBe(201);
+      expect(await registerAddress(res.body['user_id'] as string)).toBe('5.6.7.8');
+    });
+
+    it('gRPC: x-forwarded-for metadata is read the same way', async () => {
+      const who = newUser();
+      const metadata = new Metadata();
+      metadata.set('x-forwarded-for', '9.9.9.9, 8.8.4.4');
+      const registered = await env.grpc.call('register', who, { metadata });
+      expect(await registerAddress(registered.userId)).toBe('8.8.4.4');
+    });
+
+    it('ignores X-Forwarded-For from a peer that is not a trusted proxy', async () => {
+      const who = newUser();
+      const res = await postFrom('127.0.0.2', `${env.cluster.httpUrl}/v1/auth/register`, who, { 'x-forwarded-for': '5.6.7.8' });
+      expect(res.status).toBe(201);
+      expect(await registerAddress(res.body['user_id'] as string)).toBe('127.0.0.2');
     });
   });
 });
