@@ -36,7 +36,7 @@ function postFrom(
   });
 }
 
-describe('HTTP hardening of the gateway: security headers, readiness details, trusted proxies', () => {
+describe('HTTP hardening of the gateway: security headers, readiness details, trusted proxies, limits before work', () => {
   // 127.0.0.1 is the proxy: the tests' own connections come from it.
   const env = TestCluster.perFile({ TRUSTED_PROXIES: '127.0.0.1/32' }, { admin: ADMIN });
 
@@ -145,6 +145,50 @@ describe('HTTP hardening of the gateway: security headers, readiness details, tr
       const res = await postFrom('127.0.0.2', `${env.cluster.httpUrl}/v1/auth/register`, who, { 'x-forwarded-for': '5.6.7.8' });
       expect(res.status).toBe(201);
       expect(await registerAddress(res.body['user_id'] as string)).toBe('127.0.0.2');
+    });
+  });
+  describe('limits before work', () => {
+    // 4 + 511 × 2 = 1026 bytes in 515 characters: over 1 KiB only when counted in bytes.
+    const OVERSIZED = `Aa1!${'é'.repeat(511)}`;
+
+    it('refuses a password over 1 KiB: WEAK_PASSWORD at registration, INVALID_CREDENTIALS at login', async () => {
+      const who = newUser();
+      const registered = await env.rest.post('/v1/auth/register', { ...who, password: OVERSIZED });
+      expect([registered.status, registered.body['code']]).toEqual([400, 'WEAK_PASSWORD']);
+      const user = await signUp(env.rest, env.smtp, 'limits');
+      const login = await env.rest.post('/v1/auth/login', { username: user.username, password: OVERSIZED });
+      expect([login.status, login.body['code']]).toEqual([401, 'INVALID_CREDENTIALS']);
+      const grpcRegister = await env.grpc.call('register', { ...newUser(), password: OVERSIZED }).catch((e: unknown) => e);
+      expect(grpcRegister).toMatchObject({ code: 'WEAK_PASSWORD' });
+    });
+
+    it.each([
+      ['a right-to-left override', 'invoice\u202Etxt.exe'],
+      ['a right-to-left isolate', 'photo\u2067gpj.exe'],
+      ['NUL', 'report\u0000.pdf'],
+      ['a newline', 'two\nlines.txt'],
+    ])('refuses a filename with %s with INVALID_FILENAME, and audits it', async (_what, filename) => {
+      const user = await signUp(env.rest, env.smtp, 'names');
+      const res = await fetch(`${env.cluster.httpUrl}/v1/files?filename=${encodeURIComponent(filename)}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${user.token}` },
+        body: Buffer.from('data'),
+      });
+      expect([res.status, ((await res.json()) as { code: string }).code]).toEqual([400, 'INVALID_FILENAME']);
+      const audited = await waitFor(
+        'the refused upload in the audit log',
+        async () => {
+          const { rows } = await env.pg.query<{ filename: string }>(
+            `SELECT filename FROM metadata.audit_log WHERE user_id = $1::uuid AND operation = 'file.upload' AND error_code = 'INVALID_FILENAME'`,
+            [user.userId],
+          );
+          return rows[0] ?? false;
+        },
+        20_000,
+      );
+      expect(audited.filename).toContain('\ufffd');
+      const listed = await env.rest.get<{ total_count: number }>('/v1/files', user.token);
+      expect(listed.body.total_count).toBe(0);
     });
   });
 });
