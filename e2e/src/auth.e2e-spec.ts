@@ -37,7 +37,7 @@ describe('auth through the gateway (REST and gRPC), real auth service, PostgreSQ
     smtp = await SmtpSink.start();
     cluster = await ClusterProcess.start({
       SMTP_URL: smtp.url,
-      TRUST_PROXY: 'true',
+      TRUSTED_PROXIES: '127.0.0.1/32',
       LOGIN_MAX_ATTEMPTS: '5',
       LOGIN_WINDOW_SECONDS: String(WINDOW_SECONDS),
       IP_MAX_ATTEMPTS: '8',

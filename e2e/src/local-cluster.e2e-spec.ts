@@ -5,6 +5,7 @@ import { credentials } from '@grpc/grpc-js';
 import { checkGrpcHealth, InternalTransport } from '@cloudstore/grpc';
 import { waitFor } from '@cloudstore/testing';
 import { ClusterProcess, isAlive, METRICS_PORT_OFFSET } from './support/cluster-process';
+import { TestCluster } from './support/test-cluster';
 
 interface Readiness {
   status: string;
@@ -12,21 +13,22 @@ interface Readiness {
   checks: { storage_nodes: { up: number; total: number; nodes: { node_id: string; status: string }[] } };
 }
 
-async function readyz(cluster: ClusterProcess): Promise<{ status: number; body: Readiness }> {
-  const res = await fetch(`${cluster.httpUrl}/readyz`);
+const ADMIN = { username: 'cluster_admin', email: 'cluster-admin@example.com', password: 'Admin-Passw0rd-2026!' };
+
+/** The readiness details, which only an admin's token is shown. */
+async function readyz(cluster: ClusterProcess, token: string): Promise<{ status: number; body: Readiness }> {
+  const res = await fetch(`${cluster.httpUrl}/readyz`, { headers: { authorization: `Bearer ${token}` } });
   return { status: res.status, body: (await res.json()) as Readiness };
 }
 
 describe('npm start: the local cluster', () => {
+  const env = TestCluster.perFile({}, { admin: ADMIN });
   let cluster: ClusterProcess;
+  let adminToken: string;
 
-  beforeAll(async () => {
-    cluster = await ClusterProcess.start();
-    await cluster.waitUntilReady();
-  });
-
-  afterAll(async () => {
-    await cluster.destroy();
+  beforeAll(() => {
+    cluster = env.cluster;
+    adminToken = env.admin.token;
   });
 
   it('runs six processes and says where each listens', () => {
@@ -39,7 +41,7 @@ describe('npm start: the local cluster', () => {
   });
 
   it('is ready, naming three storage nodes up', async () => {
-    const { status, body } = await readyz(cluster);
+    const { status, body } = await readyz(cluster, adminToken);
     expect(status).toBe(200);
     expect(body.status).toBe('ready');
     expect(body.checks.storage_nodes.nodes.map((n) => [n.node_id, n.status])).toEqual([
@@ -105,7 +107,7 @@ describe('npm start: the local cluster', () => {
     await waitFor(
       'node-1 reported down',
       async () => {
-        const { body } = await readyz(cluster);
+        const { body } = await readyz(cluster, adminToken);
         return body.checks.storage_nodes.nodes.find((n) => n.node_id === 'node-1')?.status === 'down';
       },
       5000,
@@ -116,7 +118,7 @@ describe('npm start: the local cluster', () => {
     await waitFor(
       'node-1 up again',
       async () => {
-        const { status, body } = await readyz(cluster);
+        const { status, body } = await readyz(cluster, adminToken);
         return status === 200 && body.checks.storage_nodes.up === 3;
       },
       30_000,

@@ -11,6 +11,8 @@ import { FileCipher } from './encryption/file-cipher';
 import type { MasterKey } from './encryption/master-key';
 import { GatewayModule } from './gateway.module';
 import { ReadinessService } from './health/readiness.service';
+import { securityHeaders } from './http/security-headers';
+import { TrustedProxies } from './http/trusted-proxies';
 import { ProblemDetailsFilter } from './http/problem-details.filter';
 import { createValidationPipe } from './http/validation.pipe';
 import { InternalClients } from './internal-clients/internal-clients';
@@ -37,7 +39,11 @@ export async function startGateway(
     { bodyParser: false, logger: new NestPinoLogger(logger) },
   );
   app.disable('x-powered-by');
-  app.set('trust proxy', config.TRUST_PROXY);
+  // Before every route, Swagger's included: each answer carries the headers, errors and 404s too.
+  app.use(securityHeaders);
+  // req.ip and req.protocol believe X-Forwarded-* only from TRUSTED_PROXIES, like RequestOrigins.
+  const proxies = new TrustedProxies(config.TRUSTED_PROXIES);
+  app.set('trust proxy', (address: string) => proxies.isTrusted(address));
   app.useGlobalFilters(new ProblemDetailsFilter(logger));
   app.useGlobalPipes(createValidationPipe());
 

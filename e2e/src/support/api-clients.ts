@@ -8,7 +8,7 @@ export interface RestResponse<T = Record<string, unknown>> {
   headers: Headers;
 }
 
-/** The REST API as a client sees it; `ip` is sent as X-Forwarded-For (the test cluster trusts it). */
+/** The REST API as a client sees it; `ip` is sent as X-Forwarded-For (believed by a cluster started with TRUSTED_PROXIES=127.0.0.1/32). */
 export class RestClient {
   constructor(
     readonly baseUrl: string,

@@ -1,4 +1,24 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
+
+/** An IP network: `address` (the network as written, normalised) and prefix length. */
+export interface Cidr {
+  readonly family: 'ipv4' | 'ipv6';
+  readonly address: string;
+  readonly prefix: number;
+}
+
+/** `10.0.0.0/8`, `::1/128`, or a bare address (a /32 or /128); undefined when it is none. */
+export function parseCidr(raw: string): Cidr | undefined {
+  const match = /^([^/]+?)(?:\/(\d{1,3}))?$/.exec(raw.trim());
+  if (!match?.[1]) return undefined;
+  const version = isIP(match[1]);
+  if (version === 0) return undefined;
+  const max = version === 4 ? 32 : 128;
+  const prefix = match[2] === undefined ? max : Number(match[2]);
+  if (prefix > max) return undefined;
+  return { family: version === 4 ? 'ipv4' : 'ipv6', address: match[1].toLowerCase(), prefix };
+}
 
 /**
  * Builders for environment variables. Each takes the raw string (or undefined when unset) and
@@ -85,6 +105,13 @@ export const envVars = {
 
   boolean: (defaultValue: boolean) =>
     envVar(defaultValue, 'true or false', (raw) => ({ true: true, false: false, '1': true, '0': false })[raw.toLowerCase()]),
+
+  /** Comma separated CIDRs (or bare addresses); unset is the empty list. */
+  cidrList: () =>
+    envVar<readonly Cidr[]>([], 'a comma separated list of CIDRs such as 10.0.0.0/8,::1/128', (raw) => {
+      const cidrs = raw.split(',').map((part) => parseCidr(part));
+      return cidrs.every((c): c is Cidr => c !== undefined) ? cidrs : undefined;
+    }),
 
   email: (defaultValue?: string) =>
     envVar(defaultValue, 'an email address', (raw) => (/^[^\s@]+@[^\s@]+$/.test(raw) ? raw : undefined)),

@@ -47,6 +47,15 @@ describe(loadConfig.name, () => {
     expect(() => loadConfig(gatewayConfigSchema, { MASTER_KEY: hex })).not.toThrow(hex);
   });
 
+  it('takes TRUSTED_PROXIES as a list of CIDRs, empty when unset', () => {
+    expect(loadConfig(gatewayConfigSchema, {}).TRUSTED_PROXIES).toEqual([]);
+    expect(loadConfig(gatewayConfigSchema, { TRUSTED_PROXIES: '10.0.0.0/8, 192.168.1.7,::1/128' }).TRUSTED_PROXIES).toEqual([
+      { family: 'ipv4', address: '10.0.0.0', prefix: 8 },
+      { family: 'ipv4', address: '192.168.1.7', prefix: 32 },
+      { family: 'ipv6', address: '::1', prefix: 128 },
+    ]);
+  });
+
   it('derives a storage node address from its port', () => {
     const sut = loadConfig(storageNodeConfigSchema, { STORAGE_NODE_ID: 'node-7', STORAGE_NODE_PORT: '50078' });
     expect(sut.STORAGE_NODE_ADDRESS).toBe('127.0.0.1:50078');
@@ -60,6 +69,16 @@ describe(loadConfig.name, () => {
     ['LOG_LEVEL', 'loud', 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"'],
     ['CHUNK_SIZE_BYTES', '10', 'CHUNK_SIZE_BYTES must be an integer from 65536 to 67108864, got "10"'],
     ['AUTH_ADDRESS', 'no-port', 'AUTH_ADDRESS must be an address of the form host:port, got "no-port"'],
+    [
+      'TRUSTED_PROXIES',
+      '10.0.0.0/33',
+      'TRUSTED_PROXIES must be a comma separated list of CIDRs such as 10.0.0.0/8,::1/128, got "10.0.0.0/33"',
+    ],
+    [
+      'TRUSTED_PROXIES',
+      '127.0.0.1/32,proxy.local',
+      'TRUSTED_PROXIES must be a comma separated list of CIDRs such as 10.0.0.0/8,::1/128, got "127.0.0.1/32,proxy.local"',
+    ],
   ])('rejects %s=%s with one line naming the variable', (variable, value, message) => {
     const load = () => loadConfig(gatewayConfigSchema, { [variable]: value });
     expect(load).toThrow(ConfigError);

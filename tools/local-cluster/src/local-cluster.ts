@@ -9,7 +9,8 @@ import {
   metadataConfigSchema,
   storageNodeConfigSchema,
 } from '@cloudstore/config';
-import { clusterPkiFiles, ensureClusterPki } from '@cloudstore/grpc';
+import { NODE_REGISTRY_SERVICE, type nodeRegistryApi } from '@cloudstore/contracts';
+import { clusterPkiFiles, ensureClusterPki, GrpcServiceClient, loadInternalTransport } from '@cloudstore/grpc';
 import { type ProcessSpec, SupervisedProcess, type SupervisorEvents } from './supervised-process';
 
 /** Where a service of the local cluster listens. */
@@ -23,9 +24,9 @@ export interface ServiceEndpoint {
 }
 
 export interface ReadinessReport {
-  readonly status: string;
-  readonly failed?: string[];
-  readonly checks?: { storage_nodes?: { up: number; total: number } };
+  /** Storage nodes the registry holds up, and all it knows. */
+  readonly nodesUp: number;
+  readonly nodesTotal: number;
 }
 
 const DIST_ROOT = resolve(__dirname, '../../..');
@@ -165,27 +166,45 @@ export class LocalCluster {
   }
 
   /**
-   * Resolves with the gateway's /readyz report once it is green and every storage node is up
-   * (or, after `allNodesGraceMs`, with at least one); rejects after `timeoutMs`.
+   * Resolves once the gateway's /readyz is green and every storage node is up in the registry
+   * (or, after `allNodesGraceMs`, at least one); rejects after `timeoutMs`. The public /readyz
+   * says only ready or not, so the nodes are counted by asking the metadata service's registry,
+   * over internal gRPC with the gateway's credentials (this process issued them).
    */
   async waitUntilReady(timeoutMs: number, allNodesGraceMs = 20_000): Promise<ReadinessReport> {
     const started = Date.now();
     let last = 'no answer yet';
-    while (Date.now() - started < timeoutMs) {
-      try {
-        const res = await fetch(`${this.gatewayUrl}/readyz`, { signal: AbortSignal.timeout(3000) });
-        const report = (await res.json()) as ReadinessReport;
-        const nodes = report.checks?.storage_nodes;
-        if (res.ok && nodes && (nodes.up === this.config.STORAGE_NODES || Date.now() - started > allNodesGraceMs)) return report;
-        last = res.ok
-          ? `${nodes?.up ?? 0}/${this.config.STORAGE_NODES} storage nodes up`
-          : `not ready: ${(report.failed ?? []).join(', ')}`;
-      } catch (error) {
-        last = error instanceof Error ? error.message : String(error);
+    let registry: GrpcServiceClient<nodeRegistryApi.NodeRegistryServiceClient> | undefined;
+    try {
+      while (Date.now() - started < timeoutMs) {
+        try {
+          const res = await fetch(`${this.gatewayUrl}/readyz`, { signal: AbortSignal.timeout(3000) });
+          if (res.ok) {
+            registry ??= await this.nodeRegistryClient();
+            const { nodes } = await registry.call('listNodes', {}, { timeoutMs: 3000 });
+            const report = { nodesUp: nodes.filter((n) => n.status === 'up').length, nodesTotal: nodes.length };
+            const allUp = report.nodesUp === this.config.STORAGE_NODES;
+            if (report.nodesUp > 0 && (allUp || Date.now() - started > allNodesGraceMs)) return report;
+            last = `${report.nodesUp}/${this.config.STORAGE_NODES} storage nodes up`;
+          } else {
+            last = `not ready: /readyz answers ${res.status}`;
+          }
+        } catch (error) {
+          last = error instanceof Error ? error.message : String(error);
+        }
+        await new Promise((r) => setTimeout(r, 500));
       }
-      await new Promise((r) => setTimeout(r, 500));
+    } finally {
+      registry?.close();
     }
     throw new Error(`the cluster was not ready within ${Math.round(timeoutMs / 1000)} s (${last})`);
+  }
+
+  private async nodeRegistryClient(): Promise<GrpcServiceClient<nodeRegistryApi.NodeRegistryServiceClient>> {
+    const gateway = loadConfig(gatewayConfigSchema, this.process('gateway').spec.env);
+    // The gateway warns about INTERNAL_TLS=off itself.
+    const transport = await loadInternalTransport(gateway, () => undefined);
+    return new GrpcServiceClient(NODE_REGISTRY_SERVICE, gateway.METADATA_ADDRESS, transport, 3000);
   }
 
   /** Stops every process: SIGTERM, then SIGKILL for any still running after `graceMs`. */

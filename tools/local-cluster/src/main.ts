@@ -70,9 +70,8 @@ async function main(): Promise<void> {
   cluster.start();
   try {
     const report = await cluster.waitUntilReady(READY_TIMEOUT_MS);
-    const nodes = report.checks?.storage_nodes;
     say(
-      `ready: REST ${cluster.gatewayUrl}, gRPC 127.0.0.1:${config.GRPC_PORT}, ${nodes?.up ?? 0}/${config.STORAGE_NODES} storage nodes up (Ctrl-C stops all)`,
+      `ready: REST ${cluster.gatewayUrl}, gRPC 127.0.0.1:${config.GRPC_PORT}, ${report.nodesUp}/${config.STORAGE_NODES} storage nodes up (Ctrl-C stops all)`,
     );
   } catch (error) {
     if (!stopping) say(`${(error as Error).message}; still trying, see the logs above`);

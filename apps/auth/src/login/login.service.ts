@@ -12,6 +12,7 @@ import { BruteForceProtection } from '../rate-limits/brute-force-protection.serv
 import { type TokenPair, TokenIssuer } from '../tokens/token-issuer.service';
 import { TotpService } from '../totp/totp.service';
 import { PasswordHasher } from '../users/password-hasher';
+import { isOversizedPassword } from '../users/password-policy';
 import { UsersRepository } from '../users/users.repository';
 import { LoginSessionsStore, MAX_OTP_ATTEMPTS, type OtpMethod } from './login-sessions.store';
 import { OtpMailer } from './otp-mailer';
@@ -45,7 +46,8 @@ export class LoginService {
   ) {}
 
   async start(usernameOrEmail: string, password: string, origin: Origin): Promise<LoginChallenge> {
-    if (!usernameOrEmail || !password || usernameOrEmail.length > 254 || password.length > 1024) throw invalidCredentials();
+    if (!usernameOrEmail || !password || usernameOrEmail.length > 254 || isOversizedPassword(password))
+      throw invalidCredentials();
     // Charged before the password is checked (so parallel guesses count), refunded when it was right.
     await this.protection.chargeAddress(origin.clientAddress);
     const user = await this.users.findForLogin(usernameOrEmail);

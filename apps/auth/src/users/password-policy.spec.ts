@@ -1,8 +1,29 @@
-import { assertPasswordAllowed, commonPasswords, isCommonPassword } from './password-policy';
+import {
+  assertPasswordAllowed,
+  commonPasswords,
+  isCommonPassword,
+  isOversizedPassword,
+  MAX_PASSWORD_BYTES,
+} from './password-policy';
 
 const context = { username: 'alice_smith', emailLocalPart: 'alice.s' };
 
 describe(assertPasswordAllowed.name, () => {
+  it('refuses a password over 1 KiB of raw bytes before normalising it', () => {
+    const normalize = jest.spyOn(String.prototype, 'normalize');
+    try {
+      // 300 astral characters: 600 UTF-16 units, 1200 bytes.
+      const oversized = `Aa1!${'😀'.repeat(300)}`;
+      expect(() => assertPasswordAllowed('seed', oversized, context)).toThrow(`at most ${MAX_PASSWORD_BYTES} bytes`);
+      expect(() => assertPasswordAllowed('seed', 'x'.repeat(20 * 1024 * 1024), context)).toThrow(
+        expect.objectContaining({ code: 'WEAK_PASSWORD' }) as Error,
+      );
+      expect(normalize).not.toHaveBeenCalled();
+    } finally {
+      normalize.mockRestore();
+    }
+  });
+
   it('ships at least the 10,000 most common passwords', () => {
     expect(commonPasswords().size).toBeGreaterThanOrEqual(10_000);
     expect(commonPasswords().has('123456')).toBe(true);
@@ -46,5 +67,16 @@ describe(assertPasswordAllowed.name, () => {
   it('sees through decorations and digits for letters', () => {
     expect(isCommonPassword('!!Dragon2024')).toBe(true);
     expect(isCommonPassword('Tr0ub4dor&3-horse')).toBe(false);
+  });
+});
+
+describe(isOversizedPassword.name, () => {
+  it('counts UTF-8 bytes as received: 1024 is allowed, 1025 is not', () => {
+    expect(isOversizedPassword('a'.repeat(1024))).toBe(false);
+    expect(isOversizedPassword('a'.repeat(1025))).toBe(true);
+    expect(isOversizedPassword('é'.repeat(512))).toBe(false);
+    expect(isOversizedPassword(`${'é'.repeat(512)}a`)).toBe(true);
+    // NFD "é" (e + combining accent) is 3 bytes raw, though NFC would make it 2.
+    expect(isOversizedPassword('e\u0301'.repeat(342))).toBe(true);
   });
 });

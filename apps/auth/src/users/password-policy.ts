@@ -3,6 +3,18 @@ import { type DomainError, WeakPasswordError } from '@cloudstore/contracts';
 import { dictionary } from '@zxcvbn-ts/language-common';
 
 export const MAX_PASSWORD_LENGTH = 128;
+/**
+ * The most bytes (UTF-8, as received) a password may have: checked before it is normalised or
+ * hashed, so an oversized one costs nothing. 128 characters of 4 bytes each still fit.
+ */
+export const MAX_PASSWORD_BYTES = 1024;
+
+/** Whether a password is longer than any that is allowed: decided on its raw bytes, before any work. */
+export function isOversizedPassword(password: string): boolean {
+  // Each UTF-16 unit is at most 3 UTF-8 bytes: no need to count a string that is short or long enough.
+  if (password.length * 3 <= MAX_PASSWORD_BYTES) return false;
+  return password.length > MAX_PASSWORD_BYTES || Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES;
+}
 const MIN_LENGTH: Record<PasswordPolicyName, number> = { seed: 12, nist: 15 };
 /** Context words shorter than this are too common as substrings to forbid. */
 const MIN_CONTEXT_WORD_LENGTH = 3;
@@ -48,7 +60,8 @@ export function normalizePassword(password: string): string {
 /**
  * Checks a new password. `seed`: at least 12 characters with an upper-case letter, a lower-case
  * letter, a digit and a special character. `nist` (SP 800-63B, ASVS 5): at least 15 characters,
- * no composition rules. Both: at most 128 characters (never truncated), not a common password,
+ * no composition rules. Both: at most 1 KiB as received (checked first), and at most 128
+ * characters (never truncated), not a common password,
  * not containing the username or the email's local part. The error says which rule failed.
  */
 export function assertPasswordAllowed(
@@ -56,6 +69,7 @@ export function assertPasswordAllowed(
   password: string,
   context: { username: string; emailLocalPart: string },
 ): void {
+  if (isOversizedPassword(password)) throw weak(`Password must be at most ${MAX_PASSWORD_BYTES} bytes`);
   const normalized = normalizePassword(password);
   const length = [...normalized].length;
   const min = MIN_LENGTH[policy];

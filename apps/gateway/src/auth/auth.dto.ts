@@ -1,7 +1,12 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 
-/** Bodies are checked for shape here; the auth service checks content and answers with its codes. */
+/**
+ * Bodies are checked for shape here; the auth service checks content and answers with its codes.
+ * Passwords have no length here: auth refuses one over 1 KiB of raw bytes before any work, with
+ * WEAK_PASSWORD (register) or INVALID_CREDENTIALS (login), the same as over gRPC; the 64 KiB
+ * body limit bounds what reaches it.
+ */
 const MAX = 1024;
 
 export class RegisterBody {
@@ -17,10 +22,9 @@ export class RegisterBody {
 
   @ApiProperty({
     example: 'Correct-Horse-Battery-9',
-    description: 'PASSWORD_POLICY seed: 12+ chars with upper, lower, digit, special',
+    description: 'PASSWORD_POLICY seed: 12+ chars with upper, lower, digit, special; at most 1 KiB (UTF-8)',
   })
   @IsString()
-  @MaxLength(MAX)
   password!: string;
 }
 
@@ -32,7 +36,6 @@ export class LoginBody {
 
   @ApiProperty()
   @IsString()
-  @MaxLength(MAX)
   password!: string;
 }
 

@@ -10,7 +10,7 @@ import { fileAuditEvent } from '../audit/audit-entry';
 import { AuditLogRepository } from '../audit/audit-log.repository';
 import { ChunksRepository } from '../files/chunks.repository';
 import { fileRecord } from '../files/file-record';
-import { sanitizeFilename } from '../files/filename';
+import { filenameForAudit, sanitizeFilename } from '../files/filename';
 import { FilesRepository } from '../files/files.repository';
 import { JobQueues } from '../jobs/job-queues';
 import { METADATA_CONFIG } from '../metadata.tokens';
@@ -58,7 +58,7 @@ export class UploadsService {
         errorCode,
         userId: owner.userId,
         username: owner.username,
-        filename: request.filename.slice(0, 255),
+        filename: filenameForAudit(request.filename),
         origin: request.origin,
       });
     let filename: string;

@@ -28,8 +28,11 @@ export const gatewayConfigSchema = z
      */
     MASTER_KEY: envVars.base64Key(32),
     DATA_DIR: commonVars.DATA_DIR,
-    /** Take the client address from X-Forwarded-For (set when a proxy you trust stands in front). */
-    TRUST_PROXY: envVars.boolean(false),
+    /**
+     * Proxies whose X-Forwarded-For is believed; the client is the rightmost hop that is not one
+     * of them. Empty: X-Forwarded-For is ignored, the client is the connection's peer.
+     */
+    TRUSTED_PROXIES: envVars.cidrList(),
     ...internalTlsVars,
   })
   .transform((config) => withInternalTlsFiles(withServiceAddresses(config), 'gateway'));
