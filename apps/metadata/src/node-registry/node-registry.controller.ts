@@ -18,7 +18,6 @@ export class NodeRegistryController implements nodeRegistryApi.NodeRegistryServi
     return this.registry.register(request);
   }
 
-  /** Only the node its certificate names may register or send heartbeats as it. */
   @UseGuards(NodeIdentityGuard)
   heartbeat(request: nodeRegistryApi.HeartbeatRequest): Promise<nodeRegistryApi.HeartbeatResponse> {
     return this.registry.heartbeat(request);
