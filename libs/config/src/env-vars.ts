@@ -69,6 +69,11 @@ export const envVars = {
 
   integer: (defaultValue: number | undefined, min: number, max = Number.MAX_SAFE_INTEGER) =>
     envVar(defaultValue, `an integer from ${min} to ${max}`, (raw) => parseInteger(raw, min, max)),
+  /** Unset is undefined: a rule elsewhere decides (e.g. WRITE_QUORUM follows the replication factor). */
+  optionalInteger: (min: number, max: number) =>
+    envVar<number | null>(null, `an integer from ${min} to ${max}`, (raw) => parseInteger(raw, min, max)).transform(
+      (value) => value ?? undefined,
+    ),
 
   url: (defaultValue: string | undefined, protocols: readonly string[]) =>
     envVar(defaultValue, `a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`, (raw) => {

@@ -91,6 +91,14 @@ describe(loadConfig.name, () => {
     );
   });
 
+  it('takes WRITE_QUORUM up to the replication factor, a majority when unset', () => {
+    expect(loadConfig(metadataConfigSchema, {}).WRITE_QUORUM).toBeUndefined();
+    expect(loadConfig(metadataConfigSchema, { WRITE_QUORUM: '3' }).WRITE_QUORUM).toBe(3);
+    expect(() => loadConfig(metadataConfigSchema, { WRITE_QUORUM: '4' })).toThrow(
+      /^invalid configuration: WRITE_QUORUM must not be more than REPLICATION_FACTOR$/,
+    );
+  });
+
   it('rejects a storage node id that could escape its data folder', () => {
     expect(() => loadConfig(storageNodeConfigSchema, { STORAGE_NODE_ID: '../x' })).toThrow(/STORAGE_NODE_ID must be/);
   });

@@ -65,6 +65,17 @@ describe(writeQuorum.name, () => {
     expect(writeQuorum(replicas)).toBe(quorum);
   });
 
+  it.each([
+    [3, 1, 1],
+    [3, 3, 3],
+    [2, 3, 2],
+  ])(
+    'of %i replicas with WRITE_QUORUM %i is %i: what is configured, never more than the replicas',
+    (replicas, configured, quorum) => {
+      expect(writeQuorum(replicas, configured)).toBe(quorum);
+    },
+  );
+
   it('caps the factor at the eligible nodes', () => {
     expect(effectiveReplicationFactor(3, 2)).toBe(2);
     expect(effectiveReplicationFactor(3, 5)).toBe(3);

@@ -38,7 +38,7 @@ export function effectiveReplicationFactor(configured: number, eligibleNodes: nu
   return Math.max(0, Math.min(configured, eligibleNodes));
 }
 
-/** A write counts once a majority of its replicas acknowledged it. */
-export function writeQuorum(replicationFactor: number): number {
-  return Math.floor(replicationFactor / 2) + 1;
+/** A write counts once `configured` (by default a majority) of its replicas acknowledged it; never more than it has. */
+export function writeQuorum(replicationFactor: number, configured?: number): number {
+  return Math.min(replicationFactor, configured ?? Math.floor(replicationFactor / 2) + 1);
 }

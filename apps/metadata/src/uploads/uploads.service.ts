@@ -140,7 +140,7 @@ export class UploadsService {
       chunkId,
       candidates: candidates.map((n) => ({ nodeId: n.nodeId, address: n.address })),
       replicationFactor,
-      writeQuorum: writeQuorum(replicationFactor),
+      writeQuorum: writeQuorum(replicationFactor, this.config.WRITE_QUORUM),
     };
   }
 

@@ -20,6 +20,8 @@ export const metadataConfigSchema = z
     NODE_DOWN_AFTER_SECONDS: envVars.integer(15, 2, 86400),
     /** Copies of every chunk, capped at the number of live nodes. */
     REPLICATION_FACTOR: envVars.integer(3, 1, 16),
+    /** Fsynced copies an upload's chunk needs before it counts; unset, a majority of the factor (2 of 3). */
+    WRITE_QUORUM: envVars.optionalInteger(1, 16),
     /** Quota of a new basic user (100 GiB). */
     DEFAULT_QUOTA_BYTES: envVars.integer(107374182400, 0),
     /** Quota of a premium user (1 TiB). */
@@ -47,6 +49,10 @@ export const metadataConfigSchema = z
     REBALANCE_INTERVAL_SECONDS: envVars.integer(60, 0, 86400),
     /** Rebalancing moves at most this many bytes per second. */
     REBALANCE_BYTES_PER_SECOND: envVars.integer(10 * 1024 * 1024, 1024),
+  })
+  .superRefine((config, ctx) => {
+    if (config.WRITE_QUORUM !== undefined && config.WRITE_QUORUM > config.REPLICATION_FACTOR)
+      ctx.addIssue({ code: 'custom', path: ['WRITE_QUORUM'], message: 'must not be more than REPLICATION_FACTOR' });
   })
   .transform((config) =>
     withInternalTlsFiles(
