@@ -18,10 +18,18 @@ export function sha256Hex(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
+/** Metadata of a call to a node: with `waitForReady`, the call waits for the channel to connect. */
+function callMetadata(waitForReady: boolean): Metadata {
+  const metadata = new Metadata();
+  if (waitForReady) metadata.setOptions({ waitForReady: true });
+  return metadata;
+}
+
 /**
  * Stores a chunk on a node: the header and bytes in 1 MiB messages, waiting for the stream to
  * drain whenever the node is slower than us. Resolves once the node has fsynced and verified it;
- * `signal` cancels the write (the node then keeps nothing of it).
+ * `signal` cancels the write (the node then keeps nothing of it); `waitForReady` waits for the
+ * node's channel to connect (within the deadline) rather than fail at once while it is down.
  */
 export async function putChunk(
   client: StorageNodeClient,
@@ -30,6 +38,7 @@ export async function putChunk(
   data: Buffer,
   timeoutMs: number,
   signal?: AbortSignal,
+  waitForReady = false,
 ): Promise<void> {
   let call!: ClientWritableStream<storageNodeApi.PutChunkRequest>;
   const done = new Promise<void>((resolve, reject) => {
@@ -39,7 +48,7 @@ export async function putChunk(
         options: object,
         cb: (error: ServiceError | null) => void,
       ) => ClientWritableStream<storageNodeApi.PutChunkRequest>
-    ).call(client.raw, new Metadata(), client.callOptions(timeoutMs), (error) =>
+    ).call(client.raw, callMetadata(waitForReady), client.callOptions(timeoutMs), (error) =>
       error ? reject(fromGrpcError(error, `storage node ${client.address}`)) : resolve(),
     );
   });
@@ -98,12 +107,6 @@ export class ReadCancelledError extends Error {
   override name = 'ReadCancelledError';
 }
 
-function readMetadata(waitForReady: boolean): Metadata {
-  const metadata = new Metadata();
-  if (waitForReady) metadata.setOptions({ waitForReady: true });
-  return metadata;
-}
-
 /** A status that means nothing answers at the address (rather than a slow or failing node). */
 const REFUSED = new Set<number>([GrpcStatus.UNAVAILABLE]);
 
@@ -124,7 +127,7 @@ export async function readChunk(
       md: Metadata,
       options: object,
     ) => ClientReadableStream<storageNodeApi.GetChunkResponse>
-  ).call(client.raw, { chunkId }, readMetadata(options.waitForReady === true), {});
+  ).call(client.raw, { chunkId }, callMetadata(options.waitForReady === true), {});
   let stalled = false;
   const stall = () => {
     stalled = true;

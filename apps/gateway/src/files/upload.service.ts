@@ -31,6 +31,9 @@ const QUORUM_GRACE_MS = { min: 250, max: 1000 };
 /** Before the quorum has a chunk, a spell this long in which no write ends brings in the next candidate node. */
 const WRITE_HEDGE_MS = 1000;
 
+/** A node asked again after it could not be reached gets this long to come back and take the chunk. */
+const PATIENT_WRITE_MS = 10_000;
+
 /**
  * Deadline of the metadata calls that reserve quota (PrepareChunk, CommitUpload): an upload of
  * undeclared size may wait there while older uploads of the same user hold the room, for at most
@@ -200,6 +203,10 @@ export class UploadService {
     const failures: string[] = [];
     const writes = new Set<AbortController>();
     const started = Date.now();
+    // Nodes not reached at all (down, or a channel still reconnecting after a restart): asked
+    // again, patiently, when the quorum cannot be had otherwise.
+    const unreached: filesApi.NodeTarget[] = [];
+    const patient = new Set<filesApi.NodeTarget>();
     const writeToNext = async (): Promise<void> => {
       const target = candidates.shift();
       if (!target) return;
@@ -211,8 +218,11 @@ export class UploadService {
           prepared.chunkId,
           chunk.sha256,
           chunk.data,
-          this.config.CHUNK_WRITE_TIMEOUT_MS,
+          patient.has(target)
+            ? Math.min(PATIENT_WRITE_MS, this.config.CHUNK_WRITE_TIMEOUT_MS)
+            : this.config.CHUNK_WRITE_TIMEOUT_MS,
           write.signal,
+          patient.has(target),
         );
         stored.push(target.nodeId);
       } catch (error) {
@@ -225,6 +235,7 @@ export class UploadService {
           return;
         }
         failures.push(`${target.nodeId}: ${error instanceof Error ? error.message : String(error)}`);
+        if (unreachable && !patient.has(target)) unreached.push(target);
         await writeToNext();
       } finally {
         writes.delete(write);
@@ -239,7 +250,15 @@ export class UploadService {
     for (let i = 0; i < parallel; i += 1) launch();
     // Until the quorum has it: whenever no write ends within WRITE_HEDGE_MS, the next candidate is
     // written too, so nodes that stall (answering nothing, failing nothing) cannot hold the upload.
-    while (stored.length < prepared.writeQuorum && pending.size > 0) {
+    const askAgain = () => {
+      const target = unreached.shift();
+      if (!target) return false;
+      patient.add(target);
+      candidates.push(target);
+      launch();
+      return true;
+    };
+    while (stored.length < prepared.writeQuorum && (pending.size > 0 || askAgain())) {
       let timer: NodeJS.Timeout | undefined;
       const stalled = await Promise.race([
         Promise.race(pending).then(() => false),
@@ -247,6 +266,7 @@ export class UploadService {
       ]);
       clearTimeout(timer);
       if (stalled && candidates.length > 0) launch();
+      else if (stalled) askAgain();
     }
     if (pending.size > 0) {
       const grace = Math.min(QUORUM_GRACE_MS.max, Math.max(QUORUM_GRACE_MS.min, Date.now() - started));
