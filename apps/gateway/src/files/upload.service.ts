@@ -192,8 +192,9 @@ export class UploadService {
    * WRITE_HEDGE_MS with no write ending bringing in the next candidate too. Once a write
    * quorum has it fsynced, the writes still under way get as long again as the quorum took
    * (within QUORUM_GRACE_MS) and are then cancelled: a stalled node costs an upload a bounded
-   * delay, and the copies it missed are restored by the replication jobs. Never enough with
-   * fewer than the quorum.
+   * delay, and the copies it missed are restored by the replication jobs. A node that could not be
+   * reached is asked once more, waiting for it to connect, when the quorum needs it. Never enough
+   * with fewer than the quorum.
    */
   private async replicate(prepared: filesApi.PrepareChunkResponse, chunk: SealedChunk): Promise<string[]> {
     const health = this.clients.storageNodes.health;
@@ -248,8 +249,6 @@ export class UploadService {
     };
     const parallel = Math.min(prepared.replicationFactor, Math.max(answering, prepared.writeQuorum));
     for (let i = 0; i < parallel; i += 1) launch();
-    // Until the quorum has it: whenever no write ends within WRITE_HEDGE_MS, the next candidate is
-    // written too, so nodes that stall (answering nothing, failing nothing) cannot hold the upload.
     const askAgain = () => {
       const target = unreached.shift();
       if (!target) return false;
@@ -258,6 +257,8 @@ export class UploadService {
       launch();
       return true;
     };
+    // Until the quorum has it: whenever no write ends within WRITE_HEDGE_MS, the next candidate is
+    // written too, so nodes that stall (answering nothing, failing nothing) cannot hold the upload.
     while (stored.length < prepared.writeQuorum && (pending.size > 0 || askAgain())) {
       let timer: NodeJS.Timeout | undefined;
       const stalled = await Promise.race([
