@@ -16,8 +16,8 @@ export async function startAuthService(
 ): Promise<RunningService> {
   const metrics = new Metrics('auth');
   const dataSource = await openServiceDatabase(config.DATABASE_URL, AUTH_SCHEMA, createAuthDataSource, logger);
-  const redis = createRedisClient(config.REDIS_URL, logger);
-  const jobsConnection = createJobsConnection(config.REDIS_URL);
+  const redis = createRedisClient(config, logger);
+  const jobsConnection = createJobsConnection(config);
   const auditQueue = createQueue<AuditEvent>(QUEUES.audit, jobsConnection, config.REDIS_KEY_PREFIX);
   const health = new HealthMonitor(
     [AUTH_SERVICE.serviceName, USER_ADMIN_SERVICE.serviceName],

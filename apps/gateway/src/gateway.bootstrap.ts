@@ -30,7 +30,7 @@ export async function startGateway(
 ): Promise<RunningGateway> {
   const cipher = new FileCipher(masterKey);
   const metrics = new Metrics('gateway');
-  const redis = createRedisClient(config.REDIS_URL, logger);
+  const redis = createRedisClient(config, logger);
   const clients = new InternalClients(config, transport);
 
   // Bodies are parsed per route (JSON for auth and admin); uploads read the raw stream.

@@ -15,7 +15,7 @@ export async function startMetadataService(
 ): Promise<RunningService> {
   const metrics = new Metrics('metadata');
   const dataSource = await openServiceDatabase(config.DATABASE_URL, METADATA_SCHEMA, createMetadataDataSource, logger);
-  const redis = createRedisClient(config.REDIS_URL, logger);
+  const redis = createRedisClient(config, logger);
   const services = [NODE_REGISTRY_SERVICE, FILE_SERVICE, QUOTA_SERVICE];
   const health = new HealthMonitor(
     services.map((s) => s.serviceName),

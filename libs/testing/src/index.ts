@@ -2,6 +2,7 @@
 export * from './test-database';
 export * from './test-data-source';
 export * from './test-redis';
+export * from './redis-server';
 export * from './test-stores';
 export * from './factories';
 export * from './in-memory-storage-node';

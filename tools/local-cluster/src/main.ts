@@ -34,7 +34,7 @@ async function main(): Promise<void> {
         void shutdown(1);
       },
     });
-    await preflight(config.DATABASE_URL, config.REDIS_URL);
+    await preflight(config.DATABASE_URL, config);
     const created = await cluster.ensurePki();
     if (created.length > 0) say(`created the dev PKI for internal mutual TLS: ${created.length} files in ${cluster.pkiDir}`);
     if (config.INTERNAL_TLS === 'off')

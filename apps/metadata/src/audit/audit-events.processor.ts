@@ -19,7 +19,7 @@ export class AuditEventsProcessor implements OnApplicationBootstrap, OnApplicati
   onApplicationBootstrap(): void {
     this.running = startWorker<AuditEvent>(
       QUEUES.audit,
-      this.config.REDIS_URL,
+      this.config,
       this.config.REDIS_KEY_PREFIX,
       (job) => this.auditLog.append([job.data]),
       this.logger,
