@@ -1,3 +1,4 @@
+import type { Server as HttpsServer } from 'node:https';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -16,17 +17,22 @@ import { TrustedProxies } from './http/trusted-proxies';
 import { ProblemDetailsFilter } from './http/problem-details.filter';
 import { createValidationPipe } from './http/validation.pipe';
 import { InternalClients } from './internal-clients/internal-clients';
+import { PUBLIC_TLS_MIN_VERSION, type PublicTls } from './public-tls/public-tls';
 
 export interface RunningGateway {
   stop(): Promise<void>;
 }
 
-/** Serves the public gRPC API, the REST API and the probes; the gateway keeps no state of its own. */
+/**
+ * Serves the public gRPC API, the REST API and the probes, over TLS with `publicTls`; the gateway
+ * keeps no state of its own.
+ */
 export async function startGateway(
   config: GatewayConfig,
   masterKey: MasterKey,
   logger: Logger,
   transport: InternalTransport,
+  publicTls?: PublicTls,
 ): Promise<RunningGateway> {
   const cipher = new FileCipher(masterKey);
   const metrics = new Metrics('gateway');
@@ -36,7 +42,11 @@ export async function startGateway(
   // Bodies are parsed per route (JSON for auth and admin); uploads read the raw stream.
   const app = await NestFactory.create<NestExpressApplication>(
     GatewayModule.register({ config, logger, metrics, redis, clients, cipher }),
-    { bodyParser: false, logger: new NestPinoLogger(logger) },
+    {
+      bodyParser: false,
+      logger: new NestPinoLogger(logger),
+      ...(publicTls ? { httpsOptions: publicTls.httpsOptions } : {}),
+    },
   );
   app.disable('x-powered-by');
   // Before every route, Swagger's included: each answer carries the headers, errors and 404s too.
@@ -58,8 +68,8 @@ export async function startGateway(
     createGrpcStrategy({
       services: publicServices,
       port: config.GRPC_PORT,
-      // The public port: clients have no cluster certificate.
-      credentials: ServerCredentials.createInsecure(),
+      // The public port: clients have no cluster certificate; TLS is the public one, if any.
+      credentials: publicTls?.grpcCredentials ?? ServerCredentials.createInsecure(),
       health,
     }),
     {
@@ -85,10 +95,20 @@ export async function startGateway(
   // Node ends any request after 5 minutes by default: a big upload on a slow link is not a dead one.
   // Only a connection that moves no byte for the idle time is closed.
   const server = app.getHttpServer();
+  // With httpsOptions, Nest created an https server.
+  if (publicTls) publicTls.serve(server as unknown as HttpsServer);
   server.requestTimeout = 0;
   server.setTimeout(config.TRANSFER_IDLE_TIMEOUT_SECONDS * 1000);
   await health.start();
-  logger.info({ grpcPort: config.GRPC_PORT, httpPort: config.HTTP_PORT, masterKeyId: cipher.masterKeyId }, 'listening');
+  logger.info(
+    {
+      grpcPort: config.GRPC_PORT,
+      httpPort: config.HTTP_PORT,
+      tls: publicTls ? { minVersion: PUBLIC_TLS_MIN_VERSION, certificate: publicTls.served } : 'off',
+      masterKeyId: cipher.masterKeyId,
+    },
+    'listening',
+  );
 
   return {
     stop: async () => {

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { createTestPki, RedisServer, type TestPki, testRedisSettings, waitFor } from '@cloudstore/testing';
-import { Redis } from 'ioredis';
+import { type Redis } from 'ioredis';
 import { pino } from 'pino';
 import { createRedisClient, pingRedis, redactRedisUrl } from './redis-client';
 
@@ -153,7 +153,9 @@ describe('Redis client', () => {
 
       it('refuses a server whose certificate no trusted CA signed, and plaintext to a TLS port', async () => {
         const redis = await tlsRedis();
-        await expect(pingRedis({ REDIS_URL: redis.settings().REDIS_URL }, 2000)).rejects.toThrow(/self[- ]signed certificate|unable to verify/);
+        await expect(pingRedis({ REDIS_URL: redis.settings().REDIS_URL }, 2000)).rejects.toThrow(
+          /self[- ]signed certificate|unable to verify/,
+        );
         const plaintext = new URL(redis.settings().REDIS_URL);
         plaintext.protocol = 'redis:';
         await expect(pingRedis({ REDIS_URL: plaintext.toString() }, 2000)).rejects.toThrow();
