@@ -80,8 +80,14 @@ export class ClusterProcess {
     return this.child.pid;
   }
 
+  /** The REST port: https when the cluster was given PUBLIC_TLS_*. */
   get httpUrl(): string {
-    return `http://127.0.0.1:${this.ports.http}`;
+    return `${this.env['PUBLIC_TLS_CERT_FILE'] ? 'https' : 'http'}://127.0.0.1:${this.ports.http}`;
+  }
+
+  /** Sends `signal` to the CLI itself (SIGHUP: it has the gateway reload its certificate). */
+  signal(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
   }
 
   get output(): string {

@@ -10,3 +10,4 @@ export * from './ports';
 export * from './wait-for';
 export * from './service-migrations';
 export * from './test-pki';
+export * from './tls-handshake';

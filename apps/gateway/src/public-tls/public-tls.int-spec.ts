@@ -6,7 +6,7 @@ import { Agent, createServer as createHttpsServer, request, type Server as Https
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, type TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import {
   type ClientReadableStream,
   credentials,
@@ -16,36 +16,13 @@ import {
 } from '@grpc/grpc-js';
 import { ConfigError } from '@cloudstore/config';
 import { createLogger } from '@cloudstore/observability';
-import { createTestPki, type TestPki, waitFor } from '@cloudstore/testing';
+import { createTestPki, type TestPki, tlsHandshake, waitFor } from '@cloudstore/testing';
 import express from 'express';
 import { HealthImplementation, service as healthService } from 'grpc-health-check';
 import { securityHeaders } from '../http/security-headers';
 import { PublicTls, reloadPublicTlsOnSighup, STRICT_TRANSPORT_SECURITY } from './public-tls';
 
 const HealthClient: ServiceClientConstructor = makeClientConstructor(healthService, 'grpc.health.v1.Health');
-
-/** What a new TLS connection to `port` negotiates, and the certificate it is served. */
-async function handshake(
-  port: number,
-  ca: Buffer,
-  alpn: string,
-  maxVersion?: 'TLSv1.2',
-): Promise<{ protocol: string; fingerprint: string }> {
-  const socket = connect({
-    host: '127.0.0.1',
-    port,
-    ca,
-    servername: 'localhost',
-    ALPNProtocols: [alpn],
-    ...(maxVersion ? { maxVersion } : {}),
-  });
-  try {
-    await once(socket, 'secureConnect');
-    return { protocol: String(socket.getProtocol()), fingerprint: socket.getPeerCertificate().fingerprint256 };
-  } finally {
-    socket.destroy();
-  }
-}
 
 describe(PublicTls.name, () => {
   let pki: TestPki;
@@ -147,10 +124,20 @@ describe(PublicTls.name, () => {
     }
 
     it('negotiates TLS 1.3 on both ports and refuses a TLS 1.2 client in the handshake', async () => {
-      await expect(handshake(port(https), ca, 'http/1.1')).resolves.toEqual({ protocol: 'TLSv1.3', fingerprint: fingerprint.a });
-      await expect(handshake(grpcPort, ca, 'h2')).resolves.toEqual({ protocol: 'TLSv1.3', fingerprint: fingerprint.a });
-      await expect(handshake(port(https), ca, 'http/1.1', 'TLSv1.2')).rejects.toThrow(/protocol version|unsupported protocol/i);
-      await expect(handshake(grpcPort, ca, 'h2', 'TLSv1.2')).rejects.toThrow(/protocol version|unsupported protocol/i);
+      await expect(tlsHandshake(port(https), ca, { alpn: 'http/1.1' })).resolves.toEqual({
+        protocol: 'TLSv1.3',
+        fingerprint: fingerprint.a,
+      });
+      await expect(tlsHandshake(grpcPort, ca, { alpn: 'h2' })).resolves.toEqual({
+        protocol: 'TLSv1.3',
+        fingerprint: fingerprint.a,
+      });
+      await expect(tlsHandshake(port(https), ca, { alpn: 'http/1.1', maxVersion: 'TLSv1.2' })).rejects.toThrow(
+        /protocol version|unsupported protocol/i,
+      );
+      await expect(tlsHandshake(grpcPort, ca, { alpn: 'h2', maxVersion: 'TLSv1.2' })).rejects.toThrow(
+        /protocol version|unsupported protocol/i,
+      );
     });
 
     it('sends HSTS on answers over TLS only', async () => {
@@ -200,13 +187,20 @@ describe(PublicTls.name, () => {
         process.emit('SIGHUP', 'SIGHUP');
         await waitFor(
           'new connections to get the new certificate',
-          async () => (await handshake(port(https), ca, 'http/1.1')).fingerprint === fingerprint.b,
+          async () => (await tlsHandshake(port(https), ca, { alpn: 'http/1.1' })).fingerprint === fingerprint.b,
           5000,
           20,
         );
-        await expect(handshake(grpcPort, ca, 'h2')).resolves.toEqual({ protocol: 'TLSv1.3', fingerprint: fingerprint.b });
-        await expect(handshake(grpcPort, ca, 'h2', 'TLSv1.2')).rejects.toThrow(/protocol version|unsupported protocol/i);
-        await expect(handshake(port(https), ca, 'http/1.1', 'TLSv1.2')).rejects.toThrow(/protocol version|unsupported protocol/i);
+        await expect(tlsHandshake(grpcPort, ca, { alpn: 'h2' })).resolves.toEqual({
+          protocol: 'TLSv1.3',
+          fingerprint: fingerprint.b,
+        });
+        await expect(tlsHandshake(grpcPort, ca, { alpn: 'h2', maxVersion: 'TLSv1.2' })).rejects.toThrow(
+          /protocol version|unsupported protocol/i,
+        );
+        await expect(tlsHandshake(port(https), ca, { alpn: 'http/1.1', maxVersion: 'TLSv1.2' })).rejects.toThrow(
+          /protocol version|unsupported protocol/i,
+        );
 
         // The open REST connection goes on, on its old certificate; the open gRPC stream still receives.
         const after = await get();
@@ -227,8 +221,8 @@ describe(PublicTls.name, () => {
     it('keeps serving the previous certificate when the new files cannot be used', async () => {
       await copyFile(pki.env('public-b').INTERNAL_KEY_FILE, files().PUBLIC_TLS_KEY_FILE);
       await expect(sut.reload()).rejects.toThrow(/is not the key of the certificate/);
-      await expect(handshake(port(https), ca, 'http/1.1')).resolves.toMatchObject({ fingerprint: fingerprint.a });
-      await expect(handshake(grpcPort, ca, 'h2')).resolves.toMatchObject({ fingerprint: fingerprint.a });
+      await expect(tlsHandshake(port(https), ca, { alpn: 'http/1.1' })).resolves.toMatchObject({ fingerprint: fingerprint.a });
+      await expect(tlsHandshake(grpcPort, ca, { alpn: 'h2' })).resolves.toMatchObject({ fingerprint: fingerprint.a });
       expect(sut.served.fingerprint256).toBe(fingerprint.a);
     });
   });
