@@ -67,7 +67,10 @@ describe('public TLS and a Redis with a password over TLS', () => {
     await cluster.waitUntilReady();
     tlsAgent = new Agent({ connect: { ca } });
     rest = new RestClient(cluster.httpUrl, undefined, tlsAgent);
-    grpc = new GrpcServiceClient(CLOUD_STORAGE_SERVICE, `127.0.0.1:${cluster.ports.grpc}`, credentials.createSsl(ca), 30_000);
+    // The certificate names localhost too; a TLS server name may not be an IP address (RFC 6066).
+    grpc = new GrpcServiceClient(CLOUD_STORAGE_SERVICE, `127.0.0.1:${cluster.ports.grpc}`, credentials.createSsl(ca), 30_000, {
+      'grpc.ssl_target_name_override': 'localhost',
+    });
     user = await signUp(rest, smtp, 'tls');
   });
 
