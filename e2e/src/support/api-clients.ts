@@ -27,7 +27,7 @@ export class RestClient {
 
   /** fetch() of `path` on this gateway, over its TLS when it has one. */
   fetch(path: string, init: RequestInit = {}): Promise<Response> {
-    return fetch(`${this.baseUrl}${path}`, { ...init, ...(this.tls ? { dispatcher: this.tls } : {}) } as RequestInit);
+    return fetch(`${this.baseUrl}${path}`, { ...init, ...(this.tls ? { dispatcher: this.tls } : {}) });
   }
 
   async request<T = Record<string, unknown>>(
