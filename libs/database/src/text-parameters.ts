@@ -15,3 +15,17 @@ export function substringPattern(filter: string): string | undefined {
   if (!isStorableText(filter)) return undefined;
   return `%${filter.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * Text that PostgreSQL always takes, for values that must be written whatever they hold (an audit
+ * event's attempted username, a refused filename): U+0000 removed, a lone surrogate (a string cut
+ * inside an emoji) replaced by U+FFFD so the UTF-8 is well formed, and at most `maxCodePoints`
+ * code points, never cutting a character in two.
+ */
+export function storableText(value: string, maxCodePoints: number): string {
+  const clean = value.replace(/\u0000/g, '').replace(LONE_SURROGATE, '\uFFFD');
+  const codePoints = Array.from(clean);
+  return codePoints.length > maxCodePoints ? codePoints.slice(0, maxCodePoints).join('') : clean;
+}
