@@ -25,7 +25,7 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  * code points, never cutting a character in two.
  */
 export function storableText(value: string, maxCodePoints: number): string {
-  const clean = value.replace(/\u0000/g, '').replace(LONE_SURROGATE, '\uFFFD');
+  const clean = value.replaceAll('\u0000', '').replace(LONE_SURROGATE, '\uFFFD');
   const codePoints = Array.from(clean);
   return codePoints.length > maxCodePoints ? codePoints.slice(0, maxCodePoints).join('') : clean;
 }
