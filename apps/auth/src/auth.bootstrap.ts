@@ -1,7 +1,13 @@
 import type { AuthConfig } from '@cloudstore/config';
 import { AUTH_SERVICE, USER_ADMIN_SERVICE } from '@cloudstore/contracts';
 import { openServiceDatabase } from '@cloudstore/database';
-import { type InternalTransport, listenHostFor, type RunningService, startGrpcService } from '@cloudstore/grpc';
+import {
+  CONTROL_MESSAGE_MAX_BYTES,
+  type InternalTransport,
+  listenHostFor,
+  type RunningService,
+  startGrpcService,
+} from '@cloudstore/grpc';
 import { type AuditEvent, createJobsConnection, createQueue, QUEUES } from '@cloudstore/jobs';
 import { HealthMonitor, type Logger, Metrics } from '@cloudstore/observability';
 import { createRedisClient } from '@cloudstore/redis';
@@ -34,6 +40,7 @@ export async function startAuthService(
     host: listenHostFor(config.AUTH_ADDRESS),
     transport,
     health,
+    maxReceiveMessageBytes: CONTROL_MESSAGE_MAX_BYTES,
     logger,
     metrics,
     metricsPort: config.METRICS_PORT,

@@ -5,7 +5,13 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { GatewayConfig } from '@cloudstore/config';
 import { ADMIN_SERVICE, CLOUD_STORAGE_SERVICE } from '@cloudstore/contracts';
 import { ServerCredentials } from '@grpc/grpc-js';
-import { createGrpcStrategy, GrpcContextInterceptor, GrpcExceptionFilter, type InternalTransport } from '@cloudstore/grpc';
+import {
+  createGrpcStrategy,
+  GrpcContextInterceptor,
+  GrpcExceptionFilter,
+  type InternalTransport,
+  MESSAGE_ENVELOPE_BYTES,
+} from '@cloudstore/grpc';
 import { HealthMonitor, type Logger, Metrics, NestPinoLogger } from '@cloudstore/observability';
 import { createRedisClient } from '@cloudstore/redis';
 import { FileCipher } from './encryption/file-cipher';
@@ -18,6 +24,18 @@ import { ProblemDetailsFilter } from './http/problem-details.filter';
 import { createValidationPipe } from './http/validation.pipe';
 import { InternalClients } from './internal-clients/internal-clients';
 import { PUBLIC_TLS_MIN_VERSION, type PublicTls } from './public-tls/public-tls';
+
+/** What gRPC clients send per message by default (grpc-js, grpc-go: their own receive limit). */
+const CLIENT_DEFAULT_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The largest message the public gRPC port takes: an UploadFile message carries at most a chunk
+ * of the file (clients send CHUNK_SIZE_BYTES, or their library's 4 MiB, per message) beside its
+ * token and filename; every other request is far smaller.
+ */
+export function publicMessageMaxBytes(config: Pick<GatewayConfig, 'CHUNK_SIZE_BYTES'>): number {
+  return Math.max(config.CHUNK_SIZE_BYTES, CLIENT_DEFAULT_MESSAGE_BYTES) + MESSAGE_ENVELOPE_BYTES;
+}
 
 export interface RunningGateway {
   stop(): Promise<void>;
@@ -71,6 +89,7 @@ export async function startGateway(
       // The public port: clients have no cluster certificate; TLS is the public one, if any.
       credentials: publicTls?.grpcCredentials ?? ServerCredentials.createInsecure(),
       health,
+      maxReceiveMessageBytes: publicMessageMaxBytes(config),
     }),
     {
       inheritAppConfig: false,

@@ -1,7 +1,13 @@
 import type { MetadataConfig } from '@cloudstore/config';
 import { FILE_SERVICE, NODE_REGISTRY_SERVICE, QUOTA_SERVICE } from '@cloudstore/contracts';
 import { openServiceDatabase } from '@cloudstore/database';
-import { type InternalTransport, listenHostFor, type RunningService, startGrpcService } from '@cloudstore/grpc';
+import {
+  CONTROL_MESSAGE_MAX_BYTES,
+  type InternalTransport,
+  listenHostFor,
+  type RunningService,
+  startGrpcService,
+} from '@cloudstore/grpc';
 import { HealthMonitor, type Logger, Metrics } from '@cloudstore/observability';
 import { createRedisClient } from '@cloudstore/redis';
 import { createMetadataDataSource, METADATA_SCHEMA } from './database/metadata-data-source';
@@ -32,6 +38,7 @@ export async function startMetadataService(
     host: listenHostFor(config.METADATA_ADDRESS),
     transport,
     health,
+    maxReceiveMessageBytes: CONTROL_MESSAGE_MAX_BYTES,
     logger,
     metrics,
     metricsPort: config.METRICS_PORT,

@@ -127,6 +127,36 @@ describe('job queues', () => {
     ]);
   });
 
+  it('logs a job that failed its last attempt at error and hands it to onExhausted: never silent', async () => {
+    const { logger, lines } = capturingLogger();
+    const queue = createQueue<{ n: number }>(QUEUES.audit, connection, prefix, {
+      defaultJobOptions: { attempts: 2, backoff: { type: 'fixed', delay: 20 } },
+    });
+    queues.push(queue as Queue);
+    const exhausted: { n: number; message: string }[] = [];
+    workers.push(
+      startWorker<{ n: number }>(
+        QUEUES.audit,
+        redis,
+        prefix,
+        () => Promise.reject(new Error('the event cannot be written')),
+        logger,
+        1,
+        (job, error) => exhausted.push({ n: job.data.n, message: error.message }),
+      ),
+    );
+
+    const job = await queue.add('auth.login', { n: 9 });
+    await waitFor('the job to fail for good', async () => (await job.getState()) === 'failed', 15_000, 50);
+    await waitFor('onExhausted to be called', () => exhausted.length === 1, 5_000, 20);
+    expect(exhausted).toEqual([{ n: 9, message: 'the event cannot be written' }]);
+    const levels = lines.filter((l) => l.queue === 'audit').map((l) => [(l as { level?: number }).level, l.attempt]);
+    expect(levels).toEqual([
+      [40, 1],
+      [50, 2],
+    ]);
+  });
+
   it('runs jobs on a Redis that needs an ACL user and TLS (rediss:// with REDIS_CA_FILE)', async () => {
     const pki = await createTestPki(['redis']);
     const files = pki.env('redis');
