@@ -23,6 +23,17 @@ export type VerificationKeySource = () => Promise<readonly VerificationKey[]>;
  */
 const KEY_REFRESH_INTERVAL_MS = 10_000;
 
+/**
+ * How long after its expiry a token still serves a call with `acceptExpired`: one that continues
+ * an upload or a download begun while the token was valid.
+ */
+export const EXPIRED_TOKEN_GRACE_SECONDS = 24 * 3600;
+
+export interface VerifyOptions {
+  /** Up to EXPIRED_TOKEN_GRACE_SECONDS after its expiry; signature, claims and revocation still hold. */
+  readonly acceptExpired?: boolean;
+}
+
 const TOKEN_ERRORS = {
   TOKEN_INVALID: () => new TokenInvalidError('The access token is not valid'),
   TOKEN_EXPIRED: () => new TokenExpiredError('The access token has expired'),
@@ -55,7 +66,7 @@ export class AccessTokenVerifier {
     private readonly revocations: TokenRevocations,
   ) {}
 
-  async verify(token: string): Promise<Caller> {
+  async verify(token: string, options: VerifyOptions = {}): Promise<Caller> {
     if (!token || token.length > 4096) throw tokenError('TOKEN_INVALID');
     let payload: JWTPayload;
     try {
@@ -64,6 +75,7 @@ export class AccessTokenVerifier {
         audience: ACCESS_TOKEN_AUDIENCE,
         algorithms: [ACCESS_TOKEN_ALGORITHM],
         requiredClaims: ['sub', 'jti', 'exp', 'iat'],
+        ...(options.acceptExpired ? { clockTolerance: EXPIRED_TOKEN_GRACE_SECONDS } : {}),
       }));
     } catch (error) {
       if (error instanceof DomainError) throw error;
