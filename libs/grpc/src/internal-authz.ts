@@ -1,5 +1,5 @@
 import type { CanActivate, ExecutionContext } from '@nestjs/common';
-import { Metadata } from '@grpc/grpc-js';
+import type { Metadata } from '@grpc/grpc-js';
 import type { Caller } from '@cloudstore/access-tokens';
 import { PermissionDeniedError, TokenInvalidError } from '@cloudstore/contracts';
 import { AUTHORIZATION_HEADER } from './grpc-client';
@@ -120,11 +120,4 @@ export class InternalCallGuard implements CanActivate {
 /** grpc-js's server call, whatever shape the handler was given (unary, stream, pass-through). */
 function isGrpcCall(arg: unknown): boolean {
   return typeof (arg as { getAuthContext?: unknown } | undefined)?.getAuthContext === 'function';
-}
-
-/** A Metadata with the user's access token, for tests and tools that call internal RPCs for a user. */
-export function userTokenMetadata(accessToken: string): Metadata {
-  const metadata = new Metadata();
-  metadata.set(AUTHORIZATION_HEADER, `Bearer ${accessToken}`);
-  return metadata;
 }
