@@ -1,7 +1,7 @@
 import { generateKeyPairSync, type KeyObject, randomUUID } from 'node:crypto';
 import { DomainError } from '@cloudstore/contracts';
 import { SignJWT } from 'jose';
-import { AccessTokenVerifier, type VerificationKey } from './access-token-verifier';
+import { AccessTokenVerifier, EXPIRED_TOKEN_GRACE_SECONDS, type VerificationKey } from './access-token-verifier';
 import { ACCESS_TOKEN_ALGORITHM, ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER } from './claims';
 import type { TokenRevocations } from './token-revocations';
 
@@ -16,8 +16,9 @@ function signingKey(): SigningKey {
   return { verification: { keyId: randomUUID(), publicKeyPem }, privateKey };
 }
 
-function tokenSignedBy(key: SigningKey): Promise<string> {
-  const now = Math.floor(Date.now() / 1000);
+/** `expiresIn`: seconds from now (negative: expired that long ago); the token lives 300 s. */
+function tokenSignedBy(key: SigningKey, expiresIn = 300): Promise<string> {
+  const now = Math.floor(Date.now() / 1000) + expiresIn - 300;
   return new SignJWT({ role: 'user', username: 'alice', fid: randomUUID(), iatms: Date.now() })
     .setProtectedHeader({ alg: ACCESS_TOKEN_ALGORITHM, kid: key.verification.keyId, typ: 'JWT' })
     .setIssuer(ACCESS_TOKEN_ISSUER)
@@ -125,5 +126,13 @@ describe(AccessTokenVerifier.name, () => {
       jest.useRealTimers();
     }
     expect(keySource.calls).toBe(2);
+  });
+
+  it('accepts an expired token only when asked to, and then for EXPIRED_TOKEN_GRACE_SECONDS at most', async () => {
+    const expiredAnHourAgo = await tokenSignedBy(key, -3600);
+    expect(await codeOf(sut.verify(expiredAnHourAgo))).toBe('TOKEN_EXPIRED');
+    expect(await codeOf(sut.verify(expiredAnHourAgo, { acceptExpired: true }))).toBe('accepted');
+    const expiredLongAgo = await tokenSignedBy(key, -EXPIRED_TOKEN_GRACE_SECONDS - 60);
+    expect(await codeOf(sut.verify(expiredLongAgo, { acceptExpired: true }))).toBe('TOKEN_EXPIRED');
   });
 });

@@ -102,4 +102,8 @@ describe(loadConfig.name, () => {
   it('rejects a storage node id that could escape its data folder', () => {
     expect(() => loadConfig(storageNodeConfigSchema, { STORAGE_NODE_ID: '../x' })).toThrow(/STORAGE_NODE_ID must be/);
   });
+
+  it.each(['gateway', 'auth', 'metadata'])('rejects a storage node named %s: its certificate would name that service', (id) => {
+    expect(() => loadConfig(storageNodeConfigSchema, { STORAGE_NODE_ID: id })).toThrow(/STORAGE_NODE_ID must not be gateway/);
+  });
 });

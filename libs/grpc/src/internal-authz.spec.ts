@@ -1,3 +1,7 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Controller, Module } from '@nestjs/common';
 import { Metadata, type sendUnaryData, type ServerReadableStream, status as GrpcStatus } from '@grpc/grpc-js';
 import type { Caller } from '@cloudstore/access-tokens';
@@ -10,12 +14,23 @@ import {
   TokenInvalidError,
 } from '@cloudstore/contracts';
 import { createLogger, HealthMonitor, Metrics } from '@cloudstore/observability';
-import { createTestPki, findFreePortRange, type TestPki } from '@cloudstore/testing';
 import { GrpcServiceClient } from './grpc-client';
 import { type RunningService, startGrpcService } from './grpc-service-runner';
 import { AllowedCallers, ForUser, serviceKindOf, type UserTokenVerifier, verifiedUser } from './internal-authz';
 import { ClientStreamCall } from './stream-call';
-import { InternalTransport, serviceIdentity } from './tls/internal-transport';
+import { clusterPkiFiles, ensureClusterPki } from './tls/cluster-pki';
+import { InternalTransport, loadInternalTransport, serviceIdentity } from './tls/internal-transport';
+
+/** A port the OS says is free now (libs/testing, which has a finder, depends on this lib). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
 
 const user = (userId: string, role: string): Caller => ({
   userId,
@@ -100,23 +115,24 @@ class StreamController {
 class RulesModule {}
 
 describe('InternalCallGuard', () => {
-  let pki: TestPki;
+  let pkiDir: string;
   const running: RunningService[] = [];
   const clients: GrpcServiceClient<unknown>[] = [];
 
   beforeAll(async () => {
-    pki = await createTestPki(['gateway', 'metadata', 'auth', 'node-7', 'server']);
+    pkiDir = await mkdtemp(join(tmpdir(), 'authz-spec-'));
+    await ensureClusterPki(pkiDir, ['gateway', 'metadata', 'auth', 'node-7', 'server']);
   });
 
   afterAll(async () => {
     for (const client of clients) client.close();
     for (const service of running) await service.stop();
-    await pki.remove();
+    await rm(pkiDir, { recursive: true, force: true });
   });
 
   async function serve(transport: InternalTransport): Promise<string> {
     const logger = createLogger('authz-spec', 'silent');
-    const port = await findFreePortRange(1);
+    const port = await freePort();
     const services = [NODE_REGISTRY_SERVICE, STORAGE_NODE_SERVICE];
     running.push(
       await startGrpcService({
@@ -139,15 +155,18 @@ describe('InternalCallGuard', () => {
     return `127.0.0.1:${port}`;
   }
 
+  const transportOf = (name: string) =>
+    loadInternalTransport({ INTERNAL_TLS: 'on', ...clusterPkiFiles(pkiDir, name) }, () => undefined);
+
   let mutualTls: string;
   let plaintext: string;
   beforeAll(async () => {
-    mutualTls = await serve(await pki.transport('server'));
+    mutualTls = await serve(await transportOf('server'));
     plaintext = await serve(InternalTransport.plaintext());
   });
 
   async function registryAs(name: string | undefined): Promise<GrpcServiceClient<nodeRegistryApi.NodeRegistryServiceClient>> {
-    const transport = name ? await pki.transport(name) : InternalTransport.plaintext();
+    const transport = name ? await transportOf(name) : InternalTransport.plaintext();
     const client = new GrpcServiceClient<nodeRegistryApi.NodeRegistryServiceClient>(
       NODE_REGISTRY_SERVICE,
       name ? mutualTls : plaintext,
@@ -221,7 +240,7 @@ describe('InternalCallGuard', () => {
 
   it('answers a refused client stream at once, not at its deadline', async () => {
     const call = (name: string) =>
-      pki.transport(name).then((transport) => {
+      transportOf(name).then((transport) => {
         const client = new GrpcServiceClient<storageNodeApi.StorageNodeServiceClient>(
           STORAGE_NODE_SERVICE,
           mutualTls,
