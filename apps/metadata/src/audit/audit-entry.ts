@@ -40,3 +40,18 @@ export function adminAuditEvent(
 ): AuditEvent {
   return fileAuditEvent({ operation, status: 'success', userId: admin.userId, username: admin.username, details });
 }
+
+/** A storage node's own event (it joined the cluster): no user; the node is named in the details. */
+export function nodeAuditEvent(
+  operation: string,
+  nodeId: string,
+  details: Record<string, string | number | boolean> = {},
+): AuditEvent {
+  return {
+    eventId: randomUUID(),
+    occurredAt: new Date().toISOString(),
+    operation,
+    status: 'success',
+    details: { nodeId, ...details },
+  };
+}
