@@ -1,6 +1,6 @@
 import type { CanActivate, ExecutionContext } from '@nestjs/common';
 import type { Metadata } from '@grpc/grpc-js';
-import type { Caller } from '@cloudstore/access-tokens';
+import { bearerToken, type Caller } from '@cloudstore/access-tokens';
 import { PermissionDeniedError, TokenInvalidError } from '@cloudstore/contracts';
 import { AUTHORIZATION_HEADER } from './grpc-client';
 import { callMetadata } from './grpc-context.interceptor';
@@ -73,8 +73,6 @@ export function verifiedUser(metadata: Metadata | undefined): Caller {
   return user;
 }
 
-const BEARER = /^Bearer\s+(\S+)$/i;
-
 /**
  * The one guard of every internal gRPC server: the caller's certificate must name a service the
  * handler's @AllowedCallers lists, and an @ForUser handler needs a valid access token of the user
@@ -109,7 +107,7 @@ export class InternalCallGuard implements CanActivate {
     if (!this.userTokens) throw new Error(`${method} acts for a user, but this server verifies no user tokens`);
     const metadata = callMetadata(context);
     const header = metadata?.get(AUTHORIZATION_HEADER)[0];
-    const token = typeof header === 'string' ? BEARER.exec(header.trim())?.[1] : undefined;
+    const token = bearerToken(typeof header === 'string' ? header : undefined);
     if (!metadata || !token) throw new TokenInvalidError(`${method} needs the user's access token`);
     const user = await this.userTokens.verify(token, { acceptExpired: rule.acceptExpired === true });
     if (rule.role && user.role !== rule.role) throw new PermissionDeniedError('Only admins may do this');

@@ -1,15 +1,8 @@
 import type { Metadata } from '@grpc/grpc-js';
 import { Injectable } from '@nestjs/common';
-import { AccessTokenVerifier, type Caller } from '@cloudstore/access-tokens';
+import { AccessTokenVerifier, bearerToken, type Caller } from '@cloudstore/access-tokens';
 import { PermissionDeniedError, TokenInvalidError } from '@cloudstore/contracts';
 import { setRequestAccessToken } from '@cloudstore/observability';
-
-const BEARER = /^Bearer\s+(\S+)$/i;
-
-/** The token of an `Authorization: Bearer <token>` value, or undefined. */
-export function bearerToken(header: string | undefined): string | undefined {
-  return header ? BEARER.exec(header.trim())?.[1] : undefined;
-}
 
 /**
  * Turns the token of a request into its verified caller: from the REST Authorization header, or
