@@ -31,16 +31,24 @@ export const INTERNAL_CHANNEL_OPTIONS: ChannelOptions = {
   'grpc.max_reconnect_backoff_ms': 5_000,
 };
 
-/**
- * Carries the current request id to the next service, and the user's verified access token
- * (`authorization: Bearer`) when the call is made for a user: auth and metadata take the user
- * from it, never from the request's fields.
- */
-const requestContextInterceptor: Interceptor = (options, nextCall) =>
+/** Carries the current request id to the next service. */
+const requestIdInterceptor: Interceptor = (options, nextCall) =>
   new InterceptingCall(nextCall(options), {
     start(metadata, listener, next) {
       const requestId = currentRequestId();
       if (requestId && metadata.get(REQUEST_ID_HEADER).length === 0) metadata.set(REQUEST_ID_HEADER, requestId);
+      next(metadata, listener);
+    },
+  });
+
+/**
+ * Carries the user's verified access token (`authorization: Bearer`) on a call made for a user,
+ * to a service that verifies users itself (`ProtoService.verifiesUsers`): auth and metadata take
+ * the user from it, never from the request's fields.
+ */
+const userTokenInterceptor: Interceptor = (options, nextCall) =>
+  new InterceptingCall(nextCall(options), {
+    start(metadata, listener, next) {
       const accessToken = currentAccessToken();
       if (accessToken && metadata.get(AUTHORIZATION_HEADER).length === 0)
         metadata.set(AUTHORIZATION_HEADER, `Bearer ${accessToken}`);
@@ -84,7 +92,7 @@ export class GrpcServiceClient<C> {
       ...INTERNAL_CHANNEL_OPTIONS,
       ...(transport instanceof InternalTransport ? transport.channelOptions() : {}),
       ...channelOptions,
-      interceptors: [requestContextInterceptor],
+      interceptors: service.verifiesUsers ? [requestIdInterceptor, userTokenInterceptor] : [requestIdInterceptor],
     }) as GrpcServiceClient<C>['raw'];
   }
 

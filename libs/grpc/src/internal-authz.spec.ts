@@ -13,7 +13,7 @@ import {
   TokenExpiredError,
   TokenInvalidError,
 } from '@cloudstore/contracts';
-import { createLogger, HealthMonitor, Metrics } from '@cloudstore/observability';
+import { createLogger, HealthMonitor, Metrics, runWithRequestId, setRequestAccessToken } from '@cloudstore/observability';
 import { GrpcServiceClient } from './grpc-client';
 import { type RunningService, startGrpcService } from './grpc-service-runner';
 import { AllowedCallers, ForUser, serviceKindOf, type UserTokenVerifier, verifiedUser } from './internal-authz';
@@ -106,8 +106,10 @@ const emptyNode: nodeRegistryApi.NodeInfo = {
 @ClientStreamCall<storageNodeApi.StorageNodeServiceController>(STORAGE_NODE_SERVICE.serviceName, 'putChunk')
 class StreamController {
   @AllowedCallers('metadata')
-  putChunk(_call: ServerReadableStream<unknown, unknown>, callback: sendUnaryData<storageNodeApi.PutChunkResponse>): void {
-    callback(null, { chunkId: 'stored', size: 0, sha256: '' });
+  putChunk(call: ServerReadableStream<unknown, unknown>, callback: sendUnaryData<storageNodeApi.PutChunkResponse>): void {
+    // Says whether a user's token came along: it must not, to a storage node.
+    const chunkId = call.metadata.get('authorization').length > 0 ? 'stored, with a token' : 'stored';
+    callback(null, { chunkId, size: 0, sha256: '' });
   }
 }
 
@@ -250,8 +252,13 @@ describe('InternalCallGuard', () => {
         clients.push(client);
         return new Promise<string>((resolve) => {
           const stream = (
-            client.raw['putChunk'] as (o: object, cb: (e: { code: number } | null) => void) => NodeJS.WritableStream
-          ).call(client.raw, client.callOptions(), (error) => resolve(error ? `status ${error.code}` : 'stored'));
+            client.raw['putChunk'] as (
+              o: object,
+              cb: (e: { code: number } | null, r?: storageNodeApi.PutChunkResponse) => void,
+            ) => NodeJS.WritableStream
+          ).call(client.raw, client.callOptions(), (error, response) =>
+            resolve(error ? `status ${error.code}` : (response?.chunkId ?? '')),
+          );
           stream.end();
         });
       });
@@ -259,6 +266,33 @@ describe('InternalCallGuard', () => {
     expect(await call('gateway')).toBe(`status ${GrpcStatus.PERMISSION_DENIED}`);
     expect(Date.now() - started).toBeLessThan(5000);
     expect(await call('metadata')).toBe('stored');
+  });
+
+  it("forwards the request's verified user token to a service that verifies users, never to a storage node", async () => {
+    const gateway = await registryAs('gateway');
+    const storageNode = new GrpcServiceClient<storageNodeApi.StorageNodeServiceClient>(
+      STORAGE_NODE_SERVICE,
+      mutualTls,
+      await transportOf('metadata'),
+    );
+    clients.push(storageNode);
+    const put = () =>
+      new Promise<string>((resolve) => {
+        (
+          storageNode.raw['putChunk'] as (
+            o: object,
+            cb: (e: unknown, r?: storageNodeApi.PutChunkResponse) => void,
+          ) => NodeJS.WritableStream
+        )
+          .call(storageNode.raw, storageNode.callOptions(), (_e, response) => resolve(response?.chunkId ?? 'failed'))
+          .end();
+      });
+    const [drained, stored] = await runWithRequestId(undefined, async () => {
+      setRequestAccessToken('root');
+      return [(await gateway.call('drainNode', { nodeId: 'node-7' })).nodeId, await put()];
+    });
+    expect([drained, stored]).toEqual(['node-7 by root', 'stored']);
+    await expect(gateway.call('drainNode', { nodeId: 'node-7' })).rejects.toMatchObject({ code: 'TOKEN_INVALID' });
   });
 
   it('with INTERNAL_TLS=off checks no identity, and still verifies user tokens', async () => {
