@@ -131,8 +131,23 @@ describe(AccessTokenVerifier.name, () => {
   it('accepts an expired token only when asked to, and then for EXPIRED_TOKEN_GRACE_SECONDS at most', async () => {
     const expiredAnHourAgo = await tokenSignedBy(key, -3600);
     expect(await codeOf(sut.verify(expiredAnHourAgo))).toBe('TOKEN_EXPIRED');
-    expect(await codeOf(sut.verify(expiredAnHourAgo, { acceptExpired: true }))).toBe('accepted');
+    expect(await codeOf(sut.verify(expiredAnHourAgo, { continuation: true }))).toBe('accepted');
     const expiredLongAgo = await tokenSignedBy(key, -EXPIRED_TOKEN_GRACE_SECONDS - 60);
-    expect(await codeOf(sut.verify(expiredLongAgo, { acceptExpired: true }))).toBe('TOKEN_EXPIRED');
+    expect(await codeOf(sut.verify(expiredLongAgo, { continuation: true }))).toBe('TOKEN_EXPIRED');
+  });
+
+  it('in a continuation, passes over a revocation of the token alone (a renewal), never of its sign-in', async () => {
+    const asked: unknown[] = [];
+    const revocations = {
+      isRevoked: (...args: unknown[]) => {
+        asked.push(args[4]);
+        return Promise.resolve((args[4] as { spentTokenCounts?: boolean }).spentTokenCounts !== false);
+      },
+    } as unknown as TokenRevocations;
+    sut = new AccessTokenVerifier(keySource.source, revocations);
+    const spent = await tokenSignedBy(key);
+    expect(await codeOf(sut.verify(spent))).toBe('TOKEN_REVOKED');
+    expect(await codeOf(sut.verify(spent, { continuation: true }))).toBe('accepted');
+    expect(asked).toEqual([{ spentTokenCounts: true }, { spentTokenCounts: false }]);
   });
 });

@@ -23,15 +23,16 @@ export type VerificationKeySource = () => Promise<readonly VerificationKey[]>;
  */
 const KEY_REFRESH_INTERVAL_MS = 10_000;
 
-/**
- * How long after its expiry a token still serves a call with `acceptExpired`: one that continues
- * an upload or a download begun while the token was valid.
- */
+/** How long after its expiry a token still serves a `continuation` call. */
 export const EXPIRED_TOKEN_GRACE_SECONDS = 24 * 3600;
 
 export interface VerifyOptions {
-  /** Up to EXPIRED_TOKEN_GRACE_SECONDS after its expiry; signature, claims and revocation still hold. */
-  readonly acceptExpired?: boolean;
+  /**
+   * The call continues an upload or a download begun while the token was valid: the token may
+   * have expired since (up to EXPIRED_TOKEN_GRACE_SECONDS) or been spent by a renewal, as long
+   * as its family (sign-in) and its user's tokens are not revoked. Signature and claims hold.
+   */
+  readonly continuation?: boolean;
 }
 
 const TOKEN_ERRORS = {
@@ -75,7 +76,7 @@ export class AccessTokenVerifier {
         audience: ACCESS_TOKEN_AUDIENCE,
         algorithms: [ACCESS_TOKEN_ALGORITHM],
         requiredClaims: ['sub', 'jti', 'exp', 'iat'],
-        ...(options.acceptExpired ? { clockTolerance: EXPIRED_TOKEN_GRACE_SECONDS } : {}),
+        ...(options.continuation ? { clockTolerance: EXPIRED_TOKEN_GRACE_SECONDS } : {}),
       }));
     } catch (error) {
       if (error instanceof DomainError) throw error;
@@ -93,7 +94,10 @@ export class AccessTokenVerifier {
       expiresAt: payload.exp ?? 0,
       issuedAtMs: typeof payload['iatms'] === 'number' ? payload['iatms'] : (payload.iat ?? 0) * 1000,
     };
-    if (await this.revocations.isRevoked(caller.tokenId, caller.familyId, caller.userId, caller.issuedAtMs)) {
+    const revoked = await this.revocations.isRevoked(caller.tokenId, caller.familyId, caller.userId, caller.issuedAtMs, {
+      spentTokenCounts: !options.continuation,
+    });
+    if (revoked) {
       throw tokenError('TOKEN_REVOKED');
     }
     return caller;

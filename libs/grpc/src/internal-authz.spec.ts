@@ -43,13 +43,13 @@ const user = (userId: string, role: string): Caller => ({
   issuedAtMs: 0,
 });
 
-/** The boundary the guard calls: tokens are user names here; `expired` only with acceptExpired. */
+/** The boundary the guard calls: tokens are user names here; `expired` only with continuation. */
 const userTokens: UserTokenVerifier = {
   verify: (token, options) => {
     if (token === 'alice') return Promise.resolve(user('alice', 'basic'));
     if (token === 'root') return Promise.resolve(user('root', 'admin'));
     if (token === 'expired') {
-      return options?.acceptExpired ? Promise.resolve(user('late', 'basic')) : Promise.reject(new TokenExpiredError());
+      return options?.continuation ? Promise.resolve(user('late', 'basic')) : Promise.reject(new TokenExpiredError());
     }
     return Promise.reject(new TokenInvalidError());
   },
@@ -66,7 +66,7 @@ class RulesController implements nodeRegistryApi.NodeRegistryServiceController {
 
   /** Names the user it acts for in its answer. */
   @AllowedCallers('gateway')
-  @ForUser({ acceptExpired: true })
+  @ForUser({ continuation: true })
   registerNode(_request: nodeRegistryApi.RegisterNodeRequest, metadata?: Metadata): nodeRegistryApi.RegisterNodeResponse {
     return { heartbeatIntervalSeconds: verifiedUser(metadata).userId.length };
   }

@@ -40,10 +40,11 @@ export interface UserTokenRule {
   /** The role the user's token must carry (admin RPCs). */
   readonly role?: 'admin';
   /**
-   * An expired (but genuine and unrevoked) token still serves: for the calls that continue an
-   * upload or a download begun with a valid one, which may outlast the token.
+   * The call continues an upload or a download begun with a valid token, and may outlast it:
+   * the token may have expired or been renewed since, as long as its sign-in and its user were
+   * not revoked (see AccessTokenVerifier's `continuation`).
    */
-  readonly acceptExpired?: boolean;
+  readonly continuation?: boolean;
 }
 
 /**
@@ -60,7 +61,7 @@ export function ForUser(rule: UserTokenRule = {}): MethodDecorator {
 
 /** Verifies a user's access token (an AccessTokenVerifier). */
 export interface UserTokenVerifier {
-  verify(token: string, options?: { readonly acceptExpired?: boolean }): Promise<Caller>;
+  verify(token: string, options?: { readonly continuation?: boolean }): Promise<Caller>;
 }
 
 const verifiedUsers = new WeakMap<Metadata, Caller>();
@@ -109,7 +110,7 @@ export class InternalCallGuard implements CanActivate {
     const header = metadata?.get(AUTHORIZATION_HEADER)[0];
     const token = bearerToken(typeof header === 'string' ? header : undefined);
     if (!metadata || !token) throw new TokenInvalidError(`${method} needs the user's access token`);
-    const user = await this.userTokens.verify(token, { acceptExpired: rule.acceptExpired === true });
+    const user = await this.userTokens.verify(token, { continuation: rule.continuation === true });
     if (rule.role && user.role !== rule.role) throw new PermissionDeniedError('Only admins may do this');
     verifiedUsers.set(metadata, user);
   }

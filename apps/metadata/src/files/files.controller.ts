@@ -29,26 +29,26 @@ export class FilesController implements filesApi.FileServiceController {
 
   // The calls that continue an upload or a download may outlast the token that began it.
   @AllowedCallers('gateway')
-  @ForUser({ acceptExpired: true })
+  @ForUser({ continuation: true })
   prepareChunk(request: filesApi.PrepareChunkRequest, metadata?: Metadata): Promise<filesApi.PrepareChunkResponse> {
     return this.uploads.prepareChunk({ ...request, ownerId: verifiedOwner(metadata).userId });
   }
 
   @AllowedCallers('gateway')
-  @ForUser({ acceptExpired: true })
+  @ForUser({ continuation: true })
   async completeChunk(request: filesApi.CompleteChunkRequest, metadata?: Metadata): Promise<filesApi.CompleteChunkResponse> {
     await this.uploads.completeChunk({ ...request, ownerId: verifiedOwner(metadata).userId });
     return {};
   }
 
   @AllowedCallers('gateway')
-  @ForUser({ acceptExpired: true })
+  @ForUser({ continuation: true })
   commitUpload(request: filesApi.CommitUploadRequest, metadata?: Metadata): Promise<filesApi.FileRecord> {
     return this.uploads.commit({ ...request, ownerId: verifiedOwner(metadata).userId });
   }
 
   @AllowedCallers('gateway')
-  @ForUser({ acceptExpired: true })
+  @ForUser({ continuation: true })
   async abortUpload(request: filesApi.AbortUploadRequest, metadata?: Metadata): Promise<filesApi.AbortUploadResponse> {
     await this.uploads.abort({ ...request, ownerId: verifiedOwner(metadata).userId });
     return {};
@@ -97,7 +97,7 @@ export class FilesController implements filesApi.FileServiceController {
   }
 
   @AllowedCallers('gateway')
-  @ForUser({ acceptExpired: true })
+  @ForUser({ continuation: true })
   locateChunk(request: filesApi.LocateChunkRequest, metadata?: Metadata): Promise<filesApi.PlannedChunk> {
     return this.files.locateChunk({ ...request, owner: verifiedOwner(metadata) });
   }
