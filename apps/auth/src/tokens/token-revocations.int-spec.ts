@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createTestRedis, type TestRedis } from '@cloudstore/testing';
-import { TokenRevocations } from './token-revocations';
+import { TokenRevocations } from '@cloudstore/access-tokens';
 
 describe(`${TokenRevocations.name} (real Redis)`, () => {
   let redis: TestRedis;
