@@ -1,3 +1,4 @@
+import { AccessTokenVerifier } from '@cloudstore/access-tokens';
 import type { AuthConfig } from '@cloudstore/config';
 import { AUTH_SERVICE, USER_ADMIN_SERVICE } from '@cloudstore/contracts';
 import { openServiceDatabase } from '@cloudstore/database';
@@ -39,6 +40,8 @@ export async function startAuthService(
     port: config.AUTH_PORT,
     host: listenHostFor(config.AUTH_ADDRESS),
     transport,
+    // Auth checks the tokens it issued with its own keys.
+    userTokens: (app) => app.get(AccessTokenVerifier),
     health,
     maxReceiveMessageBytes: CONTROL_MESSAGE_MAX_BYTES,
     logger,

@@ -1,7 +1,8 @@
+import type { Metadata } from '@grpc/grpc-js';
 import { Controller } from '@nestjs/common';
-import type { Caller } from '@cloudstore/access-tokens';
-import { authApi, type commonApi, TokenInvalidError } from '@cloudstore/contracts';
+import { authApi, type commonApi } from '@cloudstore/contracts';
 import { toUnixSeconds } from '@cloudstore/database';
+import { AllowedCallers, ForUser, verifiedUser } from '@cloudstore/grpc';
 import type { Origin } from './audit/audit-trail.service';
 import { LoginService } from './login/login.service';
 import { SigningKeysService } from './tokens/signing-keys.service';
@@ -16,12 +17,6 @@ export function originOf(origin: commonApi.RequestOrigin | undefined): Origin {
   };
 }
 
-/** The gateway verified the token; the caller it sends must at least be complete. */
-export function callerOf(caller: authApi.Caller | undefined): Caller {
-  if (!caller?.userId || !caller.tokenId || !caller.familyId) throw new TokenInvalidError('The access token is not valid');
-  return caller;
-}
-
 function tokenPairResponse(pair: TokenPair): authApi.TokenPair {
   return {
     accessToken: pair.accessToken.token,
@@ -32,7 +27,11 @@ function tokenPairResponse(pair: TokenPair): authApi.TokenPair {
   };
 }
 
-/** The auth service's gRPC API; each method hands over to the service that owns the work. */
+/**
+ * The auth service's gRPC API; each method hands over to the service that owns the work. Only
+ * the gateway calls it; a call for a signed-in user acts for the user of the access token it
+ * carries (the request's `caller` field is not read).
+ */
 @Controller()
 @authApi.AuthServiceControllerMethods()
 export class AuthController implements authApi.AuthServiceController {
@@ -44,41 +43,55 @@ export class AuthController implements authApi.AuthServiceController {
     private readonly signingKeys: SigningKeysService,
   ) {}
 
+  @AllowedCallers('gateway')
   async register(request: authApi.RegisterRequest): Promise<authApi.RegisterResponse> {
     const user = await this.users.register(request, originOf(request.origin));
     return { userId: user.id, createdAt: toUnixSeconds(user.createdAt) };
   }
 
+  @AllowedCallers('gateway')
   async login(request: authApi.LoginRequest): Promise<authApi.LoginResponse> {
     return this.logins.start(request.usernameOrEmail, request.password, originOf(request.origin));
   }
 
+  @AllowedCallers('gateway')
   async verifyOtp(request: authApi.VerifyOtpRequest): Promise<authApi.TokenPair> {
     return tokenPairResponse(await this.logins.verify(request.sessionId, request.otp, originOf(request.origin)));
   }
 
+  @AllowedCallers('gateway')
   async refreshToken(request: authApi.RefreshTokenRequest): Promise<authApi.TokenPair> {
     return tokenPairResponse(await this.tokens.refresh(request, originOf(request.origin)));
   }
 
-  async logout(request: authApi.LogoutRequest): Promise<authApi.LogoutResponse> {
-    await this.tokens.logout(callerOf(request.caller), originOf(request.origin));
+  @AllowedCallers('gateway')
+  @ForUser()
+  async logout(request: authApi.LogoutRequest, metadata?: Metadata): Promise<authApi.LogoutResponse> {
+    await this.tokens.logout(verifiedUser(metadata), originOf(request.origin));
     return {};
   }
 
-  async enrollTotp(request: authApi.EnrollTotpRequest): Promise<authApi.EnrollTotpResponse> {
-    return this.totp.enroll(callerOf(request.caller), originOf(request.origin));
+  @AllowedCallers('gateway')
+  @ForUser()
+  async enrollTotp(request: authApi.EnrollTotpRequest, metadata?: Metadata): Promise<authApi.EnrollTotpResponse> {
+    return this.totp.enroll(verifiedUser(metadata), originOf(request.origin));
   }
 
-  async confirmTotp(request: authApi.ConfirmTotpRequest): Promise<authApi.ConfirmTotpResponse> {
-    return { recoveryCodes: await this.totp.confirm(callerOf(request.caller), request.code, originOf(request.origin)) };
+  @AllowedCallers('gateway')
+  @ForUser()
+  async confirmTotp(request: authApi.ConfirmTotpRequest, metadata?: Metadata): Promise<authApi.ConfirmTotpResponse> {
+    return { recoveryCodes: await this.totp.confirm(verifiedUser(metadata), request.code, originOf(request.origin)) };
   }
 
-  async disableTotp(request: authApi.DisableTotpRequest): Promise<authApi.DisableTotpResponse> {
-    await this.totp.disable(callerOf(request.caller), request.code, originOf(request.origin));
+  @AllowedCallers('gateway')
+  @ForUser()
+  async disableTotp(request: authApi.DisableTotpRequest, metadata?: Metadata): Promise<authApi.DisableTotpResponse> {
+    await this.totp.disable(verifiedUser(metadata), request.code, originOf(request.origin));
     return {};
   }
 
+  /** The gateway and metadata verify users' tokens with these. */
+  @AllowedCallers('gateway', 'metadata')
   async getVerificationKeys(): Promise<authApi.GetVerificationKeysResponse> {
     const keys = await this.signingKeys.verificationKeys();
     return {

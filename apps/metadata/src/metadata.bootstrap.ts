@@ -1,8 +1,10 @@
+import { AccessTokenVerifier, TokenRevocations } from '@cloudstore/access-tokens';
 import type { MetadataConfig } from '@cloudstore/config';
-import { FILE_SERVICE, NODE_REGISTRY_SERVICE, QUOTA_SERVICE } from '@cloudstore/contracts';
+import { AUTH_SERVICE, type authApi, FILE_SERVICE, NODE_REGISTRY_SERVICE, QUOTA_SERVICE } from '@cloudstore/contracts';
 import { openServiceDatabase } from '@cloudstore/database';
 import {
   CONTROL_MESSAGE_MAX_BYTES,
+  GrpcServiceClient,
   type InternalTransport,
   listenHostFor,
   type RunningService,
@@ -31,17 +33,27 @@ export async function startMetadataService(
     ],
     logger,
   );
+  // Users' access tokens are verified here too, with auth's public keys and the shared revocations.
+  const auth = new GrpcServiceClient<authApi.AuthServiceClient>(AUTH_SERVICE, config.AUTH_ADDRESS, transport, 5000);
+  const userTokens = new AccessTokenVerifier(
+    async () => (await auth.call('getVerificationKeys', {})).keys,
+    new TokenRevocations(redis, config.REDIS_KEY_PREFIX),
+  );
   return startGrpcService({
     module: MetadataModule.register({ config, logger, metrics, dataSource, redis, transport }),
     services,
     port: config.METADATA_PORT,
     host: listenHostFor(config.METADATA_ADDRESS),
     transport,
+    userTokens: () => userTokens,
     health,
     maxReceiveMessageBytes: CONTROL_MESSAGE_MAX_BYTES,
     logger,
     metrics,
     metricsPort: config.METRICS_PORT,
-    onShutdown: () => redis.disconnect(),
+    onShutdown: () => {
+      auth.close();
+      redis.disconnect();
+    },
   });
 }

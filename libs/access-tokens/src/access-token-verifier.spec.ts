@@ -1,7 +1,7 @@
 import { generateKeyPairSync, type KeyObject, randomUUID } from 'node:crypto';
 import { DomainError } from '@cloudstore/contracts';
 import { SignJWT } from 'jose';
-import { AccessTokenVerifier, type VerificationKey } from './access-token-verifier';
+import { AccessTokenVerifier, EXPIRED_TOKEN_GRACE_SECONDS, type VerificationKey } from './access-token-verifier';
 import { ACCESS_TOKEN_ALGORITHM, ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER } from './claims';
 import type { TokenRevocations } from './token-revocations';
 
@@ -20,6 +20,12 @@ interface Claims {
   readonly sub?: string;
   readonly iat?: number;
   readonly exp?: number;
+}
+
+/** The claims of a 300 s token that expired `seconds` ago. */
+function expiredFor(seconds: number): Claims {
+  const exp = Math.floor(Date.now() / 1000) - seconds;
+  return { iat: exp - 300, exp };
 }
 
 function tokenSignedBy(key: SigningKey, claims: Claims = {}): Promise<string> {
@@ -172,5 +178,28 @@ describe(AccessTokenVerifier.name, () => {
       jest.useRealTimers();
     }
     expect(keySource.calls).toBe(2);
+  });
+
+  it('accepts an expired token only when asked to, and then for EXPIRED_TOKEN_GRACE_SECONDS at most', async () => {
+    const expiredAnHourAgo = await tokenSignedBy(key, expiredFor(3600));
+    expect(await codeOf(sut.verify(expiredAnHourAgo))).toBe('TOKEN_EXPIRED');
+    expect(await codeOf(sut.verify(expiredAnHourAgo, { continuation: true }))).toBe('accepted');
+    const expiredLongAgo = await tokenSignedBy(key, expiredFor(EXPIRED_TOKEN_GRACE_SECONDS + 60));
+    expect(await codeOf(sut.verify(expiredLongAgo, { continuation: true }))).toBe('TOKEN_EXPIRED');
+  });
+
+  it('in a continuation, passes over a revocation of the token alone (a renewal), never of its sign-in', async () => {
+    const asked: unknown[] = [];
+    const revocations = {
+      isRevoked: (...args: unknown[]) => {
+        asked.push(args[4]);
+        return Promise.resolve((args[4] as { spentTokenCounts?: boolean }).spentTokenCounts !== false);
+      },
+    } as unknown as TokenRevocations;
+    sut = new AccessTokenVerifier(keySource.source, revocations);
+    const spent = await tokenSignedBy(key);
+    expect(await codeOf(sut.verify(spent))).toBe('TOKEN_REVOKED');
+    expect(await codeOf(sut.verify(spent, { continuation: true }))).toBe('accepted');
+    expect(asked).toEqual([{ spentTokenCounts: true }, { spentTokenCounts: false }]);
   });
 });

@@ -34,6 +34,18 @@ const ISSUED_AT_SKEW_SECONDS = 60;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** How long after its expiry a token still serves a `continuation` call. */
+export const EXPIRED_TOKEN_GRACE_SECONDS = 24 * 3600;
+
+export interface VerifyOptions {
+  /**
+   * The call continues an upload or a download begun while the token was valid: the token may
+   * have expired since (up to EXPIRED_TOKEN_GRACE_SECONDS) or been spent by a renewal, as long
+   * as its family (sign-in) and its user's tokens are not revoked. Signature and claims hold.
+   */
+  readonly continuation?: boolean;
+}
+
 const TOKEN_ERRORS = {
   TOKEN_INVALID: () => new TokenInvalidError('The access token is not valid'),
   TOKEN_EXPIRED: () => new TokenExpiredError('The access token has expired'),
@@ -86,7 +98,7 @@ export class AccessTokenVerifier {
     private readonly maxLifetimeSeconds = MAX_ACCESS_TOKEN_LIFETIME_SECONDS,
   ) {}
 
-  async verify(token: string): Promise<Caller> {
+  async verify(token: string, options: VerifyOptions = {}): Promise<Caller> {
     if (!token || token.length > 4096) throw tokenError('TOKEN_INVALID');
     let payload: JWTPayload;
     try {
@@ -95,6 +107,7 @@ export class AccessTokenVerifier {
         audience: ACCESS_TOKEN_AUDIENCE,
         algorithms: [ACCESS_TOKEN_ALGORITHM],
         requiredClaims: ['sub', 'jti', 'exp', 'iat'],
+        ...(options.continuation ? { clockTolerance: EXPIRED_TOKEN_GRACE_SECONDS } : {}),
       }));
     } catch (error) {
       if (error instanceof DomainError) throw error;
@@ -113,7 +126,10 @@ export class AccessTokenVerifier {
       expiresAt: payload.exp ?? 0,
       issuedAtMs: typeof payload['iatms'] === 'number' ? payload['iatms'] : (payload.iat ?? 0) * 1000,
     };
-    if (await this.revocations.isRevoked(caller.tokenId, caller.familyId, caller.userId, caller.issuedAtMs)) {
+    const revoked = await this.revocations.isRevoked(caller.tokenId, caller.familyId, caller.userId, caller.issuedAtMs, {
+      spentTokenCounts: !options.continuation,
+    });
+    if (revoked) {
       throw tokenError('TOKEN_REVOKED');
     }
     return caller;

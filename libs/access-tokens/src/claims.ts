@@ -27,3 +27,10 @@ export interface AccessTokenCustomClaims {
   /** Issue time in milliseconds (iat has whole seconds only). */
   readonly iatms: number;
 }
+
+const BEARER = /^Bearer\s+(\S+)$/i;
+
+/** The token of an `Authorization: Bearer <token>` value (HTTP header or gRPC metadata), or undefined. */
+export function bearerToken(header: string | undefined): string | undefined {
+  return header ? BEARER.exec(header.trim())?.[1] : undefined;
+}

@@ -40,13 +40,24 @@ export class TokenRevocations {
     await this.redis.set(this.userKey(userId), String(at), 'EX', Math.max(1, ttlSeconds));
   }
 
-  /** One round trip: whether the token, its family, or all of its user's older tokens are revoked. */
-  async isRevoked(tokenId: string, familyId: string, userId: string, issuedAt: number): Promise<boolean> {
+  /**
+   * One round trip: whether the token, its family, or all of its user's older tokens are revoked.
+   * `spentTokenCounts: false` ignores a revocation of the token alone (a renewal spent it; a
+   * logout revokes the family too).
+   */
+  async isRevoked(
+    tokenId: string,
+    familyId: string,
+    userId: string,
+    issuedAt: number,
+    options: { readonly spentTokenCounts?: boolean } = {},
+  ): Promise<boolean> {
     const [token, family, userCutoff] = await this.redis.mget(
       this.tokenKey(tokenId),
       this.familyKey(familyId),
       this.userKey(userId),
     );
-    return token !== null || family !== null || (userCutoff !== null && issuedAt <= Number(userCutoff));
+    const spent = token !== null && options.spentTokenCounts !== false;
+    return spent || family !== null || (userCutoff !== null && issuedAt <= Number(userCutoff));
   }
 }

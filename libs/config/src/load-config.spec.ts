@@ -139,4 +139,8 @@ describe(loadConfig.name, () => {
       'PUBLIC_TLS_KEY_FILE must be a readable file, got "/tmp" (not a file)',
     );
   });
+
+  it.each(['gateway', 'auth', 'metadata'])('rejects a storage node named %s: its certificate would name that service', (id) => {
+    expect(() => loadConfig(storageNodeConfigSchema, { STORAGE_NODE_ID: id })).toThrow(/STORAGE_NODE_ID must not be gateway/);
+  });
 });

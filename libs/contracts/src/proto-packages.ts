@@ -4,6 +4,11 @@ export interface ProtoService {
   readonly file: string;
   readonly packageName: string;
   readonly serviceName: string;
+  /**
+   * It verifies users' access tokens itself: a call made for a user carries the user's token to
+   * it, and only to such a service (never to a storage node).
+   */
+  readonly verifiesUsers?: true;
 }
 
 export const CLOUD_STORAGE_SERVICE: ProtoService = {
@@ -22,18 +27,21 @@ export const NODE_REGISTRY_SERVICE: ProtoService = {
   file: 'metadata/v1/node_registry.proto',
   packageName: 'cloudstore.metadata.v1',
   serviceName: 'NodeRegistryService',
+  verifiesUsers: true,
 };
 
 export const AUTH_SERVICE: ProtoService = {
   file: 'auth/v1/auth.proto',
   packageName: 'cloudstore.auth.v1',
   serviceName: 'AuthService',
+  verifiesUsers: true,
 };
 
 export const USER_ADMIN_SERVICE: ProtoService = {
   file: 'auth/v1/auth.proto',
   packageName: 'cloudstore.auth.v1',
   serviceName: 'UserAdminService',
+  verifiesUsers: true,
 };
 
 export const ADMIN_SERVICE: ProtoService = {
@@ -46,10 +54,12 @@ export const FILE_SERVICE: ProtoService = {
   file: 'metadata/v1/files.proto',
   packageName: 'cloudstore.metadata.v1',
   serviceName: 'FileService',
+  verifiesUsers: true,
 };
 
 export const QUOTA_SERVICE: ProtoService = {
   file: 'metadata/v1/files.proto',
   packageName: 'cloudstore.metadata.v1',
   serviceName: 'QuotaService',
+  verifiesUsers: true,
 };

@@ -9,11 +9,14 @@ import {
   type ServiceError,
 } from '@grpc/grpc-js';
 import type { ProtoService } from '@cloudstore/contracts';
-import { currentRequestId, REQUEST_ID_HEADER } from '@cloudstore/observability';
+import { currentAccessToken, currentRequestId, REQUEST_ID_HEADER } from '@cloudstore/observability';
 import type { Observable } from 'rxjs';
 import { fromGrpcError } from './grpc-errors';
 import { loadServiceClientConstructor } from './proto-loader';
 import { InternalTransport } from './tls/internal-transport';
+
+/** gRPC metadata key of the user's access token on internal calls. */
+export const AUTHORIZATION_HEADER = 'authorization';
 
 /** Channel settings for calls between cloudstore services. */
 export const INTERNAL_CHANNEL_OPTIONS: ChannelOptions = {
@@ -34,6 +37,21 @@ const requestIdInterceptor: Interceptor = (options, nextCall) =>
     start(metadata, listener, next) {
       const requestId = currentRequestId();
       if (requestId && metadata.get(REQUEST_ID_HEADER).length === 0) metadata.set(REQUEST_ID_HEADER, requestId);
+      next(metadata, listener);
+    },
+  });
+
+/**
+ * Carries the user's verified access token (`authorization: Bearer`) on a call made for a user,
+ * to a service that verifies users itself (`ProtoService.verifiesUsers`): auth and metadata take
+ * the user from it, never from the request's fields.
+ */
+const userTokenInterceptor: Interceptor = (options, nextCall) =>
+  new InterceptingCall(nextCall(options), {
+    start(metadata, listener, next) {
+      const accessToken = currentAccessToken();
+      if (accessToken && metadata.get(AUTHORIZATION_HEADER).length === 0)
+        metadata.set(AUTHORIZATION_HEADER, `Bearer ${accessToken}`);
       next(metadata, listener);
     },
   });
@@ -74,7 +92,7 @@ export class GrpcServiceClient<C> {
       ...INTERNAL_CHANNEL_OPTIONS,
       ...(transport instanceof InternalTransport ? transport.channelOptions() : {}),
       ...channelOptions,
-      interceptors: [requestIdInterceptor],
+      interceptors: service.verifiesUsers ? [requestIdInterceptor, userTokenInterceptor] : [requestIdInterceptor],
     }) as GrpcServiceClient<C>['raw'];
   }
 

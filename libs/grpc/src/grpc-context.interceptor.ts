@@ -6,7 +6,7 @@ import { REQUEST_ID_HEADER, runWithRequestId, type Metrics } from '@cloudstore/o
 import { Observable } from 'rxjs';
 
 /** Finds the call metadata whether the handler is unary (request, metadata, call) or a stream call (call). */
-function callMetadata(context: ExecutionContext): Metadata | undefined {
+export function callMetadata(context: ExecutionContext): Metadata | undefined {
   for (const arg of context.getArgs<unknown[]>()) {
     if (arg instanceof Metadata) return arg;
     const metadata = (arg as { metadata?: unknown } | undefined)?.metadata;
@@ -33,7 +33,7 @@ function grpcCodeOf(error: unknown): string {
 }
 
 /** @GrpcStreamCall handlers get (call, callback) and record their own metrics (answerStreamCall). */
-function isStreamCall(context: ExecutionContext): boolean {
+export function isStreamCall(context: Pick<ExecutionContext, 'getArgs'>): boolean {
   return typeof context.getArgs<unknown[]>()[1] === 'function';
 }
 

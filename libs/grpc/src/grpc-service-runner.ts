@@ -5,6 +5,7 @@ import { type HealthMonitor, type Logger, type Metrics, NestPinoLogger, startMet
 import { GrpcContextInterceptor } from './grpc-context.interceptor';
 import { GrpcExceptionFilter } from './grpc-exception.filter';
 import { createGrpcStrategy } from './grpc-server';
+import { InternalCallGuard, type UserTokenVerifier } from './internal-authz';
 import type { InternalTransport } from './tls/internal-transport';
 
 export interface GrpcServiceRun {
@@ -23,6 +24,11 @@ export interface GrpcServiceRun {
   readonly metrics: Metrics;
   /** 0 for no metrics listener. */
   readonly metricsPort: number;
+  /**
+   * Verifies the users' access tokens of @ForUser handlers (auth and metadata); given the started
+   * app, so that it may use the module's providers.
+   */
+  readonly userTokens?: (app: INestMicroservice) => UserTokenVerifier;
   /** Releases what the service holds outside Nest (Redis connections, …), after the server stopped. */
   readonly onShutdown?: () => Promise<void> | void;
 }
@@ -34,9 +40,9 @@ export interface RunningService {
 }
 
 /**
- * Starts a gRPC-only service: its handlers and grpc.health.v1.Health on one port, errors mapped
- * by the one exception filter, request context and metrics around every call, and /metrics on
- * its own port.
+ * Starts a gRPC-only service: its handlers and grpc.health.v1.Health on one port, each handler
+ * open only to the callers it allows (InternalCallGuard), errors mapped by the one exception
+ * filter, request context and metrics around every call, and /metrics on its own port.
  */
 export async function startGrpcService(run: GrpcServiceRun): Promise<RunningService> {
   const app = await NestFactory.createMicroservice(run.module, {
@@ -51,6 +57,7 @@ export async function startGrpcService(run: GrpcServiceRun): Promise<RunningServ
     logger: new NestPinoLogger(run.logger),
   });
   app.useGlobalFilters(new GrpcExceptionFilter(run.logger));
+  app.useGlobalGuards(new InternalCallGuard(run.transport, run.userTokens?.(app)));
   app.useGlobalInterceptors(new GrpcContextInterceptor(run.metrics));
   await app.listen();
   await run.health.start();

@@ -5,6 +5,7 @@ export * from './grpc-client';
 export * from './grpc-server';
 export * from './grpc-exception.filter';
 export * from './grpc-context.interceptor';
+export * from './internal-authz';
 export * from './health-client';
 export * from './grpc-service-runner';
 export * from './stream-call';

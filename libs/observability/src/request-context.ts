@@ -4,6 +4,11 @@ import { randomUUID } from 'node:crypto';
 /** What follows a request across async calls and gRPC hops. */
 export interface RequestContext {
   readonly requestId: string;
+  /**
+   * The user's access token once the gateway verified it: internal calls made for the request
+   * carry it (`authorization: Bearer`), so auth and metadata verify the user themselves.
+   */
+  accessToken?: string;
 }
 
 /** HTTP header and gRPC metadata key that carry the correlation id between services. */
@@ -18,6 +23,16 @@ export function runWithRequestId<T>(requestId: string | undefined, fn: () => T):
 
 export function currentRequestId(): string | undefined {
   return storage.getStore()?.requestId;
+}
+
+/** Records the verified access token of the current request; outside a request it goes nowhere. */
+export function setRequestAccessToken(token: string): void {
+  const context = storage.getStore();
+  if (context) context.accessToken = token;
+}
+
+export function currentAccessToken(): string | undefined {
+  return storage.getStore()?.accessToken;
 }
 
 /** Ids come from clients: accept only short printable tokens so that logs stay clean. */

@@ -1,7 +1,9 @@
+import type { Metadata } from '@grpc/grpc-js';
 import { Controller } from '@nestjs/common';
 import { authApi } from '@cloudstore/contracts';
 import { toUnixSeconds } from '@cloudstore/database';
-import { callerOf, originOf } from '../auth.controller';
+import { AllowedCallers, ForUser, verifiedUser } from '@cloudstore/grpc';
+import { originOf } from '../auth.controller';
 import type { UserEntity } from './user.entity';
 import { UsersService } from './users.service';
 
@@ -18,28 +20,35 @@ export function userResponse(user: UserEntity): authApi.User {
   };
 }
 
-/** The admin's view of accounts; the caller's admin role is checked again here, from the database. */
+/**
+ * The admin's view of accounts, for the gateway only: the admin is the user of the access token
+ * the call carries (its role checked by the guard, then again here from the database).
+ */
 @Controller()
 @authApi.UserAdminServiceControllerMethods()
 export class UserAdminController implements authApi.UserAdminServiceController {
   constructor(private readonly users: UsersService) {}
 
-  async listUsers(request: authApi.ListUsersRequest): Promise<authApi.ListUsersResponse> {
-    const [users, total] = await this.users.list(callerOf(request.caller).userId, request.limit, request.offset, request.filter);
+  @AllowedCallers('gateway')
+  @ForUser({ role: 'admin' })
+  async listUsers(request: authApi.ListUsersRequest, metadata?: Metadata): Promise<authApi.ListUsersResponse> {
+    const [users, total] = await this.users.list(verifiedUser(metadata).userId, request.limit, request.offset, request.filter);
     return { users: users.map(userResponse), totalCount: total };
   }
 
-  async getUser(request: authApi.GetUserRequest): Promise<authApi.User> {
-    return userResponse(await this.users.get(callerOf(request.caller).userId, request.userId));
+  @AllowedCallers('gateway')
+  @ForUser({ role: 'admin' })
+  async getUser(request: authApi.GetUserRequest, metadata?: Metadata): Promise<authApi.User> {
+    return userResponse(await this.users.get(verifiedUser(metadata).userId, request.userId));
   }
 
-  async updateUser(request: authApi.UpdateUserRequest): Promise<authApi.User> {
+  @AllowedCallers('gateway')
+  @ForUser({ role: 'admin' })
+  async updateUser(request: authApi.UpdateUserRequest, metadata?: Metadata): Promise<authApi.User> {
     const patch = {
       ...(request.role !== undefined ? { role: request.role } : {}),
       ...(request.active !== undefined ? { active: request.active } : {}),
     };
-    return userResponse(
-      await this.users.update(callerOf(request.caller).userId, request.userId, patch, originOf(request.origin)),
-    );
+    return userResponse(await this.users.update(verifiedUser(metadata).userId, request.userId, patch, originOf(request.origin)));
   }
 }

@@ -1,9 +1,9 @@
 import { type CanActivate, createParamDecorator, type ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Caller } from '@cloudstore/access-tokens';
+import { bearerToken, type Caller } from '@cloudstore/access-tokens';
 import { PermissionDeniedError } from '@cloudstore/contracts';
 import type { Request } from 'express';
-import { bearerToken, RequestAuthenticator } from './request-authenticator';
+import { RequestAuthenticator } from './request-authenticator';
 
 const ROLES_KEY = 'cloudstore:roles';
 

@@ -1,18 +1,13 @@
 import type { Metadata } from '@grpc/grpc-js';
 import { Injectable } from '@nestjs/common';
-import { AccessTokenVerifier, type Caller } from '@cloudstore/access-tokens';
+import { AccessTokenVerifier, bearerToken, type Caller } from '@cloudstore/access-tokens';
 import { PermissionDeniedError, TokenInvalidError } from '@cloudstore/contracts';
-
-const BEARER = /^Bearer\s+(\S+)$/i;
-
-/** The token of an `Authorization: Bearer <token>` value, or undefined. */
-export function bearerToken(header: string | undefined): string | undefined {
-  return header ? BEARER.exec(header.trim())?.[1] : undefined;
-}
+import { setRequestAccessToken } from '@cloudstore/observability';
 
 /**
  * Turns the token of a request into its verified caller: from the REST Authorization header, or
- * for gRPC from the request's `auth_token` field or the `authorization` metadata.
+ * for gRPC from the request's `auth_token` field or the `authorization` metadata. The verified
+ * token then goes with every internal call the request makes, for auth and metadata to verify.
  */
 @Injectable()
 export class RequestAuthenticator {
@@ -20,7 +15,9 @@ export class RequestAuthenticator {
 
   async authenticate(token: string | undefined): Promise<Caller> {
     if (!token) throw new TokenInvalidError('An access token is required: Authorization: Bearer <token>');
-    return this.verifier.verify(token);
+    const caller = await this.verifier.verify(token);
+    setRequestAccessToken(token);
+    return caller;
   }
 
   fromGrpc(authToken: string | undefined, metadata: Metadata | undefined): Promise<Caller> {

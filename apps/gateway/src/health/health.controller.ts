@@ -1,8 +1,9 @@
 import { Controller, Get, Header, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
+import { bearerToken } from '@cloudstore/access-tokens';
 import { Metrics } from '@cloudstore/observability';
 import type { Request, Response } from 'express';
-import { bearerToken, RequestAuthenticator } from '../auth/request-authenticator';
+import { RequestAuthenticator } from '../auth/request-authenticator';
 import { ReadinessService } from './readiness.service';
 
 /** Probes for orchestrators and Prometheus; they need no token. */

@@ -31,3 +31,27 @@ export function fileAuditEvent(entry: {
     ...(entry.details ? { details: entry.details } : {}),
   };
 }
+
+/** An admin's change (a quota, a drain), with the admin of the verified access token as its actor. */
+export function adminAuditEvent(
+  admin: { readonly userId: string; readonly username: string },
+  operation: string,
+  details: Record<string, string | number | boolean>,
+): AuditEvent {
+  return fileAuditEvent({ operation, status: 'success', userId: admin.userId, username: admin.username, details });
+}
+
+/** A storage node's own event (it joined the cluster): no user; the node is named in the details. */
+export function nodeAuditEvent(
+  operation: string,
+  nodeId: string,
+  details: Record<string, string | number | boolean> = {},
+): AuditEvent {
+  return {
+    eventId: randomUUID(),
+    occurredAt: new Date().toISOString(),
+    operation,
+    status: 'success',
+    details: { nodeId, ...details },
+  };
+}

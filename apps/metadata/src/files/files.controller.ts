@@ -1,10 +1,17 @@
+import type { Metadata } from '@grpc/grpc-js';
 import { Controller } from '@nestjs/common';
 import { filesApi } from '@cloudstore/contracts';
+import { AllowedCallers, ForUser } from '@cloudstore/grpc';
 import { TrashService } from '../trash/trash.service';
 import { UploadsService } from '../uploads/uploads.service';
 import { FilesService } from './files.service';
+import { verifiedOwner } from './verified-owner';
 
-/** The metadata service's FileService: uploads, committed files and the trash. */
+/**
+ * The metadata service's FileService: uploads, committed files and the trash. Only the gateway
+ * calls it, each call for the user of the access token it carries: the owner is that user,
+ * whatever owner the request names.
+ */
 @Controller()
 @filesApi.FileServiceControllerMethods()
 export class FilesController implements filesApi.FileServiceController {
@@ -14,60 +21,89 @@ export class FilesController implements filesApi.FileServiceController {
     private readonly trash: TrashService,
   ) {}
 
-  createUpload(request: filesApi.CreateUploadRequest): Promise<filesApi.CreateUploadResponse> {
-    return this.uploads.create(request);
+  @AllowedCallers('gateway')
+  @ForUser()
+  createUpload(request: filesApi.CreateUploadRequest, metadata?: Metadata): Promise<filesApi.CreateUploadResponse> {
+    return this.uploads.create({ ...request, owner: verifiedOwner(metadata) });
   }
 
-  prepareChunk(request: filesApi.PrepareChunkRequest): Promise<filesApi.PrepareChunkResponse> {
-    return this.uploads.prepareChunk(request);
+  // The calls that continue an upload or a download may outlast the token that began it.
+  @AllowedCallers('gateway')
+  @ForUser({ continuation: true })
+  prepareChunk(request: filesApi.PrepareChunkRequest, metadata?: Metadata): Promise<filesApi.PrepareChunkResponse> {
+    return this.uploads.prepareChunk({ ...request, ownerId: verifiedOwner(metadata).userId });
   }
 
-  async completeChunk(request: filesApi.CompleteChunkRequest): Promise<filesApi.CompleteChunkResponse> {
-    await this.uploads.completeChunk(request);
+  @AllowedCallers('gateway')
+  @ForUser({ continuation: true })
+  async completeChunk(request: filesApi.CompleteChunkRequest, metadata?: Metadata): Promise<filesApi.CompleteChunkResponse> {
+    await this.uploads.completeChunk({ ...request, ownerId: verifiedOwner(metadata).userId });
     return {};
   }
 
-  commitUpload(request: filesApi.CommitUploadRequest): Promise<filesApi.FileRecord> {
-    return this.uploads.commit(request);
+  @AllowedCallers('gateway')
+  @ForUser({ continuation: true })
+  commitUpload(request: filesApi.CommitUploadRequest, metadata?: Metadata): Promise<filesApi.FileRecord> {
+    return this.uploads.commit({ ...request, ownerId: verifiedOwner(metadata).userId });
   }
 
-  async abortUpload(request: filesApi.AbortUploadRequest): Promise<filesApi.AbortUploadResponse> {
-    await this.uploads.abort(request);
+  @AllowedCallers('gateway')
+  @ForUser({ continuation: true })
+  async abortUpload(request: filesApi.AbortUploadRequest, metadata?: Metadata): Promise<filesApi.AbortUploadResponse> {
+    await this.uploads.abort({ ...request, ownerId: verifiedOwner(metadata).userId });
     return {};
   }
 
-  getFile(request: filesApi.GetFileRequest): Promise<filesApi.FileRecord> {
-    return this.files.get(request.ownerId, request.fileId);
+  @AllowedCallers('gateway')
+  @ForUser()
+  getFile(request: filesApi.GetFileRequest, metadata?: Metadata): Promise<filesApi.FileRecord> {
+    return this.files.get(verifiedOwner(metadata).userId, request.fileId);
   }
 
-  listFiles(request: filesApi.ListFilesRequest): Promise<filesApi.ListFilesResponse> {
-    return this.files.list(request);
+  @AllowedCallers('gateway')
+  @ForUser()
+  listFiles(request: filesApi.ListFilesRequest, metadata?: Metadata): Promise<filesApi.ListFilesResponse> {
+    return this.files.list({ ...request, ownerId: verifiedOwner(metadata).userId });
   }
 
-  deleteFile(request: filesApi.DeleteFileRequest): Promise<filesApi.DeleteFileResponse> {
-    return this.files.delete(request);
+  @AllowedCallers('gateway')
+  @ForUser()
+  deleteFile(request: filesApi.DeleteFileRequest, metadata?: Metadata): Promise<filesApi.DeleteFileResponse> {
+    return this.files.delete({ ...request, ownerId: verifiedOwner(metadata).userId });
   }
 
-  listTrash(request: filesApi.ListTrashRequest): Promise<filesApi.ListFilesResponse> {
-    return this.trash.list(request);
+  @AllowedCallers('gateway')
+  @ForUser()
+  listTrash(request: filesApi.ListTrashRequest, metadata?: Metadata): Promise<filesApi.ListFilesResponse> {
+    return this.trash.list({ ...request, ownerId: verifiedOwner(metadata).userId });
   }
 
-  restoreFile(request: filesApi.RestoreFileRequest): Promise<filesApi.FileRecord> {
-    return this.trash.restore(request);
+  @AllowedCallers('gateway')
+  @ForUser()
+  restoreFile(request: filesApi.RestoreFileRequest, metadata?: Metadata): Promise<filesApi.FileRecord> {
+    return this.trash.restore({ ...request, owner: verifiedOwner(metadata) });
   }
 
-  purgeFile(request: filesApi.PurgeFileRequest): Promise<filesApi.PurgeFileResponse> {
-    return this.trash.purge(request);
+  @AllowedCallers('gateway')
+  @ForUser()
+  purgeFile(request: filesApi.PurgeFileRequest, metadata?: Metadata): Promise<filesApi.PurgeFileResponse> {
+    return this.trash.purge({ ...request, ownerId: verifiedOwner(metadata).userId });
   }
 
-  getDownloadPlan(request: filesApi.GetDownloadPlanRequest): Promise<filesApi.DownloadPlan> {
-    return this.files.downloadPlan(request);
+  @AllowedCallers('gateway')
+  @ForUser()
+  getDownloadPlan(request: filesApi.GetDownloadPlanRequest, metadata?: Metadata): Promise<filesApi.DownloadPlan> {
+    return this.files.downloadPlan({ ...request, owner: verifiedOwner(metadata) });
   }
 
-  locateChunk(request: filesApi.LocateChunkRequest): Promise<filesApi.PlannedChunk> {
-    return this.files.locateChunk(request);
+  @AllowedCallers('gateway')
+  @ForUser({ continuation: true })
+  locateChunk(request: filesApi.LocateChunkRequest, metadata?: Metadata): Promise<filesApi.PlannedChunk> {
+    return this.files.locateChunk({ ...request, owner: verifiedOwner(metadata) });
   }
 
+  /** Names no user's data: a replica the gateway could not read is checked and repaired. */
+  @AllowedCallers('gateway')
   async reportReplicaProblem(request: filesApi.ReportReplicaProblemRequest): Promise<filesApi.ReportReplicaProblemResponse> {
     await this.files.reportReplicaProblem(request);
     return {};

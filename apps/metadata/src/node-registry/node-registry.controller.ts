@@ -1,5 +1,7 @@
+import type { Metadata } from '@grpc/grpc-js';
 import { Controller, UseGuards } from '@nestjs/common';
 import { nodeRegistryApi } from '@cloudstore/contracts';
+import { AllowedCallers, ForUser, verifiedUser } from '@cloudstore/grpc';
 import { ClusterStatusService } from '../replication/cluster-status.service';
 import { NodeIdentityGuard } from './node-identity.guard';
 import { NodeRegistryService } from './node-registry.service';
@@ -13,26 +15,34 @@ export class NodeRegistryController implements nodeRegistryApi.NodeRegistryServi
   ) {}
 
   /** Only the node its certificate names may register or send heartbeats as it. */
+  @AllowedCallers('storage-node')
   @UseGuards(NodeIdentityGuard)
   registerNode(request: nodeRegistryApi.RegisterNodeRequest): Promise<nodeRegistryApi.RegisterNodeResponse> {
     return this.registry.register(request);
   }
 
+  @AllowedCallers('storage-node')
   @UseGuards(NodeIdentityGuard)
   heartbeat(request: nodeRegistryApi.HeartbeatRequest): Promise<nodeRegistryApi.HeartbeatResponse> {
     return this.registry.heartbeat(request);
   }
 
+  /** The gateway's readiness check. */
+  @AllowedCallers('gateway')
   listNodes(): Promise<nodeRegistryApi.ListNodesResponse> {
     return this.registry.list();
   }
 
-  /** The operator's side: cluster status and drains. */
+  /** The operator's side: cluster status and drains, for an admin's access token. */
+  @AllowedCallers('gateway')
+  @ForUser({ role: 'admin' })
   getClusterStatus(): Promise<nodeRegistryApi.ClusterStatus> {
     return this.cluster.status();
   }
 
-  drainNode(request: nodeRegistryApi.DrainNodeRequest): Promise<nodeRegistryApi.NodeInfo> {
-    return this.cluster.drain(request.nodeId);
+  @AllowedCallers('gateway')
+  @ForUser({ role: 'admin' })
+  drainNode(request: nodeRegistryApi.DrainNodeRequest, metadata?: Metadata): Promise<nodeRegistryApi.NodeInfo> {
+    return this.cluster.drain(request.nodeId, verifiedUser(metadata));
   }
 }

@@ -132,6 +132,10 @@ describe('node registry (metadata service over gRPC, real PostgreSQL)', () => {
     ).call('registerNode', { nodeId: 'node-d', address: '10.0.0.4:7004', usage: { ...usage, chunkCount: 9 }, diskId });
     const matching = (await client.call('listNodes', {})).nodes.filter((n) => n.nodeId === 'node-d');
     expect(matching).toEqual([expect.objectContaining({ address: '10.0.0.4:7004', chunkCount: 9 })]);
+    // Joining is audited once, by the node's first registration.
+    expect(
+      await sql(`SELECT details FROM metadata.audit_log WHERE operation = 'node.join' AND details->>'nodeId' = 'node-d'`),
+    ).toEqual([{ details: { nodeId: 'node-d', address: '127.0.0.1:7004' } }]);
   });
 
   it.each([
@@ -158,6 +162,7 @@ describe('node registry (metadata service over gRPC, real PostgreSQL)', () => {
       if (sut !== (await as('node-a'))) sut.close();
     }
     expect((await client.call('listNodes', {})).nodes.map((n) => n.nodeId)).not.toContain('node-z');
+    expect(await sql(`SELECT 1 FROM metadata.audit_log WHERE details->>'nodeId' = 'node-z'`)).toEqual([]);
   });
 
   it('stops counting the replicas of a node that comes back with another disk, at once', async () => {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { DataSource, Repository } from 'typeorm';
+import type { DataSource, EntityManager, Repository } from 'typeorm';
 import { type NodeState, StorageNodeEntity } from './storage-node.entity';
 
 export interface NodeUsage {
@@ -27,9 +27,15 @@ export class NodeRegistryRepository {
    * Inserts the node or refreshes its address, usage and disk identity (a re-registration is a
    * heartbeat too). When it comes back with another disk than it had, every replica it was said
    * to hold is marked missing in the same transaction, so no reader or repair counts them a
-   * moment longer. Returns how many were.
+   * moment longer. Returns how many were. `onJoin` runs in the transaction when the node is new.
    */
-  async register(nodeId: string, address: string, usage: NodeUsage, diskId: string): Promise<number> {
+  async register(
+    nodeId: string,
+    address: string,
+    usage: NodeUsage,
+    diskId: string,
+    onJoin?: (manager: EntityManager) => Promise<void>,
+  ): Promise<number> {
     return this.dataSource.transaction(async (manager) => {
       const [previous] = await manager.query<{ disk_id: string | null }[]>(
         `SELECT "disk_id" FROM "metadata"."storage_nodes" WHERE "node_id" = $1 FOR UPDATE`,
@@ -45,6 +51,7 @@ export class NodeRegistryRepository {
           ['node_id'],
         )
         .execute();
+      if (!previous) await onJoin?.(manager);
       if (!previous?.disk_id || !diskId || previous.disk_id === diskId) return 0;
       const [, lost] = await manager.query<[unknown, number]>(
         `UPDATE "metadata"."chunk_replicas" SET "state" = 'missing' WHERE "node_id" = $1 AND "state" = 'ok'`,

@@ -4,6 +4,8 @@ import type { MetadataConfig } from '@cloudstore/config';
 import { InvalidArgumentError, nodeRegistryApi } from '@cloudstore/contracts';
 import { toUnixSeconds } from '@cloudstore/database';
 import { LOGGER, type Logger } from '@cloudstore/observability';
+import { nodeAuditEvent } from '../audit/audit-entry';
+import { AuditLogRepository } from '../audit/audit-log.repository';
 import { METADATA_CONFIG } from '../metadata.tokens';
 import { JobQueues } from '../jobs/job-queues';
 import { NodeRegistryRepository, type NodeUsage, type NodeWithLiveness } from './node-registry.repository';
@@ -31,12 +33,20 @@ export class NodeRegistryService {
     private readonly jobs: JobQueues,
     private readonly health: NodeHealth,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly auditLog: AuditLogRepository,
   ) {}
 
   async register(request: nodeRegistryApi.RegisterNodeRequest): Promise<nodeRegistryApi.RegisterNodeResponse> {
     if (!NODE_ID_PATTERN.test(request.nodeId)) throw invalidNodeId();
     if (!ADDRESS_PATTERN.test(request.address)) throw new InvalidArgumentError('address must be host:port');
-    const lost = await this.repository.register(request.nodeId, request.address, validUsage(request.usage), request.diskId);
+    // A node that joins the cluster is audited (the guard let only its own certificate register it).
+    const lost = await this.repository.register(
+      request.nodeId,
+      request.address,
+      validUsage(request.usage),
+      request.diskId,
+      (manager) => this.auditLog.append([nodeAuditEvent('node.join', request.nodeId, { address: request.address })], manager),
+    );
     this.logger.info({ nodeId: request.nodeId, address: request.address }, 'storage node registered');
     if (lost > 0) {
       this.logger.warn({ nodeId: request.nodeId, lost }, 'storage node came back with another disk: its replicas are repaired');

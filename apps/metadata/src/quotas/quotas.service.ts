@@ -1,6 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { MetadataConfig } from '@cloudstore/config';
 import { type filesApi, InvalidArgumentError } from '@cloudstore/contracts';
+import { adminAuditEvent } from '../audit/audit-entry';
+import { AuditLogRepository } from '../audit/audit-log.repository';
 import { METADATA_CONFIG } from '../metadata.tokens';
 import { NodeRegistryRepository } from '../node-registry/node-registry.repository';
 import { isUuid } from '../uuid';
@@ -12,6 +14,7 @@ export class QuotasService {
   constructor(
     private readonly quotas: QuotasRepository,
     private readonly nodes: NodeRegistryRepository,
+    private readonly auditLog: AuditLogRepository,
     @Inject(METADATA_CONFIG) private readonly config: MetadataConfig,
   ) {}
 
@@ -21,7 +24,11 @@ export class QuotasService {
     return this.statusOf(owner.userId);
   }
 
-  async set(request: filesApi.SetQuotaRequest): Promise<filesApi.QuotaStatus> {
+  /** `admin`: who sets it, for the audit log. */
+  async set(
+    request: filesApi.SetQuotaRequest,
+    admin: { readonly userId: string; readonly username: string },
+  ): Promise<filesApi.QuotaStatus> {
     if (!isUuid(request.userId)) throw new InvalidArgumentError('user_id must be a UUID');
     if (request.quotaBytes !== undefined && (!Number.isSafeInteger(request.quotaBytes) || request.quotaBytes < -1)) {
       throw new InvalidArgumentError('quota_bytes must be a byte count, or -1 for the role default');
@@ -32,6 +39,11 @@ export class QuotasService {
       ...(request.quotaBytes !== undefined ? { quotaBytes: request.quotaBytes === -1 ? null : request.quotaBytes } : {}),
       ...(request.role ? { role: request.role } : {}),
     });
+    if (request.quotaBytes !== undefined) {
+      // -1: back to the role's default.
+      const details = { targetUserId: request.userId, quotaBytes: request.quotaBytes };
+      await this.auditLog.append([adminAuditEvent(admin, 'admin.quota_update', details)]);
+    }
     return this.statusOf(request.userId);
   }
 

@@ -3,6 +3,8 @@ import type { MetadataConfig } from '@cloudstore/config';
 import { NotFoundError, type nodeRegistryApi } from '@cloudstore/contracts';
 import { Metrics } from '@cloudstore/observability';
 import { Gauge } from 'prom-client';
+import { adminAuditEvent } from '../audit/audit-entry';
+import { AuditLogRepository } from '../audit/audit-log.repository';
 import { JobQueues } from '../jobs/job-queues';
 import { METADATA_CONFIG } from '../metadata.tokens';
 import { NodeRegistryService } from '../node-registry/node-registry.service';
@@ -16,6 +18,7 @@ export class ClusterStatusService {
     private readonly registry: NodeRegistryService,
     private readonly replicas: ReplicationRepository,
     private readonly queues: JobQueues,
+    private readonly auditLog: AuditLogRepository,
     metrics: Metrics,
   ) {
     const registers = [metrics.registry];
@@ -81,10 +84,11 @@ export class ClusterStatusService {
     return { nodes, underReplicatedChunks: underReplicated, jobs, replicationFactor: this.config.REPLICATION_FACTOR };
   }
 
-  /** Starts moving every replica off the node; the replication check finishes the drain. */
-  async drain(nodeId: string): Promise<nodeRegistryApi.NodeInfo> {
+  /** Starts moving every replica off the node; the replication check finishes the drain. `admin`: for the audit log. */
+  async drain(nodeId: string, admin: { readonly userId: string; readonly username: string }): Promise<nodeRegistryApi.NodeInfo> {
     const node = await this.registry.startDrain(nodeId);
     if (!node) throw new NotFoundError(`No storage node ${nodeId}`);
+    await this.auditLog.append([adminAuditEvent(admin, 'admin.node_drain', { nodeId })]);
     await this.queues.checkReplicationNow();
     return node;
   }

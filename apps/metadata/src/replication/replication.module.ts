@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { NodeRegistryController } from '../node-registry/node-registry.controller';
+import { AuditModule } from '../audit/audit.module';
 import { NodeRegistryModule } from '../node-registry/node-registry.module';
 import { ClusterStatusService } from './cluster-status.service';
 import { NodeInventoryService } from './node-inventory.service';
@@ -13,7 +14,7 @@ import { ScrubberService } from './scrubber.service';
 
 /** Self-healing: repair and re-replication, scrubbing, node inventories, drains, rebalancing, status. */
 @Module({
-  imports: [NodeRegistryModule],
+  imports: [AuditModule, NodeRegistryModule],
   // The registry's RPCs include the cluster status and drains, which live here.
   controllers: [NodeRegistryController],
   providers: [

@@ -1,7 +1,7 @@
 import { Controller, Inject } from '@nestjs/common';
 import type { sendUnaryData, ServerReadableStream, ServerWritableStream } from '@grpc/grpc-js';
 import { InvalidArgumentError, storageNodeApi } from '@cloudstore/contracts';
-import { answerStreamCall, ClientStreamCall, writeAll } from '@cloudstore/grpc';
+import { AllowedCallers, answerStreamCall, ClientStreamCall, writeAll } from '@cloudstore/grpc';
 import { LOGGER, type Logger, Metrics } from '@cloudstore/observability';
 import { from, ignoreElements, type Observable } from 'rxjs';
 import { ChunkStore } from './chunk-store';
@@ -11,7 +11,11 @@ type PutChunkCall = ServerReadableStream<storageNodeApi.PutChunkRequest, storage
 const SERVICE = storageNodeApi.STORAGE_NODE_SERVICE_NAME;
 const LIST_PAGE_SIZE = 1000;
 
-/** The node's gRPC API: put, get, stat, delete and list chunks. */
+/**
+ * The node's gRPC API: put, get, stat, delete and list chunks. The gateway writes and reads
+ * chunks (uploads, downloads); only metadata (with its repair, scrub, drain and GC workers, all
+ * in its process) may also stat, list and delete them.
+ */
 @Controller()
 // PutChunk keeps grpc-js's own call for backpressure and cancellation: see ClientStreamCall.
 @ClientStreamCall<storageNodeApi.StorageNodeServiceController>(SERVICE, 'putChunk')
@@ -23,6 +27,7 @@ export class ChunkStoreController implements Omit<storageNodeApi.StorageNodeServ
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
+  @AllowedCallers('gateway', 'metadata')
   putChunk(call: PutChunkCall, callback: sendUnaryData<storageNodeApi.PutChunkResponse>): Promise<void> {
     const observation = { metrics: this.metrics, logger: this.logger, grpcService: SERVICE, grpcMethod: 'PutChunk', call };
     return answerStreamCall(callback, observation, async () => {
@@ -39,6 +44,7 @@ export class ChunkStoreController implements Omit<storageNodeApi.StorageNodeServ
     });
   }
 
+  @AllowedCallers('gateway', 'metadata')
   getChunk(
     request: storageNodeApi.GetChunkRequest,
     _metadata: unknown,
@@ -51,15 +57,18 @@ export class ChunkStoreController implements Omit<storageNodeApi.StorageNodeServ
     return from(send()).pipe(ignoreElements());
   }
 
+  @AllowedCallers('metadata')
   async statChunk(request: storageNodeApi.StatChunkRequest): Promise<storageNodeApi.StatChunkResponse> {
     const { size, sha256 } = await this.store.stat(request.chunkId, request.computeSha256);
     return { chunkId: request.chunkId, size, sha256: sha256 ?? '' };
   }
 
+  @AllowedCallers('metadata')
   async deleteChunk(request: storageNodeApi.DeleteChunkRequest): Promise<storageNodeApi.DeleteChunkResponse> {
     return { deleted: await this.store.delete(request.chunkId) };
   }
 
+  @AllowedCallers('metadata')
   listChunks(
     _request: storageNodeApi.ListChunksRequest,
     _metadata: unknown,

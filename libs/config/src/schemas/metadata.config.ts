@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { checkRedisCaFile, commonVars, internalTlsVars, withInternalTlsFiles } from '../common-vars';
+import { checkRedisCaFile, commonVars, internalTlsVars, withInternalTlsFiles, withServiceAddresses } from '../common-vars';
 import { envVars } from '../env-vars';
 
 export const metadataConfigSchema = z
@@ -8,6 +8,9 @@ export const metadataConfigSchema = z
     METADATA_PORT: commonVars.METADATA_PORT,
     /** Where other services dial metadata; on a loopback address (the default) it listens on loopback only. */
     METADATA_ADDRESS: commonVars.METADATA_ADDRESS,
+    /** Where metadata fetches the public keys that verify users' access tokens (GetVerificationKeys). */
+    AUTH_PORT: commonVars.AUTH_PORT,
+    AUTH_ADDRESS: commonVars.AUTH_ADDRESS,
     DATABASE_URL: commonVars.DATABASE_URL,
     REDIS_URL: commonVars.REDIS_URL,
     REDIS_CA_FILE: commonVars.REDIS_CA_FILE,
@@ -56,11 +59,6 @@ export const metadataConfigSchema = z
     if (config.WRITE_QUORUM !== undefined && config.WRITE_QUORUM > config.REPLICATION_FACTOR)
       ctx.addIssue({ code: 'custom', path: ['WRITE_QUORUM'], message: 'must not be more than REPLICATION_FACTOR' });
   })
-  .transform((config) =>
-    withInternalTlsFiles(
-      { ...config, METADATA_ADDRESS: config.METADATA_ADDRESS ?? `127.0.0.1:${config.METADATA_PORT}` },
-      'metadata',
-    ),
-  );
+  .transform((config) => withInternalTlsFiles(withServiceAddresses(config), 'metadata'));
 
 export type MetadataConfig = z.output<typeof metadataConfigSchema>;

@@ -25,6 +25,11 @@ export const storageNodeConfigSchema = z
     METRICS_PORT: commonVars.METRICS_PORT,
     ...internalTlsVars,
   })
+  // A certificate's name is the caller's identity: a node named like a service would be that service.
+  .refine((config) => !['gateway', 'auth', 'metadata'].includes(config.STORAGE_NODE_ID), {
+    path: ['STORAGE_NODE_ID'],
+    message: 'must not be gateway, auth or metadata (the names of the services)',
+  })
   .transform((config) => {
     // A node's certificate is named after its id: DATA_DIR/pki/<STORAGE_NODE_ID>.crt.
     const withAddresses = withInternalTlsFiles(withServiceAddresses(config), config.STORAGE_NODE_ID);

@@ -12,10 +12,14 @@ import { RequestOrigin } from "../../common/v1/common";
 
 /**
  * Internal API of the auth service: accounts, login with a second factor, tokens, and the
- * admin's view of users. Only the gateway calls it.
+ * admin's view of users. Only the gateway calls it (GetVerificationKeys: metadata too); a call for
+ * a signed-in user carries the user's access token in the `authorization: Bearer` metadata.
  */
 
-/** The caller of an authenticated call, from the access token the gateway verified. */
+/**
+ * The caller of an authenticated call, as the gateway verified it. Not read by auth: it takes
+ * the caller from the access token the call carries (kept for older auth services).
+ */
 export interface Caller {
   userId: string;
   tokenId: string;

@@ -12,10 +12,12 @@ import { RequestOrigin } from "../../common/v1/common";
 
 /**
  * Internal API of the metadata service: files, their chunks and replicas, uploads, quotas.
- * Every call about files names the owner; lookups are scoped by owner in the query itself.
+ * Only the gateway calls it. Every call about files carries the user's access token (the
+ * `authorization: Bearer` metadata): the owner is its user, and lookups are scoped by owner in
+ * the query itself. The `owner` and `owner_id` fields are not read (kept for older services).
  */
 
-/** The owner of the files a call is about, from the verified access token. */
+/** The owner of the files a call is about, as the gateway verified it; not read (see above). */
 export interface Owner {
   userId: string;
   role: string;
