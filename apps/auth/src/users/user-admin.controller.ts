@@ -2,6 +2,7 @@ import { Controller } from '@nestjs/common';
 import { authApi } from '@cloudstore/contracts';
 import { toUnixSeconds } from '@cloudstore/database';
 import { callerOf, originOf } from '../auth.controller';
+import { SigningKeysService } from '../tokens/signing-keys.service';
 import type { UserEntity } from './user.entity';
 import { UsersService } from './users.service';
 
@@ -22,7 +23,10 @@ export function userResponse(user: UserEntity): authApi.User {
 @Controller()
 @authApi.UserAdminServiceControllerMethods()
 export class UserAdminController implements authApi.UserAdminServiceController {
-  constructor(private readonly users: UsersService) {}
+  constructor(
+    private readonly users: UsersService,
+    private readonly signingKeys: SigningKeysService,
+  ) {}
 
   async listUsers(request: authApi.ListUsersRequest): Promise<authApi.ListUsersResponse> {
     const [users, total] = await this.users.list(callerOf(request.caller).userId, request.limit, request.offset, request.filter);
@@ -41,5 +45,15 @@ export class UserAdminController implements authApi.UserAdminServiceController {
     return userResponse(
       await this.users.update(callerOf(request.caller).userId, request.userId, patch, originOf(request.origin)),
     );
+  }
+
+  async rotateSigningKey(request: authApi.RotateSigningKeyRequest): Promise<authApi.RotateSigningKeyResponse> {
+    const admin = await this.users.requireAdmin(callerOf(request.caller).userId);
+    const rotation = await this.signingKeys.rotate({ admin, origin: originOf(request.origin) });
+    return {
+      keyId: rotation.keyId,
+      createdAt: toUnixSeconds(rotation.createdAt),
+      retiring: rotation.retiring.map((k) => ({ keyId: k.keyId, verifyUntil: toUnixSeconds(k.verifyUntil) })),
+    };
   }
 }
