@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   DomainError,
   ServiceUnavailableError,
@@ -20,10 +21,11 @@ export interface VerificationKey {
 export type VerificationKeySource = () => Promise<readonly VerificationKey[]>;
 
 /**
- * After a completed refresh, a token naming a key id it did not bring is refused without asking
- * again for this long, so made-up key ids cannot hammer the key source.
+ * Loads for key ids not held are at least this far apart, so made-up key ids cannot hammer the key
+ * source; a token naming one waits for the next load rather than being refused, so a key rotated
+ * in just after a load is still learnt.
  */
-const KEY_REFRESH_INTERVAL_MS = 10_000;
+const KEY_REFRESH_INTERVAL_MS = 1_000;
 /**
  * A key set older than this is loaded again in the background at the next verification, so that a
  * rotation elsewhere (the end of the old key's verification) is learnt without waiting for a token
@@ -108,8 +110,11 @@ export class AccessTokenVerifier {
     let key = this.liveKey(keyId);
     // A refresh under way may bring the key, so wait for it rather than refuse (a cold start
     // meets many such requests at once); only a completed refresh can say a key id is unknown.
-    if (!key && (this.refreshing || Date.now() - this.refreshedAt >= KEY_REFRESH_INTERVAL_MS)) {
-      await this.refreshKeys();
+    if (!key) {
+      const wait = this.refreshing ? 0 : this.refreshedAt + KEY_REFRESH_INTERVAL_MS - Date.now();
+      if (wait > 0) await delay(wait);
+      // Of the tokens that waited, the first starts the load, the others share it or its result.
+      if (this.refreshing || Date.now() - this.refreshedAt >= KEY_REFRESH_INTERVAL_MS) await this.refreshKeys();
       key = this.liveKey(keyId);
     }
     if (!key) throw tokenError('TOKEN_INVALID');
