@@ -51,7 +51,7 @@ describe(RecoveryCodesRepository.name, () => {
           createHash('sha256').update(code).digest('hex'),
         ]);
       await migration.up(runner);
-      const rows = await runner.query<{ salt: string; code_hash: string }[]>(
+      const rows: { salt: string; code_hash: string }[] = await runner.query(
         `SELECT salt, code_hash FROM auth.recovery_codes WHERE user_id = $1`,
         [userId],
       );
