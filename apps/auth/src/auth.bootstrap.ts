@@ -71,8 +71,7 @@ export async function rotateSigningKeyOnce(config: AuthConfig, logger: Logger, m
   try {
     return await app.get(SigningKeysService).rotate({ operator });
   } finally {
-    await app.close();
-    await options.dataSource.destroy();
+    await app.close(); // closes the database too (TypeOrmModule)
     close();
   }
 }
