@@ -65,7 +65,12 @@ export async function startAuthService(
  * `npm run keys:rotate`: the auth module without its gRPC server, on the same database, Redis and
  * master key as the running services, rotates the signing key once (audited) and stops.
  */
-export async function rotateSigningKeyOnce(config: AuthConfig, logger: Logger, masterKey: MasterKey, operator: string): Promise<Rotation> {
+export async function rotateSigningKeyOnce(
+  config: AuthConfig,
+  logger: Logger,
+  masterKey: MasterKey,
+  operator: string,
+): Promise<Rotation> {
   const { options, close } = await openAuthStores(config, logger, masterKey);
   const app = await NestFactory.createApplicationContext(AuthModule.register(options), { logger: false });
   try {

@@ -36,7 +36,10 @@ export async function loadMasterKey(config: { MASTER_KEY: Buffer | null; DATA_DI
   await mkdir(config.DATA_DIR, { recursive: true, mode: 0o700 });
   try {
     if (await createFileOnce(path, `${randomBytes(MASTER_KEY_BYTES).toString('base64')}\n`))
-      logger.warn({ path }, 'generated the master key: back it up (or set MASTER_KEY), no stored file or sealed secret can be read without it');
+      logger.warn(
+        { path },
+        'generated the master key: back it up (or set MASTER_KEY), no stored file or sealed secret can be read without it',
+      );
   } catch (error) {
     throw new ConfigError(`cannot create the master key ${path} (${(error as Error).message}); set MASTER_KEY instead`);
   }

@@ -29,7 +29,9 @@ describe(SecretBox.name, () => {
     const sealed = sut.seal('secret', 'row-1');
     const other = masterKey(randomBytes(32));
     expect(() => new SecretBox(other, 'test secret').open(sealed, 'row-1')).toThrow(
-      new UnknownMasterKeyError(`the test secret of row-1 was sealed under master key ${master.id}, this service has ${other.id}`),
+      new UnknownMasterKeyError(
+        `the test secret of row-1 was sealed under master key ${master.id}, this service has ${other.id}`,
+      ),
     );
   });
 });

@@ -22,7 +22,9 @@ describe(AuditTrail.name, () => {
 
   async function failedLogin(usernameOrEmail: string): Promise<AuditEvent> {
     const origin = newOrigin();
-    await expect(login.start(usernameOrEmail, 'Wrong-Password-42!', origin)).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
+    await expect(login.start(usernameOrEmail, 'Wrong-Password-42!', origin)).rejects.toMatchObject({
+      code: 'INVALID_CREDENTIALS',
+    });
     const jobs = await test.auditQueue.getJobs(['waiting', 'delayed', 'completed', 'failed', 'active']);
     const event = jobs.map((j) => j.data).find((e) => e.operation === 'auth.login' && e.clientAddress === origin.clientAddress);
     if (!event) throw new Error('no audit event');

@@ -44,7 +44,9 @@ describe(LoginSessionsStore.name, () => {
   it('keeps nothing in Redis that checks a mailed code offline: the MAC needs the server key', async () => {
     const { username, email } = newUserInput();
     const passwordHash = await test.app.get(PasswordHasher).hash(PASSWORD);
-    await test.app.get(UsersRepository).insert({ username, usernameKey: username, email, emailKey: email, passwordHash, role: 'basic' });
+    await test.app
+      .get(UsersRepository)
+      .insert({ username, usernameKey: username, email, emailKey: email, passwordHash, role: 'basic' });
     const { sessionId } = await test.app.get(LoginService).start(username, PASSWORD, newOrigin());
     const outbox = test.config.OTP_OUTBOX_DIR;
     let code = '';
@@ -55,7 +57,9 @@ describe(LoginSessionsStore.name, () => {
     expect(code).toMatch(/^\d{6}$/);
 
     const strings = await everythingInRedis();
-    const session = await test.stores.redis.client.hgetall(`${test.stores.redis.keyPrefix}:login:session:${sessionHandle(sessionId)}`);
+    const session = await test.stores.redis.client.hgetall(
+      `${test.stores.redis.keyPrefix}:login:session:${sessionHandle(sessionId)}`,
+    );
     const storedMac = session['otpHash'];
     expect(storedMac).toMatch(/^[0-9a-f]{64}$/);
     // The session id (what a client presents) is nowhere: names and values hold only its SHA-256.

@@ -109,12 +109,8 @@ export class LoginSessionsStore {
   /** Counts an attempt at the session's code and returns the session; undefined when it is gone or used up. */
   async claimAttempt(sessionId: string): Promise<LoginSession | undefined> {
     if (!/^[A-Za-z0-9_-]{20,100}$/.test(sessionId)) return undefined;
-    const flat = (await this.redis.eval(
-      CLAIM_ATTEMPT,
-      1,
-      this.sessionPrefix + sessionHandle(sessionId),
-      MAX_OTP_ATTEMPTS,
-    )) as string[] | null;
+    const flat = (await this.redis.eval(CLAIM_ATTEMPT, 1, this.sessionPrefix + sessionHandle(sessionId), MAX_OTP_ATTEMPTS)) as
+      string[] | null;
     if (!flat) return undefined;
     const fields = new Map<string, string>();
     for (let i = 0; i + 1 < flat.length; i += 2) fields.set(flat[i], flat[i + 1]);

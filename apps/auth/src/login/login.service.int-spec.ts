@@ -150,7 +150,11 @@ describe(LoginService.name, () => {
     const user = await newUser();
     const { sessionId } = await sut.start(user.username, PASSWORD, newOrigin());
     const [code] = await mailedCodes(user.email);
-    await test.stores.redis.client.hset(`${test.stores.redis.keyPrefix}:login:session:${sessionHandle(sessionId)}`, 'expiresAt', '1');
+    await test.stores.redis.client.hset(
+      `${test.stores.redis.keyPrefix}:login:session:${sessionHandle(sessionId)}`,
+      'expiresAt',
+      '1',
+    );
     await expect(sut.verify(sessionId, code, newOrigin())).rejects.toMatchObject({ code: 'OTP_EXPIRED' });
   });
 

@@ -121,7 +121,10 @@ describe(SigningKeysService.name, () => {
     expect(retired).toMatchObject({ private_key_pem: null, retired_at: expect.any(Date) });
 
     expect(await audited('auth.signing_key_rotate')).toEqual([
-      expect.objectContaining({ status: 'success', details: { keyId: rotation.keyId, retiring: oldKeyId, operator: 'int-spec' } }),
+      expect.objectContaining({
+        status: 'success',
+        details: { keyId: rotation.keyId, retiring: oldKeyId, operator: 'int-spec' },
+      }),
     ]);
     expect(await audited('auth.signing_key_retire')).toEqual([
       expect.objectContaining({ status: 'success', details: { keyId: oldKeyId } }),
@@ -150,7 +153,9 @@ describe(`${SigningKeysService.name} with TOKEN_SIGNING_KEY`, () => {
   });
 
   it('refuses to rotate a key it does not own, and stores none', async () => {
-    await expect(test.app.get(SigningKeysService).rotate({ operator: 'int-spec' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(test.app.get(SigningKeysService).rotate({ operator: 'int-spec' })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
     expect(await test.stores.dataSource.query(`SELECT key_id FROM auth.signing_keys`)).toEqual([]);
   });
 });

@@ -144,12 +144,23 @@ export class SigningKeysService implements OnModuleInit, OnModuleDestroy {
           current.map((k) => k.keyId),
           { verifyUntil },
         );
-      return { keyId: created.keyId, createdAt: created.createdAt, retiring: current.map((k) => ({ keyId: k.keyId, verifyUntil })) };
+      return {
+        keyId: created.keyId,
+        createdAt: created.createdAt,
+        retiring: current.map((k) => ({ keyId: k.keyId, verifyUntil })),
+      };
     });
     const details = { keyId: rotation.keyId, retiring: rotation.retiring.map((k) => k.keyId).join(',') };
     await this.audit.record(
       'admin' in actor
-        ? { operation: 'auth.signing_key_rotate', status: 'success', userId: actor.admin.id, username: actor.admin.username, origin: actor.origin, details }
+        ? {
+            operation: 'auth.signing_key_rotate',
+            status: 'success',
+            userId: actor.admin.id,
+            username: actor.admin.username,
+            origin: actor.origin,
+            details,
+          }
         : { operation: 'auth.signing_key_rotate', status: 'success', details: { ...details, operator: actor.operator } },
     );
     this.logger.info(details, 'rotated the token signing key');

@@ -57,7 +57,11 @@ describe(RecoveryCodesRepository.name, () => {
       );
       expect(rows.map((r) => r.salt)).toEqual([expect.stringMatching(/^[0-9a-f]{32}$/), expect.stringMatching(/^[0-9a-f]{32}$/)]);
       expect(rows[0]?.salt).not.toBe(rows[1]?.salt);
-      expect(rows.map((r) => r.code_hash)).not.toContain(createHash('sha256').update(legacy[0] ?? '').digest('hex'));
+      expect(rows.map((r) => r.code_hash)).not.toContain(
+        createHash('sha256')
+          .update(legacy[0] ?? '')
+          .digest('hex'),
+      );
       expect(await sut.use(userId, legacy[0] ?? '')).toBe(true);
       expect(await sut.use(userId, legacy[0] ?? '')).toBe(false);
       expect(await sut.use(userId, legacy[1] ?? '')).toBe(true);

@@ -94,9 +94,10 @@ describe(TotpService.name, () => {
   it('keeps the TOTP secret sealed in the database: no row holds it in plaintext', async () => {
     const caller = await newCaller();
     const { secret } = await enrolled(caller);
-    const [row] = await test.stores.dataSource.query<{ totp_secret: string }[]>(`SELECT totp_secret FROM auth.users WHERE id = $1`, [
-      caller.userId,
-    ]);
+    const [row] = await test.stores.dataSource.query<{ totp_secret: string }[]>(
+      `SELECT totp_secret FROM auth.users WHERE id = $1`,
+      [caller.userId],
+    );
     expect(row?.totp_secret).toMatch(/^v1\.[0-9a-f]{16}\.[A-Za-z0-9_-]+$/);
     expect(row?.totp_secret).not.toContain(secret);
     expect(test.app.get(TotpSecrets).open(caller.userId, row?.totp_secret ?? '')).toBe(secret);
@@ -112,9 +113,10 @@ describe(TotpService.name, () => {
     const sealer = test.app.get(TotpSecrets);
     const [first, again] = [await sealer.sealPlaintextSecrets(), await sealer.sealPlaintextSecrets()];
     expect([first, again]).toEqual([1, 0]);
-    const [row] = await test.stores.dataSource.query<{ totp_secret: string }[]>(`SELECT totp_secret FROM auth.users WHERE id = $1`, [
-      caller.userId,
-    ]);
+    const [row] = await test.stores.dataSource.query<{ totp_secret: string }[]>(
+      `SELECT totp_secret FROM auth.users WHERE id = $1`,
+      [caller.userId],
+    );
     expect(row?.totp_secret).toMatch(/^v1\./);
     expect(await sut.verifyForLogin(await withSecrets(caller.userId), await nextCode(secret))).toBe(true);
   });
