@@ -4,12 +4,13 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { ACCESS_TOKEN_ALGORITHM, type VerificationKey } from '@cloudstore/access-tokens';
 import type { AuthConfig } from '@cloudstore/config';
 import { InvalidArgumentError } from '@cloudstore/contracts';
-import { SEALED_VALUE_PATTERN, type SecretBox } from '@cloudstore/master-key';
+import type { SecretBox } from '@cloudstore/master-key';
 import { LOGGER, type Logger } from '@cloudstore/observability';
 import type { DataSource, EntityManager, Repository } from 'typeorm';
 import { AUTH_CONFIG } from '../auth.tokens';
 import { AuditTrail, type AuditedUser, type Origin } from '../audit/audit-trail.service';
 import { AuthSecrets } from '../secrets/auth-secrets';
+import { sealPlaintextRows } from '../secrets/seal-plaintext-rows';
 import { SigningKeyEntity } from './signing-key.entity';
 
 export interface SigningKey {
@@ -188,28 +189,9 @@ export class SigningKeysService implements OnModuleInit, OnModuleDestroy {
     return retired;
   }
 
-  /**
-   * Seals private keys stored in plaintext (before sealing existed); idempotent, and safe with
-   * replicas starting together: a row is changed only while it still holds the plaintext.
-   */
-  async sealPlaintextKeys(): Promise<number> {
-    const plaintext = await this.keys
-      .createQueryBuilder('k')
-      .addSelect('k.privateKeyPem')
-      .where('k.private_key_pem NOT LIKE :sealed', { sealed: SEALED_VALUE_PATTERN })
-      .getMany();
-    let sealed = 0;
-    for (const row of plaintext) {
-      if (!row.privateKeyPem) continue;
-      const result = await this.keys
-        .createQueryBuilder()
-        .update()
-        .set({ privateKeyPem: this.box.seal(row.privateKeyPem, row.keyId) })
-        .where('key_id = :keyId AND private_key_pem = :plain', { keyId: row.keyId, plain: row.privateKeyPem })
-        .execute();
-      sealed += result.affected ?? 0;
-    }
-    return sealed;
+  /** Seals private keys stored in plaintext before sealing existed (see sealPlaintextRows). */
+  sealPlaintextKeys(): Promise<number> {
+    return sealPlaintextRows(this.keys, 'keyId', 'privateKeyPem', (pem, keyId) => this.box.seal(pem, keyId));
   }
 
   private async insertNewKey(manager: EntityManager): Promise<SigningKeyEntity> {

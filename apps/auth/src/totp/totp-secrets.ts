@@ -1,9 +1,10 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { SEALED_VALUE_PATTERN, type SecretBox } from '@cloudstore/master-key';
+import type { SecretBox } from '@cloudstore/master-key';
 import { LOGGER, type Logger } from '@cloudstore/observability';
 import type { DataSource } from 'typeorm';
 import { AuthSecrets } from '../secrets/auth-secrets';
+import { sealPlaintextRows } from '../secrets/seal-plaintext-rows';
 import { UserEntity } from '../users/user.entity';
 
 /**
@@ -36,25 +37,10 @@ export class TotpSecrets implements OnModuleInit {
     return this.box.open(sealed, userId);
   }
 
-  /** Idempotent, and safe with replicas starting together: a row changes only while it still holds the plaintext. */
-  async sealPlaintextSecrets(): Promise<number> {
-    const users = this.dataSource.getRepository(UserEntity);
-    const plaintext = await users
-      .createQueryBuilder('u')
-      .select(['u.id', 'u.totpSecret'])
-      .where('u.totp_secret NOT LIKE :sealed', { sealed: SEALED_VALUE_PATTERN })
-      .getMany();
-    let sealed = 0;
-    for (const user of plaintext) {
-      if (!user.totpSecret) continue;
-      const result = await users
-        .createQueryBuilder()
-        .update()
-        .set({ totpSecret: this.seal(user.id, user.totpSecret) })
-        .where('id = :id AND totp_secret = :plain', { id: user.id, plain: user.totpSecret })
-        .execute();
-      sealed += result.affected ?? 0;
-    }
-    return sealed;
+  /** Seals TOTP secrets stored in plaintext before sealing existed (see sealPlaintextRows). */
+  sealPlaintextSecrets(): Promise<number> {
+    return sealPlaintextRows(this.dataSource.getRepository(UserEntity), 'id', 'totpSecret', (secret, userId) =>
+      this.seal(userId, secret),
+    );
   }
 }
