@@ -66,7 +66,8 @@ describe(SigningKeysService.name, () => {
   }
 
   it('keeps every private key sealed under the master key: no row holds a PEM', async () => {
-    const rows = await keyRows();
+    // Keys retired by another test have no private half left at all.
+    const rows = (await keyRows()).filter((row) => row.retired_at === null);
     expect(rows.length).toBeGreaterThan(0);
     for (const row of rows) {
       expect(row.private_key_pem).toMatch(/^v1\.[0-9a-f]{16}\.[A-Za-z0-9_-]+$/);
@@ -116,17 +117,17 @@ describe(SigningKeysService.name, () => {
     );
     // The scheduled step, run now rather than at its next turn (which may have come already): once only.
     await sut.retireExpiredKeys();
-    expect(await sut.retireExpiredKeys()).toEqual([]);
+    expect(await sut.retireExpiredKeys()).not.toContain(oldKeyId);
     const retired = (await keyRows()).find((r) => r.key_id === oldKeyId);
     expect(retired).toMatchObject({ private_key_pem: null, retired_at: expect.any(Date) });
 
-    expect(await audited('auth.signing_key_rotate')).toEqual([
+    expect((await audited('auth.signing_key_rotate')).filter((e) => e.details?.['keyId'] === rotation.keyId)).toEqual([
       expect.objectContaining({
         status: 'success',
         details: { keyId: rotation.keyId, retiring: oldKeyId, operator: 'int-spec' },
       }),
     ]);
-    expect(await audited('auth.signing_key_retire')).toEqual([
+    expect((await audited('auth.signing_key_retire')).filter((e) => e.details?.['keyId'] === oldKeyId)).toEqual([
       expect.objectContaining({ status: 'success', details: { keyId: oldKeyId } }),
     ]);
   }, 30_000);
