@@ -116,14 +116,19 @@ describe('docker-compose.yml', () => {
     expect(services['certs']?.volumes).toEqual([`pki:${services['certs']?.environment?.['DATA_DIR']}/pki`]);
   });
 
-  it('keeps the gateway master key: MASTER_KEY from the shell or .env, else generated on a volume', () => {
+  it('keeps one master key for the gateway and auth: MASTER_KEY from the shell or .env, else generated on a volume both mount', () => {
     const gateway = services['gateway'];
+    const auth = services['auth'];
     expect(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8')).toContain('MASTER_KEY: ${MASTER_KEY:-}');
+    for (const service of [gateway, auth]) expect(service?.environment?.['MASTER_KEY']).toBe('');
     expect(gateway?.volumes).toEqual([
       `gateway-data:${gateway?.environment?.['DATA_DIR']}`,
       'pki:/pki:ro',
       './public-tls:/public-tls:ro',
     ]);
+    // DATA_DIR/master.key is the same file in both.
+    expect(auth?.volumes).toContain(`gateway-data:${auth?.environment?.['DATA_DIR']}`);
+    expect(auth?.volumes).toContain(`auth-data:${auth?.environment?.['OTP_OUTBOX_DIR']}`);
     expect('gateway-data' in volumes).toBe(true);
   });
 
@@ -201,10 +206,12 @@ describe('k8s manifests', () => {
     expect(byKind('Secret').map((s) => s.metadata.name)).not.toContain('cloudstore-pki');
   });
 
-  it('gives every gateway replica one MASTER_KEY, from a Secret no manifest defines (so no apply replaces it)', () => {
-    const gateway = appWorkloads.find((w) => appOfCommand(w.spec.template.spec.containers[0]?.command) === 'gateway');
-    const masterKey = gateway?.spec.template.spec.containers[0]?.env?.find((v) => v.name === 'MASTER_KEY');
-    expect(masterKey?.valueFrom?.secretKeyRef).toEqual({ name: 'cloudstore-master-key', key: 'MASTER_KEY' });
+  it('gives every gateway and auth replica one MASTER_KEY, from a Secret no manifest defines (so no apply replaces it)', () => {
+    for (const app of ['gateway', 'auth']) {
+      const workload = appWorkloads.find((w) => appOfCommand(w.spec.template.spec.containers[0]?.command) === app);
+      const masterKey = workload?.spec.template.spec.containers[0]?.env?.find((v) => v.name === 'MASTER_KEY');
+      expect(masterKey?.valueFrom?.secretKeyRef).toEqual({ name: 'cloudstore-master-key', key: 'MASTER_KEY' });
+    }
     expect(byKind('Secret').map((s) => s.metadata.name)).not.toContain('cloudstore-master-key');
   });
 

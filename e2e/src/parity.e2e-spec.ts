@@ -356,5 +356,23 @@ describe('REST and gRPC parity', () => {
         await grpcCode(adminGrpc.call('drainNode', { authToken: user.token, nodeId: 'node-0' })),
       ]).toEqual(['PERMISSION_DENIED', 'PERMISSION_DENIED']);
     });
+
+    it('signing key rotation agrees between the doors', async () => {
+      const user = await signUp(env.rest, env.smtp, 'par_keys');
+      expect([
+        restCode(await env.rest.post('/v1/admin/keys/rotate', {}, user.token)),
+        await grpcCode(adminGrpc.call('rotateSigningKeys', { authToken: user.token })),
+      ]).toEqual(['PERMISSION_DENIED', 'PERMISSION_DENIED']);
+      const viaRest = await env.rest.post<{ key_id: string; retiring: { key_id: string }[] }>(
+        '/v1/admin/keys/rotate',
+        {},
+        env.admin.token,
+      );
+      expect(viaRest.status).toBe(200);
+      const viaGrpc = await adminGrpc.call('rotateSigningKeys', { authToken: env.admin.token });
+      // Each door rotated once: the key the REST call made is the one the gRPC call retired.
+      expect(viaGrpc.retiring.map((k) => k.keyId)).toEqual([viaRest.body.key_id]);
+      expect(viaGrpc.keyId).not.toBe(viaRest.body.key_id);
+    });
   });
 });

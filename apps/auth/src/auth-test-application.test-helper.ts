@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { type AuthConfig, authConfigSchema, loadConfig } from '@cloudstore/config';
 import { type AuditEvent, createQueue, QUEUES } from '@cloudstore/jobs';
+import { masterKey } from '@cloudstore/master-key';
 import { createLogger, Metrics } from '@cloudstore/observability';
 import { startTestApplication, type TestApplication } from '@cloudstore/testing';
 import type { Queue } from 'bullmq';
@@ -29,6 +31,7 @@ export async function startAuthTestApplication(env: Record<string, string> = {})
       dataSource: stores.dataSource,
       redis: stores.redis.client,
       auditQueue,
+      masterKey: masterKey(config.MASTER_KEY ?? randomBytes(32)),
     });
   });
   return { ...test, config, auditQueue };

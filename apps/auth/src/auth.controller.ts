@@ -95,7 +95,7 @@ export class AuthController implements authApi.AuthServiceController {
   async getVerificationKeys(): Promise<authApi.GetVerificationKeysResponse> {
     const keys = await this.signingKeys.verificationKeys();
     return {
-      keys: keys.map((k) => ({ keyId: k.keyId, algorithm: 'EdDSA', publicKeyPem: k.publicKeyPem })),
+      keys: keys.map((k) => ({ keyId: k.keyId, algorithm: 'EdDSA', publicKeyPem: k.publicKeyPem, notAfter: k.notAfter ?? 0 })),
       issuer: 'cloudstore-auth',
       audience: 'cloudstore',
     };

@@ -2,6 +2,7 @@ import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AccessTokenVerifier, TokenRevocations } from '@cloudstore/access-tokens';
 import type { AuthConfig } from '@cloudstore/config';
+import type { MasterKey } from '@cloudstore/master-key';
 import { type Logger, type Metrics, observabilityProviders } from '@cloudstore/observability';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -12,11 +13,13 @@ import { AUDIT_QUEUE, AUTH_CONFIG, REDIS } from './auth.tokens';
 import { LoginService } from './login/login.service';
 import { LoginSessionsStore } from './login/login-sessions.store';
 import { OtpMailer } from './login/otp-mailer';
+import { AuthSecrets } from './secrets/auth-secrets';
 import { BruteForceProtection } from './rate-limits/brute-force-protection.service';
 import { RefreshTokensRepository } from './tokens/refresh-tokens.repository';
 import { SigningKeysService } from './tokens/signing-keys.service';
 import { TokenIssuer } from './tokens/token-issuer.service';
 import { RecoveryCodesRepository } from './totp/recovery-codes.repository';
+import { TotpSecrets } from './totp/totp-secrets';
 import { TotpService } from './totp/totp.service';
 import { PasswordHasher } from './users/password-hasher';
 import { UserAdminController } from './users/user-admin.controller';
@@ -31,6 +34,8 @@ export interface AuthModuleOptions {
   readonly dataSource: DataSource;
   readonly redis: Redis;
   readonly auditQueue: Queue;
+  /** Seals the service's secrets (MASTER_KEY, or DATA_DIR/master.key as the gateway's). */
+  readonly masterKey: MasterKey;
 }
 
 /** What the process provides to every feature: config, stores, logger, metrics. */
@@ -42,6 +47,7 @@ class AuthCoreModule {
       { provide: AUTH_CONFIG, useValue: options.config },
       { provide: REDIS, useValue: options.redis },
       { provide: AUDIT_QUEUE, useValue: options.auditQueue },
+      { provide: AuthSecrets, useValue: new AuthSecrets(options.masterKey) },
       ...observabilityProviders(options.logger, options.metrics),
     ];
     return { module: AuthCoreModule, providers, exports: providers };
@@ -72,6 +78,7 @@ export class AuthModule {
         RefreshTokensRepository,
         SigningKeysService,
         TokenIssuer,
+        TotpSecrets,
         TotpService,
         UsersRepository,
         UsersService,

@@ -15,7 +15,7 @@ import {
 import { HealthMonitor, type Logger, Metrics, NestPinoLogger } from '@cloudstore/observability';
 import { createRedisClient } from '@cloudstore/redis';
 import { FileCipher } from './encryption/file-cipher';
-import type { MasterKey } from './encryption/master-key';
+import type { MasterKey } from '@cloudstore/master-key';
 import { GatewayModule } from './gateway.module';
 import { ReadinessService } from './health/readiness.service';
 import { securityHeaders } from './http/security-headers';

@@ -9,6 +9,7 @@ import { AdminUsersController } from './admin/admin-users.controller';
 import { AdminUsersService } from './admin/admin-users.service';
 import { ClusterAdminController } from './admin/cluster-admin.controller';
 import { ClusterAdminService } from './admin/cluster-admin.service';
+import { SigningKeysAdminService } from './admin/signing-keys-admin.service';
 import { AccountsService } from './auth/accounts.service';
 import { AuthController } from './auth/auth.controller';
 import { AuthenticatedGuard } from './auth/authenticated.guard';
@@ -76,6 +77,7 @@ export class GatewayModule implements NestModule {
         AccountsService,
         AdminUsersService,
         ClusterAdminService,
+        SigningKeysAdminService,
         RequestAuthenticator,
         RequestOrigins,
         GrpcCallers,

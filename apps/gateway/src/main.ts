@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { awaitConfigOrExit, gatewayConfigSchema, loadConfigOrExit } from '@cloudstore/config';
 import { loadInternalTransport } from '@cloudstore/grpc';
 import { createLogger, exitOnShutdownSignal, runMain } from '@cloudstore/observability';
-import { loadMasterKey } from './encryption/master-key';
+import { loadMasterKey } from '@cloudstore/master-key';
 import { startGateway } from './gateway.bootstrap';
 import { PublicTls, reloadPublicTlsOnSighup } from './public-tls/public-tls';
 

@@ -149,11 +149,14 @@ describe(AccessTokenVerifier.name, () => {
     });
   });
 
-  it('refuses a token whose key is still unknown after a completed refresh, without asking again at once', async () => {
+  it('refuses a token whose key is still unknown after a completed refresh, asking again at most once a second', async () => {
     const stranger = signingKey();
     expect(await codeOf(sut.verify(await tokenSignedBy(stranger)))).toBe('TOKEN_INVALID');
-    expect(await codeOf(sut.verify(await tokenSignedBy(stranger)))).toBe('TOKEN_INVALID');
-    expect(keySource.calls).toBe(1);
+    const startedAt = Date.now();
+    const again = await Promise.all(Array.from({ length: 20 }, async () => codeOf(sut.verify(await tokenSignedBy(stranger)))));
+    expect(again).toEqual(Array(20).fill('TOKEN_INVALID'));
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(900);
+    expect(keySource.calls).toBe(2);
     expect(await codeOf(sut.verify(await tokenSignedBy(key)))).toBe('accepted');
   });
 
@@ -167,17 +170,40 @@ describe(AccessTokenVerifier.name, () => {
     expect(await codeOf(sut.verify(token))).toBe('accepted');
   });
 
-  it('picks up a key that appeared after the last refresh once the refresh interval has passed', async () => {
+  it('picks up a key rotated in right after the last refresh, waiting for the next one rather than refusing', async () => {
     const rotated = signingKey();
     expect(await codeOf(sut.verify(await tokenSignedBy(key)))).toBe('accepted');
     keySource.keys = [rotated.verification, key.verification];
-    jest.useFakeTimers({ now: Date.now() + 11_000, doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
+    expect(await codeOf(sut.verify(await tokenSignedBy(rotated)))).toBe('accepted');
+    expect(keySource.calls).toBe(2);
+  });
+
+  it('forgets a key at its notAfter: its tokens are TOKEN_INVALID from then on, even while the source still lists it', async () => {
+    const token = await tokenSignedBy(key);
+    keySource.keys = [{ ...key.verification, notAfter: Math.floor(Date.now() / 1000) + 60 }];
+    expect(await codeOf(sut.verify(token))).toBe('accepted');
+    jest.useFakeTimers({ now: Date.now() + 61_000, doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
     try {
-      expect(await codeOf(sut.verify(await tokenSignedBy(rotated)))).toBe('accepted');
+      expect(await codeOf(sut.verify(token))).toBe('TOKEN_INVALID');
     } finally {
       jest.useRealTimers();
     }
-    expect(keySource.calls).toBe(2);
+  });
+
+  it('loads a key set older than a minute again in the background, and learns the end of a key it holds', async () => {
+    const token = await tokenSignedBy(key);
+    expect(await codeOf(sut.verify(token))).toBe('accepted');
+    const rotatedAt = Date.now();
+    keySource.keys = [{ ...key.verification, notAfter: Math.floor(rotatedAt / 1000) + 90 }];
+    jest.useFakeTimers({ now: rotatedAt + 61_000, doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
+    try {
+      expect(await codeOf(sut.verify(token))).toBe('accepted');
+      await waitUntil(() => keySource.calls === 2);
+      jest.setSystemTime(rotatedAt + 91_000);
+      expect(await codeOf(sut.verify(token))).toBe('TOKEN_INVALID');
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('accepts an expired token only when asked to, and then for EXPIRED_TOKEN_GRACE_SECONDS at most', async () => {

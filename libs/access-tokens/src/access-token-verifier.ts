@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   DomainError,
   ServiceUnavailableError,
@@ -12,16 +13,25 @@ import type { TokenRevocations } from './token-revocations';
 export interface VerificationKey {
   readonly keyId: string;
   readonly publicKeyPem: string;
+  /** Unix seconds after which the key verifies nothing (it was rotated out); absent while it signs. */
+  readonly notAfter?: number;
 }
 
 /** Where the verifier gets the public keys from (the auth service, in the gateway). */
 export type VerificationKeySource = () => Promise<readonly VerificationKey[]>;
 
 /**
- * After a completed refresh, a token naming a key id it did not bring is refused without asking
- * again for this long, so made-up key ids cannot hammer the key source.
+ * Loads for key ids not held are at least this far apart, so made-up key ids cannot hammer the key
+ * source; a token naming one waits for the next load rather than being refused, so a key rotated
+ * in just after a load is still learnt.
  */
-const KEY_REFRESH_INTERVAL_MS = 10_000;
+const KEY_REFRESH_INTERVAL_MS = 1_000;
+/**
+ * A key set older than this is loaded again in the background at the next verification, so that a
+ * rotation elsewhere (the end of the old key's verification) is learnt without waiting for a token
+ * signed by the new key.
+ */
+const KEY_SET_MAX_AGE_MS = 60_000;
 
 /**
  * The longest an access token may live (`exp - iat`) wherever it is verified: the upper bound of
@@ -44,6 +54,12 @@ export interface VerifyOptions {
    * as its family (sign-in) and its user's tokens are not revoked. Signature and claims hold.
    */
   readonly continuation?: boolean;
+}
+
+interface LoadedKey {
+  readonly key: KeyLike;
+  /** Epoch ms after which the key is forgotten; Infinity while it signs. */
+  readonly notAfterMs: number;
 }
 
 const TOKEN_ERRORS = {
@@ -85,7 +101,7 @@ function assertLifetime(payload: JWTPayload, maxLifetimeSeconds: number): void {
  * public keys, then checks revocation in Redis: no call to auth per request.
  */
 export class AccessTokenVerifier {
-  private keys = new Map<string, KeyLike>();
+  private keys = new Map<string, LoadedKey>();
   /** When the last refresh completed (0: never); stamped only on success. */
   private refreshedAt = 0;
   /** The refresh under way, shared by every request that needs it (single flight). */
@@ -137,15 +153,31 @@ export class AccessTokenVerifier {
 
   private async keyFor(keyId: string | undefined): Promise<KeyLike> {
     if (!keyId) throw tokenError('TOKEN_INVALID');
-    let key = this.keys.get(keyId);
+    if (!this.refreshing && this.refreshedAt && Date.now() - this.refreshedAt >= KEY_SET_MAX_AGE_MS)
+      // A failure here is the next refresh's to report; this token is checked with the keys held.
+      this.refreshKeys().catch(() => undefined);
+    let key = this.liveKey(keyId);
     // A refresh under way may bring the key, so wait for it rather than refuse (a cold start
     // meets many such requests at once); only a completed refresh can say a key id is unknown.
-    if (!key && (this.refreshing || Date.now() - this.refreshedAt >= KEY_REFRESH_INTERVAL_MS)) {
-      await this.refreshKeys();
-      key = this.keys.get(keyId);
+    if (!key) {
+      const wait = this.refreshing ? 0 : this.refreshedAt + KEY_REFRESH_INTERVAL_MS - Date.now();
+      if (wait > 0) await delay(wait);
+      // Of the tokens that waited, the first starts the load, the others share it or its result.
+      if (this.refreshing || Date.now() - this.refreshedAt >= KEY_REFRESH_INTERVAL_MS) await this.refreshKeys();
+      key = this.liveKey(keyId);
     }
     if (!key) throw tokenError('TOKEN_INVALID');
     return key;
+  }
+
+  /** The key, unless its verification has ended: then it is forgotten, and so are its tokens. */
+  private liveKey(keyId: string): KeyLike | undefined {
+    const loaded = this.keys.get(keyId);
+    if (loaded && loaded.notAfterMs <= Date.now()) {
+      this.keys.delete(keyId);
+      return undefined;
+    }
+    return loaded?.key;
   }
 
   /**
@@ -168,8 +200,12 @@ export class AccessTokenVerifier {
     } catch {
       throw new ServiceUnavailableError('The token keys cannot be loaded right now, try again later');
     }
-    const next = new Map<string, KeyLike>();
-    for (const key of keys) next.set(key.keyId, await importSPKI(key.publicKeyPem, ACCESS_TOKEN_ALGORITHM));
+    const next = new Map<string, LoadedKey>();
+    for (const key of keys)
+      next.set(key.keyId, {
+        key: await importSPKI(key.publicKeyPem, ACCESS_TOKEN_ALGORITHM),
+        notAfterMs: key.notAfter ? key.notAfter * 1000 : Infinity,
+      });
     this.keys = next;
     this.refreshedAt = Date.now();
   }

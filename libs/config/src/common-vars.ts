@@ -25,6 +25,11 @@ export const commonVars = {
   /** Prefix of every Redis key, so that several clusters (or test runs) can share one Redis. */
   REDIS_KEY_PREFIX: envVars.identifier('cloudstore'),
   DATA_DIR: envVars.string('./data'),
+  /**
+   * Base64 of the cluster's 32-byte master key: the gateway wraps file keys with it, auth seals its
+   * secrets with keys derived from it. Unset: DATA_DIR/master.key, generated there (mode 0600) once.
+   */
+  MASTER_KEY: envVars.base64Key(32),
   AUTH_PORT: envVars.port(DEFAULT_PORTS.AUTH_PORT),
   METADATA_PORT: envVars.port(DEFAULT_PORTS.METADATA_PORT),
   /** Where other services dial auth / metadata; defaults to this host and the port above. */

@@ -4,6 +4,7 @@ import type { AuditEvent, AuditStatus } from '@cloudstore/jobs';
 import type { ErrorCode } from '@cloudstore/contracts';
 import type { Queue } from 'bullmq';
 import { AUDIT_QUEUE } from '../auth.tokens';
+import { AuthSecrets } from '../secrets/auth-secrets';
 
 /** Where a request came from, as the gateway saw it. */
 export interface Origin {
@@ -33,7 +34,20 @@ export interface AuditEntry {
  */
 @Injectable()
 export class AuditTrail implements OnApplicationShutdown {
-  constructor(@Inject(AUDIT_QUEUE) private readonly queue: Queue<AuditEvent>) {}
+  constructor(
+    @Inject(AUDIT_QUEUE) private readonly queue: Queue<AuditEvent>,
+    private readonly secrets: AuthSecrets,
+  ) {}
+
+  /**
+   * What the audit log keeps of a name someone tried to sign in with that matches no account: a
+   * keyed hash (HMAC under a key derived from the master key) of it, case-folded. Attempts with the
+   * same name can be told apart and counted, but the log holds no typed-in text (a mistyped
+   * password in the username field), and without the key nobody can test names against it.
+   */
+  attemptedName(usernameOrEmail: string): string {
+    return `hmac-sha256:${this.secrets.auditNames.digest(usernameOrEmail.trim().toLowerCase()).toString('base64url')}`;
+  }
 
   async record(entry: AuditEntry): Promise<void> {
     const event: AuditEvent = {

@@ -8,7 +8,7 @@ import { PasswordHasher } from '../users/password-hasher';
 import type { UserEntity } from '../users/user.entity';
 import { UsersRepository } from '../users/users.repository';
 import { LoginService } from './login.service';
-import { MAX_OTP_ATTEMPTS } from './login-sessions.store';
+import { MAX_OTP_ATTEMPTS, sessionHandle } from './login-sessions.store';
 import { type AuthTestApplication, startAuthTestApplication } from '../auth-test-application.test-helper';
 
 const PASSWORD = 'Correct-Horse-42!';
@@ -150,7 +150,11 @@ describe(LoginService.name, () => {
     const user = await newUser();
     const { sessionId } = await sut.start(user.username, PASSWORD, newOrigin());
     const [code] = await mailedCodes(user.email);
-    await test.stores.redis.client.hset(`${test.stores.redis.keyPrefix}:login:session:${sessionId}`, 'expiresAt', '1');
+    await test.stores.redis.client.hset(
+      `${test.stores.redis.keyPrefix}:login:session:${sessionHandle(sessionId)}`,
+      'expiresAt',
+      '1',
+    );
     await expect(sut.verify(sessionId, code, newOrigin())).rejects.toMatchObject({ code: 'OTP_EXPIRED' });
   });
 

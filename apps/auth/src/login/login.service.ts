@@ -70,7 +70,9 @@ export class LoginService {
         operation: 'auth.login',
         status: 'failure',
         errorCode: 'INVALID_CREDENTIALS',
-        ...(user ? { userId: user.id, username: user.username } : { details: { attempted: usernameOrEmail.slice(0, 64) } }),
+        ...(user
+          ? { userId: user.id, username: user.username }
+          : { details: { attempted: this.audit.attemptedName(usernameOrEmail) } }),
         origin,
       });
       throw invalidCredentials();

@@ -86,7 +86,7 @@ export class TokenIssuer {
   }
 
   async issueAccessToken(user: Pick<UserEntity, 'id' | 'username' | 'role'>, familyId: string): Promise<AccessToken> {
-    const { keyId, privateKey } = this.signingKeys.signingKey();
+    const { keyId, privateKey } = await this.signingKeys.signingKey();
     const issuedAtMs = Date.now();
     const issuedAt = Math.floor(issuedAtMs / 1000);
     const expiresAt = issuedAt + this.config.ACCESS_TOKEN_TTL_SECONDS;

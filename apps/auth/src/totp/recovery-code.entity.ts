@@ -15,7 +15,14 @@ export class RecoveryCodeEntity {
   @JoinColumn({ name: 'user_id' })
   user?: UserEntity;
 
-  /** SHA-256 of the code (80 random bits); the code itself is shown once and never stored. */
+  /** Random, one per code (hex), so that equal codes never hash alike. */
+  @Column({ type: 'text', select: false })
+  salt!: string;
+
+  /**
+   * SHA-256(salt ‖ SHA-256(code)) in hex (the code has 80 random bits, so a fast hash is enough);
+   * the code itself is shown once and never stored.
+   */
   @Column({ type: 'text', select: false })
   codeHash!: string;
 

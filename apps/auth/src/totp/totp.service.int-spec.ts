@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import type { Caller } from '@cloudstore/access-tokens';
 import { newOrigin, newUserInput } from '@cloudstore/testing';
 import { generate } from 'otplib';
+import { SealBrokenError } from '@cloudstore/master-key';
 import { UsersRepository } from '../users/users.repository';
+import { TotpSecrets } from './totp-secrets';
 import { RECOVERY_CODE_COUNT, TotpService } from './totp.service';
 import { type AuthTestApplication, startAuthTestApplication } from '../auth-test-application.test-helper';
 
@@ -65,19 +67,58 @@ describe(TotpService.name, () => {
     return user;
   }
 
-  it('enrols with a confirming code and keeps only hashes of the recovery codes', async () => {
+  it('enrols with a confirming code and keeps only salted hashes of the recovery codes, a salt each', async () => {
     const caller = await newCaller();
     const { secret, recoveryCodes } = await enrolled(caller);
     expect(secret).toMatch(/^[A-Z2-7]+$/);
     expect(recoveryCodes).toHaveLength(RECOVERY_CODE_COUNT);
     expect(new Set(recoveryCodes).size).toBe(RECOVERY_CODE_COUNT);
-    const stored = await test.stores.dataSource.query<{ code_hash: string }[]>(
-      `SELECT code_hash FROM auth.recovery_codes WHERE user_id = $1`,
+    const stored = await test.stores.dataSource.query<{ salt: string; code_hash: string }[]>(
+      `SELECT salt, code_hash FROM auth.recovery_codes WHERE user_id = $1`,
       [caller.userId],
     );
-    const hashes = recoveryCodes.map((c) => createHash('sha256').update(c.replace(/-/g, '')).digest('hex'));
-    expect(stored.map((r) => r.code_hash).sort()).toEqual(hashes.sort());
+    expect(new Set(stored.map((r) => r.salt)).size).toBe(RECOVERY_CODE_COUNT);
+    const sha256 = (...parts: Buffer[]) => parts.reduce((h, p) => h.update(p), createHash('sha256')).digest();
+    const expected = recoveryCodes.map((c) => sha256(Buffer.from(c.replace(/-/g, ''))).toString('hex'));
+    // No row holds a code's plain SHA-256: each hash is SHA-256(salt ‖ SHA-256(code)), with its own salt.
+    expect(stored.map((r) => r.code_hash).filter((h) => expected.includes(h))).toEqual([]);
+    const matched = recoveryCodes.filter((c) =>
+      stored.some(
+        (r) => sha256(Buffer.from(r.salt, 'hex'), sha256(Buffer.from(c.replace(/-/g, '')))).toString('hex') === r.code_hash,
+      ),
+    );
+    expect(matched).toHaveLength(RECOVERY_CODE_COUNT);
     await expect(sut.enroll(caller, newOrigin())).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it('keeps the TOTP secret sealed in the database: no row holds it in plaintext', async () => {
+    const caller = await newCaller();
+    const { secret } = await enrolled(caller);
+    const [row] = await test.stores.dataSource.query<{ totp_secret: string }[]>(
+      `SELECT totp_secret FROM auth.users WHERE id = $1`,
+      [caller.userId],
+    );
+    expect(row?.totp_secret).toMatch(/^v1\.[0-9a-f]{16}\.[A-Za-z0-9_-]+$/);
+    expect(row?.totp_secret).not.toContain(secret);
+    expect(test.app.get(TotpSecrets).open(caller.userId, row?.totp_secret ?? '')).toBe(secret);
+    // Bound to its row: the same sealed value does not open as another user's.
+    const other = await newCaller();
+    expect(() => test.app.get(TotpSecrets).open(other.userId, row?.totp_secret ?? '')).toThrow(SealBrokenError);
+  });
+
+  it('seals a TOTP secret stored in plaintext before sealing existed, once, and its codes keep working', async () => {
+    const caller = await newCaller();
+    const { secret } = await enrolled(caller);
+    await test.stores.dataSource.query(`UPDATE auth.users SET totp_secret = $2 WHERE id = $1`, [caller.userId, secret]);
+    const sealer = test.app.get(TotpSecrets);
+    const [first, again] = [await sealer.sealPlaintextSecrets(), await sealer.sealPlaintextSecrets()];
+    expect([first, again]).toEqual([1, 0]);
+    const [row] = await test.stores.dataSource.query<{ totp_secret: string }[]>(
+      `SELECT totp_secret FROM auth.users WHERE id = $1`,
+      [caller.userId],
+    );
+    expect(row?.totp_secret).toMatch(/^v1\./);
+    expect(await sut.verifyForLogin(await withSecrets(caller.userId), await nextCode(secret))).toBe(true);
   });
 
   it('accepts a code for login once, even when two logins race with it', async () => {

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { Caller } from '@cloudstore/access-tokens';
 import { DomainError, InvalidArgumentError, InvalidOtpError, TokenRevokedError } from '@cloudstore/contracts';
@@ -7,6 +7,7 @@ import { AuditTrail, type Origin } from '../audit/audit-trail.service';
 import { BruteForceProtection } from '../rate-limits/brute-force-protection.service';
 import { UsersRepository, type UserWithSecrets } from '../users/users.repository';
 import { RecoveryCodesRepository } from './recovery-codes.repository';
+import { TotpSecrets } from './totp-secrets';
 
 export const TOTP_ISSUER = 'cloudstore';
 export const RECOVERY_CODE_COUNT = 10;
@@ -25,17 +26,13 @@ function normalizeRecoveryCode(code: string): string {
   return code.toUpperCase().replace(/[\s-]/g, '');
 }
 
-function hashRecoveryCode(code: string): string {
-  return createHash('sha256').update(normalizeRecoveryCode(code)).digest('hex');
-}
-
 function invalidCode(): DomainError {
   return new InvalidOtpError('The code is not valid');
 }
 
 /**
  * Authenticator-app codes (RFC 6238 TOTP): enrolment with a confirming first code, ten single-use
- * recovery codes stored hashed, login checks that accept each code once, and disabling with a
+ * recovery codes stored salted and hashed, the secret sealed under the master key, login checks that accept each code once, and disabling with a
  * current code. Wrong codes of a signed-in user are limited like passwords.
  */
 @Injectable()
@@ -45,13 +42,14 @@ export class TotpService {
     private readonly recoveryCodes: RecoveryCodesRepository,
     private readonly audit: AuditTrail,
     private readonly protection: BruteForceProtection,
+    private readonly secrets: TotpSecrets,
   ) {}
 
   async enroll(caller: Caller, origin: Origin): Promise<{ secret: string; otpauthUri: string }> {
     const user = await this.requireUser(caller.userId);
     if (user.totpEnabledAt) throw new InvalidArgumentError('An authenticator app is already enabled: disable it first');
     const secret = generateSecret();
-    await this.users.setPendingTotpSecret(user.id, secret);
+    await this.users.setPendingTotpSecret(user.id, this.secrets.seal(user.id, secret));
     await this.audit.success('auth.totp_enroll', user, origin);
     return { secret, otpauthUri: generateURI({ issuer: TOTP_ISSUER, label: user.username, secret }) };
   }
@@ -61,7 +59,7 @@ export class TotpService {
     if (user.totpEnabledAt) throw new InvalidArgumentError('The authenticator app is already enabled');
     if (!user.totpSecret) throw new InvalidArgumentError('Start with EnrollTotp');
     await this.chargeCodeAttempt(user.id, origin);
-    const step = await this.matchingStep(user.totpSecret, code, undefined);
+    const step = await this.matchingStep(this.secrets.open(user.id, user.totpSecret), code, undefined);
     if (step === undefined) {
       await this.audit.failure('auth.totp_confirm', 'INVALID_OTP', user, origin);
       throw invalidCode();
@@ -71,7 +69,7 @@ export class TotpService {
       throw new InvalidArgumentError('The enrolment changed meanwhile: start again with EnrollTotp');
     }
     const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
-    await this.recoveryCodes.replace(user.id, codes.map(hashRecoveryCode));
+    await this.recoveryCodes.replace(user.id, codes.map(normalizeRecoveryCode));
     await this.audit.success('auth.totp_confirm', user, origin);
     return codes;
   }
@@ -96,11 +94,12 @@ export class TotpService {
     if (/^\d{6}$/.test(trimmed)) {
       if (!user.totpSecret) return false;
       const lastStep = user.totpLastStep === null ? undefined : Number(user.totpLastStep);
-      const step = await this.matchingStep(user.totpSecret, trimmed, lastStep);
+      const step = await this.matchingStep(this.secrets.open(user.id, user.totpSecret), trimmed, lastStep);
       return step !== undefined && (await this.users.claimTotpStep(user.id, step));
     }
-    if (normalizeRecoveryCode(trimmed).length !== 16) return false;
-    return this.recoveryCodes.use(user.id, hashRecoveryCode(trimmed));
+    const recoveryCode = normalizeRecoveryCode(trimmed);
+    if (recoveryCode.length !== 16) return false;
+    return this.recoveryCodes.use(user.id, recoveryCode);
   }
 
   private async matchingStep(secret: string, code: string, afterStep: number | undefined): Promise<number | undefined> {

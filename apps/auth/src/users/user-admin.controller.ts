@@ -4,6 +4,7 @@ import { authApi } from '@cloudstore/contracts';
 import { toUnixSeconds } from '@cloudstore/database';
 import { AllowedCallers, ForUser, verifiedUser } from '@cloudstore/grpc';
 import { originOf } from '../auth.controller';
+import { SigningKeysService } from '../tokens/signing-keys.service';
 import type { UserEntity } from './user.entity';
 import { UsersService } from './users.service';
 
@@ -27,7 +28,10 @@ export function userResponse(user: UserEntity): authApi.User {
 @Controller()
 @authApi.UserAdminServiceControllerMethods()
 export class UserAdminController implements authApi.UserAdminServiceController {
-  constructor(private readonly users: UsersService) {}
+  constructor(
+    private readonly users: UsersService,
+    private readonly signingKeys: SigningKeysService,
+  ) {}
 
   @AllowedCallers('gateway')
   @ForUser({ role: 'admin' })
@@ -50,5 +54,20 @@ export class UserAdminController implements authApi.UserAdminServiceController {
       ...(request.active !== undefined ? { active: request.active } : {}),
     };
     return userResponse(await this.users.update(verifiedUser(metadata).userId, request.userId, patch, originOf(request.origin)));
+  }
+
+  @AllowedCallers('gateway')
+  @ForUser({ role: 'admin' })
+  async rotateSigningKey(
+    request: authApi.RotateSigningKeyRequest,
+    metadata?: Metadata,
+  ): Promise<authApi.RotateSigningKeyResponse> {
+    const admin = await this.users.requireAdmin(verifiedUser(metadata).userId);
+    const rotation = await this.signingKeys.rotate({ admin, origin: originOf(request.origin) });
+    return {
+      keyId: rotation.keyId,
+      createdAt: toUnixSeconds(rotation.createdAt),
+      retiring: rotation.retiring.map((k) => ({ keyId: k.keyId, verifyUntil: toUnixSeconds(k.verifyUntil) })),
+    };
   }
 }

@@ -45,7 +45,10 @@ export class UserEntity {
   @Column({ type: 'boolean', default: true })
   active!: boolean;
 
-  /** Base32 TOTP secret, set at enrolment; counts only once totpEnabledAt is set. */
+  /**
+   * The base32 TOTP secret sealed under the master key (SecretBox `v1.…`, bound to the user id),
+   * set at enrolment; counts only once totpEnabledAt is set. Rows from before sealing are sealed at start.
+   */
   @Column({ type: 'text', nullable: true, select: false })
   totpSecret!: string | null;
 

@@ -118,7 +118,8 @@ export class UsersService implements OnApplicationBootstrap {
     return this.users.insert({ username, usernameKey, email, emailKey, passwordHash, role });
   }
 
-  private async requireAdmin(callerId: string): Promise<UserEntity> {
+  /** The caller's account when it is an active admin, checked in the database (not from the token). */
+  async requireAdmin(callerId: string): Promise<UserEntity> {
     const caller = await this.users.findById(callerId);
     if (!caller?.active || caller.role !== 'admin') throw new PermissionDeniedError('Only admins may do this');
     return caller;

@@ -4,6 +4,7 @@ import { publicApi } from '@cloudstore/contracts';
 import { GrpcCallers } from '../public-grpc/grpc-callers';
 import { AdminUsersService, type UserView } from './admin-users.service';
 import { ClusterAdminService, type ClusterNodeView } from './cluster-admin.service';
+import { SigningKeysAdminService } from './signing-keys-admin.service';
 
 function userInfo(user: UserView): publicApi.UserInfo {
   return {
@@ -38,6 +39,7 @@ export class AdminGrpcController implements publicApi.AdminServiceController {
   constructor(
     private readonly users: AdminUsersService,
     private readonly cluster: ClusterAdminService,
+    private readonly signingKeys: SigningKeysAdminService,
     private readonly callers: GrpcCallers,
   ) {}
 
@@ -74,5 +76,20 @@ export class AdminGrpcController implements publicApi.AdminServiceController {
   async drainNode(request: publicApi.DrainNodeRequest, metadata: Metadata): Promise<publicApi.DrainNodeResponse> {
     await this.callers.admin(request, metadata);
     return { success: true, node: clusterNode(await this.cluster.drain(request.nodeId)) };
+  }
+
+  async rotateSigningKeys(
+    request: publicApi.RotateSigningKeysRequest,
+    metadata: Metadata,
+    call: ServerUnaryCall<unknown, unknown>,
+  ): Promise<publicApi.RotateSigningKeysResponse> {
+    const caller = await this.callers.admin(request, metadata);
+    const rotation = await this.signingKeys.rotate(caller, this.callers.origin(call, metadata));
+    return {
+      success: true,
+      keyId: rotation.key_id,
+      createdAt: rotation.created_at,
+      retiring: rotation.retiring.map((k) => ({ keyId: k.key_id, verifyUntil: k.verify_until })),
+    };
   }
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { CHUNK_OVERHEAD, FileCipher, SealBrokenError, UnknownMasterKeyError } from './file-cipher';
-import { masterKey } from './master-key';
+import { masterKey, SealBrokenError, UnknownMasterKeyError } from '@cloudstore/master-key';
+import { CHUNK_OVERHEAD, FileCipher } from './file-cipher';
 
 describe(FileCipher.name, () => {
   const sut = new FileCipher(masterKey(randomBytes(32)));

@@ -17,6 +17,8 @@ export const authConfigSchema = z
     REDIS_CA_FILE: commonVars.REDIS_CA_FILE,
     REDIS_KEY_PREFIX: commonVars.REDIS_KEY_PREFIX,
     DATA_DIR: commonVars.DATA_DIR,
+    /** Seals signing keys and TOTP secrets, keys the OTP MACs and the audit's attempted usernames. */
+    MASTER_KEY: commonVars.MASTER_KEY,
     METRICS_PORT: commonVars.METRICS_PORT,
     ...internalTlsVars,
     /** e.g. smtp://127.0.0.1:2525; without it OTP mail goes to OTP_OUTBOX_DIR as .eml files. */

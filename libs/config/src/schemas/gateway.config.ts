@@ -47,11 +47,7 @@ export const gatewayConfigSchema = z
     CHUNK_WRITE_TIMEOUT_MS: envVars.integer(60_000, 100, 600_000),
     /** An upload or download whose client sends or takes no byte for this long is ended; while bytes flow, none is. */
     TRANSFER_IDLE_TIMEOUT_SECONDS: envVars.integer(120, 1, 86_400),
-    /**
-     * Base64 of the 32-byte key that wraps every file's data key. Unset: the key in
-     * DATA_DIR/master.key, generated there (mode 0600) the first time.
-     */
-    MASTER_KEY: envVars.base64Key(32),
+    MASTER_KEY: commonVars.MASTER_KEY,
     DATA_DIR: commonVars.DATA_DIR,
     /**
      * Proxies whose X-Forwarded-For is believed; the client is the rightmost hop that is not one

@@ -124,6 +124,8 @@ export interface VerificationKey {
   /** "EdDSA" */
   algorithm: string;
   publicKeyPem: string;
+  /** Unix seconds after which the key verifies nothing (rotated out); 0 while it signs. */
+  notAfter: number;
 }
 
 export interface GetVerificationKeysResponse {
@@ -168,6 +170,22 @@ export interface UpdateUserRequest {
   role?: string | undefined;
   active?: boolean | undefined;
   origin: RequestOrigin | undefined;
+}
+
+export interface RotateSigningKeyRequest {
+  caller: Caller | undefined;
+  origin: RequestOrigin | undefined;
+}
+
+export interface RetiringSigningKey {
+  keyId: string;
+  verifyUntil: number;
+}
+
+export interface RotateSigningKeyResponse {
+  keyId: string;
+  createdAt: number;
+  retiring: RetiringSigningKey[];
 }
 
 export interface AuthServiceClient {
@@ -297,6 +315,14 @@ export interface UserAdminServiceClient {
   getUser(request: GetUserRequest, metadata: Metadata, ...rest: any): Observable<User>;
 
   updateUser(request: UpdateUserRequest, metadata: Metadata, ...rest: any): Observable<User>;
+
+  /** A new token signing key signs from now on; the previous ones verify until their tokens expire. */
+
+  rotateSigningKey(
+    request: RotateSigningKeyRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Observable<RotateSigningKeyResponse>;
 }
 
 export interface UserAdminServiceController {
@@ -309,11 +335,19 @@ export interface UserAdminServiceController {
   getUser(request: GetUserRequest, metadata: Metadata, ...rest: any): Promise<User> | Observable<User> | User;
 
   updateUser(request: UpdateUserRequest, metadata: Metadata, ...rest: any): Promise<User> | Observable<User> | User;
+
+  /** A new token signing key signs from now on; the previous ones verify until their tokens expire. */
+
+  rotateSigningKey(
+    request: RotateSigningKeyRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<RotateSigningKeyResponse> | Observable<RotateSigningKeyResponse> | RotateSigningKeyResponse;
 }
 
 export function UserAdminServiceControllerMethods() {
   return function (constructor: Function) {
-    const grpcMethods: string[] = ["listUsers", "getUser", "updateUser"];
+    const grpcMethods: string[] = ["listUsers", "getUser", "updateUser", "rotateSigningKey"];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
       GrpcMethod("UserAdminService", method)(constructor.prototype[method], method, descriptor);

@@ -323,6 +323,24 @@ export interface DrainNodeResponse {
   node: ClusterNode | undefined;
 }
 
+export interface RotateSigningKeysRequest {
+  authToken: string;
+}
+
+export interface RetiringSigningKey {
+  keyId: string;
+  /** Unix seconds: tokens it signed are refused after this */
+  verifyUntil: number;
+}
+
+export interface RotateSigningKeysResponse {
+  success: boolean;
+  /** the key that signs from now on */
+  keyId: string;
+  createdAt: number;
+  retiring: RetiringSigningKey[];
+}
+
 export interface CloudStorageServiceClient {
   /** Authentication */
 
@@ -534,6 +552,17 @@ export interface AdminServiceClient {
   /** Moves every replica off a node; it ends "drained" and can be taken away. */
 
   drainNode(request: DrainNodeRequest, metadata: Metadata, ...rest: any): Observable<DrainNodeResponse>;
+
+  /**
+   * A new token signing key signs from now on; the previous ones verify the tokens they signed
+   * until those expire (ACCESS_TOKEN_TTL_SECONDS), then are retired.
+   */
+
+  rotateSigningKeys(
+    request: RotateSigningKeysRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Observable<RotateSigningKeysResponse>;
 }
 
 /** Administration; every RPC needs an access token of a user with role "admin". */
@@ -566,11 +595,22 @@ export interface AdminServiceController {
     metadata: Metadata,
     ...rest: any
   ): Promise<DrainNodeResponse> | Observable<DrainNodeResponse> | DrainNodeResponse;
+
+  /**
+   * A new token signing key signs from now on; the previous ones verify the tokens they signed
+   * until those expire (ACCESS_TOKEN_TTL_SECONDS), then are retired.
+   */
+
+  rotateSigningKeys(
+    request: RotateSigningKeysRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<RotateSigningKeysResponse> | Observable<RotateSigningKeysResponse> | RotateSigningKeysResponse;
 }
 
 export function AdminServiceControllerMethods() {
   return function (constructor: Function) {
-    const grpcMethods: string[] = ["listUsers", "updateUser", "getClusterStatus", "drainNode"];
+    const grpcMethods: string[] = ["listUsers", "updateUser", "getClusterStatus", "drainNode", "rotateSigningKeys"];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
       GrpcMethod("AdminService", method)(constructor.prototype[method], method, descriptor);

@@ -8,7 +8,7 @@ import type { Logger } from '@cloudstore/observability';
 export const MASTER_KEY_BYTES = 32;
 export const MASTER_KEY_FILE = 'master.key';
 
-/** The key that wraps every file's data key, and its fingerprint (recorded with each file). */
+/** The cluster's master key and its fingerprint (recorded with each file and each sealed secret). */
 export interface MasterKey {
   readonly key: Buffer;
   readonly id: string;
@@ -20,9 +20,9 @@ export function masterKey(key: Buffer): MasterKey {
 
 /**
  * MASTER_KEY when it is set; otherwise the key in DATA_DIR/master.key, generated there the first
- * time (base64, mode 0600, durably, and created once so that gateways starting together agree on
- * one key). A file that does not hold a key is a ConfigError: starting with a new key would make
- * every stored file unreadable.
+ * time (base64, mode 0600, durably, and created once so that the gateways and auth services
+ * starting together agree on one key). A file that does not hold a key is a ConfigError: starting
+ * with a new key would make every stored file and sealed secret unreadable.
  */
 export async function loadMasterKey(config: { MASTER_KEY: Buffer | null; DATA_DIR: string }, logger: Logger): Promise<MasterKey> {
   if (config.MASTER_KEY) return masterKey(config.MASTER_KEY);
@@ -36,7 +36,10 @@ export async function loadMasterKey(config: { MASTER_KEY: Buffer | null; DATA_DI
   await mkdir(config.DATA_DIR, { recursive: true, mode: 0o700 });
   try {
     if (await createFileOnce(path, `${randomBytes(MASTER_KEY_BYTES).toString('base64')}\n`))
-      logger.warn({ path }, 'generated the master key: back it up (or set MASTER_KEY), no stored file can be read without it');
+      logger.warn(
+        { path },
+        'generated the master key: back it up (or set MASTER_KEY), no stored file or sealed secret can be read without it',
+      );
   } catch (error) {
     throw new ConfigError(`cannot create the master key ${path} (${(error as Error).message}); set MASTER_KEY instead`);
   }

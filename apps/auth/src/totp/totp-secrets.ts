@@ -1,0 +1,46 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { SecretBox } from '@cloudstore/master-key';
+import { LOGGER, type Logger } from '@cloudstore/observability';
+import type { DataSource } from 'typeorm';
+import { AuthSecrets } from '../secrets/auth-secrets';
+import { sealPlaintextRows } from '../secrets/seal-plaintext-rows';
+import { UserEntity } from '../users/user.entity';
+
+/**
+ * TOTP secrets at rest: sealed under the master key, bound to the user's id, so the database
+ * alone (a dump, a backup) gives no authenticator codes. Secrets stored in plaintext before
+ * sealing existed are sealed at start.
+ */
+@Injectable()
+export class TotpSecrets implements OnModuleInit {
+  private readonly box: SecretBox;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(LOGGER) private readonly logger: Logger,
+    secrets: AuthSecrets,
+  ) {
+    this.box = secrets.totpSecrets;
+  }
+
+  async onModuleInit(): Promise<void> {
+    const sealed = await this.sealPlaintextSecrets();
+    if (sealed) this.logger.info({ users: sealed }, 'sealed TOTP secrets stored in plaintext under the master key');
+  }
+
+  seal(userId: string, secret: string): string {
+    return this.box.seal(secret, userId);
+  }
+
+  open(userId: string, sealed: string): string {
+    return this.box.open(sealed, userId);
+  }
+
+  /** Seals TOTP secrets stored in plaintext before sealing existed (see sealPlaintextRows). */
+  sealPlaintextSecrets(): Promise<number> {
+    return sealPlaintextRows(this.dataSource.getRepository(UserEntity), 'id', 'totpSecret', (secret, userId) =>
+      this.seal(userId, secret),
+    );
+  }
+}

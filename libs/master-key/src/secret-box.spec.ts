@@ -1,0 +1,56 @@
+import { randomBytes } from 'node:crypto';
+import { masterKey } from './master-key';
+import { SealBrokenError } from './sealing';
+import { deriveKey, KeyedHash, SEALED_VALUE_PATTERN, SecretBox, UnknownMasterKeyError } from './secret-box';
+
+describe(SecretBox.name, () => {
+  const master = masterKey(randomBytes(32));
+  const sut = new SecretBox(master, 'test secret');
+
+  it('seals a secret into `v1.<master key id>.<base64url>` that holds no plaintext, and opens it again', () => {
+    const sealed = sut.seal('JBSWY3DPEHPK3PXP', 'row-1');
+    expect(sealed).toMatch(new RegExp(`^v1\\.${master.id}\\.[A-Za-z0-9_-]+$`));
+    expect(sealed.startsWith(SEALED_VALUE_PATTERN.slice(0, -1))).toBe(true);
+    expect(sealed).not.toContain('JBSWY3DPEHPK3PXP');
+    expect(sut.open(sealed, 'row-1')).toBe('JBSWY3DPEHPK3PXP');
+    expect(sut.seal('JBSWY3DPEHPK3PXP', 'row-1')).not.toBe(sealed);
+  });
+
+  it('opens a sealed value only for its own row and purpose, and never altered', () => {
+    const sealed = sut.seal('secret', 'row-1');
+    expect(() => sut.open(sealed, 'row-2')).toThrow(SealBrokenError);
+    expect(() => new SecretBox(master, 'other purpose').open(sealed, 'row-1')).toThrow(SealBrokenError);
+    const flipped = `${sealed.slice(0, -2)}${sealed.endsWith('A') ? 'B' : 'A'}${sealed.slice(-1)}`;
+    expect(() => sut.open(flipped, 'row-1')).toThrow(SealBrokenError);
+    expect(() => sut.open('-----BEGIN PRIVATE KEY-----', 'row-1')).toThrow(SealBrokenError);
+  });
+
+  it('names the master key that sealed a value when another one is asked to open it', () => {
+    const sealed = sut.seal('secret', 'row-1');
+    const other = masterKey(randomBytes(32));
+    expect(() => new SecretBox(other, 'test secret').open(sealed, 'row-1')).toThrow(
+      new UnknownMasterKeyError(
+        `the test secret of row-1 was sealed under master key ${master.id}, this service has ${other.id}`,
+      ),
+    );
+  });
+});
+
+describe(KeyedHash.name, () => {
+  const master = masterKey(randomBytes(32));
+
+  it('depends on the master key, the purpose and every part, and parts cannot be shifted between each other', () => {
+    const sut = new KeyedHash(master, 'test');
+    const digest = sut.digest('session', '123456');
+    expect(sut.digest('session', '123456').equals(digest)).toBe(true);
+    expect(sut.digest('session1', '23456').equals(digest)).toBe(false);
+    expect(new KeyedHash(master, 'other').digest('session', '123456').equals(digest)).toBe(false);
+    expect(new KeyedHash(masterKey(randomBytes(32)), 'test').digest('session', '123456').equals(digest)).toBe(false);
+  });
+
+  it('derives keys per purpose that are not the master key', () => {
+    expect(deriveKey(master, 'a')).toHaveLength(32);
+    expect(deriveKey(master, 'a').equals(deriveKey(master, 'b'))).toBe(false);
+    expect(deriveKey(master, 'a').equals(master.key)).toBe(false);
+  });
+});
