@@ -4,6 +4,8 @@ import { authApi, type commonApi, TokenInvalidError } from '@cloudstore/contract
 import { toUnixSeconds } from '@cloudstore/database';
 import type { Origin } from './audit/audit-trail.service';
 import { LoginService } from './login/login.service';
+import { PasswordsService } from './passwords/passwords.service';
+import { SessionsService } from './sessions/sessions.service';
 import { SigningKeysService } from './tokens/signing-keys.service';
 import { type TokenPair, TokenIssuer } from './tokens/token-issuer.service';
 import { TotpService } from './totp/totp.service';
@@ -42,6 +44,8 @@ export class AuthController implements authApi.AuthServiceController {
     private readonly tokens: TokenIssuer,
     private readonly totp: TotpService,
     private readonly signingKeys: SigningKeysService,
+    private readonly passwords: PasswordsService,
+    private readonly sessions: SessionsService,
   ) {}
 
   async register(request: authApi.RegisterRequest): Promise<authApi.RegisterResponse> {
@@ -67,7 +71,7 @@ export class AuthController implements authApi.AuthServiceController {
   }
 
   async enrollTotp(request: authApi.EnrollTotpRequest): Promise<authApi.EnrollTotpResponse> {
-    return this.totp.enroll(callerOf(request.caller), originOf(request.origin));
+    return this.totp.enroll(callerOf(request.caller), request.password, originOf(request.origin));
   }
 
   async confirmTotp(request: authApi.ConfirmTotpRequest): Promise<authApi.ConfirmTotpResponse> {
@@ -75,7 +79,48 @@ export class AuthController implements authApi.AuthServiceController {
   }
 
   async disableTotp(request: authApi.DisableTotpRequest): Promise<authApi.DisableTotpResponse> {
-    await this.totp.disable(callerOf(request.caller), request.code, originOf(request.origin));
+    await this.totp.disable(callerOf(request.caller), request.password, request.code, originOf(request.origin));
+    return {};
+  }
+
+  async changePassword(request: authApi.ChangePasswordRequest): Promise<authApi.ChangePasswordResponse> {
+    await this.passwords.change(callerOf(request.caller), request.currentPassword, request.newPassword, originOf(request.origin));
+    return {};
+  }
+
+  async requestPasswordReset(request: authApi.RequestPasswordResetRequest): Promise<authApi.RequestPasswordResetResponse> {
+    await this.passwords.requestReset(request.email, originOf(request.origin));
+    return {};
+  }
+
+  async confirmPasswordReset(request: authApi.ConfirmPasswordResetRequest): Promise<authApi.ConfirmPasswordResetResponse> {
+    await this.passwords.confirmReset(request.token, request.newPassword, originOf(request.origin));
+    return {};
+  }
+
+  async listSessions(request: authApi.ListSessionsRequest): Promise<authApi.ListSessionsResponse> {
+    const caller = callerOf(request.caller);
+    const signIns = await this.sessions.list(caller);
+    return {
+      sessions: signIns.map((s) => ({
+        sessionId: s.id,
+        device: s.device,
+        address: s.clientAddress,
+        createdAt: toUnixSeconds(s.createdAt),
+        lastUsedAt: toUnixSeconds(s.lastUsedAt),
+        expiresAt: toUnixSeconds(s.expiresAt),
+        current: s.id === caller.familyId,
+      })),
+    };
+  }
+
+  async revokeSession(request: authApi.RevokeSessionRequest): Promise<authApi.RevokeSessionResponse> {
+    await this.sessions.revoke(callerOf(request.caller), request.sessionId, originOf(request.origin));
+    return {};
+  }
+
+  async logoutAll(request: authApi.LogoutAllRequest): Promise<authApi.LogoutAllResponse> {
+    await this.sessions.logoutAll(callerOf(request.caller), originOf(request.origin));
     return {};
   }
 

@@ -12,7 +12,12 @@ import { AUDIT_QUEUE, AUTH_CONFIG, REDIS } from './auth.tokens';
 import { LoginService } from './login/login.service';
 import { LoginSessionsStore } from './login/login-sessions.store';
 import { OtpMailer } from './login/otp-mailer';
+import { PasswordResetsRepository } from './passwords/password-resets.repository';
+import { PasswordsService } from './passwords/passwords.service';
+import { Reauthentication } from './passwords/reauthentication.service';
 import { BruteForceProtection } from './rate-limits/brute-force-protection.service';
+import { SessionsService } from './sessions/sessions.service';
+import { SignInsRepository } from './sessions/sign-ins.repository';
 import { RefreshTokensRepository } from './tokens/refresh-tokens.repository';
 import { SigningKeysService } from './tokens/signing-keys.service';
 import { TokenIssuer } from './tokens/token-issuer.service';
@@ -68,9 +73,14 @@ export class AuthModule {
         LoginSessionsStore,
         OtpMailer,
         PasswordHasher,
+        PasswordResetsRepository,
+        PasswordsService,
+        Reauthentication,
         RecoveryCodesRepository,
         RefreshTokensRepository,
+        SessionsService,
         SigningKeysService,
+        SignInsRepository,
         TokenIssuer,
         TotpService,
         UsersRepository,
