@@ -1,7 +1,9 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { type AuthConfig, authConfigSchema, loadConfig } from '@cloudstore/config';
 import { type AuditEvent, createQueue, QUEUES } from '@cloudstore/jobs';
 import { createLogger, Metrics } from '@cloudstore/observability';
-import { startTestApplication, type TestApplication } from '@cloudstore/testing';
+import { mailText, startTestApplication, type TestApplication } from '@cloudstore/testing';
 import type { Queue } from 'bullmq';
 import { AuthModule } from './auth.module';
 import { AUTH_SCHEMA, createAuthDataSource } from './database/auth-data-source';
@@ -32,4 +34,11 @@ export async function startAuthTestApplication(env: Record<string, string> = {})
     });
   });
   return { ...test, config, auditQueue };
+}
+
+/** The mails to `email` in an outbox (OTP_OUTBOX_DIR), oldest first, decoded (mailText). */
+export async function outboxMailsTo(outbox: string, email: string): Promise<string[]> {
+  const files = (await readdir(outbox).catch(() => [] as string[])).sort();
+  const texts = await Promise.all(files.map((file) => readFile(join(outbox, file), 'utf8')));
+  return texts.map(mailText).filter((text) => text.includes(`To: ${email}`));
 }

@@ -11,7 +11,14 @@ import { AUTH_MIGRATIONS } from './migrations';
 /** The PostgreSQL schema that only the auth service reads and writes. */
 export const AUTH_SCHEMA = 'auth';
 
-export const AUTH_ENTITIES = [UserEntity, RefreshTokenEntity, SigningKeyEntity, RecoveryCodeEntity, SignInEntity, PasswordResetEntity];
+export const AUTH_ENTITIES = [
+  UserEntity,
+  RefreshTokenEntity,
+  SigningKeyEntity,
+  RecoveryCodeEntity,
+  SignInEntity,
+  PasswordResetEntity,
+];
 
 export function createAuthDataSource(url: string): DataSource {
   return createServiceDataSource({

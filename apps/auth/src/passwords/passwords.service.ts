@@ -64,7 +64,10 @@ export class PasswordsService implements OnApplicationShutdown {
     await this.audit.success('auth.password_change', user, origin, { sessionsEnded: ended });
     await this.mailer.sendSecurityNotice(user.email, user.username, {
       subject: 'Your cloudstore password was changed',
-      lines: ['The password of your account was changed, and your other devices were signed out.', 'If this was not you, reset your password now.'],
+      lines: [
+        'The password of your account was changed, and your other devices were signed out.',
+        'If this was not you, reset your password now.',
+      ],
     });
   }
 

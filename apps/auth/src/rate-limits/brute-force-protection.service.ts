@@ -68,7 +68,11 @@ export class BruteForceProtection {
     this.maxFailures = config.LOGIN_MAX_ATTEMPTS;
     this.pairFailures = new RateLimiterRedis({ ...common, keyPrefix: `${prefix}:login-pair`, points: config.LOGIN_MAX_ATTEMPTS });
     this.addressAttempts = new RateLimiterRedis({ ...common, keyPrefix: `${prefix}:address`, points: config.IP_MAX_ATTEMPTS });
-    this.accountMails = new RateLimiterRedis({ ...common, keyPrefix: `${prefix}:otp-mail`, points: config.OTP_MAILS_PER_ACCOUNT });
+    this.accountMails = new RateLimiterRedis({
+      ...common,
+      keyPrefix: `${prefix}:otp-mail`,
+      points: config.OTP_MAILS_PER_ACCOUNT,
+    });
     this.accountResetMails = new RateLimiterRedis({
       ...common,
       keyPrefix: `${prefix}:reset-mail`,
