@@ -99,17 +99,16 @@ export class AuthController implements authApi.AuthServiceController {
   }
 
   async listSessions(request: authApi.ListSessionsRequest): Promise<authApi.ListSessionsResponse> {
-    const caller = callerOf(request.caller);
-    const signIns = await this.sessions.list(caller);
+    const sessions = await this.sessions.list(callerOf(request.caller));
     return {
-      sessions: signIns.map((s) => ({
+      sessions: sessions.map((s) => ({
         sessionId: s.id,
         device: s.device,
         address: s.clientAddress,
         createdAt: toUnixSeconds(s.createdAt),
         lastUsedAt: toUnixSeconds(s.lastUsedAt),
         expiresAt: toUnixSeconds(s.expiresAt),
-        current: s.id === caller.familyId,
+        current: s.current,
       })),
     };
   }

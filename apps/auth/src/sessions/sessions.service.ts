@@ -6,6 +6,8 @@ import { TokenIssuer } from '../tokens/token-issuer.service';
 import type { SignInEntity } from './sign-in.entity';
 import { SignInsRepository } from './sign-ins.repository';
 
+export type SessionView = SignInEntity & { readonly current: boolean };
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A user's own sign-ins: the list, ending one, ending all. */
@@ -17,8 +19,10 @@ export class SessionsService {
     private readonly audit: AuditTrail,
   ) {}
 
-  list(caller: Caller): Promise<SignInEntity[]> {
-    return this.signIns.listActive(caller.userId);
+  /** The caller's live sign-ins, newest first; `current` marks the caller's own. */
+  async list(caller: Caller): Promise<SessionView[]> {
+    const signIns = await this.signIns.listActive(caller.userId);
+    return signIns.map((s) => ({ ...s, current: s.id === caller.familyId }));
   }
 
   /** Ends one of the caller's sign-ins; another user's is answered as an unknown one (NOT_FOUND). */
