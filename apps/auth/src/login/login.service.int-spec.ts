@@ -126,7 +126,7 @@ describe(LoginService.name, () => {
       retryAfterSeconds: expect.any(Number),
     });
     expect(await auditedFor(user.id)).toContain('auth.lockout/failure/ACCOUNT_LOCKED');
-  });
+  }, 30_000);
 
   it('an attacker hammering from one address does not stop the owner signing in from their own', async () => {
     const user = await newTotpUser();
@@ -147,7 +147,7 @@ describe(LoginService.name, () => {
       ...Array<string>(10 - LOGIN_MAX_ATTEMPTS).fill('ACCOUNT_LOCKED'),
     ]);
     await expect(signInWithTotp(user, owner)).resolves.toMatchObject({ refreshToken: expect.any(String) });
-  });
+  }, 30_000);
 
   it('regression (issue 12 item 9): 20 simultaneous logins with the right password all pass, and leave the account unlocked', async () => {
     const user = await newTotpUser();
