@@ -243,13 +243,15 @@ describe('account security', () => {
       await expect(signInAs(owner, env.smtp, user)).resolves.toMatchObject({ userId: user.userId });
     });
 
-    it('regression (issue 12 item 9): 20 simultaneous logins with the right password all succeed and lock nothing', async () => {
+    // Twice LOGIN_MAX_ATTEMPTS at once shows the bug (it answered 5 × 200 and 5 × ACCOUNT_LOCKED); the medium
+    // test of LoginService runs the reported 20, which through the cluster would measure argon2 on a busy machine.
+    it('regression (issue 12 item 9): simultaneous logins with the right password all succeed and lock nothing', async () => {
       const rest = env.rest.withIp(newAddress());
       const user = await signUp(rest, env.smtp, 'para');
       const answers = await Promise.all(
-        Array.from({ length: 20 }, () => rest.post('/v1/auth/login', { username: user.username, password: user.password })),
+        Array.from({ length: 10 }, () => rest.post('/v1/auth/login', { username: user.username, password: user.password })),
       );
-      expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
+      expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200));
       await expect(signInAs(env.rest.withIp(newAddress()), env.smtp, user)).resolves.toMatchObject({ userId: user.userId });
     });
   });
