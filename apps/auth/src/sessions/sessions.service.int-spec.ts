@@ -97,12 +97,12 @@ describe(SessionsService.name, () => {
   it('signs out everywhere: every sign-in of the caller ends, the caller’s too', async () => {
     const user = await newUser();
     const sessions = [await signedIn(user), await signedIn(user), await signedIn(user)];
-    await sut.logoutAll(sessions[0]!.caller, newOrigin());
+    await sut.logoutAll(sessions[0].caller, newOrigin());
     for (const session of sessions) {
       await expect(verifier.verify(session.pair.accessToken.token)).rejects.toMatchObject({ code: 'TOKEN_REVOKED' });
       await expect(tokens.rotate(session.pair.refreshToken, newOrigin())).rejects.toMatchObject({ code: 'TOKEN_REVOKED' });
     }
-    expect(await sut.list(sessions[0]!.caller)).toEqual([]);
+    expect(await sut.list(sessions[0].caller)).toEqual([]);
     expect(await auditedFor(user.id)).toContain('auth.logout_all/success');
   });
 
