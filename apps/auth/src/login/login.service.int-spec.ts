@@ -1,7 +1,5 @@
 import { AccessTokenVerifier } from '@cloudstore/access-tokens';
-import { type AuditEvent } from '@cloudstore/jobs';
-import { newOrigin, newUserInput, waitFor } from '@cloudstore/testing';
-import type { Queue } from 'bullmq';
+import { newOrigin, waitFor } from '@cloudstore/testing';
 import { generate, generateSecret } from 'otplib';
 import type { Origin } from '../audit/audit-trail.service';
 import type { TokenPair } from '../tokens/token-issuer.service';
@@ -10,7 +8,13 @@ import type { UserEntity } from '../users/user.entity';
 import { UsersRepository } from '../users/users.repository';
 import { LoginService } from './login.service';
 import { MAX_OTP_ATTEMPTS } from './login-sessions.store';
-import { type AuthTestApplication, outboxMailsTo, startAuthTestApplication } from '../auth-test-application.test-helper';
+import {
+  auditedFor,
+  type AuthTestApplication,
+  insertTestUser,
+  outboxMailsTo,
+  startAuthTestApplication,
+} from '../auth-test-application.test-helper';
 
 const PASSWORD = 'Correct-Horse-42!';
 const LOGIN_MAX_ATTEMPTS = 3;
@@ -23,7 +27,6 @@ const totpSignIns = new Map<string, number>();
 /** Two-step login against the real database, Redis (sessions, limits) and the mail outbox. */
 describe(LoginService.name, () => {
   let test: AuthTestApplication;
-  let auditQueue: Queue<AuditEvent>;
   let outbox: string;
   let users: UsersRepository;
   let passwordHash: string;
@@ -37,7 +40,6 @@ describe(LoginService.name, () => {
       OTP_MAX_ATTEMPTS_PER_ACCOUNT: String(OTP_MAX_ATTEMPTS_PER_ACCOUNT),
     });
     outbox = test.config.OTP_OUTBOX_DIR;
-    auditQueue = test.auditQueue;
     users = test.app.get(UsersRepository);
     passwordHash = await test.app.get(PasswordHasher).hash(PASSWORD);
     sut = test.app.get(LoginService);
@@ -47,9 +49,8 @@ describe(LoginService.name, () => {
     await test.close();
   });
 
-  async function newUser(): Promise<UserEntity> {
-    const { username, email } = newUserInput();
-    return users.insert({ username, usernameKey: username, email, emailKey: email, passwordHash, role: 'basic' });
+  function newUser(): Promise<UserEntity> {
+    return insertTestUser(test, passwordHash);
   }
 
   /** A user with an authenticator app (TOTP_SECRET): logins mail nothing, so mail limits play no part. */
@@ -78,14 +79,6 @@ describe(LoginService.name, () => {
     return (await mailsTo(email)).flatMap((text) => /sign-in code is (\d{6})/.exec(text)?.[1] ?? []);
   }
 
-  async function auditedFor(userId: string): Promise<string[]> {
-    const jobs = await auditQueue.getJobs(['waiting', 'delayed', 'completed', 'failed', 'active']);
-    return jobs
-      .filter((j) => j.data.userId === userId)
-      .sort((a, b) => a.timestamp - b.timestamp)
-      .map((j) => `${j.data.operation}/${j.data.status}${j.data.errorCode ? `/${j.data.errorCode}` : ''}`);
-  }
-
   it('signs in with the password, then the mailed code, once', async () => {
     const user = await newUser();
     const origin = newOrigin();
@@ -95,7 +88,7 @@ describe(LoginService.name, () => {
     const pair = await sut.verify(challenge.sessionId, code, origin);
     expect(await test.app.get(AccessTokenVerifier).verify(pair.accessToken.token)).toMatchObject({ userId: user.id });
     await expect(sut.verify(challenge.sessionId, code, origin)).rejects.toMatchObject({ code: 'SESSION_NOT_FOUND' });
-    expect(await auditedFor(user.id)).toEqual(['auth.login_password/success', 'auth.login/success']);
+    expect(await auditedFor(test, user.id)).toEqual(['auth.login_password/success', 'auth.login/success']);
   });
 
   it('answers an unknown user, a wrong password and a deactivated account alike', async () => {
@@ -125,7 +118,7 @@ describe(LoginService.name, () => {
       code: 'ACCOUNT_LOCKED',
       retryAfterSeconds: expect.any(Number),
     });
-    expect(await auditedFor(user.id)).toContain('auth.lockout/failure/ACCOUNT_LOCKED');
+    expect(await auditedFor(test, user.id)).toContain('auth.lockout/failure/ACCOUNT_LOCKED');
   }, 30_000);
 
   it('an attacker hammering from one address does not stop the owner signing in from their own', async () => {
@@ -193,7 +186,7 @@ describe(LoginService.name, () => {
       return found.length > 0 ? found : undefined;
     });
     expect(notices).toHaveLength(1);
-    expect((await auditedFor(user.id)).filter((e) => e === 'auth.otp_cap/failure/SESSION_NOT_FOUND')).toHaveLength(1);
+    expect((await auditedFor(test, user.id)).filter((e) => e === 'auth.otp_cap/failure/SESSION_NOT_FOUND')).toHaveLength(1);
   }, 60_000);
 
   it(`compares at most ${MAX_OTP_ATTEMPTS} codes of a session, however many arrive at once, then ends it`, async () => {

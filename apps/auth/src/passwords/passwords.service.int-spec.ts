@@ -2,7 +2,13 @@ import { AccessTokenVerifier, type Caller } from '@cloudstore/access-tokens';
 import { type AuditEvent } from '@cloudstore/jobs';
 import { newOrigin, newUserInput, waitFor } from '@cloudstore/testing';
 import type { Queue } from 'bullmq';
-import { type AuthTestApplication, outboxMailsTo, startAuthTestApplication } from '../auth-test-application.test-helper';
+import {
+  auditedFor,
+  type AuthTestApplication,
+  insertTestUser,
+  outboxMailsTo,
+  startAuthTestApplication,
+} from '../auth-test-application.test-helper';
 import { type TokenPair, TokenIssuer } from '../tokens/token-issuer.service';
 import { PasswordHasher } from '../users/password-hasher';
 import type { UserEntity } from '../users/user.entity';
@@ -44,9 +50,8 @@ describe(PasswordsService.name, () => {
     await test.close();
   });
 
-  async function newUser(): Promise<UserEntity> {
-    const { username, email } = newUserInput();
-    return users.insert({ username, usernameKey: username, email, emailKey: email, passwordHash, role: 'basic' });
+  function newUser(): Promise<UserEntity> {
+    return insertTestUser(test, passwordHash);
   }
 
   async function signedIn(user: UserEntity): Promise<{ pair: TokenPair; caller: Caller }> {
@@ -56,14 +61,6 @@ describe(PasswordsService.name, () => {
 
   async function passwordIs(userId: string, password: string): Promise<boolean> {
     return hasher.verify((await users.findByIdWithSecrets(userId))?.passwordHash, password);
-  }
-
-  async function auditedFor(userId: string): Promise<string[]> {
-    const jobs = await auditQueue.getJobs(['waiting', 'delayed', 'completed', 'failed', 'active']);
-    return jobs
-      .filter((j) => j.data.userId === userId)
-      .sort((a, b) => a.timestamp - b.timestamp)
-      .map((j) => `${j.data.operation}/${j.data.status}${j.data.errorCode ? `/${j.data.errorCode}` : ''}`);
   }
 
   /** The reset tokens mailed to `email`, oldest first; waits for `count` of them. */
@@ -84,7 +81,7 @@ describe(PasswordsService.name, () => {
         code: 'INVALID_CREDENTIALS',
       });
       expect(await passwordIs(user.id, PASSWORD)).toBe(true);
-      expect(await auditedFor(user.id)).toEqual(['auth.password_change/failure/INVALID_CREDENTIALS']);
+      expect(await auditedFor(test, user.id)).toEqual(['auth.password_change/failure/INVALID_CREDENTIALS']);
     });
 
     it('applies the password policy to the new one (WEAK_PASSWORD)', async () => {
@@ -109,7 +106,7 @@ describe(PasswordsService.name, () => {
       await expect(tokens.rotate(mine.pair.refreshToken, newOrigin())).resolves.toMatchObject({
         refreshToken: expect.any(String),
       });
-      expect(await auditedFor(user.id)).toContain('auth.password_change/success');
+      expect(await auditedFor(test, user.id)).toContain('auth.password_change/success');
       const [event] = (await auditQueue.getJobs(['waiting', 'completed', 'active'])).filter(
         (j) => j.data.userId === user.id && j.data.operation === 'auth.password_change',
       );
@@ -156,7 +153,7 @@ describe(PasswordsService.name, () => {
       await expect(sut.confirmReset(token ?? '', `${NEW_PASSWORD}x`, newOrigin())).rejects.toMatchObject({
         code: 'TOKEN_INVALID',
       });
-      expect(await auditedFor(user.id)).toEqual([
+      expect(await auditedFor(test, user.id)).toEqual([
         'auth.password_reset_request/success',
         'auth.password_reset/success',
         'auth.refresh/failure/TOKEN_REVOKED',
@@ -182,7 +179,7 @@ describe(PasswordsService.name, () => {
       for (let i = 0; i < MAILS_PER_ACCOUNT + 1; i += 1) await sut.requestReset(user.email, newOrigin());
       await mailedResetTokens(user.email, MAILS_PER_ACCOUNT);
       await waitFor('the refused request audited', async () =>
-        (await auditedFor(user.id)).includes('auth.password_reset_request/failure/RATE_LIMITED') ? true : undefined,
+        (await auditedFor(test, user.id)).includes('auth.password_reset_request/failure/RATE_LIMITED') ? true : undefined,
       );
       expect(await mailedResetTokens(user.email)).toHaveLength(MAILS_PER_ACCOUNT);
 

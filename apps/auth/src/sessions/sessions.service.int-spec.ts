@@ -1,11 +1,13 @@
 import { AccessTokenVerifier, type Caller } from '@cloudstore/access-tokens';
-import { type AuditEvent } from '@cloudstore/jobs';
-import { newOrigin, newUserInput } from '@cloudstore/testing';
-import type { Queue } from 'bullmq';
-import { type AuthTestApplication, startAuthTestApplication } from '../auth-test-application.test-helper';
+import { newOrigin } from '@cloudstore/testing';
+import {
+  auditedFor,
+  type AuthTestApplication,
+  insertTestUser,
+  startAuthTestApplication,
+} from '../auth-test-application.test-helper';
 import { type TokenPair, TokenIssuer } from '../tokens/token-issuer.service';
 import type { UserEntity } from '../users/user.entity';
-import { UsersRepository } from '../users/users.repository';
 import { SessionsService } from './sessions.service';
 
 const SESSION_MAX_AGE_SECONDS = 120;
@@ -13,16 +15,12 @@ const SESSION_MAX_AGE_SECONDS = 120;
 /** A user's own sign-ins against the real database and Redis: list, end one, end all, absolute lifetime. */
 describe(SessionsService.name, () => {
   let test: AuthTestApplication;
-  let auditQueue: Queue<AuditEvent>;
-  let users: UsersRepository;
   let tokens: TokenIssuer;
   let verifier: AccessTokenVerifier;
   let sut: SessionsService;
 
   beforeAll(async () => {
     test = await startAuthTestApplication({ SESSION_MAX_AGE_SECONDS: String(SESSION_MAX_AGE_SECONDS) });
-    auditQueue = test.auditQueue;
-    users = test.app.get(UsersRepository);
     tokens = test.app.get(TokenIssuer);
     verifier = test.app.get(AccessTokenVerifier);
     sut = test.app.get(SessionsService);
@@ -32,22 +30,13 @@ describe(SessionsService.name, () => {
     await test.close();
   });
 
-  async function newUser(): Promise<UserEntity> {
-    const { username, email } = newUserInput();
-    return users.insert({ username, usernameKey: username, email, emailKey: email, passwordHash: 'x', role: 'basic' });
+  function newUser(): Promise<UserEntity> {
+    return insertTestUser(test);
   }
 
   async function signedIn(user: UserEntity, origin = newOrigin()): Promise<{ pair: TokenPair; caller: Caller }> {
     const pair = await tokens.issuePair(user, origin);
     return { pair, caller: await verifier.verify(pair.accessToken.token) };
-  }
-
-  async function auditedFor(userId: string): Promise<string[]> {
-    const jobs = await auditQueue.getJobs(['waiting', 'delayed', 'completed', 'failed', 'active']);
-    return jobs
-      .filter((j) => j.data.userId === userId)
-      .sort((a, b) => a.timestamp - b.timestamp)
-      .map((j) => `${j.data.operation}/${j.data.status}`);
   }
 
   it('lists live sign-ins newest first with device, address and times, marking the caller’s own', async () => {
@@ -91,7 +80,7 @@ describe(SessionsService.name, () => {
     await expect(sut.revoke(mine.caller, other.caller.familyId, newOrigin())).rejects.toMatchObject({ code: 'NOT_FOUND' });
     expect((await sut.list(mine.caller)).map((s) => s.id)).toEqual([mine.caller.familyId]);
     await expect(verifier.verify(mine.pair.accessToken.token)).resolves.toMatchObject({ userId: user.id });
-    expect(await auditedFor(user.id)).toEqual(['auth.session_revoke/success', 'auth.refresh/failure']);
+    expect(await auditedFor(test, user.id)).toEqual(['auth.session_revoke/success', 'auth.refresh/failure/TOKEN_REVOKED']);
   });
 
   it('signs out everywhere: every sign-in of the caller ends, the caller’s too', async () => {
@@ -103,7 +92,7 @@ describe(SessionsService.name, () => {
       await expect(tokens.rotate(session.pair.refreshToken, newOrigin())).rejects.toMatchObject({ code: 'TOKEN_REVOKED' });
     }
     expect(await sut.list(sessions[0].caller)).toEqual([]);
-    expect(await auditedFor(user.id)).toContain('auth.logout_all/success');
+    expect(await auditedFor(test, user.id)).toContain('auth.logout_all/success');
   });
 
   it('gives a sign-in an absolute lifetime: no token outlives it, and past it refresh is TOKEN_EXPIRED', async () => {
