@@ -10,7 +10,11 @@ import { SmtpSink } from './support/smtp-sink';
 
 const PASSWORD = 'Sup3r-Secret-Pass!';
 const ADMIN = { username: 'root_admin', email: 'root@example.com', password: 'Admin-Passw0rd-2026!' };
-const WINDOW_SECONDS = 4;
+/**
+ * Long enough for the limit tests to make their attempts within one window on a busy machine (each
+ * login is an Argon2id hash, and TOTP changes check the password too), short enough to see a lock end.
+ */
+const WINDOW_SECONDS = 20;
 
 let counter = 0;
 /** A fresh identity per test: user, email and client address never collide between tests. */
