@@ -1,5 +1,8 @@
 // Unit and integration tests of every project (e2e runs on its own: e2e/jest.config.js).
 module.exports = {
+  // Jest reads the timeout from the root config when it runs several projects: the preset's does
+  // not reach them, and 5 s is too short for Argon2 on a loaded machine.
+  testTimeout: 30_000,
   projects: [
     '<rootDir>/apps/*/jest.config.js',
     '<rootDir>/libs/*/jest.config.js',

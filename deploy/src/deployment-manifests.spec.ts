@@ -119,7 +119,11 @@ describe('docker-compose.yml', () => {
   it('keeps the gateway master key: MASTER_KEY from the shell or .env, else generated on a volume', () => {
     const gateway = services['gateway'];
     expect(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8')).toContain('MASTER_KEY: ${MASTER_KEY:-}');
-    expect(gateway?.volumes).toEqual([`gateway-data:${gateway?.environment?.['DATA_DIR']}`, 'pki:/pki:ro']);
+    expect(gateway?.volumes).toEqual([
+      `gateway-data:${gateway?.environment?.['DATA_DIR']}`,
+      'pki:/pki:ro',
+      './public-tls:/public-tls:ro',
+    ]);
     expect('gateway-data' in volumes).toBe(true);
   });
 
@@ -202,6 +206,22 @@ describe('k8s manifests', () => {
     const masterKey = gateway?.spec.template.spec.containers[0]?.env?.find((v) => v.name === 'MASTER_KEY');
     expect(masterKey?.valueFrom?.secretKeyRef).toEqual({ name: 'cloudstore-master-key', key: 'MASTER_KEY' });
     expect(byKind('Secret').map((s) => s.metadata.name)).not.toContain('cloudstore-master-key');
+  });
+
+  it('mounts the public TLS Secret on the gateway as optional: without it the public ports stay plaintext', () => {
+    const gateway = appWorkloads.find((w) => appOfCommand(w.spec.template.spec.containers[0]?.command) === 'gateway');
+    const pod = gateway?.spec.template.spec as {
+      containers: (Container & { volumeMounts?: { name: string; mountPath: string }[] })[];
+      volumes?: { name: string; secret?: { secretName: string; optional?: boolean } }[];
+    };
+    expect(pod.volumes?.find((v) => v.name === 'public-tls')?.secret).toMatchObject({
+      secretName: 'cloudstore-public-tls',
+      optional: true,
+    });
+    expect(pod.containers[0]?.volumeMounts).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: 'public-tls', mountPath: '/public-tls' })]),
+    );
+    expect(byKind('Secret').map((s) => s.metadata.name)).not.toContain('cloudstore-public-tls');
   });
 
   it('selects pods by labels they carry', () => {

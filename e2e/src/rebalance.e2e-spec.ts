@@ -34,7 +34,10 @@ describe('a storage node that joins', () => {
       REBALANCE_BYTES_PER_SECOND: String(RATE),
     });
     ({ cluster, pg } = env);
-    jobsRedis = createJobsConnection(String(cluster.env['REDIS_URL']));
+    jobsRedis = createJobsConnection({
+      REDIS_URL: String(cluster.env['REDIS_URL']),
+      REDIS_CA_FILE: cluster.env['REDIS_CA_FILE'],
+    });
     maintenance = new Queue(QUEUES.maintenance, {
       connection: jobsRedis,
       prefix: jobsPrefix(String(cluster.env['REDIS_KEY_PREFIX'])),

@@ -1,7 +1,13 @@
 import type { AuthConfig } from '@cloudstore/config';
 import { AUTH_SERVICE, USER_ADMIN_SERVICE } from '@cloudstore/contracts';
 import { openServiceDatabase } from '@cloudstore/database';
-import { type InternalTransport, listenHostFor, type RunningService, startGrpcService } from '@cloudstore/grpc';
+import {
+  CONTROL_MESSAGE_MAX_BYTES,
+  type InternalTransport,
+  listenHostFor,
+  type RunningService,
+  startGrpcService,
+} from '@cloudstore/grpc';
 import { type AuditEvent, createJobsConnection, createQueue, QUEUES } from '@cloudstore/jobs';
 import { HealthMonitor, type Logger, Metrics } from '@cloudstore/observability';
 import { createRedisClient } from '@cloudstore/redis';
@@ -16,8 +22,8 @@ export async function startAuthService(
 ): Promise<RunningService> {
   const metrics = new Metrics('auth');
   const dataSource = await openServiceDatabase(config.DATABASE_URL, AUTH_SCHEMA, createAuthDataSource, logger);
-  const redis = createRedisClient(config.REDIS_URL, logger);
-  const jobsConnection = createJobsConnection(config.REDIS_URL);
+  const redis = createRedisClient(config, logger);
+  const jobsConnection = createJobsConnection(config);
   const auditQueue = createQueue<AuditEvent>(QUEUES.audit, jobsConnection, config.REDIS_KEY_PREFIX);
   const health = new HealthMonitor(
     [AUTH_SERVICE.serviceName, USER_ADMIN_SERVICE.serviceName],
@@ -34,6 +40,7 @@ export async function startAuthService(
     host: listenHostFor(config.AUTH_ADDRESS),
     transport,
     health,
+    maxReceiveMessageBytes: CONTROL_MESSAGE_MAX_BYTES,
     logger,
     metrics,
     metricsPort: config.METRICS_PORT,

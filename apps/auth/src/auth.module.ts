@@ -93,7 +93,7 @@ export class AuthModule {
           provide: AccessTokenVerifier,
           inject: [SigningKeysService, TokenRevocations],
           useFactory: (keys: SigningKeysService, revocations: TokenRevocations) =>
-            new AccessTokenVerifier(() => keys.verificationKeys(), revocations),
+            new AccessTokenVerifier(() => keys.verificationKeys(), revocations, options.config.ACCESS_TOKEN_TTL_SECONDS),
         },
       ],
     };

@@ -4,6 +4,7 @@ import { loadInternalTransport } from '@cloudstore/grpc';
 import { createLogger, exitOnShutdownSignal, runMain } from '@cloudstore/observability';
 import { loadMasterKey } from './encryption/master-key';
 import { startGateway } from './gateway.bootstrap';
+import { PublicTls, reloadPublicTlsOnSighup } from './public-tls/public-tls';
 
 runMain('gateway', async () => {
   const config = loadConfigOrExit('gateway', gatewayConfigSchema);
@@ -13,6 +14,8 @@ runMain('gateway', async () => {
     'gateway',
     loadInternalTransport(config, (line) => logger.warn(line)),
   );
-  const gateway = await startGateway(config, masterKey, logger, transport);
+  const publicTls = await awaitConfigOrExit('gateway', PublicTls.load(config));
+  const gateway = await startGateway(config, masterKey, logger, transport, publicTls);
+  reloadPublicTlsOnSighup(publicTls, logger);
   exitOnShutdownSignal(logger, () => gateway.stop());
 });

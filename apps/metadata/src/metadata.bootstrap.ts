@@ -1,7 +1,13 @@
 import type { MetadataConfig } from '@cloudstore/config';
 import { FILE_SERVICE, NODE_REGISTRY_SERVICE, QUOTA_SERVICE } from '@cloudstore/contracts';
 import { openServiceDatabase } from '@cloudstore/database';
-import { type InternalTransport, listenHostFor, type RunningService, startGrpcService } from '@cloudstore/grpc';
+import {
+  CONTROL_MESSAGE_MAX_BYTES,
+  type InternalTransport,
+  listenHostFor,
+  type RunningService,
+  startGrpcService,
+} from '@cloudstore/grpc';
 import { HealthMonitor, type Logger, Metrics } from '@cloudstore/observability';
 import { createRedisClient } from '@cloudstore/redis';
 import { createMetadataDataSource, METADATA_SCHEMA } from './database/metadata-data-source';
@@ -15,7 +21,7 @@ export async function startMetadataService(
 ): Promise<RunningService> {
   const metrics = new Metrics('metadata');
   const dataSource = await openServiceDatabase(config.DATABASE_URL, METADATA_SCHEMA, createMetadataDataSource, logger);
-  const redis = createRedisClient(config.REDIS_URL, logger);
+  const redis = createRedisClient(config, logger);
   const services = [NODE_REGISTRY_SERVICE, FILE_SERVICE, QUOTA_SERVICE];
   const health = new HealthMonitor(
     services.map((s) => s.serviceName),
@@ -32,6 +38,7 @@ export async function startMetadataService(
     host: listenHostFor(config.METADATA_ADDRESS),
     transport,
     health,
+    maxReceiveMessageBytes: CONTROL_MESSAGE_MAX_BYTES,
     logger,
     metrics,
     metricsPort: config.METRICS_PORT,

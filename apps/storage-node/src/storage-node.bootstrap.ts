@@ -1,7 +1,14 @@
 import { access, constants } from 'node:fs/promises';
 import type { StorageNodeConfig } from '@cloudstore/config';
+import { TRANSFER_MESSAGE_BYTES } from '@cloudstore/chunk-transfer';
 import { STORAGE_NODE_SERVICE } from '@cloudstore/contracts';
-import { type InternalTransport, listenHostFor, type RunningService, startGrpcService } from '@cloudstore/grpc';
+import {
+  type InternalTransport,
+  listenHostFor,
+  MESSAGE_ENVELOPE_BYTES,
+  type RunningService,
+  startGrpcService,
+} from '@cloudstore/grpc';
 import { HealthMonitor, type Logger, Metrics } from '@cloudstore/observability';
 import { ChunkStore } from './chunk-store/chunk-store';
 import { nodeDataDir, StorageNodeModule } from './storage-node.module';
@@ -28,6 +35,8 @@ export async function startStorageNode(
     host: listenHostFor(config.STORAGE_NODE_ADDRESS),
     transport,
     health,
+    // PutChunk streams a chunk in pieces of TRANSFER_MESSAGE_BYTES.
+    maxReceiveMessageBytes: TRANSFER_MESSAGE_BYTES + MESSAGE_ENVELOPE_BYTES,
     logger,
     metrics,
     metricsPort: config.METRICS_PORT,

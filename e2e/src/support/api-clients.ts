@@ -1,6 +1,7 @@
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { ADMIN_SERVICE, CLOUD_STORAGE_SERVICE, type DomainError, type publicApi } from '@cloudstore/contracts';
 import { GrpcServiceClient } from '@cloudstore/grpc';
+import type { Dispatcher } from 'undici';
 
 export interface RestResponse<T = Record<string, unknown>> {
   status: number;
@@ -8,15 +9,25 @@ export interface RestResponse<T = Record<string, unknown>> {
   headers: Headers;
 }
 
-/** The REST API as a client sees it; `ip` is sent as X-Forwarded-For (believed by a cluster started with TRUSTED_PROXIES=127.0.0.1/32). */
+/**
+ * The REST API as a client sees it; `ip` is sent as X-Forwarded-For (believed by a cluster
+ * started with TRUSTED_PROXIES=127.0.0.1/32); `tls` dials an https gateway (an undici Agent
+ * that trusts its CA).
+ */
 export class RestClient {
   constructor(
     readonly baseUrl: string,
     private readonly ip?: string,
+    private readonly tls?: Dispatcher,
   ) {}
 
   withIp(ip: string): RestClient {
-    return new RestClient(this.baseUrl, ip);
+    return new RestClient(this.baseUrl, ip, this.tls);
+  }
+
+  /** fetch() of `path` on this gateway, over its TLS when it has one. */
+  fetch(path: string, init: RequestInit = {}): Promise<Response> {
+    return fetch(`${this.baseUrl}${path}`, { ...init, ...(this.tls ? { dispatcher: this.tls } : {}) });
   }
 
   async request<T = Record<string, unknown>>(
@@ -28,7 +39,7 @@ export class RestClient {
     if (options.body !== undefined || options.rawBody !== undefined) headers['content-type'] = 'application/json';
     if (options.token) headers['authorization'] = `Bearer ${options.token}`;
     if (this.ip) headers['x-forwarded-for'] = this.ip;
-    const res = await fetch(`${this.baseUrl}${path}`, {
+    const res = await this.fetch(path, {
       method,
       headers,
       ...(options.rawBody !== undefined

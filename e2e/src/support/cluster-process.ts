@@ -4,13 +4,18 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { findFreePortRange, testServerUrl, waitFor } from '@cloudstore/testing';
+import {
+  deleteRedisKeys,
+  findFreePortRange,
+  testRedisClient,
+  testRedisSettings,
+  testServerUrl,
+  waitFor,
+} from '@cloudstore/testing';
 import { dropDatabase } from '@cloudstore/database';
 import { clusterPkiFiles, type InternalTransport, loadInternalTransport } from '@cloudstore/grpc';
-import { Redis } from 'ioredis';
 
 export const CLUSTER_CLI = join(__dirname, '../../../dist/tools/local-cluster/src/main.js');
-export const REDIS_URL = 'redis://127.0.0.1:6379/0';
 /** Internal services serve /metrics this far above their gRPC port. */
 export const METRICS_PORT_OFFSET = 1000;
 
@@ -55,7 +60,8 @@ export class ClusterProcess {
       PATH: process.env['PATH'],
       LOG_LEVEL: 'warn',
       DATABASE_URL: database.toString(),
-      REDIS_URL,
+      // The Redis tests use (REDIS_URL, and REDIS_CA_FILE for rediss://), unless overridden.
+      ...testRedisSettings(),
       REDIS_KEY_PREFIX: `e2e${randomBytes(5).toString('hex')}`,
       DATA_DIR: dataDir,
       GRPC_PORT: String(ports.grpc),
@@ -74,8 +80,14 @@ export class ClusterProcess {
     return this.child.pid;
   }
 
+  /** The REST port: https when the cluster was given PUBLIC_TLS_*. */
   get httpUrl(): string {
-    return `http://127.0.0.1:${this.ports.http}`;
+    return `${this.env['PUBLIC_TLS_CERT_FILE'] ? 'https' : 'http'}://127.0.0.1:${this.ports.http}`;
+  }
+
+  /** Sends `signal` to the CLI itself (SIGHUP: it has the gateway reload its certificate). */
+  signal(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
   }
 
   get output(): string {
@@ -125,22 +137,21 @@ export class ClusterProcess {
   async destroy(): Promise<void> {
     await this.stop();
     await dropDatabase(String(this.env['DATABASE_URL'])).catch(() => undefined);
-    await deleteRedisKeys(String(this.env['REDIS_KEY_PREFIX']));
+    // A cluster that never reached its Redis (a test of that) left no keys there.
+    const redis = testRedisClient(
+      { REDIS_URL: String(this.env['REDIS_URL']), REDIS_CA_FILE: this.env['REDIS_CA_FILE'] },
+      { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null },
+    );
+    redis.on('error', () => undefined);
+    try {
+      await redis.connect();
+      await deleteRedisKeys(redis, String(this.env['REDIS_KEY_PREFIX']));
+    } catch {
+      // Nothing to delete where nothing answers.
+    } finally {
+      if (redis.status !== 'end') redis.disconnect();
+    }
     await rm(this.dataDir, { recursive: true, force: true });
-  }
-}
-
-async function deleteRedisKeys(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
   }
 }
 

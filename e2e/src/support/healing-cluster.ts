@@ -1,12 +1,12 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { waitFor } from '@cloudstore/testing';
+import { RedisServer, waitFor } from '@cloudstore/testing';
 import { Client } from 'pg';
 import { RestClient } from './api-clients';
 import { signInAs, signUp, type TestUser } from './accounts';
 import { ClusterProcess } from './cluster-process';
 import { restUpload, sha256 } from './file-transfers';
-import { RedisServer } from './redis-server';
+
 import { SmtpSink } from './smtp-sink';
 
 export interface ClusterStatus {

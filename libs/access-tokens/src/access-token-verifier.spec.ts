@@ -16,17 +16,30 @@ function signingKey(): SigningKey {
   return { verification: { keyId: randomUUID(), publicKeyPem }, privateKey };
 }
 
-function tokenSignedBy(key: SigningKey): Promise<string> {
+interface Claims {
+  readonly sub?: string;
+  readonly iat?: number;
+  readonly exp?: number;
+}
+
+function tokenSignedBy(key: SigningKey, claims: Claims = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ role: 'user', username: 'alice', fid: randomUUID(), iatms: Date.now() })
+  const iat = claims.iat ?? now;
+  return new SignJWT({ role: 'user', username: 'alice', fid: randomUUID(), iatms: iat * 1000 })
     .setProtectedHeader({ alg: ACCESS_TOKEN_ALGORITHM, kid: key.verification.keyId, typ: 'JWT' })
     .setIssuer(ACCESS_TOKEN_ISSUER)
     .setAudience(ACCESS_TOKEN_AUDIENCE)
-    .setSubject(randomUUID())
+    .setSubject(claims.sub ?? randomUUID())
     .setJti(randomUUID())
-    .setIssuedAt(now)
-    .setExpirationTime(now + 300)
+    .setIssuedAt(iat)
+    .setExpirationTime(claims.exp ?? iat + 300)
     .sign(key.privateKey);
+}
+
+/** A JWT with the given header and the claims of a good token, and a signature that proves nothing. */
+async function tokenWithHeader(key: SigningKey, header: Record<string, unknown>, signature: string): Promise<string> {
+  const [, payload] = (await tokenSignedBy(key)).split('.');
+  return `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${payload}.${signature}`;
 }
 
 /** The auth service as the gateway reaches it: answers after `release()` is called, or fails. */
@@ -94,6 +107,40 @@ describe(AccessTokenVerifier.name, () => {
 
     expect(await Promise.all(results)).toEqual(Array(50).fill('accepted'));
     expect(keySource.calls).toBe(1);
+  });
+
+  describe('hostile tokens', () => {
+    it('refuses a validly signed token whose subject is not a UUID (TOKEN_INVALID)', async () => {
+      for (const sub of ['admin', "1' OR '1'='1", 'a\u0000b', `${randomUUID()}x`]) {
+        expect(await codeOf(sut.verify(await tokenSignedBy(key, { sub })))).toBe('TOKEN_INVALID');
+      }
+    });
+
+    it('refuses a validly signed token that expires in the year 9999 (TOKEN_INVALID)', async () => {
+      const exp = Math.floor(Date.UTC(9999, 11, 31) / 1000);
+      expect(await codeOf(sut.verify(await tokenSignedBy(key, { exp })))).toBe('TOKEN_INVALID');
+    });
+
+    it('refuses a token living longer than the lifetime it was given, and accepts one at exactly it', async () => {
+      sut = new AccessTokenVerifier(keySource.source, noRevocations, 3600);
+      const iat = Math.floor(Date.now() / 1000);
+      expect(await codeOf(sut.verify(await tokenSignedBy(key, { iat, exp: iat + 3601 })))).toBe('TOKEN_INVALID');
+      expect(await codeOf(sut.verify(await tokenSignedBy(key, { iat, exp: iat + 3600 })))).toBe('accepted');
+    });
+
+    it('refuses a token issued in the future beyond the clock skew', async () => {
+      const iat = Math.floor(Date.now() / 1000) + 3600;
+      expect(await codeOf(sut.verify(await tokenSignedBy(key, { iat })))).toBe('TOKEN_INVALID');
+    });
+
+    it('refuses unsigned tokens, another algorithm, and garbage (TOKEN_INVALID)', async () => {
+      const kid = key.verification.keyId;
+      const unsigned = await tokenWithHeader(key, { alg: 'none', kid, typ: 'JWT' }, '');
+      const hmac = await tokenWithHeader(key, { alg: 'HS256', kid, typ: 'JWT' }, 'c2lnbmF0dXJl');
+      for (const token of [unsigned, hmac, 'x', 'a.b.c', '\u0000', `${'a'.repeat(5000)}`]) {
+        expect(await codeOf(sut.verify(token))).toBe('TOKEN_INVALID');
+      }
+    });
   });
 
   it('refuses a token whose key is still unknown after a completed refresh, without asking again at once', async () => {

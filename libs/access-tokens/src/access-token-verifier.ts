@@ -23,6 +23,17 @@ export type VerificationKeySource = () => Promise<readonly VerificationKey[]>;
  */
 const KEY_REFRESH_INTERVAL_MS = 10_000;
 
+/**
+ * The longest an access token may live (`exp - iat`) wherever it is verified: the upper bound of
+ * ACCESS_TOKEN_TTL_SECONDS. A verifier that knows the configured lifetime is given that instead.
+ */
+export const MAX_ACCESS_TOKEN_LIFETIME_SECONDS = 86_400;
+
+/** How far a token's `iat` may be ahead of this clock (the issuer's clock may run a little fast). */
+const ISSUED_AT_SKEW_SECONDS = 60;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 const TOKEN_ERRORS = {
   TOKEN_INVALID: () => new TokenInvalidError('The access token is not valid'),
   TOKEN_EXPIRED: () => new TokenExpiredError('The access token has expired'),
@@ -39,6 +50,24 @@ function stringClaim(payload: JWTPayload, name: string): string {
   return value;
 }
 
+/** User ids are UUIDs: a subject that is not one never reaches a uuid column or a key name. */
+function uuidClaim(payload: JWTPayload, name: string): string {
+  const value = stringClaim(payload, name);
+  if (!UUID.test(value)) throw tokenError('TOKEN_INVALID');
+  return value;
+}
+
+/**
+ * A token that claims to live longer than tokens are issued for, or to be issued in the future,
+ * is refused even when validly signed: a signing mistake or a leaked key cannot mint one that
+ * lasts until 9999.
+ */
+function assertLifetime(payload: JWTPayload, maxLifetimeSeconds: number): void {
+  const { iat, exp } = payload;
+  if (typeof iat !== 'number' || typeof exp !== 'number') throw tokenError('TOKEN_INVALID');
+  if (exp - iat > maxLifetimeSeconds || iat > Date.now() / 1000 + ISSUED_AT_SKEW_SECONDS) throw tokenError('TOKEN_INVALID');
+}
+
 /**
  * Verifies access tokens locally (signature, issuer, audience, expiry) with the auth service's
  * public keys, then checks revocation in Redis: no call to auth per request.
@@ -50,9 +79,11 @@ export class AccessTokenVerifier {
   /** The refresh under way, shared by every request that needs it (single flight). */
   private refreshing: Promise<void> | undefined;
 
+  /** `maxLifetimeSeconds`: ACCESS_TOKEN_TTL_SECONDS where it is known, the hard cap otherwise. */
   constructor(
     private readonly keySource: VerificationKeySource,
     private readonly revocations: TokenRevocations,
+    private readonly maxLifetimeSeconds = MAX_ACCESS_TOKEN_LIFETIME_SECONDS,
   ) {}
 
   async verify(token: string): Promise<Caller> {
@@ -71,10 +102,11 @@ export class AccessTokenVerifier {
       if (error instanceof errors.JOSEError || error instanceof TypeError) throw tokenError('TOKEN_INVALID');
       throw error;
     }
+    assertLifetime(payload, this.maxLifetimeSeconds);
     const caller: Caller = {
-      userId: stringClaim(payload, 'sub'),
-      tokenId: stringClaim(payload, 'jti'),
-      familyId: stringClaim(payload, 'fid'),
+      userId: uuidClaim(payload, 'sub'),
+      tokenId: uuidClaim(payload, 'jti'),
+      familyId: uuidClaim(payload, 'fid'),
       role: stringClaim(payload, 'role'),
       username: stringClaim(payload, 'username'),
       issuedAt: payload.iat ?? 0,

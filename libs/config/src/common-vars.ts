@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { z } from 'zod';
 import { envVars } from './env-vars';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -17,7 +18,10 @@ export const DEFAULT_PORTS = {
 export const commonVars = {
   LOG_LEVEL: envVars.oneOf(LOG_LEVELS, 'info'),
   DATABASE_URL: envVars.url(DEFAULT_DATABASE_URL, ['postgres:', 'postgresql:']),
+  /** redis:// or rediss:// (TLS), with an optional `user:password@` (ACL) and `/N` database index. */
   REDIS_URL: envVars.url(DEFAULT_REDIS_URL, ['redis:', 'rediss:']),
+  /** PEM of the CA(s) a rediss:// server's certificate chains to; unset: the system's trusted roots. */
+  REDIS_CA_FILE: envVars.optionalFile(),
   /** Prefix of every Redis key, so that several clusters (or test runs) can share one Redis. */
   REDIS_KEY_PREFIX: envVars.identifier('cloudstore'),
   DATA_DIR: envVars.string('./data'),
@@ -29,6 +33,12 @@ export const commonVars = {
   /** Prometheus metrics of a service without a public HTTP port; 0 turns it off. */
   METRICS_PORT: envVars.optionalPort(0),
 } as const;
+
+/** A CA file given for a plaintext Redis is a mistake: the connection would not be the TLS one meant. */
+export function checkRedisCaFile(config: { REDIS_URL: string; REDIS_CA_FILE?: string | undefined }, ctx: z.RefinementCtx): void {
+  if (config.REDIS_CA_FILE !== undefined && !config.REDIS_URL.startsWith('rediss://'))
+    ctx.addIssue({ code: 'custom', path: ['REDIS_CA_FILE'], message: 'is set, but REDIS_URL is not rediss:// (TLS)' });
+}
 
 export const INTERNAL_TLS_MODES = ['on', 'off'] as const;
 

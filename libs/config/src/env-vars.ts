@@ -1,3 +1,4 @@
+import { accessSync, constants, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 
@@ -27,12 +28,39 @@ export function parseCidr(raw: string): Cidr | undefined {
  */
 type EnvVar<T> = z.ZodType<T, string | undefined>;
 
-/** `secret`: a refused value is not repeated in the error (it would end up in logs). */
+/**
+ * `url` with its password masked, for messages and logs; a value that does not parse as a URL is
+ * not shown at all (it may hold a password where no parser finds it).
+ */
+export function redactUrl(url: string, unparseable = '<not a URL>'): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return unparseable;
+  }
+}
+
+/** Why `path` is not a readable file, or undefined when it is one. */
+function unreadableFileReason(path: string): string | undefined {
+  try {
+    accessSync(path, constants.R_OK);
+    return statSync(path).isFile() ? undefined : 'not a file';
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code ?? 'unreadable';
+  }
+}
+
+/**
+ * `secret`: a refused value is not repeated in the error (it would end up in logs); `shown`: how
+ * a refused value is repeated (e.g. a URL with its password masked).
+ */
 function envVar<T>(
   defaultValue: T | undefined,
   expected: string,
   parse: (raw: string) => T | undefined,
-  { secret = false } = {},
+  { secret = false, shown = (raw: string) => JSON.stringify(raw) } = {},
 ): EnvVar<T> {
   return z
     .string()
@@ -46,7 +74,7 @@ function envVar<T>(
       }
       const parsed = parse(value);
       if (parsed === undefined) {
-        const got = secret ? `got ${value.length} characters (not shown: it is a secret)` : `got ${JSON.stringify(raw)}`;
+        const got = secret ? `got ${value.length} characters (not shown: it is a secret)` : `got ${shown(value)}`;
         ctx.addIssue({ code: 'custom', message: `must be ${expected}, ${got}` });
         return z.NEVER;
       }
@@ -75,15 +103,21 @@ export const envVars = {
       (value) => value ?? undefined,
     ),
 
+  /** A refused URL is shown with its password masked. */
   url: (defaultValue: string | undefined, protocols: readonly string[]) =>
-    envVar(defaultValue, `a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`, (raw) => {
-      try {
-        const url = new URL(raw);
-        return protocols.includes(url.protocol) && url.hostname !== '' ? raw : undefined;
-      } catch {
-        return undefined;
-      }
-    }),
+    envVar(
+      defaultValue,
+      `a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
+      (raw) => {
+        try {
+          const url = new URL(raw);
+          return protocols.includes(url.protocol) && url.hostname !== '' ? raw : undefined;
+        } catch {
+          return undefined;
+        }
+      },
+      { shown: (raw) => JSON.stringify(redactUrl(raw)) },
+    ),
 
   optionalUrl: (protocols: readonly string[]) =>
     envVars.url('', protocols).transform((value) => (value === '' ? undefined : value)),
@@ -100,6 +134,20 @@ export const envVars = {
   string: (defaultValue?: string) => envVar(defaultValue, 'a non-empty string', (raw) => raw),
 
   optionalString: () => envVars.string('').transform((value) => (value === '' ? undefined : value)),
+
+  /** The path of a file this process can read (checked at start); unset is undefined. */
+  optionalFile: () =>
+    z
+      .string()
+      .optional()
+      .transform((raw, ctx) => {
+        const path = raw?.trim();
+        if (!path) return undefined;
+        const reason = unreadableFileReason(path);
+        if (reason === undefined) return path;
+        ctx.addIssue({ code: 'custom', message: `must be a readable file, got ${JSON.stringify(path)} (${reason})` });
+        return z.NEVER;
+      }),
 
   oneOf: <const T extends string>(values: readonly T[], defaultValue: T) =>
     envVar<T>(defaultValue, `one of ${values.join(', ')}`, (raw) => values.find((v) => v === raw)),

@@ -5,6 +5,7 @@
 export * from './env-vars';
 export * from './load-config';
 export * from './common-vars';
+export * from './redis-settings';
 export * from './schemas/gateway.config';
 export * from './schemas/auth.config';
 export * from './schemas/metadata.config';

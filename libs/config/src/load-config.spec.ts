@@ -102,4 +102,41 @@ describe(loadConfig.name, () => {
   it('rejects a storage node id that could escape its data folder', () => {
     expect(() => loadConfig(storageNodeConfigSchema, { STORAGE_NODE_ID: '../x' })).toThrow(/STORAGE_NODE_ID must be/);
   });
+
+  it('never repeats the password of a refused REDIS_URL', () => {
+    const load = () => loadConfig(gatewayConfigSchema, { REDIS_URL: 'http://app:hunter2@cache:6379/0' });
+    expect(load).toThrow('REDIS_URL must be a URL starting with redis:// or rediss://, got "http://app:***@cache:6379/0"');
+    expect(load).not.toThrow(/hunter2/);
+    expect(() => loadConfig(gatewayConfigSchema, { REDIS_URL: 'redis//app:hunter2@cache' })).toThrow(/got "<not a URL>"$/);
+  });
+
+  it('takes REDIS_CA_FILE only as a readable file and only with rediss://', () => {
+    const caFile = __filename;
+    expect(loadConfig(authConfigSchema, { REDIS_URL: 'rediss://:pw@cache:6380/0', REDIS_CA_FILE: caFile }).REDIS_CA_FILE).toBe(
+      caFile,
+    );
+    expect(() => loadConfig(metadataConfigSchema, { REDIS_CA_FILE: caFile })).toThrow(
+      /^invalid configuration: REDIS_CA_FILE is set, but REDIS_URL is not rediss:\/\/ \(TLS\)$/,
+    );
+    expect(() => loadConfig(gatewayConfigSchema, { REDIS_URL: 'rediss://cache/0', REDIS_CA_FILE: '/no/such/ca.pem' })).toThrow(
+      'REDIS_CA_FILE must be a readable file, got "/no/such/ca.pem" (ENOENT)',
+    );
+  });
+
+  it('takes PUBLIC_TLS_CERT_FILE and PUBLIC_TLS_KEY_FILE together or not at all', () => {
+    const file = __filename;
+    expect(loadConfig(gatewayConfigSchema, { PUBLIC_TLS_CERT_FILE: file, PUBLIC_TLS_KEY_FILE: file })).toMatchObject({
+      PUBLIC_TLS_CERT_FILE: file,
+      PUBLIC_TLS_KEY_FILE: file,
+    });
+    for (const env of [{ PUBLIC_TLS_CERT_FILE: file }, { PUBLIC_TLS_KEY_FILE: file }]) {
+      expect(() => loadConfig(gatewayConfigSchema, env)).toThrow(
+        /^invalid configuration: PUBLIC_TLS_CERT_FILE and PUBLIC_TLS_KEY_FILE must be set together \(or neither\)$/,
+      );
+      expect(() => loadConfig(localClusterConfigSchema, env)).toThrow(/must be set together/);
+    }
+    expect(() => loadConfig(gatewayConfigSchema, { PUBLIC_TLS_CERT_FILE: file, PUBLIC_TLS_KEY_FILE: '/tmp' })).toThrow(
+      'PUBLIC_TLS_KEY_FILE must be a readable file, got "/tmp" (not a file)',
+    );
+  });
 });

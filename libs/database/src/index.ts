@@ -10,5 +10,6 @@ export * from './data-source';
 export * from './migrations';
 export * from './timestamps';
 export * from './column-transformers';
+export * from './text-parameters';
 export * from './migration-generator';
 export * from './migration-cli';

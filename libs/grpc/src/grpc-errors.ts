@@ -4,6 +4,7 @@ import {
   domainError,
   ERROR_CODE_METADATA_KEY,
   InternalErrorError,
+  InvalidArgumentError,
   isErrorCode,
   RETRY_AFTER_METADATA_KEY,
   ServiceUnavailableError,
@@ -28,10 +29,14 @@ function isServiceError(error: unknown): error is ServiceError {
   return error instanceof Error && typeof (error as Partial<ServiceError>).code === 'number' && 'metadata' in error;
 }
 
+/** How grpc-js words the status of a message over the receiver's limit (sent before any handler runs). */
+const MESSAGE_TOO_LARGE = /larger than max/;
+
 /**
  * Turns the failure of a call to another cloudstore service back into the domain error it
  * carried, so that it crosses any number of hops unchanged. Transport failures become
- * SERVICE_UNAVAILABLE; anything else is rethrown as is.
+ * SERVICE_UNAVAILABLE; a request over the service's receive limit (a caller's oversized field
+ * passed on) INVALID_ARGUMENT; anything else is rethrown as is.
  */
 export function fromGrpcError(error: unknown, target: string): Error {
   if (!isServiceError(error)) return error instanceof Error ? error : new Error(String(error));
@@ -42,6 +47,9 @@ export function fromGrpcError(error: unknown, target: string): Error {
   }
   if (error.code === GrpcStatus.UNAVAILABLE || error.code === GrpcStatus.DEADLINE_EXCEEDED) {
     return new ServiceUnavailableError(`${target} is unavailable, try again later`);
+  }
+  if (error.code === GrpcStatus.RESOURCE_EXHAUSTED && MESSAGE_TOO_LARGE.test(error.details)) {
+    return new InvalidArgumentError('The request is larger than the service takes');
   }
   return error;
 }

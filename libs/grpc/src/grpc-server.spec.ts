@@ -11,11 +11,13 @@ import {
   status as GrpcStatus,
 } from '@grpc/grpc-js';
 import { MAX_ERROR_MESSAGE_BYTES } from '@cloudstore/contracts';
-import { boundedStatusInterceptor } from './grpc-server';
+import { boundedStatusInterceptor, CONTROL_MESSAGE_MAX_BYTES } from './grpc-server';
 import { INTERNAL_CHANNEL_OPTIONS } from './grpc-client';
+import { fromGrpcError } from './grpc-errors';
 
 interface EchoRequest {
   failWith?: number;
+  padding?: string;
 }
 
 const json = {
@@ -38,10 +40,17 @@ type EchoClient = InstanceType<ReturnType<typeof makeGenericClientConstructor>> 
 };
 
 /** A handler that fails with a status message of `failWith` characters, as a careless one would. */
-function startServer(): Promise<{ server: Server; port: number }> {
-  const server = new Server({ interceptors: [boundedStatusInterceptor] });
+function startServer(
+  maxReceiveMessageBytes = 4 * 1024 * 1024,
+  handled = { calls: 0 },
+): Promise<{ server: Server; port: number }> {
+  const server = new Server({
+    interceptors: [boundedStatusInterceptor],
+    'grpc.max_receive_message_length': maxReceiveMessageBytes,
+  });
   server.addService(definition, {
     Call: (call: ServerUnaryCall<EchoRequest, unknown>, callback: sendUnaryData<unknown>) => {
+      handled.calls += 1;
       const length = call.request.failWith;
       if (!length) return callback(null, {});
       callback({ code: GrpcStatus.NOT_FOUND, details: `No storage node ${'x'.repeat(length)}`, metadata: new Metadata() });
@@ -89,5 +98,27 @@ describe('boundedStatusInterceptor', () => {
     expect(bad?.details.startsWith('No storage node xxx')).toBe(true);
     expect(others).toEqual([undefined, undefined, undefined]);
     expect(await call({})).toBeUndefined();
+  });
+});
+
+describe('receive limit', () => {
+  it('refuses a message over the limit before its handler runs, and a caller passes that on as INVALID_ARGUMENT', async () => {
+    const handled = { calls: 0 };
+    const { server, port } = await startServer(CONTROL_MESSAGE_MAX_BYTES, handled);
+    const Client = makeGenericClientConstructor(definition, 'Echo');
+    const client = new Client(`127.0.0.1:${port}`, credentials.createInsecure(), INTERNAL_CHANNEL_OPTIONS) as EchoClient;
+    try {
+      const started = Date.now();
+      const error = await new Promise<ServiceError | null>((resolve) =>
+        client.Call({ padding: 'x'.repeat(16 * 1024 * 1024) }, { deadline: Date.now() + 10_000 }, resolve),
+      );
+      expect(error?.code).toBe(GrpcStatus.RESOURCE_EXHAUSTED);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(handled.calls).toBe(0);
+      expect(fromGrpcError(error, 'echo')).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    } finally {
+      client.close();
+      server.forceShutdown();
+    }
   });
 });

@@ -10,6 +10,15 @@ import { boundErrorText, type ProtoService } from '@cloudstore/contracts';
 import type { HealthMonitor } from '@cloudstore/observability';
 import { PROTO_DIR, PROTO_LOADER_OPTIONS, protoPath } from './proto-loader';
 
+/** Room around a message's bytes for its other fields (ids, hashes, a token, a filename). */
+export const MESSAGE_ENVELOPE_BYTES = 64 * 1024;
+
+/**
+ * Receive limit of a server whose requests carry no bulk bytes (auth, metadata): their largest
+ * legitimate request is a few KiB (a password is at most 1 KiB, a node list a few dozen ids).
+ */
+export const CONTROL_MESSAGE_MAX_BYTES = 256 * 1024;
+
 /** HTTP/2 receive window of our servers: Node's default of 64 KiB caps a stream near 110 MiB/s. */
 export const SERVER_FLOW_CONTROL_WINDOW = 8 * 1024 * 1024;
 
@@ -51,6 +60,12 @@ export interface GrpcServerSetup {
   readonly credentials: ServerCredentials;
   /** Answers grpc.health.v1.Health on the same port. */
   readonly health: HealthMonitor;
+  /**
+   * The largest message this server takes, sized to its largest legitimate one. grpc-js reads the
+   * length prefix first and ends a call whose message is bigger with RESOURCE_EXHAUSTED before
+   * buffering it, so an oversized message costs no memory.
+   */
+  readonly maxReceiveMessageBytes: number;
 }
 
 /**
@@ -71,7 +86,7 @@ export function createGrpcStrategy(setup: GrpcServerSetup): CustomStrategy {
     loader: { ...PROTO_LOADER_OPTIONS, includeDirs: [PROTO_DIR] },
     credentials: setup.credentials,
     gracefulShutdown: true,
-    maxReceiveMessageLength: 64 * 1024 * 1024,
+    maxReceiveMessageLength: setup.maxReceiveMessageBytes,
     maxSendMessageLength: 64 * 1024 * 1024,
     channelOptions: { interceptors: [boundedStatusInterceptor] },
     keepalive: { keepaliveTimeMs: 30_000, keepaliveTimeoutMs: 10_000, http2MinPingIntervalWithoutDataMs: 10_000 },

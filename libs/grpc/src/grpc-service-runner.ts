@@ -17,6 +17,8 @@ export interface GrpcServiceRun {
   /** Mutual TLS (or, for debugging, plaintext) of the gRPC port. */
   readonly transport: InternalTransport;
   readonly health: HealthMonitor;
+  /** See GrpcServerSetup.maxReceiveMessageBytes. */
+  readonly maxReceiveMessageBytes: number;
   readonly logger: Logger;
   readonly metrics: Metrics;
   /** 0 for no metrics listener. */
@@ -44,6 +46,7 @@ export async function startGrpcService(run: GrpcServiceRun): Promise<RunningServ
       host: run.host,
       credentials: run.transport.serverCredentials(),
       health: run.health,
+      maxReceiveMessageBytes: run.maxReceiveMessageBytes,
     }),
     logger: new NestPinoLogger(run.logger),
   });

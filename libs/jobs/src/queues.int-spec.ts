@@ -1,14 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { commonVars, loadConfig } from '@cloudstore/config';
-import { waitFor } from '@cloudstore/testing';
+import { createTestPki, RedisServer, testRedisSettings, waitFor } from '@cloudstore/testing';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { z } from 'zod';
 import { createJobsConnection, createQueue, type RunningWorker, startWorker, QUEUES } from './queues';
 
-const redisUrl = loadConfig(z.object({ REDIS_URL: commonVars.REDIS_URL })).REDIS_URL;
+const redis = testRedisSettings();
 
 function capturingLogger() {
   const lines: { msg: string; queue?: string; attempt?: number }[] = [];
@@ -30,7 +28,7 @@ describe('job queues', () => {
 
   beforeEach(() => {
     prefix = `cloudstore-jobs-test-${randomBytes(5).toString('hex')}`;
-    connection = createJobsConnection(redisUrl);
+    connection = createJobsConnection(redis);
   });
 
   afterEach(async () => {
@@ -52,7 +50,7 @@ describe('job queues', () => {
     workers.push(
       startWorker<{ eventId: string }>(
         QUEUES.audit,
-        redisUrl,
+        redis,
         prefix,
         (job) => Promise.resolve(seen.push(job.data.eventId)),
         logger,
@@ -77,7 +75,7 @@ describe('job queues', () => {
     workers.push(
       startWorker<{ n: number }>(
         QUEUES.garbageCollection,
-        redisUrl,
+        redis,
         otherPrefix,
         (job) => Promise.resolve(theirs.push(job.data.n)),
         logger,
@@ -86,7 +84,7 @@ describe('job queues', () => {
     workers.push(
       startWorker<{ n: number }>(
         QUEUES.garbageCollection,
-        redisUrl,
+        redis,
         prefix,
         (job) => Promise.resolve(mine.push(job.data.n)),
         logger,
@@ -109,7 +107,7 @@ describe('job queues', () => {
     workers.push(
       startWorker<{ n: number }>(
         QUEUES.replication,
-        redisUrl,
+        redis,
         prefix,
         () => {
           attempts += 1;
@@ -127,5 +125,72 @@ describe('job queues', () => {
       ['replication', 1],
       ['replication', 2],
     ]);
+  });
+
+  it('logs a job that failed its last attempt at error and hands it to onExhausted: never silent', async () => {
+    const { logger, lines } = capturingLogger();
+    const queue = createQueue<{ n: number }>(QUEUES.audit, connection, prefix, {
+      defaultJobOptions: { attempts: 2, backoff: { type: 'fixed', delay: 20 } },
+    });
+    queues.push(queue as Queue);
+    const exhausted: { n: number; message: string }[] = [];
+    workers.push(
+      startWorker<{ n: number }>(
+        QUEUES.audit,
+        redis,
+        prefix,
+        () => Promise.reject(new Error('the event cannot be written')),
+        logger,
+        1,
+        (job, error) => exhausted.push({ n: job.data.n, message: error.message }),
+      ),
+    );
+
+    const job = await queue.add('auth.login', { n: 9 });
+    await waitFor('the job to fail for good', async () => (await job.getState()) === 'failed', 15_000, 50);
+    await waitFor('onExhausted to be called', () => exhausted.length === 1, 5_000, 20);
+    expect(exhausted).toEqual([{ n: 9, message: 'the event cannot be written' }]);
+    const levels = lines.filter((l) => l.queue === 'audit').map((l) => [(l as { level?: number }).level, l.attempt]);
+    expect(levels).toEqual([
+      [40, 1],
+      [50, 2],
+    ]);
+  });
+
+  it('runs jobs on a Redis that needs an ACL user and TLS (rediss:// with REDIS_CA_FILE)', async () => {
+    const pki = await createTestPki(['redis']);
+    const files = pki.env('redis');
+    const secured = await RedisServer.start({
+      password: 'default-s3cret',
+      aclUser: { name: 'jobs', password: 'jobs-s3cret' },
+      tls: { certFile: files.INTERNAL_CERT_FILE, keyFile: files.INTERNAL_KEY_FILE, caFile: files.INTERNAL_CA_FILE },
+    });
+    const settings = secured.settings('acl-user');
+    const securedConnection = createJobsConnection(settings);
+    try {
+      const { logger, lines } = capturingLogger();
+      const queue = createQueue<{ n: number }>(QUEUES.maintenance, securedConnection, prefix);
+      const seen: number[] = [];
+      const worker = startWorker<{ n: number }>(
+        QUEUES.maintenance,
+        settings,
+        prefix,
+        (job) => Promise.resolve(seen.push(job.data.n)),
+        logger,
+      );
+      try {
+        await queue.add('check', { n: 1 });
+        await waitFor('the job to be processed over TLS', () => seen.length === 1, 15_000, 50);
+        expect(await securedConnection.acl('WHOAMI')).toBe('jobs');
+        expect(lines.filter((l) => l.msg === 'worker error')).toEqual([]);
+      } finally {
+        await worker.close();
+        await queue.close();
+      }
+    } finally {
+      securedConnection.disconnect();
+      await secured.destroy();
+      await pki.remove();
+    }
   });
 });

@@ -1,6 +1,16 @@
-import { type ConnectionOptions, type DefaultJobOptions, type Job, Queue, type QueueOptions, Worker } from 'bullmq';
+import {
+  type ConnectionOptions,
+  type DefaultJobOptions,
+  type Job,
+  Queue,
+  type QueueOptions,
+  UnrecoverableError,
+  Worker,
+} from 'bullmq';
+import type { RedisSettings } from '@cloudstore/config';
+import { createRedisClient, withoutRedisCommand } from '@cloudstore/redis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { Redis } from 'ioredis';
 
 /** Every BullMQ queue of cloudstore, by what its jobs do. */
 export const QUEUES = {
@@ -45,11 +55,12 @@ export const QUEUE_JOB_OPTIONS: Record<QueueName, DefaultJobOptions> = {
 };
 
 /**
- * A Redis connection for BullMQ: workers block on Redis and must retry commands forever
- * (`maxRetriesPerRequest: null`), which is what BullMQ requires.
+ * A Redis connection for BullMQ (credentials and TLS as for every Redis client): workers block
+ * on Redis and must retry commands forever (`maxRetriesPerRequest: null`), which is what
+ * BullMQ requires.
  */
-export function createJobsConnection(redisUrl: string): Redis {
-  return new Redis(redisUrl, { maxRetriesPerRequest: null, enableReadyCheck: true, connectTimeout: 5000 });
+export function createJobsConnection(redis: RedisSettings): Redis {
+  return createRedisClient(redis, undefined, { maxRetriesPerRequest: null, enableReadyCheck: true });
 }
 
 /** BullMQ keys live under the cluster's Redis key prefix. */
@@ -78,22 +89,28 @@ export interface RunningWorker {
 
 /**
  * A BullMQ worker on its own connection (workers block on Redis), logging failed jobs; the
- * failure is retried by the job's backoff.
+ * failure is retried by the job's backoff. A job that failed its last attempt is logged at error
+ * and handed to `onExhausted` (to count it): it will not run again by itself, so it is never silent.
  */
 export function startWorker<T>(
   name: QueueName,
-  redisUrl: string,
+  redis: RedisSettings,
   redisKeyPrefix: string,
   process: (job: Job<T>) => Promise<unknown>,
   logger: Logger,
   concurrency = 1,
+  onExhausted?: (job: Job<T>, error: Error) => void,
 ): RunningWorker {
-  const connection = createJobsConnection(redisUrl);
+  const connection = createJobsConnection(redis);
   const worker = new Worker<T>(name, process, { connection, prefix: jobsPrefix(redisKeyPrefix), concurrency });
-  worker.on('failed', (job, error) =>
-    logger.warn({ err: error, queue: name, job: job?.name, jobId: job?.id, attempt: job?.attemptsMade }, 'job failed'),
-  );
-  worker.on('error', (error) => logger.warn({ err: error, queue: name }, 'worker error'));
+  worker.on('failed', (job, error) => {
+    const context = { err: error, queue: name, job: job?.name, jobId: job?.id, attempt: job?.attemptsMade };
+    const retried = job && job.attemptsMade < (job.opts.attempts ?? 1) && !(error instanceof UnrecoverableError);
+    if (!job || retried) return logger.warn(context, 'job failed');
+    logger.error(context, 'job failed its last attempt and will not be retried');
+    onExhausted?.(job, error);
+  });
+  worker.on('error', (error) => logger.warn({ err: withoutRedisCommand(error), queue: name }, 'worker error'));
   return {
     worker: worker as Worker,
     close: async () => {

@@ -2,6 +2,7 @@
 export * from './test-database';
 export * from './test-data-source';
 export * from './test-redis';
+export * from './redis-server';
 export * from './test-stores';
 export * from './factories';
 export * from './in-memory-storage-node';
@@ -10,3 +11,4 @@ export * from './wait-for';
 export * from './mail-text';
 export * from './service-migrations';
 export * from './test-pki';
+export * from './tls-handshake';

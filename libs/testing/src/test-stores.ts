@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DynamicModule, INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import { createTestDataSource, type TestDataSource } from './test-data-source';
-import { createTestRedis, type TestRedis } from './test-redis';
+import { createTestRedis, type TestRedis, testRedisClient } from './test-redis';
 
 /**
  * Everything a service keeps state in, fresh for one test file: its database (migrated), a Redis
@@ -17,7 +17,13 @@ export interface ServiceTestStores {
   readonly dataSource: DataSource;
   readonly redis: TestRedis;
   readonly dataDir: string;
-  readonly env: { DATABASE_URL: string; REDIS_URL: string; REDIS_KEY_PREFIX: string; DATA_DIR: string };
+  readonly env: {
+    DATABASE_URL: string;
+    REDIS_URL: string;
+    REDIS_CA_FILE?: string;
+    REDIS_KEY_PREFIX: string;
+    DATA_DIR: string;
+  };
   drop(): Promise<void>;
 }
 
@@ -33,7 +39,13 @@ export async function createServiceTestStores(
     dataSource: db.dataSource,
     redis,
     dataDir,
-    env: { DATABASE_URL: db.db.url, REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.keyPrefix, DATA_DIR: dataDir },
+    env: {
+      DATABASE_URL: db.db.url,
+      REDIS_URL: redis.url,
+      ...(redis.settings.REDIS_CA_FILE ? { REDIS_CA_FILE: redis.settings.REDIS_CA_FILE } : {}),
+      REDIS_KEY_PREFIX: redis.keyPrefix,
+      DATA_DIR: dataDir,
+    },
     drop: async () => {
       await redis.drop();
       await db.drop();
@@ -58,7 +70,7 @@ export async function startTestApplication(
 ): Promise<TestApplication> {
   const stores = await createServiceTestStores(createDataSource, schema);
   // As @cloudstore/jobs' createJobsConnection (which cannot be imported here: its tests use this lib).
-  const jobs = new Redis(stores.redis.url, { maxRetriesPerRequest: null });
+  const jobs = testRedisClient(stores.redis.settings, { maxRetriesPerRequest: null });
   const app = await NestFactory.createApplicationContext(module(stores, jobs), { logger: false });
   return {
     stores,

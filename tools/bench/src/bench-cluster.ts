@@ -44,7 +44,7 @@ export class BenchCluster {
       ...overrides,
     };
     const config = loadConfig(localClusterConfigSchema, env);
-    await preflight(config.DATABASE_URL, config.REDIS_URL);
+    await preflight(config.DATABASE_URL, config);
     const cluster = new LocalCluster(config, env, {
       output: (name, line, stream) => {
         if (stream === 'stderr') process.stderr.write(`${name} | ${line}\n`);

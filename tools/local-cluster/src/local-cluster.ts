@@ -1,3 +1,5 @@
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { join, resolve } from 'node:path';
 import {
   authConfigSchema,
@@ -33,6 +35,22 @@ const DIST_ROOT = resolve(__dirname, '../../..');
 
 function script(app: string): string {
   return resolve(DIST_ROOT, 'apps', app, 'src', 'main.js');
+}
+
+/**
+ * The status code of GET `url`. Over https the certificate is not checked: it names the public
+ * host, not 127.0.0.1, and this probe of our own child over loopback sends nothing secret.
+ */
+function statusOf(url: string, timeoutMs: number): Promise<number> {
+  const get = url.startsWith('https:') ? httpsGet : httpGet;
+  return new Promise((resolve, reject) => {
+    const req = get(url, { timeout: timeoutMs, rejectUnauthorized: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+  });
 }
 
 /**
@@ -130,8 +148,8 @@ export class LocalCluster {
         name: 'gateway',
         kind: 'gateway',
         grpcAddress: `127.0.0.1:${config.GRPC_PORT}`,
-        httpUrl: `http://127.0.0.1:${config.HTTP_PORT}`,
-        metricsUrl: `http://127.0.0.1:${config.HTTP_PORT}/metrics`,
+        httpUrl: this.gatewayUrl,
+        metricsUrl: `${this.gatewayUrl}/metrics`,
       },
       (env) => loadConfig(gatewayConfigSchema, env),
     );
@@ -151,8 +169,14 @@ export class LocalCluster {
     return this.pkiDir ? ensureClusterPki(this.pkiDir, [...this.serviceNames, ...moreNames]) : [];
   }
 
+  /** The REST port: https when the gateway serves public TLS (PUBLIC_TLS_*). */
   get gatewayUrl(): string {
-    return `http://127.0.0.1:${this.config.HTTP_PORT}`;
+    return `${this.config.PUBLIC_TLS_CERT_FILE ? 'https' : 'http'}://127.0.0.1:${this.config.HTTP_PORT}`;
+  }
+
+  /** SIGHUP to the gateway: it re-reads its public TLS certificate, open connections go on. */
+  reloadGatewayCertificate(): void {
+    this.process('gateway').kill('SIGHUP');
   }
 
   process(name: string): SupervisedProcess {
@@ -178,8 +202,8 @@ export class LocalCluster {
     try {
       while (Date.now() - started < timeoutMs) {
         try {
-          const res = await fetch(`${this.gatewayUrl}/readyz`, { signal: AbortSignal.timeout(3000) });
-          if (res.ok) {
+          const status = await statusOf(`${this.gatewayUrl}/readyz`, 3000);
+          if (status === 200) {
             registry ??= await this.nodeRegistryClient();
             const { nodes } = await registry.call('listNodes', {}, { timeoutMs: 3000 });
             const report = { nodesUp: nodes.filter((n) => n.status === 'up').length, nodesTotal: nodes.length };
@@ -187,7 +211,7 @@ export class LocalCluster {
             if (report.nodesUp > 0 && (allUp || Date.now() - started > allNodesGraceMs)) return report;
             last = `${report.nodesUp}/${this.config.STORAGE_NODES} storage nodes up`;
           } else {
-            last = `not ready: /readyz answers ${res.status}`;
+            last = `not ready: /readyz answers ${status}`;
           }
         } catch (error) {
           last = error instanceof Error ? error.message : String(error);

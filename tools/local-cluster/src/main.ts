@@ -34,7 +34,7 @@ async function main(): Promise<void> {
         void shutdown(1);
       },
     });
-    await preflight(config.DATABASE_URL, config.REDIS_URL);
+    await preflight(config.DATABASE_URL, config);
     const created = await cluster.ensurePki();
     if (created.length > 0) say(`created the dev PKI for internal mutual TLS: ${created.length} files in ${cluster.pkiDir}`);
     if (config.INTERNAL_TLS === 'off')
@@ -55,6 +55,11 @@ async function main(): Promise<void> {
   }
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
+  // As a pod's certificate renewal would: the gateway re-reads PUBLIC_TLS_* without dropping connections.
+  process.on('SIGHUP', () => {
+    say('SIGHUP: the gateway re-reads its public TLS certificate');
+    cluster.reloadGatewayCertificate();
+  });
 
   const { config } = cluster;
   say(
@@ -71,7 +76,7 @@ async function main(): Promise<void> {
   try {
     const report = await cluster.waitUntilReady(READY_TIMEOUT_MS);
     say(
-      `ready: REST ${cluster.gatewayUrl}, gRPC 127.0.0.1:${config.GRPC_PORT}, ${report.nodesUp}/${config.STORAGE_NODES} storage nodes up (Ctrl-C stops all)`,
+      `ready: REST ${cluster.gatewayUrl}, gRPC 127.0.0.1:${config.GRPC_PORT}${config.PUBLIC_TLS_CERT_FILE ? ' (TLS)' : ''}, ${report.nodesUp}/${config.STORAGE_NODES} storage nodes up (Ctrl-C stops all)`,
     );
   } catch (error) {
     if (!stopping) say(`${(error as Error).message}; still trying, see the logs above`);

@@ -7,8 +7,8 @@ import { Client } from 'pg';
 import { z } from 'zod';
 import { preflight, PreflightError } from './preflight';
 
-const { DATABASE_URL, REDIS_URL } = loadConfig(
-  z.object({ DATABASE_URL: commonVars.DATABASE_URL, REDIS_URL: commonVars.REDIS_URL }),
+const { DATABASE_URL, ...redis } = loadConfig(
+  z.object({ DATABASE_URL: commonVars.DATABASE_URL, REDIS_URL: commonVars.REDIS_URL, REDIS_CA_FILE: commonVars.REDIS_CA_FILE }),
 );
 
 async function closedPort(): Promise<number> {
@@ -25,7 +25,7 @@ describe(preflight.name, () => {
     const url = new URL(DATABASE_URL);
     url.pathname = `/cloudstore_preflight_${randomBytes(5).toString('hex')}`;
     try {
-      await expect(preflight(url.toString(), REDIS_URL)).resolves.toBeUndefined();
+      await expect(preflight(url.toString(), redis)).resolves.toBeUndefined();
       const client = new Client({ connectionString: url.toString() });
       await client.connect();
       try {
@@ -43,7 +43,7 @@ describe(preflight.name, () => {
   it('fails within its timeout with one line naming the Redis it tried (password masked) and how to get one', async () => {
     const redisUrl = `redis://:hunter2@127.0.0.1:${await closedPort()}/0`;
     const started = Date.now();
-    const failure = preflight(DATABASE_URL, redisUrl, 2000);
+    const failure = preflight(DATABASE_URL, { REDIS_URL: redisUrl }, 2000);
     await expect(failure).rejects.toBeInstanceOf(PreflightError);
     await expect(failure).rejects.toThrow(
       new RegExp(
@@ -55,7 +55,7 @@ describe(preflight.name, () => {
 
   it('names the PostgreSQL it could not reach', async () => {
     const databaseUrl = `postgres://postgres:hunter2@127.0.0.1:${await closedPort()}/cloudstore`;
-    await expect(preflight(databaseUrl, REDIS_URL, 1500)).rejects.toThrow(
+    await expect(preflight(databaseUrl, redis, 1500)).rejects.toThrow(
       /^cannot reach PostgreSQL at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/cloudstore \(.*ECONNREFUSED.*\); start them with/,
     );
   });

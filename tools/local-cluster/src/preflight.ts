@@ -1,4 +1,5 @@
 import { ensureDatabaseExists, pingDatabaseServer, redactDatabaseUrl } from '@cloudstore/database';
+import type { RedisSettings } from '@cloudstore/config';
 import { pingRedis, redactRedisUrl } from '@cloudstore/redis';
 
 const HOW_TO_START = 'start them with: docker compose up -d postgres redis';
@@ -29,7 +30,7 @@ function reasonOf(error: unknown): string {
  * Checks that PostgreSQL and Redis answer (retrying for a few seconds, for a database that is
  * still starting) and creates the cluster's database when it does not exist yet.
  */
-export async function preflight(databaseUrl: string, redisUrl: string, timeoutMs = 6000): Promise<void> {
+export async function preflight(databaseUrl: string, redis: RedisSettings, timeoutMs = 6000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   await Promise.all([
     retryUntil(deadline, () => pingDatabaseServer(databaseUrl, 2000)).catch((error: unknown) => {
@@ -37,8 +38,8 @@ export async function preflight(databaseUrl: string, redisUrl: string, timeoutMs
         `cannot reach PostgreSQL at ${redactDatabaseUrl(databaseUrl)} (${reasonOf(error)}); ${HOW_TO_START}`,
       );
     }),
-    retryUntil(deadline, () => pingRedis(redisUrl, 2000)).catch((error: unknown) => {
-      throw new PreflightError(`cannot reach Redis at ${redactRedisUrl(redisUrl)} (${reasonOf(error)}); ${HOW_TO_START}`);
+    retryUntil(deadline, () => pingRedis(redis, 2000)).catch((error: unknown) => {
+      throw new PreflightError(`cannot reach Redis at ${redactRedisUrl(redis.REDIS_URL)} (${reasonOf(error)}); ${HOW_TO_START}`);
     }),
   ]);
   try {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { EmailTakenError, UsernameTakenError } from '@cloudstore/contracts';
+import { isStorableText, substringPattern } from '@cloudstore/database';
 import { type DataSource, type EntityManager, type Repository } from 'typeorm';
 import { EMAIL_UNIQUE_CONSTRAINT, type Role, USERNAME_UNIQUE_CONSTRAINT, UserEntity } from './user.entity';
 
@@ -15,10 +16,6 @@ export interface NewUser {
 
 /** A user with the secret columns that login needs. */
 export type UserWithSecrets = UserEntity & { passwordHash: string; totpSecret: string | null; totpLastStep: string | null };
-
-function escapeLike(value: string): string {
-  return value.replace(/[\\%_]/g, (c) => `\\${c}`);
-}
 
 /** SQL of users. Uniqueness of usernames and emails is settled by the database constraints. */
 @Injectable()
@@ -46,6 +43,7 @@ export class UsersRepository {
   /** By username or email, case-insensitively, with the password hash and TOTP state. */
   findForLogin(usernameOrEmail: string): Promise<UserWithSecrets | null> {
     const key = usernameOrEmail.trim().normalize('NFC').toLowerCase();
+    if (!isStorableText(key)) return Promise.resolve(null);
     return this.withSecrets().where('u.username_key = :key OR u.email_key = :key', { key }).getOne();
   }
 
@@ -55,6 +53,7 @@ export class UsersRepository {
 
   /** By the lower-case email address (normalizeEmail's key), with the secrets. */
   findByEmailKeyWithSecrets(emailKey: string): Promise<UserWithSecrets | null> {
+    if (!isStorableText(emailKey)) return Promise.resolve(null);
     return this.withSecrets().where('u.email_key = :emailKey', { emailKey }).getOne();
   }
 
@@ -73,10 +72,11 @@ export class UsersRepository {
       .addOrderBy('u.id')
       .limit(limit)
       .offset(offset);
-    if (filter)
-      query.where(`(u.username_key LIKE :f ESCAPE '\\' OR u.email_key LIKE :f ESCAPE '\\')`, {
-        f: `%${escapeLike(filter.toLowerCase())}%`,
-      });
+    if (filter) {
+      const f = substringPattern(filter);
+      if (f === undefined) return [[], 0];
+      query.where(`(u.username_key LIKE :f ESCAPE '\\' OR u.email_key LIKE :f ESCAPE '\\')`, { f });
+    }
     return query.getManyAndCount();
   }
 

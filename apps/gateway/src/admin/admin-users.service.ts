@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Caller } from '@cloudstore/access-tokens';
-import type { authApi, commonApi } from '@cloudstore/contracts';
+import { type authApi, type commonApi, InvalidArgumentError } from '@cloudstore/contracts';
 import { InternalClients } from '../internal-clients/internal-clients';
 
 export interface UserView {
@@ -40,7 +40,8 @@ export class AdminUsersService {
 
   /**
    * Role and active flag live in auth; the quota in metadata, which also learns a new role at once
-   * (the role picks the default quota).
+   * (the role picks the default quota). The whole patch is checked first, for both doors alike,
+   * so a bad quota changes no role either.
    */
   async update(
     caller: Caller,
@@ -49,6 +50,9 @@ export class AdminUsersService {
     origin: commonApi.RequestOrigin,
   ): Promise<UserView> {
     const { role, active, quotaBytes } = patch;
+    if (quotaBytes !== undefined && (!Number.isSafeInteger(quotaBytes) || quotaBytes < -1)) {
+      throw new InvalidArgumentError('quota_bytes must be a byte count, or -1 for the default of the role');
+    }
     const account = { ...(role !== undefined ? { role } : {}), ...(active !== undefined ? { active } : {}) };
     const user = await this.clients.userAdmin.call('updateUser', { caller, userId, ...account, origin });
     const quota = await this.clients.quotas.call('setQuota', {

@@ -60,6 +60,44 @@ describe(AuditLogRepository.name, () => {
     ]);
   });
 
+  describe('hostile input: an event always writes', () => {
+    it('writes an auth event whose username holds U+0000, without it', async () => {
+      const userId = randomUUID();
+      await sut.append([
+        { ...fileAuditEvent({ operation: 'auth.register', status: 'failure', userId }), username: 'ad\u0000min' },
+      ]);
+      const [row] = await dataSource.query<{ username: string }[]>('SELECT username FROM metadata.audit_log WHERE user_id = $1', [
+        userId,
+      ]);
+      expect(row?.username).toBe('admin');
+    });
+
+    it('writes a failed-login username cut by slice(0, 64) inside an emoji, well formed', async () => {
+      const userId = randomUUID();
+      const attempted = `${'a'.repeat(63)}\u{1f600}`.slice(0, 64);
+      await sut.append([fileAuditEvent({ operation: 'auth.login', status: 'failure', userId, details: { attempted } })]);
+      expect((await rowsOf(userId))[0]?.['details']).toEqual({ attempted: `${'a'.repeat(63)}\ufffd` });
+    });
+
+    it('writes a refused filename with U+0000 and control characters, a huge user agent, and ids that are not UUIDs', async () => {
+      const userId = randomUUID();
+      const event = fileAuditEvent({
+        operation: 'file.upload',
+        status: 'failure',
+        errorCode: 'INVALID_FILENAME',
+        userId,
+        filename: `a\u0000b\u202e${'x'.repeat(5000)}`,
+        origin: { clientAddress: '203.0.113.9', userAgent: 'ua\u0000'.repeat(1000) },
+      });
+      await sut.append([{ ...event, fileId: 'not-a-uuid', sizeBytes: Number.NaN }]);
+      const [row] = await rowsOf(userId);
+      expect(row?.['filename']).toBe(`ab\u202e${'x'.repeat(1021)}`);
+      expect(row?.['file_id']).toBeNull();
+      expect(row?.['size_bytes']).toBeNull();
+      expect(String(row?.['user_agent'])).not.toContain('\u0000');
+    });
+  });
+
   it('writes an event delivered twice (or twice at once) once', async () => {
     const userId = randomUUID();
     const event = fileAuditEvent({ operation: 'file.delete', status: 'success', userId });

@@ -1,38 +1,55 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { storableText } from '@cloudstore/database';
 import type { AuditEvent } from '@cloudstore/jobs';
 import type { DataSource, EntityManager } from 'typeorm';
+import { isUuid } from '../uuid';
 import { AuditLogEntity } from './audit-log.entity';
 
-/** Appends to the audit log; an event id already written is skipped, so deliveries are idempotent. */
+/** Longest text kept per field, in code points: an event carries what a caller sent, of any size. */
+const MAX_TEXT = { short: 128, userAgent: 512, long: 1024 };
+
+function text(value: string | undefined, maxCodePoints: number): string | null {
+  return value === undefined ? null : storableText(value, maxCodePoints);
+}
+
+function uuidOrNull(value: string | undefined): string | null {
+  return value !== undefined && isUuid(value) ? value : null;
+}
+
+/**
+ * The row of an event, made so that PostgreSQL always takes it whatever the event holds (U+0000,
+ * a name cut inside an emoji, a huge value): an event that cannot be written would be lost for good.
+ */
+function auditRow(e: AuditEvent): Omit<AuditLogEntity, 'id'> {
+  const details: Record<string, string | number | boolean> = {};
+  for (const [key, value] of Object.entries(e.details ?? {})) {
+    details[storableText(key, MAX_TEXT.short)] = typeof value === 'string' ? storableText(value, MAX_TEXT.long) : value;
+  }
+  return {
+    eventId: e.eventId,
+    occurredAt: new Date(e.occurredAt),
+    operation: storableText(e.operation, MAX_TEXT.short),
+    status: e.status,
+    errorCode: text(e.errorCode, MAX_TEXT.short),
+    userId: uuidOrNull(e.userId),
+    username: text(e.username, MAX_TEXT.short),
+    clientAddress: text(e.clientAddress, MAX_TEXT.short),
+    userAgent: text(e.userAgent, MAX_TEXT.userAgent),
+    fileId: uuidOrNull(e.fileId),
+    filename: text(e.filename, MAX_TEXT.long),
+    sizeBytes: Number.isSafeInteger(e.sizeBytes) ? (e.sizeBytes ?? null) : null,
+    details,
+  };
+}
+
+/** Appends to the audit log, each event made storable; an event id already written is skipped, so deliveries are idempotent. */
 @Injectable()
 export class AuditLogRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   async append(events: readonly AuditEvent[], manager: EntityManager = this.dataSource.manager): Promise<void> {
     if (events.length === 0) return;
-    await manager
-      .createQueryBuilder()
-      .insert()
-      .into(AuditLogEntity)
-      .values(
-        events.map((e) => ({
-          eventId: e.eventId,
-          occurredAt: new Date(e.occurredAt),
-          operation: e.operation,
-          status: e.status,
-          errorCode: e.errorCode ?? null,
-          userId: e.userId ?? null,
-          username: e.username ?? null,
-          clientAddress: e.clientAddress ?? null,
-          userAgent: e.userAgent ?? null,
-          fileId: e.fileId ?? null,
-          filename: e.filename ?? null,
-          sizeBytes: e.sizeBytes ?? null,
-          details: e.details ?? {},
-        })),
-      )
-      .orIgnore()
-      .execute();
+    await manager.createQueryBuilder().insert().into(AuditLogEntity).values(events.map(auditRow)).orIgnore().execute();
   }
 }

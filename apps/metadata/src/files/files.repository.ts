@@ -1,11 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { substringPattern } from '@cloudstore/database';
 import { type DataSource, type EntityManager, IsNull } from 'typeorm';
 import { FileEntity } from './file.entity';
-
-function escapeLike(value: string): string {
-  return value.replace(/[\\%_]/g, (c) => `\\${c}`);
-}
 
 /** The rows of an UPDATE or DELETE … RETURNING: TypeORM answers those on PostgreSQL with [rows, affected]. */
 function returnedRows<T>(result: unknown): T[] {
@@ -52,7 +49,9 @@ export class FilesRepository {
       .limit(limit)
       .offset(offset);
     if (!filter) return [await query.getMany(), undefined];
-    query.andWhere(`lower(f.filename) LIKE :pattern ESCAPE '\\'`, { pattern: `%${escapeLike(filter.toLowerCase())}%` });
+    const pattern = substringPattern(filter);
+    if (pattern === undefined) return [[], 0];
+    query.andWhere(`lower(f.filename) LIKE :pattern ESCAPE '\\'`, { pattern });
     return query.getManyAndCount();
   }
 

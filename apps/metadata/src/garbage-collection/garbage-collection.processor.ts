@@ -39,7 +39,7 @@ export class GarbageCollectionProcessor implements OnApplicationBootstrap, OnApp
   onApplicationBootstrap(): void {
     this.running = startWorker(
       QUEUES.garbageCollection,
-      this.config.REDIS_URL,
+      this.config,
       this.config.REDIS_KEY_PREFIX,
       (job) => this.process(job),
       this.logger,

@@ -1,18 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { loadConfig, metadataConfigSchema } from '@cloudstore/config';
-import { waitFor } from '@cloudstore/testing';
-import { Redis } from 'ioredis';
+import { testRedisClient, testRedisSettings, waitFor } from '@cloudstore/testing';
+import type { Redis } from 'ioredis';
 import { ChunkLocks, type HeldLock, LockLostError } from './chunk-locks';
 
 const TTL_MS = 300;
 
 describe(`${ChunkLocks.name} (real Redis, ${TTL_MS} ms time to live)`, () => {
-  const config = loadConfig(metadataConfigSchema, { REDIS_KEY_PREFIX: `locktest${randomBytes(4).toString('hex')}` });
+  const config = loadConfig(metadataConfigSchema, {
+    ...testRedisSettings(),
+    REDIS_KEY_PREFIX: `locktest${randomBytes(4).toString('hex')}`,
+  });
   let redis: Redis;
   let sut: ChunkLocks;
 
   beforeAll(() => {
-    redis = new Redis(config.REDIS_URL);
+    redis = testRedisClient(config);
     sut = new ChunkLocks(config, redis, TTL_MS);
   });
 

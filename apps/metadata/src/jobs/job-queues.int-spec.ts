@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { loadConfig, metadataConfigSchema } from '@cloudstore/config';
-import { Redis } from 'ioredis';
+import { testRedisClient, testRedisSettings } from '@cloudstore/testing';
 import { JobQueues } from './job-queues';
 
 describe(`${JobQueues.name} (real Redis)`, () => {
-  const config = loadConfig(metadataConfigSchema, { REDIS_KEY_PREFIX: `queuetest${randomBytes(4).toString('hex')}` });
+  const config = loadConfig(metadataConfigSchema, {
+    ...testRedisSettings(),
+    REDIS_KEY_PREFIX: `queuetest${randomBytes(4).toString('hex')}`,
+  });
   let sut: JobQueues;
 
   beforeAll(() => {
@@ -15,7 +18,7 @@ describe(`${JobQueues.name} (real Redis)`, () => {
     await sut.replication.obliterate({ force: true });
     await sut.maintenance.obliterate({ force: true });
     await sut.onApplicationShutdown();
-    const redis = new Redis(config.REDIS_URL);
+    const redis = testRedisClient(config);
     const keys = await redis.keys(`${config.REDIS_KEY_PREFIX}:*`);
     if (keys.length > 0) await redis.del(...keys);
     redis.disconnect();

@@ -83,7 +83,7 @@ export class JobQueues implements OnApplicationBootstrap, OnApplicationShutdown 
   readonly maintenance: Queue;
 
   constructor(@Inject(METADATA_CONFIG) private readonly config: MetadataConfig) {
-    this.connection = createJobsConnection(config.REDIS_URL);
+    this.connection = createJobsConnection(config);
     this.garbageCollection = createQueue(QUEUES.garbageCollection, this.connection, config.REDIS_KEY_PREFIX);
     this.replication = createQueue(QUEUES.replication, this.connection, config.REDIS_KEY_PREFIX);
     this.maintenance = createQueue(QUEUES.maintenance, this.connection, config.REDIS_KEY_PREFIX);

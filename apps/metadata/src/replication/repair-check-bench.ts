@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { commonVars, loadConfig, metadataConfigSchema } from '@cloudstore/config';
 import { dropDatabase, ensureDatabaseExists, migrateServiceSchema } from '@cloudstore/database';
 import { createLogger } from '@cloudstore/observability';
-import { Redis } from 'ioredis';
+import { createRedisClient } from '@cloudstore/redis';
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';
@@ -21,19 +21,20 @@ import { ReplicationRepository } from './replication.repository';
  */
 async function main(): Promise<void> {
   const chunks = Number(process.argv[2] ?? 1_000_000);
-  const { DATABASE_URL, REDIS_URL } = loadConfig(
-    z.object({ DATABASE_URL: commonVars.DATABASE_URL, REDIS_URL: commonVars.REDIS_URL }),
+  const { DATABASE_URL, REDIS_URL, REDIS_CA_FILE } = loadConfig(
+    z.object({ DATABASE_URL: commonVars.DATABASE_URL, REDIS_URL: commonVars.REDIS_URL, REDIS_CA_FILE: commonVars.REDIS_CA_FILE }),
   );
   const url = new URL(DATABASE_URL);
   url.pathname = `/cloudstore_bench_check_${randomBytes(4).toString('hex')}`;
   const config = loadConfig(metadataConfigSchema, {
     DATABASE_URL: url.toString(),
     REDIS_URL,
+    ...(REDIS_CA_FILE ? { REDIS_CA_FILE } : {}),
     REDIS_KEY_PREFIX: `benchcheck${randomBytes(4).toString('hex')}`,
   });
   await ensureDatabaseExists(config.DATABASE_URL);
   const dataSource = createMetadataDataSource(config.DATABASE_URL);
-  const redis = new Redis(config.REDIS_URL);
+  const redis = createRedisClient(config, undefined);
   try {
     await dataSource.initialize();
     await migrateServiceSchema(dataSource, METADATA_SCHEMA);

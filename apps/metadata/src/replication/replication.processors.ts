@@ -31,17 +31,17 @@ export class ReplicationProcessors implements OnApplicationBootstrap, OnApplicat
   ) {}
 
   onApplicationBootstrap(): void {
-    const { REDIS_URL, REDIS_KEY_PREFIX } = this.config;
+    const { REDIS_KEY_PREFIX } = this.config;
     this.workers = [
       startWorker<ReplicateChunkJob>(
         QUEUES.replication,
-        REDIS_URL,
+        this.config,
         REDIS_KEY_PREFIX,
         (job) => this.replication.repair(job.data.chunkId),
         this.logger,
         this.config.REPAIR_CONCURRENCY,
       ),
-      startWorker(QUEUES.maintenance, REDIS_URL, REDIS_KEY_PREFIX, (job) => this.maintain(job), this.logger, 1),
+      startWorker(QUEUES.maintenance, this.config, REDIS_KEY_PREFIX, (job) => this.maintain(job), this.logger, 1),
     ];
   }
 

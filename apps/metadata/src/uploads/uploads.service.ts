@@ -18,6 +18,7 @@ import { NodeRegistryRepository } from '../node-registry/node-registry.repositor
 import { effectiveReplicationFactor, rankNodes, writeQuorum } from '../placement/rendezvous-placement';
 import { QuotasRepository } from '../quotas/quotas.repository';
 import { isUuid } from '../uuid';
+import { storedContentType } from './content-type';
 import type { UploadEntity } from './upload.entity';
 import { uploadNotFound, UploadReservationsService } from './upload-reservations.service';
 import { UploadsRepository } from './uploads.repository';
@@ -86,7 +87,7 @@ export class UploadsService {
         ownerId: owner.userId,
         fileId,
         filename,
-        contentType: request.contentType || 'application/octet-stream',
+        contentType: storedContentType(request.contentType),
         declaredSize: request.declaredSize,
         reservedBytes: reserve,
         chunkOverhead: request.chunkOverhead,

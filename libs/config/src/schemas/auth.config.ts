@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { z } from 'zod';
-import { commonVars, internalTlsVars, withInternalTlsFiles } from '../common-vars';
+import { checkRedisCaFile, commonVars, internalTlsVars, withInternalTlsFiles } from '../common-vars';
 import { envVars } from '../env-vars';
 
 export const PASSWORD_POLICIES = ['seed', 'nist'] as const;
@@ -14,6 +14,7 @@ export const authConfigSchema = z
     AUTH_ADDRESS: commonVars.AUTH_ADDRESS,
     DATABASE_URL: commonVars.DATABASE_URL,
     REDIS_URL: commonVars.REDIS_URL,
+    REDIS_CA_FILE: commonVars.REDIS_CA_FILE,
     REDIS_KEY_PREFIX: commonVars.REDIS_KEY_PREFIX,
     DATA_DIR: commonVars.DATA_DIR,
     METRICS_PORT: commonVars.METRICS_PORT,
@@ -50,6 +51,7 @@ export const authConfigSchema = z
       [c.ADMIN_USERNAME, c.ADMIN_EMAIL, c.ADMIN_PASSWORD].every((v) => v !== undefined),
     { message: 'ADMIN_USERNAME, ADMIN_EMAIL and ADMIN_PASSWORD must be set together (or none of them)' },
   )
+  .superRefine(checkRedisCaFile)
   .transform((config) => ({
     ...withInternalTlsFiles(config, 'auth'),
     AUTH_ADDRESS: config.AUTH_ADDRESS ?? `127.0.0.1:${config.AUTH_PORT}`,

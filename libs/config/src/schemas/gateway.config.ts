@@ -1,6 +1,30 @@
 import { z } from 'zod';
-import { commonVars, DEFAULT_PORTS, internalTlsVars, withInternalTlsFiles, withServiceAddresses } from '../common-vars';
+import {
+  checkRedisCaFile,
+  commonVars,
+  DEFAULT_PORTS,
+  internalTlsVars,
+  withInternalTlsFiles,
+  withServiceAddresses,
+} from '../common-vars';
 import { envVars } from '../env-vars';
+
+/** TLS of the public ports (gRPC and REST), both or neither; reloaded on SIGHUP. */
+export const publicTlsVars = {
+  /** PEM certificate chain the gateway's public ports serve (TLS 1.3 minimum). */
+  PUBLIC_TLS_CERT_FILE: envVars.optionalFile(),
+  /** PEM private key of that certificate. */
+  PUBLIC_TLS_KEY_FILE: envVars.optionalFile(),
+} as const;
+
+/** One of the two alone would serve plaintext while the operator meant TLS. */
+export function checkPublicTlsFiles(
+  config: { PUBLIC_TLS_CERT_FILE?: string | undefined; PUBLIC_TLS_KEY_FILE?: string | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  if ((config.PUBLIC_TLS_CERT_FILE === undefined) !== (config.PUBLIC_TLS_KEY_FILE === undefined))
+    ctx.addIssue({ code: 'custom', message: 'PUBLIC_TLS_CERT_FILE and PUBLIC_TLS_KEY_FILE must be set together (or neither)' });
+}
 
 export const gatewayConfigSchema = z
   .object({
@@ -12,6 +36,7 @@ export const gatewayConfigSchema = z
     AUTH_ADDRESS: commonVars.AUTH_ADDRESS,
     METADATA_ADDRESS: commonVars.METADATA_ADDRESS,
     REDIS_URL: commonVars.REDIS_URL,
+    REDIS_CA_FILE: commonVars.REDIS_CA_FILE,
     REDIS_KEY_PREFIX: commonVars.REDIS_KEY_PREFIX,
     CHUNK_SIZE_BYTES: envVars.integer(4 * 1024 * 1024, 64 * 1024, 64 * 1024 * 1024),
     /** Largest file accepted (FILE_TOO_LARGE beyond), 100 GiB as in the seed. */
@@ -34,6 +59,11 @@ export const gatewayConfigSchema = z
      */
     TRUSTED_PROXIES: envVars.cidrList(),
     ...internalTlsVars,
+    ...publicTlsVars,
+  })
+  .superRefine((config, ctx) => {
+    checkRedisCaFile(config, ctx);
+    checkPublicTlsFiles(config, ctx);
   })
   .transform((config) => withInternalTlsFiles(withServiceAddresses(config), 'gateway'));
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commonVars, internalTlsVars, withInternalTlsFiles } from '../common-vars';
+import { checkRedisCaFile, commonVars, internalTlsVars, withInternalTlsFiles } from '../common-vars';
 import { envVars } from '../env-vars';
 
 export const metadataConfigSchema = z
@@ -10,6 +10,7 @@ export const metadataConfigSchema = z
     METADATA_ADDRESS: commonVars.METADATA_ADDRESS,
     DATABASE_URL: commonVars.DATABASE_URL,
     REDIS_URL: commonVars.REDIS_URL,
+    REDIS_CA_FILE: commonVars.REDIS_CA_FILE,
     REDIS_KEY_PREFIX: commonVars.REDIS_KEY_PREFIX,
     METRICS_PORT: commonVars.METRICS_PORT,
     DATA_DIR: commonVars.DATA_DIR,
@@ -51,6 +52,7 @@ export const metadataConfigSchema = z
     REBALANCE_BYTES_PER_SECOND: envVars.integer(10 * 1024 * 1024, 1024),
   })
   .superRefine((config, ctx) => {
+    checkRedisCaFile(config, ctx);
     if (config.WRITE_QUORUM !== undefined && config.WRITE_QUORUM > config.REPLICATION_FACTOR)
       ctx.addIssue({ code: 'custom', path: ['WRITE_QUORUM'], message: 'must not be more than REPLICATION_FACTOR' });
   })
