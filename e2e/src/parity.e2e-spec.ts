@@ -3,7 +3,7 @@ import type { ServiceError } from '@grpc/grpc-js';
 import { DomainError, ERROR_CATALOGUE, ERROR_CODE_METADATA_KEY, type ErrorCode, isErrorCode } from '@cloudstore/contracts';
 import { waitFor } from '@cloudstore/testing';
 import { adminGrpcClient, type RestResponse } from './support/api-clients';
-import { signUp, TEST_PASSWORD } from './support/accounts';
+import { signInAs, signUp, TEST_PASSWORD } from './support/accounts';
 import { grpcDownload, grpcUpload, restUpload, sha256 } from './support/file-transfers';
 import { TestCluster } from './support/test-cluster';
 
@@ -144,6 +144,68 @@ describe('REST and gRPC parity', () => {
       expect(await grpcCode(call('refreshToken', { refreshToken: verified.refreshToken, currentToken: '' }))).toBe(
         'TOKEN_REVOKED',
       );
+    });
+    it('password change, reset, sessions and logout-all: the same answers and codes through both doors', async () => {
+      const user = await signUp(env.rest, env.smtp, 'par_acct');
+      const other = await signInAs(env.rest, env.smtp, user);
+      const restChange = (token: string, current: string, next: string) =>
+        env.rest.post('/v1/auth/password', { current_password: current, new_password: next }, token);
+      const grpcChange = (token: string, currentPassword: string, newPassword: string) =>
+        call('changePassword', { authToken: token, currentPassword, newPassword });
+
+      // Sessions: both doors list the same sign-ins, each marking its own.
+      const restList = await env.rest.get<{ sessions: Record<string, unknown>[] }>('/v1/auth/sessions', user.token);
+      const grpcList = await call('listSessions', { authToken: other.token });
+      expect(restList.body.sessions.map((s) => s['session_id'])).toEqual(grpcList.sessions.map((s) => s.sessionId));
+      expect(restList.body.sessions.map((s) => s['current'])).toEqual(grpcList.sessions.map((s) => !s.current));
+      expect([
+        restCode(await env.rest.request('DELETE', `/v1/auth/sessions/${NO_SUCH_FILE}`, { token: user.token })),
+        await grpcCode(call('revokeSession', { authToken: user.token, sessionId: NO_SUCH_FILE })),
+      ]).toEqual(['NOT_FOUND', 'NOT_FOUND']);
+
+      // Password change: the same refusals, and either door ends the other sessions only.
+      expect([
+        restCode(await restChange(user.token, 'Not-The-Secret-42!', 'Brand-New-Secret-42!')),
+        await grpcCode(grpcChange(user.token, 'Not-The-Secret-42!', 'Brand-New-Secret-42!')),
+        restCode(await restChange(user.token, user.password, 'weak')),
+        await grpcCode(grpcChange(user.token, user.password, 'weak')),
+      ]).toEqual(['INVALID_CREDENTIALS', 'INVALID_CREDENTIALS', 'WEAK_PASSWORD', 'WEAK_PASSWORD']);
+      expect(await grpcChange(user.token, user.password, 'Brand-New-Secret-42!')).toMatchObject({ success: true });
+      expect(restCode(await env.rest.get('/v1/auth/me', other.token))).toBe('TOKEN_REVOKED');
+      expect((await restChange(user.token, 'Brand-New-Secret-42!', user.password)).status).toBe(200);
+      expect((await env.rest.get('/v1/auth/me', user.token)).status).toBe(200);
+
+      // Reset: the same answer for a known and an unknown address; the link works once, through either door.
+      const restReset = await env.rest.post('/v1/auth/password-reset', { email: user.email });
+      const grpcReset = await call('requestPasswordReset', { email: `nobody_${randomBytes(4).toString('hex')}@example.com` });
+      expect([restReset.status, restReset.body['message']]).toEqual([202, grpcReset.message]);
+      expect([
+        restCode(await env.rest.post('/v1/auth/password-reset', { email: 'not-an-address' })),
+        await grpcCode(call('requestPasswordReset', { email: 'not-an-address' })),
+      ]).toEqual(['INVALID_EMAIL', 'INVALID_EMAIL']);
+      const token = await env.smtp.resetTokenFor(user.email);
+      expect([
+        restCode(await env.rest.post('/v1/auth/password-reset/confirm', { token, new_password: 'weak' })),
+        await grpcCode(call('confirmPasswordReset', { token, newPassword: 'weak' })),
+      ]).toEqual(['WEAK_PASSWORD', 'WEAK_PASSWORD']);
+      expect(await call('confirmPasswordReset', { token, newPassword: 'Reset-New-Secret-42!' })).toMatchObject({ success: true });
+      expect([
+        restCode(await env.rest.post('/v1/auth/password-reset/confirm', { token, new_password: 'Reset-Other-Secret-42!' })),
+        await grpcCode(call('confirmPasswordReset', { token, newPassword: 'Reset-Other-Secret-42!' })),
+      ]).toEqual(['TOKEN_INVALID', 'TOKEN_INVALID']);
+      expect(restCode(await env.rest.get('/v1/auth/me', user.token))).toBe('TOKEN_REVOKED');
+
+      // Sign out everywhere, through each door.
+      const renewed = { ...user, password: 'Reset-New-Secret-42!' };
+      const [first, second] = [await signInAs(env.rest, env.smtp, renewed), await signInAs(env.rest, env.smtp, renewed)];
+      expect(await call('logoutAll', { authToken: first.token })).toMatchObject({ success: true });
+      expect(restCode(await env.rest.get('/v1/auth/me', second.token))).toBe('TOKEN_REVOKED');
+      const third = await signInAs(env.rest, env.smtp, renewed);
+      expect((await env.rest.post('/v1/auth/logout-all', {}, third.token)).status).toBe(200);
+      expect([
+        restCode(await env.rest.get('/v1/auth/sessions', third.token)),
+        await grpcCode(call('listSessions', { authToken: third.token })),
+      ]).toEqual(['TOKEN_REVOKED', 'TOKEN_REVOKED']);
     });
   });
 

@@ -1,11 +1,15 @@
 import { randomBytes } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { type AuthConfig, authConfigSchema, loadConfig } from '@cloudstore/config';
 import { type AuditEvent, createQueue, QUEUES } from '@cloudstore/jobs';
 import { masterKey } from '@cloudstore/master-key';
 import { createLogger, Metrics } from '@cloudstore/observability';
-import { startTestApplication, type TestApplication } from '@cloudstore/testing';
+import { mailText, newUserInput, startTestApplication, type TestApplication } from '@cloudstore/testing';
 import type { Queue } from 'bullmq';
 import { AuthModule } from './auth.module';
+import type { UserEntity } from './users/user.entity';
+import { UsersRepository } from './users/users.repository';
 import { AUTH_SCHEMA, createAuthDataSource } from './database/auth-data-source';
 
 export interface AuthTestApplication extends TestApplication {
@@ -35,4 +39,28 @@ export async function startAuthTestApplication(env: Record<string, string> = {})
     });
   });
   return { ...test, config, auditQueue };
+}
+
+/** The mails to `email` in an outbox (OTP_OUTBOX_DIR), oldest first, decoded (mailText). */
+export async function outboxMailsTo(outbox: string, email: string): Promise<string[]> {
+  const files = (await readdir(outbox).catch(() => [] as string[])).sort();
+  const texts = await Promise.all(files.map((file) => readFile(join(outbox, file), 'utf8')));
+  return texts.map(mailText).filter((text) => text.includes(`To: ${email}`));
+}
+
+/** A new basic account stored directly, with this password hash. */
+export function insertTestUser(test: AuthTestApplication, passwordHash = 'x'): Promise<UserEntity> {
+  const { username, email } = newUserInput();
+  return test.app
+    .get(UsersRepository)
+    .insert({ username, usernameKey: username, email, emailKey: email, passwordHash, role: 'basic' });
+}
+
+/** The audit events queued for a user, oldest first, as `operation/status[/code]`. */
+export async function auditedFor(test: AuthTestApplication, userId: string): Promise<string[]> {
+  const jobs = await test.auditQueue.getJobs(['waiting', 'delayed', 'completed', 'failed', 'active']);
+  return jobs
+    .filter((j) => j.data.userId === userId)
+    .sort((a, b) => a.timestamp - b.timestamp)
+    .map((j) => `${j.data.operation}/${j.data.status}${j.data.errorCode ? `/${j.data.errorCode}` : ''}`);
 }

@@ -5,6 +5,8 @@ import { toUnixSeconds } from '@cloudstore/database';
 import { AllowedCallers, ForUser, verifiedUser } from '@cloudstore/grpc';
 import type { Origin } from './audit/audit-trail.service';
 import { LoginService } from './login/login.service';
+import { PasswordsService } from './passwords/passwords.service';
+import { SessionsService } from './sessions/sessions.service';
 import { SigningKeysService } from './tokens/signing-keys.service';
 import { type TokenPair, TokenIssuer } from './tokens/token-issuer.service';
 import { TotpService } from './totp/totp.service';
@@ -41,6 +43,8 @@ export class AuthController implements authApi.AuthServiceController {
     private readonly tokens: TokenIssuer,
     private readonly totp: TotpService,
     private readonly signingKeys: SigningKeysService,
+    private readonly passwords: PasswordsService,
+    private readonly sessions: SessionsService,
   ) {}
 
   @AllowedCallers('gateway')
@@ -74,7 +78,7 @@ export class AuthController implements authApi.AuthServiceController {
   @AllowedCallers('gateway')
   @ForUser()
   async enrollTotp(request: authApi.EnrollTotpRequest, metadata?: Metadata): Promise<authApi.EnrollTotpResponse> {
-    return this.totp.enroll(verifiedUser(metadata), originOf(request.origin));
+    return this.totp.enroll(verifiedUser(metadata), request.password, originOf(request.origin));
   }
 
   @AllowedCallers('gateway')
@@ -86,7 +90,57 @@ export class AuthController implements authApi.AuthServiceController {
   @AllowedCallers('gateway')
   @ForUser()
   async disableTotp(request: authApi.DisableTotpRequest, metadata?: Metadata): Promise<authApi.DisableTotpResponse> {
-    await this.totp.disable(verifiedUser(metadata), request.code, originOf(request.origin));
+    await this.totp.disable(verifiedUser(metadata), request.password, request.code, originOf(request.origin));
+    return {};
+  }
+
+  @AllowedCallers('gateway')
+  @ForUser()
+  async changePassword(request: authApi.ChangePasswordRequest, metadata?: Metadata): Promise<authApi.ChangePasswordResponse> {
+    await this.passwords.change(verifiedUser(metadata), request.currentPassword, request.newPassword, originOf(request.origin));
+    return {};
+  }
+
+  @AllowedCallers('gateway')
+  async requestPasswordReset(request: authApi.RequestPasswordResetRequest): Promise<authApi.RequestPasswordResetResponse> {
+    await this.passwords.requestReset(request.email, originOf(request.origin));
+    return {};
+  }
+
+  @AllowedCallers('gateway')
+  async confirmPasswordReset(request: authApi.ConfirmPasswordResetRequest): Promise<authApi.ConfirmPasswordResetResponse> {
+    await this.passwords.confirmReset(request.token, request.newPassword, originOf(request.origin));
+    return {};
+  }
+
+  @AllowedCallers('gateway')
+  @ForUser()
+  async listSessions(_request: authApi.ListSessionsRequest, metadata?: Metadata): Promise<authApi.ListSessionsResponse> {
+    const sessions = await this.sessions.list(verifiedUser(metadata));
+    return {
+      sessions: sessions.map((s) => ({
+        sessionId: s.id,
+        device: s.device,
+        address: s.clientAddress,
+        createdAt: toUnixSeconds(s.createdAt),
+        lastUsedAt: toUnixSeconds(s.lastUsedAt),
+        expiresAt: toUnixSeconds(s.expiresAt),
+        current: s.current,
+      })),
+    };
+  }
+
+  @AllowedCallers('gateway')
+  @ForUser()
+  async revokeSession(request: authApi.RevokeSessionRequest, metadata?: Metadata): Promise<authApi.RevokeSessionResponse> {
+    await this.sessions.revoke(verifiedUser(metadata), request.sessionId, originOf(request.origin));
+    return {};
+  }
+
+  @AllowedCallers('gateway')
+  @ForUser()
+  async logoutAll(request: authApi.LogoutAllRequest, metadata?: Metadata): Promise<authApi.LogoutAllResponse> {
+    await this.sessions.logoutAll(verifiedUser(metadata), originOf(request.origin));
     return {};
   }
 

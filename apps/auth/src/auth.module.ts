@@ -14,7 +14,12 @@ import { LoginService } from './login/login.service';
 import { LoginSessionsStore } from './login/login-sessions.store';
 import { OtpMailer } from './login/otp-mailer';
 import { AuthSecrets } from './secrets/auth-secrets';
+import { PasswordResetsRepository } from './passwords/password-resets.repository';
+import { PasswordsService } from './passwords/passwords.service';
+import { Reauthentication } from './passwords/reauthentication.service';
 import { BruteForceProtection } from './rate-limits/brute-force-protection.service';
+import { SessionsService } from './sessions/sessions.service';
+import { SignInsRepository } from './sessions/sign-ins.repository';
 import { RefreshTokensRepository } from './tokens/refresh-tokens.repository';
 import { SigningKeysService } from './tokens/signing-keys.service';
 import { TokenIssuer } from './tokens/token-issuer.service';
@@ -74,9 +79,14 @@ export class AuthModule {
         LoginSessionsStore,
         OtpMailer,
         PasswordHasher,
+        PasswordResetsRepository,
+        PasswordsService,
+        Reauthentication,
         RecoveryCodesRepository,
         RefreshTokensRepository,
+        SessionsService,
         SigningKeysService,
+        SignInsRepository,
         TokenIssuer,
         TotpSecrets,
         TotpService,

@@ -1,5 +1,5 @@
 import { SMTPServer } from 'smtp-server';
-import { findFreePortRange, waitFor } from '@cloudstore/testing';
+import { findFreePortRange, mailText, waitFor } from '@cloudstore/testing';
 
 export interface ReceivedMail {
   readonly to: string[];
@@ -57,6 +57,27 @@ export class SmtpSink {
       10_000,
       50,
     );
+  }
+
+  /** The `token` of the password-reset link in the `index`-th reset mail to `address` (the newest when omitted). */
+  async resetTokenFor(address: string, index?: number): Promise<string> {
+    return waitFor(
+      `a password-reset link mailed to ${address}`,
+      () => {
+        const links = this.textsTo(address).flatMap(
+          (text) => /^(https?:\/\/\S+[?&]token=[A-Za-z0-9_-]+)$/m.exec(text)?.[1] ?? [],
+        );
+        const link = index === undefined ? links.at(-1) : links[index];
+        return link ? (new URL(link).searchParams.get('token') ?? undefined) : undefined;
+      },
+      10_000,
+      50,
+    );
+  }
+
+  /** The decoded mails to `address` (headers unfolded, quoted-printable undone), oldest first. */
+  textsTo(address: string): string[] {
+    return this.mailsTo(address).map((mail) => mailText(mail.raw));
   }
 
   close(): Promise<void> {

@@ -8,6 +8,7 @@ export * from './factories';
 export * from './in-memory-storage-node';
 export * from './ports';
 export * from './wait-for';
+export * from './mail-text';
 export * from './service-migrations';
 export * from './test-pki';
 export * from './tls-handshake';

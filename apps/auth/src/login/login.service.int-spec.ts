@@ -1,24 +1,32 @@
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { AccessTokenVerifier } from '@cloudstore/access-tokens';
-import { type AuditEvent } from '@cloudstore/jobs';
-import { newOrigin, newUserInput, waitFor } from '@cloudstore/testing';
-import type { Queue } from 'bullmq';
+import { newOrigin, waitFor } from '@cloudstore/testing';
+import { generate, generateSecret } from 'otplib';
+import type { Origin } from '../audit/audit-trail.service';
+import type { TokenPair } from '../tokens/token-issuer.service';
 import { PasswordHasher } from '../users/password-hasher';
 import type { UserEntity } from '../users/user.entity';
 import { UsersRepository } from '../users/users.repository';
 import { LoginService } from './login.service';
 import { MAX_OTP_ATTEMPTS, sessionHandle } from './login-sessions.store';
-import { type AuthTestApplication, startAuthTestApplication } from '../auth-test-application.test-helper';
+import {
+  auditedFor,
+  type AuthTestApplication,
+  insertTestUser,
+  outboxMailsTo,
+  startAuthTestApplication,
+} from '../auth-test-application.test-helper';
 
 const PASSWORD = 'Correct-Horse-42!';
 const LOGIN_MAX_ATTEMPTS = 3;
 const OTP_MAILS_PER_ACCOUNT = 3;
+const OTP_MAX_ATTEMPTS_PER_ACCOUNT = 10;
+const TOTP_SECRET = generateSecret();
+/** Sign-ins with TOTP per user so far: each takes the code of a later step (±1 is accepted, each step once). */
+const totpSignIns = new Map<string, number>();
 
 /** Two-step login against the real database, Redis (sessions, limits) and the mail outbox. */
 describe(LoginService.name, () => {
   let test: AuthTestApplication;
-  let auditQueue: Queue<AuditEvent>;
   let outbox: string;
   let users: UsersRepository;
   let passwordHash: string;
@@ -29,9 +37,9 @@ describe(LoginService.name, () => {
       LOGIN_MAX_ATTEMPTS: String(LOGIN_MAX_ATTEMPTS),
       LOGIN_WINDOW_SECONDS: '600',
       OTP_MAILS_PER_ACCOUNT: String(OTP_MAILS_PER_ACCOUNT),
+      OTP_MAX_ATTEMPTS_PER_ACCOUNT: String(OTP_MAX_ATTEMPTS_PER_ACCOUNT),
     });
     outbox = test.config.OTP_OUTBOX_DIR;
-    auditQueue = test.auditQueue;
     users = test.app.get(UsersRepository);
     passwordHash = await test.app.get(PasswordHasher).hash(PASSWORD);
     sut = test.app.get(LoginService);
@@ -41,29 +49,34 @@ describe(LoginService.name, () => {
     await test.close();
   });
 
-  async function newUser(): Promise<UserEntity> {
-    const { username, email } = newUserInput();
-    return users.insert({ username, usernameKey: username, email, emailKey: email, passwordHash, role: 'basic' });
+  function newUser(): Promise<UserEntity> {
+    return insertTestUser(test, passwordHash);
+  }
+
+  /** A user with an authenticator app (TOTP_SECRET): logins mail nothing, so mail limits play no part. */
+  async function newTotpUser(): Promise<UserEntity> {
+    const user = await newUser();
+    await users.setPendingTotpSecret(user.id, TOTP_SECRET);
+    await users.enableTotp(user.id, TOTP_SECRET, 0);
+    return user;
+  }
+
+  /** Password, then a TOTP code of a step not used yet. */
+  async function signInWithTotp(user: UserEntity, origin: Origin): Promise<TokenPair> {
+    const { sessionId } = await sut.start(user.username, PASSWORD, origin);
+    const step = totpSignIns.get(user.id) ?? 0;
+    totpSignIns.set(user.id, step + 1);
+    const code = await generate({ secret: TOTP_SECRET, epoch: Math.floor(Date.now() / 1000) + 30 * step });
+    return sut.verify(sessionId, code, origin);
+  }
+
+  function mailsTo(email: string): Promise<string[]> {
+    return outboxMailsTo(outbox, email);
   }
 
   /** The codes mailed to `email`, oldest first. */
   async function mailedCodes(email: string): Promise<string[]> {
-    const files = (await readdir(outbox).catch(() => [] as string[])).sort();
-    const codes: string[] = [];
-    for (const file of files) {
-      const text = await readFile(join(outbox, file), 'utf8');
-      const code = /sign-in code is (\d{6})/.exec(text)?.[1];
-      if (text.includes(`To: ${email}`) && code) codes.push(code);
-    }
-    return codes;
-  }
-
-  async function auditedFor(userId: string): Promise<string[]> {
-    const jobs = await auditQueue.getJobs(['waiting', 'delayed', 'completed', 'failed', 'active']);
-    return jobs
-      .filter((j) => j.data.userId === userId)
-      .sort((a, b) => a.timestamp - b.timestamp)
-      .map((j) => `${j.data.operation}/${j.data.status}${j.data.errorCode ? `/${j.data.errorCode}` : ''}`);
+    return (await mailsTo(email)).flatMap((text) => /sign-in code is (\d{6})/.exec(text)?.[1] ?? []);
   }
 
   it('signs in with the password, then the mailed code, once', async () => {
@@ -75,7 +88,7 @@ describe(LoginService.name, () => {
     const pair = await sut.verify(challenge.sessionId, code, origin);
     expect(await test.app.get(AccessTokenVerifier).verify(pair.accessToken.token)).toMatchObject({ userId: user.id });
     await expect(sut.verify(challenge.sessionId, code, origin)).rejects.toMatchObject({ code: 'SESSION_NOT_FOUND' });
-    expect(await auditedFor(user.id)).toEqual(['auth.login_password/success', 'auth.login/success']);
+    expect(await auditedFor(test, user.id)).toEqual(['auth.login_password/success', 'auth.login/success']);
   });
 
   it('answers an unknown user, a wrong password and a deactivated account alike', async () => {
@@ -93,29 +106,88 @@ describe(LoginService.name, () => {
     expect(await mailedCodes(inactive.email)).toEqual([]);
   });
 
-  it('checks at most LOGIN_MAX_ATTEMPTS passwords of an account, however many arrive at once, then locks it for the right one too', async () => {
+  it('locks the attacked (account, address) pair after LOGIN_MAX_ATTEMPTS wrong passwords, the right one too, with Retry-After', async () => {
     const user = await newUser();
-    const outcomes = await Promise.all(
-      Array.from({ length: 8 }, (_, i) =>
-        sut.start(user.username, `Wrong-${i}-Password!`, newOrigin()).catch((e: { code: string }) => e.code),
-      ),
-    );
-    expect(outcomes.filter((c) => c === 'INVALID_CREDENTIALS')).toHaveLength(LOGIN_MAX_ATTEMPTS);
-    expect(outcomes.filter((c) => c === 'ACCOUNT_LOCKED')).toHaveLength(8 - LOGIN_MAX_ATTEMPTS);
-    await expect(sut.start(user.username, PASSWORD, newOrigin())).rejects.toMatchObject({
+    const attacker = newOrigin();
+    for (let i = 0; i < LOGIN_MAX_ATTEMPTS; i += 1) {
+      await expect(sut.start(user.username, `Wrong-${i}-Password!`, attacker)).rejects.toMatchObject({
+        code: 'INVALID_CREDENTIALS',
+      });
+    }
+    await expect(sut.start(user.username, PASSWORD, attacker)).rejects.toMatchObject({
       code: 'ACCOUNT_LOCKED',
       retryAfterSeconds: expect.any(Number),
     });
-    expect(await auditedFor(user.id)).toContain('auth.lockout/failure/ACCOUNT_LOCKED');
-  });
+    expect(await auditedFor(test, user.id)).toContain('auth.lockout/failure/ACCOUNT_LOCKED');
+  }, 30_000);
 
-  it('does not count right passwords against the account', async () => {
-    const user = await newUser();
-    for (let i = 0; i < LOGIN_MAX_ATTEMPTS; i += 1) await sut.start(user.username, PASSWORD, newOrigin());
-    await expect(sut.start(user.username, 'Wrong-Password-1!', newOrigin())).rejects.toMatchObject({
-      code: 'INVALID_CREDENTIALS',
+  it('an attacker hammering from one address does not stop the owner signing in from their own', async () => {
+    const user = await newTotpUser();
+    const owner = newOrigin();
+    await signInWithTotp(user, owner);
+    const attacker = newOrigin();
+    const outcomes: string[] = [];
+    for (let i = 0; i < 10; i += 1) {
+      outcomes.push(
+        await sut.start(user.username, `Wrong-${i}-Password!`, attacker).then(
+          () => 'ok',
+          (e: { code: string }) => e.code,
+        ),
+      );
+    }
+    expect(outcomes).toEqual([
+      ...Array<string>(LOGIN_MAX_ATTEMPTS).fill('INVALID_CREDENTIALS'),
+      ...Array<string>(10 - LOGIN_MAX_ATTEMPTS).fill('ACCOUNT_LOCKED'),
+    ]);
+    await expect(signInWithTotp(user, owner)).resolves.toMatchObject({ refreshToken: expect.any(String) });
+  }, 30_000);
+
+  it('regression (issue 12 item 9): 20 simultaneous logins with the right password all pass, and leave the account unlocked', async () => {
+    const user = await newTotpUser();
+    const origin = newOrigin();
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        sut.start(user.username, PASSWORD, origin).then(
+          (challenge) => challenge.otpMethod,
+          (e: { code: string }) => e.code,
+        ),
+      ),
+    );
+    expect(outcomes).toEqual(Array(20).fill('totp'));
+    await expect(sut.start(user.username, 'Wrong-Password-1!', origin)).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
+    await expect(signInWithTotp(user, origin)).resolves.toMatchObject({ refreshToken: expect.any(String) });
+  }, 60_000);
+
+  it(`caps second-factor guesses per account from all addresses at OTP_MAX_ATTEMPTS_PER_ACCOUNT, ends the session and mails the owner`, async () => {
+    const user = await newTotpUser();
+    const outcomes: string[] = [];
+    // Four sign-ins, each guessed at from five addresses at once: twenty addresses.
+    for (let round = 0; round < 4; round += 1) {
+      const { sessionId } = await sut.start(user.username, PASSWORD, newOrigin());
+      const guesses = await Promise.all(
+        Array.from({ length: MAX_OTP_ATTEMPTS }, () =>
+          sut.verify(sessionId, '000000', newOrigin()).then(
+            () => 'ok',
+            (e: { code: string }) => e.code,
+          ),
+        ),
+      );
+      outcomes.push(...guesses);
+    }
+    expect(outcomes.filter((c) => c === 'INVALID_OTP')).toHaveLength(OTP_MAX_ATTEMPTS_PER_ACCOUNT);
+    expect(outcomes.filter((c) => c === 'SESSION_NOT_FOUND')).toHaveLength(20 - OTP_MAX_ATTEMPTS_PER_ACCOUNT);
+    // The right code is refused too until the window ends.
+    const { sessionId } = await sut.start(user.username, PASSWORD, newOrigin());
+    await expect(sut.verify(sessionId, await generate({ secret: TOTP_SECRET }), newOrigin())).rejects.toMatchObject({
+      code: 'SESSION_NOT_FOUND',
     });
-  });
+    const notices = await waitFor('the notice to the owner', async () => {
+      const found = (await mailsTo(user.email)).filter((m) => m.includes('too many wrong sign-in codes'));
+      return found.length > 0 ? found : undefined;
+    });
+    expect(notices).toHaveLength(1);
+    expect((await auditedFor(test, user.id)).filter((e) => e === 'auth.otp_cap/failure/SESSION_NOT_FOUND')).toHaveLength(1);
+  }, 60_000);
 
   it(`compares at most ${MAX_OTP_ATTEMPTS} codes of a session, however many arrive at once, then ends it`, async () => {
     const user = await newUser();

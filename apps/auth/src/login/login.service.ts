@@ -13,7 +13,7 @@ import { type TokenPair, TokenIssuer } from '../tokens/token-issuer.service';
 import { TotpService } from '../totp/totp.service';
 import { PasswordHasher } from '../users/password-hasher';
 import { isOversizedPassword } from '../users/password-policy';
-import { UsersRepository } from '../users/users.repository';
+import { UsersRepository, type UserWithSecrets } from '../users/users.repository';
 import { LoginSessionsStore, MAX_OTP_ATTEMPTS, type OtpMethod } from './login-sessions.store';
 import { OtpMailer } from './otp-mailer';
 
@@ -48,12 +48,13 @@ export class LoginService {
   async start(usernameOrEmail: string, password: string, origin: Origin): Promise<LoginChallenge> {
     if (!usernameOrEmail || !password || usernameOrEmail.length > 254 || isOversizedPassword(password))
       throw invalidCredentials();
-    // Charged before the password is checked (so parallel guesses count), refunded when it was right.
+    // Per address up front (refunded when right); per account only failures count, so right
+    // passwords arriving together are never refused for each other.
     await this.protection.chargeAddress(origin.clientAddress);
     const user = await this.users.findForLogin(usernameOrEmail);
     const accountKey = user?.id ?? `unknown:${usernameOrEmail.trim().toLowerCase()}`;
     try {
-      await this.protection.chargePasswordAttempt(accountKey);
+      await this.protection.assertPasswordAttemptAllowed(accountKey, origin.clientAddress);
     } catch (error) {
       await this.audit.record({
         operation: 'auth.lockout',
@@ -66,6 +67,7 @@ export class LoginService {
     }
     const passwordOk = await this.hasher.verify(user?.passwordHash, password);
     if (!user || !passwordOk || !user.active) {
+      await this.protection.recordPasswordFailure(accountKey, origin.clientAddress);
       await this.audit.record({
         operation: 'auth.login',
         status: 'failure',
@@ -77,7 +79,6 @@ export class LoginService {
       });
       throw invalidCredentials();
     }
-    await this.protection.refundPasswordAttempt(accountKey);
     await this.protection.refundAddress(origin.clientAddress);
     if (this.hasher.needsRehash(user.passwordHash)) await this.users.setPasswordHash(user.id, await this.hasher.hash(password));
 
@@ -114,10 +115,17 @@ export class LoginService {
       await this.audit.failure('auth.otp', 'OTP_EXPIRED', user, origin);
       throw new OtpExpiredError('The code has expired: sign in again for a new one');
     }
+    const charge = await this.protection.chargeSecondFactorGuess(user.id);
+    if (charge !== 'allowed') {
+      await this.sessions.consume(session);
+      if (charge === 'cap-reached') await this.secondFactorCapReached(user, origin);
+      throw new SessionNotFoundError('Too many wrong codes for this account: sign in again later');
+    }
     const correct =
       session.method === 'email'
         ? this.sessions.matchesMailedCode(session, otp.trim())
         : await this.totp.verifyForLogin(user, otp);
+    if (correct) await this.protection.refundSecondFactorGuess(user.id);
     if (!correct) {
       if (session.attempts >= MAX_OTP_ATTEMPTS) await this.sessions.consume(session);
       await this.audit.failure('auth.otp', 'INVALID_OTP', user, origin, { attempts: session.attempts });
@@ -128,9 +136,22 @@ export class LoginService {
       throw new SessionNotFoundError('This sign-in session was already used: start again with Login');
     }
     await this.protection.refundAddress(origin.clientAddress);
-    await this.protection.resetAccount(user.id);
-    const pair = await this.tokens.issuePair(user);
+    await this.protection.recordSignIn(user.id, origin.clientAddress);
+    const pair = await this.tokens.issuePair(user, origin);
     await this.audit.success('auth.login', user, origin, { otpMethod: session.method });
     return pair;
+  }
+
+  /** Someone who knows the password is guessing codes: the owner is told, once per window. */
+  private async secondFactorCapReached(user: UserWithSecrets, origin: Origin): Promise<void> {
+    await this.audit.failure('auth.otp_cap', 'SESSION_NOT_FOUND', user, origin);
+    await this.mailer.sendSecurityNotice(user.email, user.username, {
+      subject: 'Someone is trying to sign in to your cloudstore account',
+      lines: [
+        'Someone entered your password and then too many wrong sign-in codes.',
+        'Sign-in codes for your account are refused for a while.',
+        'If this was not you, someone knows your password: change it now.',
+      ],
+    });
   }
 }

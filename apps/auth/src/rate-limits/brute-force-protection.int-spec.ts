@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type AuthConfig, authConfigSchema, loadConfig } from '@cloudstore/config';
 import { createTestRedis, newOrigin, type TestRedis } from '@cloudstore/testing';
-import { BruteForceProtection } from './brute-force-protection.service';
+import { ACCOUNT_BACKOFF_CEILING_SECONDS, BruteForceProtection } from './brute-force-protection.service';
 
 /** The limits against guessing and flooding, on the real Redis (atomic across auth replicas). */
 describe(BruteForceProtection.name, () => {
@@ -18,6 +18,7 @@ describe(BruteForceProtection.name, () => {
       LOGIN_WINDOW_SECONDS: '600',
       IP_MAX_ATTEMPTS: '4',
       OTP_MAILS_PER_ACCOUNT: '2',
+      OTP_MAX_ATTEMPTS_PER_ACCOUNT: '4',
     });
     sut = new BruteForceProtection(config, redis.client);
   });
@@ -37,30 +38,68 @@ describe(BruteForceProtection.name, () => {
     );
   }
 
-  it('lets LOGIN_MAX_ATTEMPTS password attempts of an account through, however many arrive at once', async () => {
+  async function lockedFor(account: string, address: string | undefined): Promise<number | undefined> {
+    try {
+      await sut.assertPasswordAttemptAllowed(account, address);
+      return undefined;
+    } catch (error) {
+      expect(error).toMatchObject({ code: 'ACCOUNT_LOCKED' });
+      return (error as { retryAfterSeconds: number }).retryAfterSeconds;
+    }
+  }
+
+  it('counts nothing before a failure: any number of attempts at once pass the check', async () => {
     const account = randomUUID();
-    const results = await outcomes(Array.from({ length: 10 }, () => sut.chargePasswordAttempt(account)));
-    expect(results.filter((r) => r === 'ok')).toHaveLength(3);
-    expect(results.filter((r) => r === 'ACCOUNT_LOCKED')).toHaveLength(7);
-    await expect(sut.chargePasswordAttempt(account)).rejects.toMatchObject({
-      code: 'ACCOUNT_LOCKED',
-      retryAfterSeconds: expect.any(Number),
-    });
-    // Another account is not touched.
-    await expect(sut.chargePasswordAttempt(randomUUID())).resolves.toBeUndefined();
+    const { clientAddress } = newOrigin();
+    const results = await outcomes(Array.from({ length: 20 }, () => sut.assertPasswordAttemptAllowed(account, clientAddress)));
+    expect(results).toEqual(Array(20).fill('ok'));
   });
 
-  it('does not count refunded attempts, and a complete login starts the account afresh', async () => {
+  it('locks the attacked (account, address) pair after LOGIN_MAX_ATTEMPTS failures, with Retry-After', async () => {
     const account = randomUUID();
-    for (let i = 0; i < 5; i += 1) {
-      await sut.chargePasswordAttempt(account);
-      await sut.refundPasswordAttempt(account);
+    const attacker = newOrigin().clientAddress;
+    const owner = newOrigin().clientAddress;
+    await sut.recordSignIn(account, owner);
+    for (let i = 0; i < 2; i += 1) await sut.recordPasswordFailure(account, attacker);
+    expect(await lockedFor(account, attacker)).toBeUndefined();
+    await sut.recordPasswordFailure(account, attacker);
+    expect(await lockedFor(account, attacker)).toBeGreaterThan(500);
+    // The owner's address is another pair, and known to the account: the back-off does not apply to it.
+    expect(await lockedFor(account, owner)).toBeUndefined();
+    // A completed login from the owner's address leaves the attacker's pair locked.
+    await sut.recordSignIn(account, owner);
+    expect(await lockedFor(account, attacker)).toBeGreaterThan(500);
+  });
+
+  it('backs the account off exponentially for addresses its owner never signed in from, up to the ceiling', async () => {
+    const account = randomUUID();
+    const stranger = newOrigin().clientAddress;
+    const fail = () => sut.recordPasswordFailure(account, newOrigin().clientAddress);
+    await fail();
+    await fail();
+    expect(await lockedFor(account, stranger)).toBeUndefined();
+    await fail(); // the LOGIN_MAX_ATTEMPTS-th failure: 1 s
+    expect(await lockedFor(account, stranger)).toBe(1);
+    for (let i = 0; i < 3; i += 1) await fail(); // 2, 4, then 8 s
+    expect(await lockedFor(account, stranger)).toBe(8);
+    for (let i = 0; i < 20; i += 1) await fail();
+    expect(await lockedFor(account, stranger)).toBe(ACCOUNT_BACKOFF_CEILING_SECONDS);
+    const owner = newOrigin().clientAddress;
+    await sut.recordSignIn(account, owner);
+    expect(await lockedFor(account, owner)).toBeUndefined();
+  });
+
+  it('caps second-factor guesses per account across addresses: exactly one guess reaches the cap', async () => {
+    const user = randomUUID();
+    const charges = await Promise.all(Array.from({ length: 10 }, () => sut.chargeSecondFactorGuess(user)));
+    expect(charges.filter((c) => c === 'allowed')).toHaveLength(4);
+    expect(charges.filter((c) => c === 'cap-reached')).toHaveLength(1);
+    expect(charges.filter((c) => c === 'capped')).toHaveLength(5);
+    const other = randomUUID();
+    for (let i = 0; i < 6; i += 1) {
+      expect(await sut.chargeSecondFactorGuess(other)).toBe('allowed');
+      await sut.refundSecondFactorGuess(other);
     }
-    await sut.chargePasswordAttempt(account);
-    await sut.chargePasswordAttempt(account);
-    await sut.resetAccount(account);
-    for (let i = 0; i < 3; i += 1) await sut.chargePasswordAttempt(account);
-    await expect(sut.chargePasswordAttempt(account)).rejects.toMatchObject({ code: 'ACCOUNT_LOCKED' });
   });
 
   it('limits attempts per client address, and none without an address', async () => {
@@ -76,18 +115,22 @@ describe(BruteForceProtection.name, () => {
     for (let i = 0; i < 10; i += 1) await sut.chargeAddress(undefined);
   });
 
-  it('limits wrong authenticator codes and mailed codes per account, each on its own counter', async () => {
+  it('limits wrong authenticator codes, mailed codes and reset mails per account, each on its own counter', async () => {
     const user = randomUUID();
     for (let i = 0; i < 3; i += 1) await sut.chargeCodeAttempt(user);
     await expect(sut.chargeCodeAttempt(user)).rejects.toMatchObject({ code: 'RATE_LIMITED' });
     await sut.chargeMail(user);
     await sut.chargeMail(user);
     await expect(sut.chargeMail(user)).rejects.toMatchObject({ code: 'RATE_LIMITED' });
-    await expect(sut.chargePasswordAttempt(user)).resolves.toBeUndefined();
+    expect(await sut.tryChargeResetMail(user)).toBe(true);
+    expect(await sut.tryChargeResetMail(user)).toBe(true);
+    expect(await sut.tryChargeResetMail(user)).toBe(false);
+    await expect(sut.assertPasswordAttemptAllowed(user, undefined)).resolves.toBeUndefined();
   });
 
   it('keeps its counters under the configured key prefix only', async () => {
-    await sut.chargePasswordAttempt(randomUUID());
+    await sut.recordPasswordFailure(randomUUID(), newOrigin().clientAddress);
+    await sut.recordSignIn(randomUUID(), newOrigin().clientAddress);
     const keys = await redis.client.keys(`*${redis.keyPrefix}*`);
     expect(keys.length).toBeGreaterThan(0);
     expect(keys.every((k) => k.startsWith(`${redis.keyPrefix}:limit:`))).toBe(true);

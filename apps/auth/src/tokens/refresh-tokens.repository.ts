@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { type DataSource, type EntityManager, IsNull } from 'typeorm';
+import { type DataSource, type EntityManager, IsNull, Not } from 'typeorm';
 import { RefreshTokenEntity } from './refresh-token.entity';
 
 export type RefreshTokenRow = RefreshTokenEntity;
@@ -38,8 +38,13 @@ export class RefreshTokensRepository {
     );
   }
 
-  async revokeAllOfUser(userId: string): Promise<void> {
-    await this.dataSource.manager.update(RefreshTokenEntity, { userId, revokedAt: IsNull() }, { revokedAt: () => 'now()' });
+  /** Revokes every token of the user, but those of the family `keepFamilyId` when given. */
+  async revokeAllOfUser(userId: string, keepFamilyId?: string): Promise<void> {
+    await this.dataSource.manager.update(
+      RefreshTokenEntity,
+      { userId, revokedAt: IsNull(), ...(keepFamilyId ? { familyId: Not(keepFamilyId) } : {}) },
+      { revokedAt: () => 'now()' },
+    );
   }
 
   /** Drops tokens that expired a while ago; they can no longer be used or reused. */

@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { AccessTokenVerifier, TokenRevocations } from '@cloudstore/access-tokens';
 import { type AuditEvent } from '@cloudstore/jobs';
 import { newUserInput, waitFor } from '@cloudstore/testing';
@@ -11,6 +11,9 @@ import { TokenIssuer } from './token-issuer.service';
 import { type AuthTestApplication, startAuthTestApplication } from '../auth-test-application.test-helper';
 
 const ACCESS_TOKEN_TTL_SECONDS = 3;
+/** The sign-in the test tokens belong to, and its end (far enough off not to cap them). */
+const FAMILY_ID = randomUUID();
+const SIGN_IN_ENDS_AT = Math.floor(Date.now() / 1000) + 86_400;
 
 interface KeyRow {
   key_id: string;
@@ -85,20 +88,20 @@ describe(SigningKeysService.name, () => {
     const [after] = (await keyRows()).filter((r) => r.key_id === row.key_id);
     expect(after?.private_key_pem).toMatch(/^v1\./);
     expect(test.app.get(AuthSecrets).signingKeys.open(after?.private_key_pem ?? '', row.key_id)).toBe(pem);
-    const token = await issuer.issueAccessToken(user, 'family');
+    const token = await issuer.issueAccessToken(user, FAMILY_ID, SIGN_IN_ENDS_AT);
     expect(decodeProtectedHeader(token.token).kid).toBe(row.key_id);
     expect(await codeOf(gatewayVerifier().verify(token.token))).toBe('accepted');
   });
 
   it('rotates: the new key signs at once, the old one verifies until its tokens expired, then is retired and forgotten', async () => {
     const gateway = gatewayVerifier();
-    const before = await issuer.issueAccessToken(user, 'family');
+    const before = await issuer.issueAccessToken(user, FAMILY_ID, SIGN_IN_ENDS_AT);
     const oldKeyId = decodeProtectedHeader(before.token).kid;
     expect(await codeOf(gateway.verify(before.token))).toBe('accepted');
 
     const rotation = await sut.rotate({ operator: 'int-spec' });
     expect(rotation.retiring.map((k) => k.keyId)).toEqual([oldKeyId]);
-    const after = await issuer.issueAccessToken(user, 'family');
+    const after = await issuer.issueAccessToken(user, FAMILY_ID, SIGN_IN_ENDS_AT);
     expect(decodeProtectedHeader(after.token).kid).toBe(rotation.keyId);
     expect(await codeOf(gateway.verify(after.token))).toBe('accepted');
     const verifyUntil = rotation.retiring[0]?.verifyUntil.getTime() ?? 0;
@@ -136,7 +139,7 @@ describe(SigningKeysService.name, () => {
     await Promise.all([sut.rotate({ operator: 'a' }), sut.rotate({ operator: 'b' }), sut.rotate({ operator: 'c' })]);
     const signing = (await keyRows()).filter((r) => r.verify_until === null && r.retired_at === null);
     expect(signing).toHaveLength(1);
-    const token = await issuer.issueAccessToken(user, 'family');
+    const token = await issuer.issueAccessToken(user, FAMILY_ID, SIGN_IN_ENDS_AT);
     expect(decodeProtectedHeader(token.token).kid).toBe(signing[0]?.key_id);
   });
 });

@@ -42,7 +42,7 @@ describe(TokenIssuer.name, () => {
 
   it('issues an access token that verifies as the user, and a refresh token that rotates into a new pair', async () => {
     const user = await newUser();
-    const pair = await sut.issuePair(user);
+    const pair = await sut.issuePair(user, newOrigin());
     const caller = await verifier.verify(pair.accessToken.token);
     expect(caller).toMatchObject({ userId: user.id, username: user.username, role: 'basic' });
     const next = await sut.rotate(pair.refreshToken, newOrigin());
@@ -53,7 +53,7 @@ describe(TokenIssuer.name, () => {
 
   it('revokes the whole family when a rotated refresh token comes back', async () => {
     const user = await newUser();
-    const first = await sut.issuePair(user);
+    const first = await sut.issuePair(user, newOrigin());
     const second = await sut.rotate(first.refreshToken, newOrigin());
     await expect(sut.rotate(first.refreshToken, newOrigin())).rejects.toMatchObject({ code: 'TOKEN_REVOKED' });
     await expect(sut.rotate(second.refreshToken, newOrigin())).rejects.toMatchObject({ code: 'TOKEN_REVOKED' });
@@ -63,7 +63,7 @@ describe(TokenIssuer.name, () => {
 
   it('rotates one refresh token once when two rotations race: the loser is a reuse and the family is revoked', async () => {
     const user = await newUser();
-    const pair = await sut.issuePair(user);
+    const pair = await sut.issuePair(user, newOrigin());
     const outcomes = await Promise.allSettled([
       sut.rotate(pair.refreshToken, newOrigin()),
       sut.rotate(pair.refreshToken, newOrigin()),
@@ -83,20 +83,20 @@ describe(TokenIssuer.name, () => {
   it('refuses an unknown refresh token, an expired one, and any of a deactivated user', async () => {
     await expect(sut.rotate('not-a-token', newOrigin())).rejects.toMatchObject({ code: 'TOKEN_INVALID' });
     const user = await newUser();
-    const expired = await sut.issuePair(user);
+    const expired = await sut.issuePair(user, newOrigin());
     await test.stores.dataSource.query(
       `UPDATE auth.refresh_tokens SET expires_at = now() - interval '1 second' WHERE user_id = $1`,
       [user.id],
     );
     await expect(sut.rotate(expired.refreshToken, newOrigin())).rejects.toMatchObject({ code: 'TOKEN_EXPIRED' });
-    const fresh = await sut.issuePair(user);
+    const fresh = await sut.issuePair(user, newOrigin());
     await users.update(user.id, { active: false });
     await expect(sut.rotate(fresh.refreshToken, newOrigin())).rejects.toMatchObject({ code: 'TOKEN_REVOKED' });
   });
 
   it('logs out: the access token and its whole sign-in stop working', async () => {
     const user = await newUser();
-    const pair = await sut.issuePair(user);
+    const pair = await sut.issuePair(user, newOrigin());
     await sut.logout(await verifier.verify(pair.accessToken.token), newOrigin());
     await expect(verifier.verify(pair.accessToken.token)).rejects.toMatchObject({ code: 'TOKEN_REVOKED' });
     await expect(sut.rotate(pair.refreshToken, newOrigin())).rejects.toMatchObject({ code: 'TOKEN_REVOKED' });
@@ -104,7 +104,7 @@ describe(TokenIssuer.name, () => {
 
   it('renews an access token once when two renewals race', async () => {
     const user = await newUser();
-    const caller = await verifier.verify((await sut.issuePair(user)).accessToken.token);
+    const caller = await verifier.verify((await sut.issuePair(user, newOrigin())).accessToken.token);
     const outcomes = await Promise.allSettled([
       sut.renewAccessToken(caller, newOrigin()),
       sut.renewAccessToken(caller, newOrigin()),
@@ -114,14 +114,14 @@ describe(TokenIssuer.name, () => {
 
   it("revokes every token of a user at once (a role change), and the user's new sign-ins work", async () => {
     const user = await newUser();
-    const before = await sut.issuePair(user);
+    const before = await sut.issuePair(user, newOrigin());
     await sut.revokeAllOfUser(user.id);
     const revokedBy = Date.now();
     await expect(verifier.verify(before.accessToken.token)).rejects.toMatchObject({ code: 'TOKEN_REVOKED' });
     await expect(sut.rotate(before.refreshToken, newOrigin())).rejects.toMatchObject({ code: 'TOKEN_REVOKED' });
     // Tokens carry their issue time in milliseconds: one issued after the revocation's millisecond is good.
     await waitFor('the next millisecond', () => Date.now() > revokedBy, 1000, 1);
-    const after = await sut.issuePair(user);
+    const after = await sut.issuePair(user, newOrigin());
     await expect(verifier.verify(after.accessToken.token)).resolves.toMatchObject({ userId: user.id });
   });
 });

@@ -3,23 +3,28 @@ import type { Caller } from '@cloudstore/access-tokens';
 import { newOrigin, newUserInput } from '@cloudstore/testing';
 import { generate } from 'otplib';
 import { SealBrokenError } from '@cloudstore/master-key';
+import { BruteForceProtection } from '../rate-limits/brute-force-protection.service';
+import { PasswordHasher } from '../users/password-hasher';
 import { UsersRepository } from '../users/users.repository';
 import { TotpSecrets } from './totp-secrets';
 import { RECOVERY_CODE_COUNT, TotpService } from './totp.service';
 import { type AuthTestApplication, startAuthTestApplication } from '../auth-test-application.test-helper';
 
 const LOGIN_MAX_ATTEMPTS = 3;
+const PASSWORD = 'Correct-Horse-42!';
 
 /** Authenticator apps against the real database and Redis: enrolment, codes once, recovery codes, limits. */
 describe(TotpService.name, () => {
   let test: AuthTestApplication;
   let users: UsersRepository;
   let sut: TotpService;
+  let passwordHash: string;
 
   beforeAll(async () => {
     test = await startAuthTestApplication({ LOGIN_MAX_ATTEMPTS: String(LOGIN_MAX_ATTEMPTS) });
     users = test.app.get(UsersRepository);
     sut = test.app.get(TotpService);
+    passwordHash = await test.app.get(PasswordHasher).hash(PASSWORD);
   });
 
   afterAll(async () => {
@@ -33,7 +38,7 @@ describe(TotpService.name, () => {
       usernameKey: username,
       email,
       emailKey: email,
-      passwordHash: 'x',
+      passwordHash,
       role: 'basic',
     });
     const now = Date.now();
@@ -51,7 +56,7 @@ describe(TotpService.name, () => {
 
   /** Enrolled and confirmed: the secret and the recovery codes. */
   async function enrolled(caller: Caller): Promise<{ secret: string; recoveryCodes: string[] }> {
-    const { secret } = await sut.enroll(caller, newOrigin());
+    const { secret } = await sut.enroll(caller, PASSWORD, newOrigin());
     const recoveryCodes = await sut.confirm(caller, await generate({ secret }), newOrigin());
     return { secret, recoveryCodes };
   }
@@ -88,7 +93,26 @@ describe(TotpService.name, () => {
       ),
     );
     expect(matched).toHaveLength(RECOVERY_CODE_COUNT);
-    await expect(sut.enroll(caller, newOrigin())).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(sut.enroll(caller, PASSWORD, newOrigin())).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it('needs the password again to enrol and to disable (INVALID_CREDENTIALS, counted like a failed login)', async () => {
+    const caller = await newCaller();
+    const origin = newOrigin();
+    await expect(sut.enroll(caller, 'Wrong-Horse-42!', origin)).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
+    await expect(sut.enroll(caller, '', origin)).rejects.toMatchObject({ code: 'INVALID_CREDENTIALS' });
+    expect((await withSecrets(caller.userId)).totpSecret).toBeNull();
+    const { recoveryCodes } = await enrolled(caller);
+    await expect(sut.disable(caller, 'Wrong-Horse-42!', recoveryCodes[0], origin)).rejects.toMatchObject({
+      code: 'INVALID_CREDENTIALS',
+    });
+    expect((await withSecrets(caller.userId)).totpEnabledAt).not.toBeNull();
+    // LOGIN_MAX_ATTEMPTS wrong passwords from one address: that address is locked, the right password too;
+    // an address the owner signed in from is not.
+    await expect(sut.disable(caller, PASSWORD, recoveryCodes[0], origin)).rejects.toMatchObject({ code: 'ACCOUNT_LOCKED' });
+    const owners = newOrigin();
+    await test.app.get(BruteForceProtection).recordSignIn(caller.userId, owners.clientAddress);
+    await sut.disable(caller, PASSWORD, recoveryCodes[0], owners);
   });
 
   it('keeps the TOTP secret sealed in the database: no row holds it in plaintext', async () => {
@@ -143,7 +167,7 @@ describe(TotpService.name, () => {
 
   it('refuses a wrong confirming code, and past LOGIN_MAX_ATTEMPTS wrong codes the right one too', async () => {
     const caller = await newCaller();
-    const { secret } = await sut.enroll(caller, newOrigin());
+    const { secret } = await sut.enroll(caller, PASSWORD, newOrigin());
     for (let i = 0; i < LOGIN_MAX_ATTEMPTS; i += 1) {
       await expect(sut.confirm(caller, '000000', newOrigin())).rejects.toMatchObject({ code: 'INVALID_OTP' });
     }
@@ -154,15 +178,15 @@ describe(TotpService.name, () => {
   it('disables with a current code or a recovery code, removing the secret and the recovery codes', async () => {
     const caller = await newCaller();
     const { recoveryCodes } = await enrolled(caller);
-    await expect(sut.disable(caller, '123', newOrigin())).rejects.toMatchObject({ code: 'INVALID_OTP' });
-    await sut.disable(caller, recoveryCodes[0], newOrigin());
+    await expect(sut.disable(caller, PASSWORD, '123', newOrigin())).rejects.toMatchObject({ code: 'INVALID_OTP' });
+    await sut.disable(caller, PASSWORD, recoveryCodes[0], newOrigin());
     expect(await withSecrets(caller.userId)).toMatchObject({ totpSecret: null, totpEnabledAt: null });
     const [left] = await test.stores.dataSource.query<{ n: string }[]>(
       `SELECT count(*) AS n FROM auth.recovery_codes WHERE user_id = $1`,
       [caller.userId],
     );
     expect(left?.n).toBe('0');
-    await expect(sut.disable(caller, recoveryCodes[1], newOrigin())).rejects.toMatchObject({
+    await expect(sut.disable(caller, PASSWORD, recoveryCodes[1], newOrigin())).rejects.toMatchObject({
       code: 'INVALID_ARGUMENT',
     });
   });

@@ -4,6 +4,7 @@ import type { Caller } from '@cloudstore/access-tokens';
 import { DomainError, InvalidArgumentError, InvalidOtpError, TokenRevokedError } from '@cloudstore/contracts';
 import { generateSecret, generateURI, verify } from 'otplib';
 import { AuditTrail, type Origin } from '../audit/audit-trail.service';
+import { Reauthentication } from '../passwords/reauthentication.service';
 import { BruteForceProtection } from '../rate-limits/brute-force-protection.service';
 import { UsersRepository, type UserWithSecrets } from '../users/users.repository';
 import { RecoveryCodesRepository } from './recovery-codes.repository';
@@ -43,10 +44,12 @@ export class TotpService {
     private readonly audit: AuditTrail,
     private readonly protection: BruteForceProtection,
     private readonly secrets: TotpSecrets,
+    private readonly reauthentication: Reauthentication,
   ) {}
 
-  async enroll(caller: Caller, origin: Origin): Promise<{ secret: string; otpauthUri: string }> {
-    const user = await this.requireUser(caller.userId);
+  /** Needs the password again: a stolen access token cannot bind the account to someone else's app. */
+  async enroll(caller: Caller, password: string, origin: Origin): Promise<{ secret: string; otpauthUri: string }> {
+    const user = await this.reauthentication.confirm(caller.userId, password, origin, 'auth.totp_enroll');
     if (user.totpEnabledAt) throw new InvalidArgumentError('An authenticator app is already enabled: disable it first');
     const secret = generateSecret();
     await this.users.setPendingTotpSecret(user.id, this.secrets.seal(user.id, secret));
@@ -74,8 +77,9 @@ export class TotpService {
     return codes;
   }
 
-  async disable(caller: Caller, code: string, origin: Origin): Promise<void> {
-    const user = await this.requireUser(caller.userId);
+  /** Needs the password again and a current code (or a recovery code). */
+  async disable(caller: Caller, password: string, code: string, origin: Origin): Promise<void> {
+    const user = await this.reauthentication.confirm(caller.userId, password, origin, 'auth.totp_disable');
     if (!user.totpEnabledAt) throw new InvalidArgumentError('No authenticator app is enabled');
     await this.chargeCodeAttempt(user.id, origin);
     if (!(await this.verifyForLogin(user, code))) {

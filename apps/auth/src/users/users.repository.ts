@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { EmailTakenError, UsernameTakenError } from '@cloudstore/contracts';
 import { isStorableText, substringPattern } from '@cloudstore/database';
-import { type DataSource, type Repository } from 'typeorm';
+import { type DataSource, type EntityManager, type Repository } from 'typeorm';
 import { EMAIL_UNIQUE_CONSTRAINT, type Role, USERNAME_UNIQUE_CONSTRAINT, UserEntity } from './user.entity';
 
 export interface NewUser {
@@ -51,6 +51,12 @@ export class UsersRepository {
     return this.withSecrets().where('u.id = :id', { id }).getOne();
   }
 
+  /** By the lower-case email address (normalizeEmail's key), with the secrets. */
+  findByEmailKeyWithSecrets(emailKey: string): Promise<UserWithSecrets | null> {
+    if (!isStorableText(emailKey)) return Promise.resolve(null);
+    return this.withSecrets().where('u.email_key = :emailKey', { emailKey }).getOne();
+  }
+
   findById(id: string): Promise<UserEntity | null> {
     return this.users.findOneBy({ id });
   }
@@ -79,8 +85,8 @@ export class UsersRepository {
     return this.findById(id);
   }
 
-  async setPasswordHash(id: string, passwordHash: string): Promise<void> {
-    await this.users.update({ id }, { passwordHash });
+  async setPasswordHash(id: string, passwordHash: string, manager?: EntityManager): Promise<void> {
+    await (manager?.getRepository(UserEntity) ?? this.users).update({ id }, { passwordHash });
   }
 
   /** Stores a new, not yet confirmed, TOTP secret. */

@@ -83,7 +83,7 @@ describe(UsersService.name, () => {
 
   it("changes a user's role for an admin only, revoking the user's tokens at once", async () => {
     const user = await sut.register(newUserInput(), newOrigin());
-    const tokens = await test.app.get(TokenIssuer).issuePair(user);
+    const tokens = await test.app.get(TokenIssuer).issuePair(user, newOrigin());
     await expect(sut.update(user.id, user.id, { role: 'admin' }, newOrigin())).rejects.toMatchObject({
       code: 'PERMISSION_DENIED',
     });

@@ -3,6 +3,9 @@ import type { Caller } from '@cloudstore/access-tokens';
 import type { authApi, commonApi } from '@cloudstore/contracts';
 import { InternalClients } from '../internal-clients/internal-clients';
 
+/** The answer to every reset request: it must not tell whether the address has an account. */
+export const PASSWORD_RESET_ACCEPTED = 'If an account has this address, a reset link was mailed to it';
+
 /** The gateway's side of accounts and login: the auth service does the work, over gRPC. */
 @Injectable()
 export class AccountsService {
@@ -35,16 +38,44 @@ export class AccountsService {
     await this.clients.auth.call('logout', { caller, origin });
   }
 
-  enrollTotp(caller: Caller, origin: commonApi.RequestOrigin): Promise<authApi.EnrollTotpResponse> {
-    return this.clients.auth.call('enrollTotp', { caller, origin });
+  enrollTotp(caller: Caller, password: string, origin: commonApi.RequestOrigin): Promise<authApi.EnrollTotpResponse> {
+    return this.clients.auth.call('enrollTotp', { caller, password, origin });
   }
 
   async confirmTotp(caller: Caller, code: string, origin: commonApi.RequestOrigin): Promise<string[]> {
     return (await this.clients.auth.call('confirmTotp', { caller, code, origin })).recoveryCodes;
   }
 
-  async disableTotp(caller: Caller, code: string, origin: commonApi.RequestOrigin): Promise<void> {
-    await this.clients.auth.call('disableTotp', { caller, code, origin });
+  async disableTotp(caller: Caller, password: string, code: string, origin: commonApi.RequestOrigin): Promise<void> {
+    await this.clients.auth.call('disableTotp', { caller, password, code, origin });
+  }
+
+  async changePassword(
+    caller: Caller,
+    passwords: { currentPassword: string; newPassword: string },
+    origin: commonApi.RequestOrigin,
+  ): Promise<void> {
+    await this.clients.auth.call('changePassword', { caller, ...passwords, origin });
+  }
+
+  async requestPasswordReset(email: string, origin: commonApi.RequestOrigin): Promise<void> {
+    await this.clients.auth.call('requestPasswordReset', { email, origin });
+  }
+
+  async confirmPasswordReset(token: string, newPassword: string, origin: commonApi.RequestOrigin): Promise<void> {
+    await this.clients.auth.call('confirmPasswordReset', { token, newPassword, origin });
+  }
+
+  async listSessions(caller: Caller): Promise<authApi.Session[]> {
+    return (await this.clients.auth.call('listSessions', { caller })).sessions;
+  }
+
+  async revokeSession(caller: Caller, sessionId: string, origin: commonApi.RequestOrigin): Promise<void> {
+    await this.clients.auth.call('revokeSession', { caller, sessionId, origin });
+  }
+
+  async logoutAll(caller: Caller, origin: commonApi.RequestOrigin): Promise<void> {
+    await this.clients.auth.call('logoutAll', { caller, origin });
   }
 
   verificationKeys(): Promise<authApi.GetVerificationKeysResponse> {

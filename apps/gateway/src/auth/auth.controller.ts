@@ -1,17 +1,23 @@
-import { Body, Controller, Get, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req, UseGuards } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Caller } from '@cloudstore/access-tokens';
 import type { authApi } from '@cloudstore/contracts';
 import type { Request } from 'express';
-import { AccountsService } from './accounts.service';
+import { AccountsService, PASSWORD_RESET_ACCEPTED } from './accounts.service';
 import {
+  ChangePasswordBody,
   LoginBody,
+  PasswordResetBody,
+  PasswordResetConfirmBody,
   LoginResult,
   RefreshBody,
   RegisterBody,
   RegisterResult,
+  SessionsResult,
   TokensResult,
   TotpCodeBody,
+  TotpDisableBody,
+  TotpEnrollBody,
   VerifyOtpBody,
 } from './auth.dto';
 import { AuthenticatedGuard, CurrentCaller } from './authenticated.guard';
@@ -89,8 +95,12 @@ export class AuthController {
   @HttpCode(200)
   @ApiBearerAuth()
   @UseGuards(AuthenticatedGuard)
-  async enrollTotp(@CurrentCaller() caller: Caller, @Req() req: Request): Promise<{ secret: string; otpauth_uri: string }> {
-    const result = await this.accounts.enrollTotp(caller, this.origins.http(req));
+  async enrollTotp(
+    @CurrentCaller() caller: Caller,
+    @Body() body: TotpEnrollBody,
+    @Req() req: Request,
+  ): Promise<{ secret: string; otpauth_uri: string }> {
+    const result = await this.accounts.enrollTotp(caller, body.password, this.origins.http(req));
     return { secret: result.secret, otpauth_uri: result.otpauthUri };
   }
 
@@ -112,10 +122,86 @@ export class AuthController {
   @UseGuards(AuthenticatedGuard)
   async disableTotp(
     @CurrentCaller() caller: Caller,
-    @Body() body: TotpCodeBody,
+    @Body() body: TotpDisableBody,
     @Req() req: Request,
   ): Promise<{ success: true }> {
-    await this.accounts.disableTotp(caller, body.code, this.origins.http(req));
+    await this.accounts.disableTotp(caller, body.password, body.code, this.origins.http(req));
+    return { success: true };
+  }
+
+  /** With the current password; every other sign-in ends, this one stays. */
+  @Post('password')
+  @HttpCode(200)
+  @ApiBearerAuth()
+  @UseGuards(AuthenticatedGuard)
+  async changePassword(
+    @CurrentCaller() caller: Caller,
+    @Body() body: ChangePasswordBody,
+    @Req() req: Request,
+  ): Promise<{ success: true }> {
+    await this.accounts.changePassword(
+      caller,
+      { currentPassword: body.current_password, newPassword: body.new_password },
+      this.origins.http(req),
+    );
+    return { success: true };
+  }
+
+  /** Always 202, whether or not the address has an account; a link is mailed when it has. */
+  @Post('password-reset')
+  @HttpCode(202)
+  @ApiAcceptedResponse()
+  async requestPasswordReset(@Body() body: PasswordResetBody, @Req() req: Request): Promise<{ success: true; message: string }> {
+    await this.accounts.requestPasswordReset(body.email, this.origins.http(req));
+    return { success: true, message: PASSWORD_RESET_ACCEPTED };
+  }
+
+  /** The mailed link's token and a new password; every sign-in ends. */
+  @Post('password-reset/confirm')
+  @HttpCode(200)
+  async confirmPasswordReset(@Body() body: PasswordResetConfirmBody, @Req() req: Request): Promise<{ success: true }> {
+    await this.accounts.confirmPasswordReset(body.token, body.new_password, this.origins.http(req));
+    return { success: true };
+  }
+
+  /** The caller's sign-ins that still work, newest first. */
+  @Get('sessions')
+  @ApiBearerAuth()
+  @ApiOkResponse({ type: SessionsResult })
+  @UseGuards(AuthenticatedGuard)
+  async sessions(@CurrentCaller() caller: Caller): Promise<SessionsResult> {
+    const sessions = await this.accounts.listSessions(caller);
+    return {
+      sessions: sessions.map((s) => ({
+        session_id: s.sessionId,
+        id: s.sessionId,
+        device: s.device,
+        address: s.address,
+        created_at: s.createdAt,
+        last_used_at: s.lastUsedAt,
+        expires_at: s.expiresAt,
+        current: s.current,
+      })),
+    };
+  }
+
+  /** Ends one of the caller's sign-ins (another user's is answered as unknown: 404). */
+  @Delete('sessions/:id')
+  @HttpCode(200)
+  @ApiBearerAuth()
+  @UseGuards(AuthenticatedGuard)
+  async revokeSession(@CurrentCaller() caller: Caller, @Param('id') id: string, @Req() req: Request): Promise<{ success: true }> {
+    await this.accounts.revokeSession(caller, id, this.origins.http(req));
+    return { success: true };
+  }
+
+  /** Ends every sign-in of the caller, this one too. */
+  @Post('logout-all')
+  @HttpCode(200)
+  @ApiBearerAuth()
+  @UseGuards(AuthenticatedGuard)
+  async logoutAll(@CurrentCaller() caller: Caller, @Req() req: Request): Promise<{ success: true }> {
+    await this.accounts.logoutAll(caller, this.origins.http(req));
     return { success: true };
   }
 }

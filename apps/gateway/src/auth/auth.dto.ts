@@ -72,6 +72,61 @@ export class TotpCodeBody {
   code!: string;
 }
 
+export class TotpEnrollBody {
+  @ApiProperty({ description: "the account's password, asked again" })
+  @IsString()
+  password!: string;
+}
+
+export class TotpDisableBody extends TotpCodeBody {
+  @ApiProperty({ description: "the account's password, asked again" })
+  @IsString()
+  password!: string;
+}
+
+export class ChangePasswordBody {
+  @ApiProperty()
+  @IsString()
+  current_password!: string;
+
+  @ApiProperty({ description: 'the password policy applies' })
+  @IsString()
+  new_password!: string;
+}
+
+export class PasswordResetBody {
+  @ApiProperty({ example: 'alice@example.com' })
+  @IsString()
+  @MaxLength(MAX)
+  email!: string;
+}
+
+export class PasswordResetConfirmBody {
+  @ApiProperty({ description: 'the `token` query parameter of the mailed link' })
+  @IsString()
+  @MaxLength(MAX)
+  token!: string;
+
+  @ApiProperty({ description: 'the password policy applies' })
+  @IsString()
+  new_password!: string;
+}
+
+export class SessionResult {
+  @ApiProperty() session_id!: string;
+  @ApiProperty({ description: 'the same as session_id' }) id!: string;
+  @ApiProperty({ description: 'the user agent of the login' }) device!: string;
+  @ApiProperty({ description: 'the client address of the login' }) address!: string;
+  @ApiProperty({ description: 'Unix seconds' }) created_at!: number;
+  @ApiProperty({ description: 'Unix seconds: the login or the last refresh' }) last_used_at!: number;
+  @ApiProperty({ description: 'Unix seconds: SESSION_MAX_AGE_SECONDS after the login' }) expires_at!: number;
+  @ApiProperty({ description: 'the sign-in of the token that asks' }) current!: boolean;
+}
+
+export class SessionsResult {
+  @ApiProperty({ type: [SessionResult] }) sessions!: SessionResult[];
+}
+
 export class RegisterResult {
   @ApiProperty() user_id!: string;
   @ApiProperty() username!: string;

@@ -5,7 +5,7 @@ import { InvalidArgumentError, publicApi } from '@cloudstore/contracts';
 import { answerStreamCall, ClientStreamCall, writeAll } from '@cloudstore/grpc';
 import { LOGGER, type Logger, Metrics } from '@cloudstore/observability';
 import { from, ignoreElements, type Observable } from 'rxjs';
-import { AccountsService } from '../auth/accounts.service';
+import { AccountsService, PASSWORD_RESET_ACCEPTED } from '../auth/accounts.service';
 import { DownloadService } from '../files/download.service';
 import { fileInfo, FilesService } from '../files/files.service';
 import { downloadMessages, readUploadStream, type UploadCall } from '../files/grpc-transfer';
@@ -155,7 +155,7 @@ export class CloudStorageGrpcController implements Omit<publicApi.CloudStorageSe
 
   async enrollTotp(request: publicApi.EnrollTotpRequest, metadata: Metadata, call: Call): Promise<publicApi.EnrollTotpResponse> {
     const { caller, origin } = await this.callers.userCall(request, metadata, call);
-    const result = await this.accounts.enrollTotp(caller, origin);
+    const result = await this.accounts.enrollTotp(caller, request.password, origin);
     return { success: true, secret: result.secret, otpauthUri: result.otpauthUri };
   }
 
@@ -177,7 +177,7 @@ export class CloudStorageGrpcController implements Omit<publicApi.CloudStorageSe
     call: Call,
   ): Promise<publicApi.DisableTotpResponse> {
     const { caller, origin } = await this.callers.userCall(request, metadata, call);
-    await this.accounts.disableTotp(caller, request.code, origin);
+    await this.accounts.disableTotp(caller, request.password, request.code, origin);
     return { success: true };
   }
 
@@ -201,5 +201,53 @@ export class CloudStorageGrpcController implements Omit<publicApi.CloudStorageSe
     const { caller, origin } = await this.callers.userCall(request, metadata, call);
     const purged = await this.files.purge(caller, request.fileId, origin);
     return { success: true, purgedBytes: purged };
+  }
+
+  async changePassword(
+    request: publicApi.ChangePasswordRequest,
+    metadata: Metadata,
+    call: Call,
+  ): Promise<publicApi.ChangePasswordResponse> {
+    const { caller, origin } = await this.callers.userCall(request, metadata, call);
+    await this.accounts.changePassword(caller, request, origin);
+    return { success: true, message: 'Password changed; your other sessions are signed out' };
+  }
+
+  async requestPasswordReset(
+    request: publicApi.RequestPasswordResetRequest,
+    metadata: Metadata,
+    call: Call,
+  ): Promise<publicApi.RequestPasswordResetResponse> {
+    await this.accounts.requestPasswordReset(request.email, this.callers.origin(call, metadata));
+    return { success: true, message: PASSWORD_RESET_ACCEPTED };
+  }
+
+  async confirmPasswordReset(
+    request: publicApi.ConfirmPasswordResetRequest,
+    metadata: Metadata,
+    call: Call,
+  ): Promise<publicApi.ConfirmPasswordResetResponse> {
+    await this.accounts.confirmPasswordReset(request.token, request.newPassword, this.callers.origin(call, metadata));
+    return { success: true, message: 'Password reset; every session is signed out' };
+  }
+
+  async listSessions(request: publicApi.ListSessionsRequest, metadata: Metadata): Promise<publicApi.ListSessionsResponse> {
+    return { success: true, sessions: await this.accounts.listSessions(await this.callers.user(request, metadata)) };
+  }
+
+  async revokeSession(
+    request: publicApi.RevokeSessionRequest,
+    metadata: Metadata,
+    call: Call,
+  ): Promise<publicApi.RevokeSessionResponse> {
+    const { caller, origin } = await this.callers.userCall(request, metadata, call);
+    await this.accounts.revokeSession(caller, request.sessionId, origin);
+    return { success: true };
+  }
+
+  async logoutAll(request: publicApi.LogoutAllRequest, metadata: Metadata, call: Call): Promise<publicApi.LogoutAllResponse> {
+    const { caller, origin } = await this.callers.userCall(request, metadata, call);
+    await this.accounts.logoutAll(caller, origin);
+    return { success: true, message: 'Every session is signed out' };
   }
 }

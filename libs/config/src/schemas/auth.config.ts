@@ -28,11 +28,17 @@ export const authConfigSchema = z
     OTP_TTL_SECONDS: envVars.integer(300, 1, 3600),
     ACCESS_TOKEN_TTL_SECONDS: envVars.integer(3600, 1, 86400),
     REFRESH_TOKEN_TTL_SECONDS: envVars.integer(2592000, 60, 31536000),
+    /** Absolute lifetime of a sign-in (its refresh-token family): no renewal carries it further. */
+    SESSION_MAX_AGE_SECONDS: envVars.integer(2592000, 1, 31536000),
     LOGIN_MAX_ATTEMPTS: envVars.integer(5, 1, 1000),
     LOGIN_WINDOW_SECONDS: envVars.integer(900, 1, 86400),
     IP_MAX_ATTEMPTS: envVars.integer(100, 1, 1_000_000),
     /** Codes mailed to one account per LOGIN_WINDOW_SECONDS, so nobody can flood a mailbox. */
     OTP_MAILS_PER_ACCOUNT: envVars.integer(10, 1, 1000),
+    /** Second-factor guesses per account per LOGIN_WINDOW_SECONDS, from all addresses together. */
+    OTP_MAX_ATTEMPTS_PER_ACCOUNT: envVars.integer(10, 1, 1000),
+    /** The page a password-reset mail links to, with `?token=<token>` added. */
+    PASSWORD_RESET_URL: envVars.url('http://localhost:8080/reset-password', ['http:', 'https:']),
     /** `seed`: 12+ characters of four classes; `nist`: 15+ characters, no class rules (SP 800-63B). */
     PASSWORD_POLICY: envVars.oneOf(PASSWORD_POLICIES, 'seed'),
     ADMIN_USERNAME: envVars.optionalString(),

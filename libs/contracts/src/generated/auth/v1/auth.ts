@@ -88,7 +88,11 @@ export interface LogoutResponse {
 
 export interface EnrollTotpRequest {
   caller: Caller | undefined;
-  origin: RequestOrigin | undefined;
+  origin:
+    | RequestOrigin
+    | undefined;
+  /** The account's password, asked again. */
+  password: string;
 }
 
 export interface EnrollTotpResponse {
@@ -110,10 +114,82 @@ export interface ConfirmTotpResponse {
 export interface DisableTotpRequest {
   caller: Caller | undefined;
   code: string;
-  origin: RequestOrigin | undefined;
+  origin:
+    | RequestOrigin
+    | undefined;
+  /** The account's password, asked again. */
+  password: string;
 }
 
 export interface DisableTotpResponse {
+}
+
+export interface ChangePasswordRequest {
+  caller: Caller | undefined;
+  currentPassword: string;
+  newPassword: string;
+  origin: RequestOrigin | undefined;
+}
+
+export interface ChangePasswordResponse {
+}
+
+export interface RequestPasswordResetRequest {
+  email: string;
+  origin: RequestOrigin | undefined;
+}
+
+export interface RequestPasswordResetResponse {
+}
+
+export interface ConfirmPasswordResetRequest {
+  token: string;
+  newPassword: string;
+  origin: RequestOrigin | undefined;
+}
+
+export interface ConfirmPasswordResetResponse {
+}
+
+export interface ListSessionsRequest {
+  caller: Caller | undefined;
+}
+
+/** One sign-in: a completed login and the tokens renewed from it. */
+export interface Session {
+  sessionId: string;
+  /** the user agent of the login */
+  device: string;
+  /** the client address of the login */
+  address: string;
+  createdAt: number;
+  /** the login or the last refresh */
+  lastUsedAt: number;
+  /** SESSION_MAX_AGE_SECONDS after the login */
+  expiresAt: number;
+  /** the caller's own */
+  current: boolean;
+}
+
+export interface ListSessionsResponse {
+  sessions: Session[];
+}
+
+export interface RevokeSessionRequest {
+  caller: Caller | undefined;
+  sessionId: string;
+  origin: RequestOrigin | undefined;
+}
+
+export interface RevokeSessionResponse {
+}
+
+export interface LogoutAllRequest {
+  caller: Caller | undefined;
+  origin: RequestOrigin | undefined;
+}
+
+export interface LogoutAllResponse {
 }
 
 export interface GetVerificationKeysRequest {
@@ -216,6 +292,34 @@ export interface AuthServiceClient {
     metadata: Metadata,
     ...rest: any
   ): Observable<GetVerificationKeysResponse>;
+
+  /** With the current password; the caller's sign-in stays, every other one ends. */
+
+  changePassword(request: ChangePasswordRequest, metadata: Metadata, ...rest: any): Observable<ChangePasswordResponse>;
+
+  /** Mails a single-use reset link when the address has an account; answers alike when not. */
+
+  requestPasswordReset(
+    request: RequestPasswordResetRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Observable<RequestPasswordResetResponse>;
+
+  /** Sets a new password with the link's token; every sign-in ends. */
+
+  confirmPasswordReset(
+    request: ConfirmPasswordResetRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Observable<ConfirmPasswordResetResponse>;
+
+  /** The caller's own sign-ins: list, end one, end all. */
+
+  listSessions(request: ListSessionsRequest, metadata: Metadata, ...rest: any): Observable<ListSessionsResponse>;
+
+  revokeSession(request: RevokeSessionRequest, metadata: Metadata, ...rest: any): Observable<RevokeSessionResponse>;
+
+  logoutAll(request: LogoutAllRequest, metadata: Metadata, ...rest: any): Observable<LogoutAllResponse>;
 }
 
 export interface AuthServiceController {
@@ -278,6 +382,50 @@ export interface AuthServiceController {
     metadata: Metadata,
     ...rest: any
   ): Promise<GetVerificationKeysResponse> | Observable<GetVerificationKeysResponse> | GetVerificationKeysResponse;
+
+  /** With the current password; the caller's sign-in stays, every other one ends. */
+
+  changePassword(
+    request: ChangePasswordRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<ChangePasswordResponse> | Observable<ChangePasswordResponse> | ChangePasswordResponse;
+
+  /** Mails a single-use reset link when the address has an account; answers alike when not. */
+
+  requestPasswordReset(
+    request: RequestPasswordResetRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<RequestPasswordResetResponse> | Observable<RequestPasswordResetResponse> | RequestPasswordResetResponse;
+
+  /** Sets a new password with the link's token; every sign-in ends. */
+
+  confirmPasswordReset(
+    request: ConfirmPasswordResetRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<ConfirmPasswordResetResponse> | Observable<ConfirmPasswordResetResponse> | ConfirmPasswordResetResponse;
+
+  /** The caller's own sign-ins: list, end one, end all. */
+
+  listSessions(
+    request: ListSessionsRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<ListSessionsResponse> | Observable<ListSessionsResponse> | ListSessionsResponse;
+
+  revokeSession(
+    request: RevokeSessionRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<RevokeSessionResponse> | Observable<RevokeSessionResponse> | RevokeSessionResponse;
+
+  logoutAll(
+    request: LogoutAllRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<LogoutAllResponse> | Observable<LogoutAllResponse> | LogoutAllResponse;
 }
 
 export function AuthServiceControllerMethods() {
@@ -292,6 +440,12 @@ export function AuthServiceControllerMethods() {
       "confirmTotp",
       "disableTotp",
       "getVerificationKeys",
+      "changePassword",
+      "requestPasswordReset",
+      "confirmPasswordReset",
+      "listSessions",
+      "revokeSession",
+      "logoutAll",
     ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);

@@ -177,6 +177,8 @@ export interface LogoutResponse {
 
 export interface EnrollTotpRequest {
   authToken: string;
+  /** the account's password, asked again */
+  password: string;
 }
 
 export interface EnrollTotpResponse {
@@ -203,6 +205,8 @@ export interface DisableTotpRequest {
   authToken: string;
   /** a current code or a recovery code */
   code: string;
+  /** the account's password, asked again */
+  password: string;
 }
 
 export interface DisableTotpResponse {
@@ -240,6 +244,82 @@ export interface PurgeFileRequest {
 export interface PurgeFileResponse {
   success: boolean;
   purgedBytes: number;
+}
+
+export interface ChangePasswordRequest {
+  authToken: string;
+  currentPassword: string;
+  newPassword: string;
+}
+
+export interface ChangePasswordResponse {
+  success: boolean;
+  message: string;
+}
+
+export interface RequestPasswordResetRequest {
+  email: string;
+}
+
+/** The same answer whether or not the address has an account. */
+export interface RequestPasswordResetResponse {
+  success: boolean;
+  message: string;
+}
+
+export interface ConfirmPasswordResetRequest {
+  /** the `token` query parameter of the mailed link */
+  token: string;
+  newPassword: string;
+}
+
+export interface ConfirmPasswordResetResponse {
+  success: boolean;
+  message: string;
+}
+
+export interface ListSessionsRequest {
+  authToken: string;
+}
+
+/** One sign-in: a completed login and the tokens renewed from it. */
+export interface SessionInfo {
+  sessionId: string;
+  /** the user agent of the login */
+  device: string;
+  /** the client address of the login */
+  address: string;
+  /** Unix seconds */
+  createdAt: number;
+  /** the login or the last refresh, Unix seconds */
+  lastUsedAt: number;
+  /** SESSION_MAX_AGE_SECONDS after the login, Unix seconds */
+  expiresAt: number;
+  /** the sign-in of the token that asks */
+  current: boolean;
+}
+
+export interface ListSessionsResponse {
+  success: boolean;
+  sessions: SessionInfo[];
+}
+
+export interface RevokeSessionRequest {
+  authToken: string;
+  sessionId: string;
+}
+
+export interface RevokeSessionResponse {
+  success: boolean;
+}
+
+export interface LogoutAllRequest {
+  authToken: string;
+}
+
+export interface LogoutAllResponse {
+  success: boolean;
+  message: string;
 }
 
 export interface UserInfo {
@@ -388,6 +468,31 @@ export interface CloudStorageServiceClient {
   /** Purges a file in the trash now, for good. */
 
   purgeFile(request: PurgeFileRequest, metadata: Metadata, ...rest: any): Observable<PurgeFileResponse>;
+
+  /**
+   * Account security: the password (with the current one; other sign-ins end), a reset by a
+   * mailed single-use link (every sign-in ends), and the caller's own sign-ins.
+   */
+
+  changePassword(request: ChangePasswordRequest, metadata: Metadata, ...rest: any): Observable<ChangePasswordResponse>;
+
+  requestPasswordReset(
+    request: RequestPasswordResetRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Observable<RequestPasswordResetResponse>;
+
+  confirmPasswordReset(
+    request: ConfirmPasswordResetRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Observable<ConfirmPasswordResetResponse>;
+
+  listSessions(request: ListSessionsRequest, metadata: Metadata, ...rest: any): Observable<ListSessionsResponse>;
+
+  revokeSession(request: RevokeSessionRequest, metadata: Metadata, ...rest: any): Observable<RevokeSessionResponse>;
+
+  logoutAll(request: LogoutAllRequest, metadata: Metadata, ...rest: any): Observable<LogoutAllResponse>;
 }
 
 export interface CloudStorageServiceController {
@@ -497,6 +602,47 @@ export interface CloudStorageServiceController {
     metadata: Metadata,
     ...rest: any
   ): Promise<PurgeFileResponse> | Observable<PurgeFileResponse> | PurgeFileResponse;
+
+  /**
+   * Account security: the password (with the current one; other sign-ins end), a reset by a
+   * mailed single-use link (every sign-in ends), and the caller's own sign-ins.
+   */
+
+  changePassword(
+    request: ChangePasswordRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<ChangePasswordResponse> | Observable<ChangePasswordResponse> | ChangePasswordResponse;
+
+  requestPasswordReset(
+    request: RequestPasswordResetRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<RequestPasswordResetResponse> | Observable<RequestPasswordResetResponse> | RequestPasswordResetResponse;
+
+  confirmPasswordReset(
+    request: ConfirmPasswordResetRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<ConfirmPasswordResetResponse> | Observable<ConfirmPasswordResetResponse> | ConfirmPasswordResetResponse;
+
+  listSessions(
+    request: ListSessionsRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<ListSessionsResponse> | Observable<ListSessionsResponse> | ListSessionsResponse;
+
+  revokeSession(
+    request: RevokeSessionRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<RevokeSessionResponse> | Observable<RevokeSessionResponse> | RevokeSessionResponse;
+
+  logoutAll(
+    request: LogoutAllRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<LogoutAllResponse> | Observable<LogoutAllResponse> | LogoutAllResponse;
 }
 
 export function CloudStorageServiceControllerMethods() {
@@ -517,6 +663,12 @@ export function CloudStorageServiceControllerMethods() {
       "listTrash",
       "restoreFile",
       "purgeFile",
+      "changePassword",
+      "requestPasswordReset",
+      "confirmPasswordReset",
+      "listSessions",
+      "revokeSession",
+      "logoutAll",
     ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
