@@ -8,6 +8,7 @@ import type { UserEntity } from '../users/user.entity';
 import { UsersRepository } from '../users/users.repository';
 import { LoginService } from './login.service';
 import { MAX_OTP_ATTEMPTS, sessionHandle } from './login-sessions.store';
+import { TotpSecrets } from '../totp/totp-secrets';
 import {
   auditedFor,
   type AuthTestApplication,
@@ -56,8 +57,9 @@ describe(LoginService.name, () => {
   /** A user with an authenticator app (TOTP_SECRET): logins mail nothing, so mail limits play no part. */
   async function newTotpUser(): Promise<UserEntity> {
     const user = await newUser();
-    await users.setPendingTotpSecret(user.id, TOTP_SECRET);
-    await users.enableTotp(user.id, TOTP_SECRET, 0);
+    const sealed = test.app.get(TotpSecrets).seal(user.id, TOTP_SECRET);
+    await users.setPendingTotpSecret(user.id, sealed);
+    await users.enableTotp(user.id, sealed, 0);
     return user;
   }
 
