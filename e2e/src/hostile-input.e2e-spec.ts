@@ -329,6 +329,8 @@ describe('hostile input: generated bad values for every REST route and public RP
       ['/v1/auth/login', ['username', 'password']],
       ['/v1/auth/verify-otp', ['session_id', 'otp']],
       ['/v1/auth/refresh', ['refresh_token', 'current_token']],
+      ['/v1/auth/password-reset', ['email']],
+      ['/v1/auth/password-reset/confirm', ['token', 'new_password']],
     ] as const)('POST %s answers any body with a contract code', async (path, fields) => {
       await expect(
         fc.assert(
@@ -340,12 +342,14 @@ describe('hostile input: generated bad values for every REST route and public RP
 
     it.each([
       ['POST', '/v1/auth/totp/confirm', ['code']],
-      ['POST', '/v1/auth/totp/disable', ['code']],
+      ['POST', '/v1/auth/totp/disable', ['code', 'password']],
+      ['POST', '/v1/auth/password', ['current_password', 'new_password']],
     ] as const)('%s %s (signed in) answers any body with a contract code', async (method, path, fields) => {
       await expect(
         fc.assert(
           batched(hostileBody(fields), (body) => restCase(method, path, { token: user.token, body })),
-          runs(25),
+          // A wrong password costs an Argon2id check.
+          runs(fields.some((f) => f.includes('password')) ? 8 : 25),
         ),
       ).resolves.toBeUndefined();
     });
@@ -399,6 +403,7 @@ describe('hostile input: generated bad values for every REST route and public RP
       ['POST', '/v1/trash/:id/restore'],
       ['DELETE', '/v1/trash/:id'],
       ['POST', '/v1/admin/nodes/:id/drain'],
+      ['DELETE', '/v1/auth/sessions/:id'],
     ] as const)('%s %s answers any id with a contract code', async (method, path) => {
       const id = fc.oneof(
         hostileString
@@ -421,6 +426,9 @@ describe('hostile input: generated bad values for every REST route and public RP
         ['GET', '/v1/auth/me'],
         ['POST', '/v1/auth/logout'],
         ['POST', '/v1/auth/totp/enroll'],
+        ['GET', '/v1/auth/sessions'],
+        ['POST', '/v1/auth/logout-all'],
+        ['POST', '/v1/auth/password'],
         ['GET', '/v1/files'],
         ['PUT', '/v1/files?filename=a.txt'],
         ['GET', `/v1/files/${randomUUID()}`],
@@ -595,6 +603,10 @@ describe('hostile input: generated bad values for every REST route and public RP
         },
       ],
       ['drainNode', () => admin, 'admin', { nodeId: hostileString.filter((s) => !/^node-\d$/.test(s)) }],
+      ['changePassword', () => env.grpc, 'user', { currentPassword: hostileString, newPassword: hostileString }],
+      ['requestPasswordReset', () => env.grpc, 'none', { email: hostileString }],
+      ['confirmPasswordReset', () => env.grpc, 'none', { token: hostileString, newPassword: hostileString }],
+      ['revokeSession', () => env.grpc, 'user', { sessionId: hostileString }],
     ];
 
     it.each(rpcs.map((r) => [r[0], r] as const))(
@@ -608,7 +620,7 @@ describe('hostile input: generated bad values for every REST route and public RP
               const token = who === 'admin' ? env.admin.token : who === 'user' ? user.token : undefined;
               await grpcCase(client(), method, token ? { ...withIds, authToken: token } : withIds);
             }),
-            runs(method === 'register' || method === 'login' ? 4 : 20),
+            runs(['register', 'login', 'changePassword'].includes(method) ? 4 : 20),
           ),
         ).resolves.toBeUndefined();
       },

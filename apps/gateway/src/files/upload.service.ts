@@ -204,6 +204,10 @@ export class UploadService {
     const failures: string[] = [];
     const writes = new Set<AbortController>();
     const started = Date.now();
+    // A spare write that raced a slow one can bring the copies past the factor: once the factor
+    // is reached, the writes still under way are surplus and are cancelled.
+    let factorReached: () => void = () => undefined;
+    const enough = new Promise<void>((resolve) => (factorReached = resolve));
     // Nodes not reached at all (down, or a channel still reconnecting after a restart): asked
     // again, patiently, when the quorum cannot be had otherwise.
     const unreached: filesApi.NodeTarget[] = [];
@@ -226,7 +230,10 @@ export class UploadService {
           patient.has(target),
         );
         stored.push(target.nodeId);
+        if (stored.length >= prepared.replicationFactor) factorReached();
       } catch (error) {
+        // Cancelled because the others already made the factor: not this node's failure.
+        if (write.signal.aborted && stored.length >= prepared.replicationFactor) return;
         this.metrics.replicaWriteFailures.inc({ node_id: target.nodeId });
         // Too slow, or not reached at all, counts against the node; an answer it gave (full, say) does not.
         const unreachable = error instanceof DomainError && error.code === 'SERVICE_UNAVAILABLE';
@@ -272,7 +279,7 @@ export class UploadService {
     if (pending.size > 0) {
       const grace = Math.min(QUORUM_GRACE_MS.max, Math.max(QUORUM_GRACE_MS.min, Date.now() - started));
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.all(pending), new Promise((resolve) => (timer = setTimeout(resolve, grace)))]);
+      await Promise.race([Promise.all(pending), enough, new Promise((resolve) => (timer = setTimeout(resolve, grace)))]);
       clearTimeout(timer);
       for (const write of writes) write.abort();
       await Promise.all(pending);
