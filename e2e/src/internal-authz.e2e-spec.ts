@@ -55,13 +55,16 @@ describe('authorisation inside the cluster: by certificate identity and by verif
     for (const client of clients) client.close();
   });
 
-  /** A replica of Bob's file: its chunk id and the node that holds it. */
+  /** The node the drain test empties; replicas are read elsewhere so the order of tests does not matter. */
+  const DRAINED_NODE = 'node-2';
+
+  /** A replica of Bob's file on a node no test drains: its chunk id and the node that holds it. */
   async function bobsReplica(): Promise<{ chunkId: string; address: string }> {
     const [row] = await sql<{ chunk_id: string; address: string }>(
       `SELECT r.chunk_id, n.address FROM metadata.chunk_replicas r
        JOIN metadata.chunks c ON c.id = r.chunk_id JOIN metadata.storage_nodes n ON n.node_id = r.node_id
-       WHERE c.file_id = $1 LIMIT 1`,
-      [bobFileId],
+       WHERE c.file_id = $1 AND r.node_id <> $2 LIMIT 1`,
+      [bobFileId, DRAINED_NODE],
     );
     if (!row) throw new Error('no replica of bob’s file');
     return { chunkId: row.chunk_id, address: row.address };
@@ -233,7 +236,7 @@ describe('authorisation inside the cluster: by certificate identity and by verif
   it('audits quota changes and drains with the verified admin as the actor', async () => {
     const quota = await env.rest.patch(`/v1/admin/users/${alice.userId}`, { quota_bytes: 4096 }, env.admin.token);
     expect(quota.status).toBe(200);
-    const drain = await env.rest.post('/v1/admin/nodes/node-2/drain', {}, env.admin.token);
+    const drain = await env.rest.post(`/v1/admin/nodes/${DRAINED_NODE}/drain`, {}, env.admin.token);
     expect(drain.status).toBe(202);
     const rows = await sql<{ operation: string; user_id: string; details: Record<string, unknown> }>(
       `SELECT operation, user_id, details FROM metadata.audit_log WHERE operation IN ('admin.quota_update', 'admin.node_drain')
@@ -241,7 +244,7 @@ describe('authorisation inside the cluster: by certificate identity and by verif
     );
     expect(rows).toEqual([
       { operation: 'admin.quota_update', user_id: env.admin.userId, details: { targetUserId: alice.userId, quotaBytes: 4096 } },
-      { operation: 'admin.node_drain', user_id: env.admin.userId, details: { nodeId: 'node-2' } },
+      { operation: 'admin.node_drain', user_id: env.admin.userId, details: { nodeId: DRAINED_NODE } },
     ]);
   });
 });
