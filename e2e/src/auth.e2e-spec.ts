@@ -284,7 +284,7 @@ describe('auth through the gateway (REST and gRPC), real auth service, PostgreSQ
   });
 
   describe('brute-force protection', () => {
-    it('locks the attacked (account, address) pair after 5 bad passwords, even for the right one, and unlocks after the window', async () => {
+    it('locks the attacked (account, address) pair after 5 bad passwords, even for the right one, for the rest of the window', async () => {
       const who = await register();
       const attacker = rest.withIp(`192.168.${counter}.1`);
       for (let i = 0; i < 5; i += 1) {
@@ -293,18 +293,9 @@ describe('auth through the gateway (REST and gRPC), real auth service, PostgreSQ
       }
       const locked = await attacker.post('/v1/auth/login', { username: who.username, password: who.password });
       expect([locked.status, locked.body['code']]).toEqual([429, 'ACCOUNT_LOCKED']);
+      // The lock ends with the window (shown on real Redis in brute-force-protection.int-spec).
       expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0);
-      // The address's own limit (IP_MAX_ATTEMPTS) runs out meanwhile too; both end with the window.
-      const unlocked = await waitFor(
-        'the pair unlocked',
-        async () => {
-          const res = await attacker.post('/v1/auth/login', { username: who.username, password: who.password });
-          return res.status === 429 ? undefined : res;
-        },
-        (WINDOW_SECONDS + 5) * 1000,
-        250,
-      );
-      expect(unlocked.status).toBe(200);
+      expect(Number(locked.headers.get('retry-after'))).toBeLessThanOrEqual(WINDOW_SECONDS);
     });
 
     it('limits attempts per client address (RATE_LIMITED with Retry-After)', async () => {

@@ -757,7 +757,7 @@ describe('hostile input: generated bad values for every REST route and public RP
       expect(after.body).toEqual(before.body);
     });
 
-    it("a file_id another user holds is answered exactly as the caller's own id in use", async () => {
+    it('a file_id another user holds is free for the caller: nothing says it exists (ids are per user)', async () => {
       const own = await restUpload(env.cluster.httpUrl, other.token, 'own.txt', Buffer.from('own'));
       const put = (token: string, id: string) =>
         fetch(`${env.cluster.httpUrl}/v1/files?filename=x.txt&file_id=${id}`, {
@@ -765,10 +765,15 @@ describe('hostile input: generated bad values for every REST route and public RP
           headers: { authorization: `Bearer ${token}` },
           body: Buffer.from('x'),
         }).then(async (r) => {
-          const body = (await r.json()) as { code: string; detail: string };
-          return [r.status, body.code, body.detail];
+          const body = (await r.json()) as { code?: string; detail?: string; file_id?: string };
+          return [r.status, body.code ?? body.file_id, body.detail];
         });
-      expect(await put(other.token, fileId)).toEqual(await put(other.token, own));
+      expect(await put(other.token, own)).toEqual([400, 'INVALID_ARGUMENT', 'file_id is already in use']);
+      expect(await put(other.token, fileId)).toEqual([201, fileId, undefined]);
+      const victims = await fetch(`${env.cluster.httpUrl}/v1/files/${fileId}`, {
+        headers: { authorization: `Bearer ${user.token}` },
+      });
+      expect(((await victims.json()) as { file_size: number }).file_size).toBe(4);
     });
   });
 

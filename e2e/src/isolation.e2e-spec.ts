@@ -1,10 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { credentials, type Metadata, type ServiceError } from '@grpc/grpc-js';
 import { ADMIN_SERVICE, CLOUD_STORAGE_SERVICE } from '@cloudstore/contracts';
 import { GrpcServiceClient } from '@cloudstore/grpc';
 import { waitFor } from '@cloudstore/testing';
 import { signUp, type TestUser } from './support/accounts';
 import { bearer, type publicGrpcClient, rawUnary } from './support/api-clients';
-import { grpcUpload } from './support/file-transfers';
+import { grpcDownload, grpcUpload } from './support/file-transfers';
 import { TestCluster } from './support/test-cluster';
 
 const ADMIN = { username: 'iso_admin', email: 'iso_admin@example.com', password: 'Admin-Passw0rd-2026!' };
@@ -38,6 +39,36 @@ describe('one caller cannot hurt another: cold start and hostile input (real clu
     await res.arrayBuffer();
     return res.status;
   }
+
+  it("keeps each user's file ids their own: an id another user holds is free, and nothing of theirs shows", async () => {
+    const other = await signUp(env.rest, env.smtp, 'iso_other');
+    const fileId = randomUUID();
+    const upload = (token: string, body: string) =>
+      fetch(`${env.cluster.httpUrl}/v1/files?filename=mine.txt&file_id=${fileId}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${token}` },
+        body,
+      }).then(async (res) => ({ status: res.status, body: (await res.json()) as Record<string, unknown> }));
+
+    expect(await upload(user.token, 'the first user’s')).toMatchObject({ status: 201, body: { file_id: fileId } });
+    // The same id, chosen by another user over gRPC: an upload like any other.
+    const theirs = await grpcUpload(env.grpc, other.token, 'mine.txt', Buffer.from('the other user’s'), { fileId }).done;
+    expect(theirs).toMatchObject({ success: true, fileId });
+    // Each reads their own bytes under the id; only a second use by the same user is refused.
+    const read = async (token: string) =>
+      (
+        await fetch(`${env.cluster.httpUrl}/v1/files/${fileId}/content`, { headers: { authorization: `Bearer ${token}` } })
+      ).text();
+    expect([await read(user.token), await read(other.token)]).toEqual(['the first user’s', 'the other user’s']);
+    expect((await grpcDownload(env.grpc, other.token, fileId)).data.toString()).toBe('the other user’s');
+    expect(await upload(user.token, 'again')).toMatchObject({
+      status: 400,
+      body: { code: 'INVALID_ARGUMENT', detail: 'file_id is already in use' },
+    });
+    // Deleting one user's file leaves the other's.
+    expect((await env.rest.request('DELETE', `/v1/files/${fileId}`, { token: other.token })).status).toBe(200);
+    expect(await read(user.token)).toBe('the first user’s');
+  });
 
   it('accepts 50 concurrent requests with valid tokens at a just-restarted gateway', async () => {
     const others = await Promise.all(Array.from({ length: 4 }, () => signUp(env.rest, env.smtp, 'cold')));

@@ -136,9 +136,9 @@ export async function benchStorage(
   await pg.connect();
   const filesOfUser = 100_000;
   await pg.query(
-    `INSERT INTO metadata.files (id, owner_id, filename, size_bytes, sha256, chunk_count, chunk_size, uploaded_at)
-     SELECT gen_random_uuid(), $1, 'document-' || g || '.txt', 1000, repeat('0', 64), 1, 1000, now() - make_interval(secs => g)
-     FROM generate_series(1, $2) g`,
+    `INSERT INTO metadata.files (id, public_id, owner_id, filename, size_bytes, sha256, chunk_count, chunk_size, uploaded_at)
+     SELECT id, id, $1, 'document-' || g || '.txt', 1000, repeat('0', 64), 1, 1000, now() - make_interval(secs => g)
+     FROM (SELECT gen_random_uuid() AS id, g FROM generate_series(1, $2) g) generated`,
     [userId, filesOfUser],
   );
   await pg.query('UPDATE metadata.user_quotas SET file_count = file_count + $2 WHERE user_id = $1', [userId, filesOfUser]);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type AuthConfig, authConfigSchema, loadConfig } from '@cloudstore/config';
-import { createTestRedis, newOrigin, type TestRedis } from '@cloudstore/testing';
+import { createTestRedis, newOrigin, type TestRedis, waitFor } from '@cloudstore/testing';
 import { ACCOUNT_BACKOFF_CEILING_SECONDS, BruteForceProtection } from './brute-force-protection.service';
 
 /** The limits against guessing and flooding, on the real Redis (atomic across auth replicas). */
@@ -69,6 +69,23 @@ describe(BruteForceProtection.name, () => {
     // A completed login from the owner's address leaves the attacker's pair locked.
     await sut.recordSignIn(account, owner);
     expect(await lockedFor(account, attacker)).toBeGreaterThan(500);
+  });
+
+  it('unlocks the pair and the address when the window ends', async () => {
+    // A 3 s window; failures are recorded directly, so no password hashing races it.
+    const short = new BruteForceProtection({ ...config, LOGIN_WINDOW_SECONDS: 3 }, redis.client);
+    const account = randomUUID();
+    const attacker = newOrigin().clientAddress;
+    for (let i = 0; i < config.LOGIN_MAX_ATTEMPTS; i += 1) await short.recordPasswordFailure(account, attacker);
+    for (let i = 0; i < config.IP_MAX_ATTEMPTS; i += 1) await short.chargeAddress(attacker);
+    const locked = await short
+      .assertPasswordAttemptAllowed(account, attacker)
+      .catch((e: { code: string; retryAfterSeconds: number }) => e);
+    expect(locked).toMatchObject({ code: 'ACCOUNT_LOCKED' });
+    expect((locked as { retryAfterSeconds: number }).retryAfterSeconds).toBeLessThanOrEqual(3);
+    await expect(short.chargeAddress(attacker)).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    await waitFor('the pair unlocked', () => short.assertPasswordAttemptAllowed(account, attacker).then(() => true), 10_000, 100);
+    await expect(short.chargeAddress(attacker)).resolves.toBeUndefined();
   });
 
   it('backs the account off exponentially for addresses its owner never signed in from, up to the ceiling', async () => {

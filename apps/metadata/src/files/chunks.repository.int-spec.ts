@@ -64,6 +64,7 @@ describe(ChunksRepository.name, () => {
     await dataSource.transaction(async (manager) => {
       await files.insert(manager, {
         id: fileId,
+        publicId: fileId,
         ownerId: randomUUID(),
         filename: 'f.bin',
         sizeBytes: chunkCount * chunkSize,

@@ -6,7 +6,7 @@ import type { FileEntity } from './file.entity';
 export function fileRecord(file: FileEntity, storageNodes: string[] = [], trashRetentionSeconds = 0): filesApi.FileRecord {
   const deletedAt = toUnixSeconds(file.deletedAt);
   return {
-    fileId: file.id,
+    fileId: file.publicId,
     filename: file.filename,
     size: file.sizeBytes,
     sha256: file.sha256,

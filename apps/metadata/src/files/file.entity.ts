@@ -6,11 +6,18 @@ import { bigintToNumber } from '@cloudstore/database';
 @Index('files_owner_listing_idx', ['ownerId', 'uploadedAt', 'id'], { where: 'deleted_at IS NULL' })
 @Index('files_owner_trash_idx', ['ownerId', 'deletedAt', 'id'], { where: 'deleted_at IS NOT NULL' })
 @Index('files_purge_idx', ['deletedAt'], { where: 'deleted_at IS NOT NULL' })
+// File ids are an owner's own namespace: another user's file never makes an id taken.
+@Index('files_owner_public_id_unique', ['ownerId', 'publicId'], { unique: true })
 // A pg_trgm GIN index on lower(filename), created by migration: TypeORM cannot describe it.
 @Index('files_filename_trgm_idx', { synchronize: false })
 export class FileEntity {
+  /** The row's own id, which chunks point at; never shown to users. */
   @PrimaryColumn({ type: 'uuid' })
   id!: string;
+
+  /** The `file_id` its owner knows it by: chosen at upload, or the row's id. Unique per owner only. */
+  @Column({ type: 'uuid' })
+  publicId!: string;
 
   @Column({ type: 'uuid' })
   ownerId!: string;

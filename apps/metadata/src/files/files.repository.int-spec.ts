@@ -19,10 +19,12 @@ describe(FilesRepository.name, () => {
     await db.drop();
   });
 
-  async function newFile(ownerId: string, filename = `f-${randomUUID()}.bin`, sizeBytes = 100) {
+  /** A committed file; its public id differs from its row id, so every lookup shows which one it uses. */
+  async function newFile(ownerId: string, filename = `f-${randomUUID()}.bin`, sizeBytes = 100, publicId: string = randomUUID()) {
     return dataSource.transaction((manager) =>
       sut.insert(manager, {
         id: randomUUID(),
+        publicId,
         ownerId,
         filename,
         sizeBytes,
@@ -45,13 +47,28 @@ describe(FilesRepository.name, () => {
     ]);
   }
 
-  it('finds a live file only for its owner', async () => {
+  it('finds a live file by the id its owner knows, only for its owner', async () => {
     const owner = randomUUID();
     const file = await newFile(owner);
-    expect(await sut.findActive(owner, file.id)).toMatchObject({ id: file.id, ownerId: owner, sizeBytes: 100 });
-    expect(await sut.findActive(randomUUID(), file.id)).toBeNull();
-    expect(await sut.idTaken(file.id)).toBe(true);
-    expect(await sut.idTaken(randomUUID())).toBe(false);
+    expect(await sut.findActive(owner, file.publicId)).toMatchObject({ id: file.id, ownerId: owner, sizeBytes: 100 });
+    expect(await sut.findActive(owner, file.id)).toBeNull();
+    expect(await sut.findActive(randomUUID(), file.publicId)).toBeNull();
+    expect(await sut.idTaken(owner, file.publicId)).toBe(true);
+    expect(await sut.idTaken(owner, randomUUID())).toBe(false);
+  });
+
+  it('keeps file ids per owner: another owner may use the same id, and it is not taken for them', async () => {
+    const [alice, bob] = [randomUUID(), randomUUID()];
+    const alices = await newFile(alice, 'alice.bin', 100);
+    expect(await sut.idTaken(bob, alices.publicId)).toBe(false);
+    const bobs = await newFile(bob, 'bob.bin', 200, alices.publicId);
+    expect(await sut.findActive(alice, alices.publicId)).toMatchObject({ id: alices.id, filename: 'alice.bin' });
+    expect(await sut.findActive(bob, alices.publicId)).toMatchObject({ id: bobs.id, filename: 'bob.bin' });
+    await expect(newFile(bob, 'again.bin', 1, alices.publicId)).rejects.toMatchObject({
+      constraint: 'files_owner_public_id_unique',
+    });
+    expect(await dataSource.transaction((m) => sut.softDelete(m, bob, alices.publicId))).toMatchObject({ id: bobs.id });
+    expect(await sut.findActive(alice, alices.publicId)).toMatchObject({ id: alices.id });
   });
 
   it('lists newest first, pages, and filters by a case-insensitive substring with % and _ taken literally', async () => {
@@ -71,23 +88,24 @@ describe(FilesRepository.name, () => {
   it('moves a file to the trash once; it leaves the listing and is restored within its retention', async () => {
     const owner = randomUUID();
     const file = await newFile(owner, 'trashed.bin', 700);
-    expect(await dataSource.transaction((m) => sut.softDelete(m, randomUUID(), file.id))).toBeUndefined();
-    expect(await dataSource.transaction((m) => sut.softDelete(m, owner, file.id))).toMatchObject({
+    expect(await dataSource.transaction((m) => sut.softDelete(m, randomUUID(), file.publicId))).toBeUndefined();
+    expect(await dataSource.transaction((m) => sut.softDelete(m, owner, file.publicId))).toMatchObject({
       id: file.id,
+      publicId: file.publicId,
       sizeBytes: 700,
     });
-    expect(await dataSource.transaction((m) => sut.softDelete(m, owner, file.id))).toBeUndefined();
-    expect(await sut.findActive(owner, file.id)).toBeNull();
+    expect(await dataSource.transaction((m) => sut.softDelete(m, owner, file.publicId))).toBeUndefined();
+    expect(await sut.findActive(owner, file.publicId)).toBeNull();
     expect((await sut.list(owner, 10, 0, ''))[0]).toEqual([]);
     expect(await sut.listTrash(owner, 10, 0)).toEqual([[expect.objectContaining({ id: file.id })], 1]);
 
     await deletedSecondsAgo(file.id, 50);
-    expect(await dataSource.transaction((m) => sut.restore(m, owner, file.id, 30))).toBeUndefined();
-    expect(await dataSource.transaction((m) => sut.restore(m, owner, file.id, 60))).toMatchObject({
+    expect(await dataSource.transaction((m) => sut.restore(m, owner, file.publicId, 30))).toBeUndefined();
+    expect(await dataSource.transaction((m) => sut.restore(m, owner, file.publicId, 60))).toMatchObject({
       id: file.id,
       deletedAt: null,
     });
-    expect(await sut.findActive(owner, file.id)).not.toBeNull();
+    expect(await sut.findActive(owner, file.publicId)).not.toBeNull();
   });
 
   it("purges from the trash: the owner's file at once, anyone's after the retention, never a live one", async () => {
@@ -96,35 +114,37 @@ describe(FilesRepository.name, () => {
     const mine = await newFile(owner);
     const expired = await newFile(randomUUID());
     const fresh = await newFile(randomUUID());
-    for (const f of [mine, expired, fresh]) await dataSource.transaction((m) => sut.softDelete(m, f.ownerId, f.id));
+    for (const f of [mine, expired, fresh]) await dataSource.transaction((m) => sut.softDelete(m, f.ownerId, f.publicId));
     await deletedSecondsAgo(expired.id, 3600);
+    const purge = (which: Parameters<FilesRepository['deleteFromTrash']>[1]) =>
+      dataSource.transaction((m) => sut.deleteFromTrash(m, which));
 
-    expect(await dataSource.transaction((m) => sut.deleteFromTrash(m, live.id, { ownerId: owner }))).toBeUndefined();
-    expect(await dataSource.transaction((m) => sut.deleteFromTrash(m, mine.id, { ownerId: randomUUID() }))).toBeUndefined();
-    expect(await dataSource.transaction((m) => sut.deleteFromTrash(m, mine.id, { ownerId: owner }))).toMatchObject({
+    expect(await purge({ ownerId: owner, fileId: live.publicId })).toBeUndefined();
+    expect(await purge({ ownerId: randomUUID(), fileId: mine.publicId })).toBeUndefined();
+    expect(await purge({ ownerId: owner, fileId: mine.id })).toBeUndefined();
+    expect(await purge({ ownerId: owner, fileId: mine.publicId })).toMatchObject({
       id: mine.id,
+      publicId: mine.publicId,
       ownerId: owner,
     });
     const due = await sut.expiredInTrash(600, 1000);
     expect(due).toContain(expired.id);
     expect(due).not.toContain(fresh.id);
-    expect(await dataSource.transaction((m) => sut.deleteFromTrash(m, fresh.id, { retentionSeconds: 600 }))).toBeUndefined();
-    expect(await dataSource.transaction((m) => sut.deleteFromTrash(m, expired.id, { retentionSeconds: 600 }))).toMatchObject({
-      id: expired.id,
-    });
-    expect(await sut.idTaken(expired.id)).toBe(false);
+    expect(await purge({ id: fresh.id, retentionSeconds: 600 })).toBeUndefined();
+    expect(await purge({ id: expired.id, retentionSeconds: 600 })).toMatchObject({ id: expired.id });
+    expect(await sut.idTaken(expired.ownerId, expired.publicId)).toBe(false);
   });
 
   it('lets one of a concurrent restore and purge of one file win', async () => {
     const owner = randomUUID();
     const file = await newFile(owner);
-    await dataSource.transaction((m) => sut.softDelete(m, owner, file.id));
+    await dataSource.transaction((m) => sut.softDelete(m, owner, file.publicId));
     const [restored, purged] = await Promise.all([
-      dataSource.transaction((m) => sut.restore(m, owner, file.id, 3600)),
-      dataSource.transaction((m) => sut.deleteFromTrash(m, file.id, { ownerId: owner })),
+      dataSource.transaction((m) => sut.restore(m, owner, file.publicId, 3600)),
+      dataSource.transaction((m) => sut.deleteFromTrash(m, { ownerId: owner, fileId: file.publicId })),
     ]);
     expect([restored, purged].filter((r) => r !== undefined)).toHaveLength(1);
-    const alive = await sut.findActive(owner, file.id);
-    expect([alive?.id, await sut.idTaken(file.id)]).toEqual(restored ? [file.id, true] : [undefined, false]);
+    const alive = await sut.findActive(owner, file.publicId);
+    expect([alive?.id, await sut.idTaken(owner, file.publicId)]).toEqual(restored ? [file.id, true] : [undefined, false]);
   });
 });

@@ -12,6 +12,7 @@ function returnedRows<T>(result: unknown): T[] {
 /** A file leaving the trash for good, as the purge reports it. */
 export interface PurgedFile {
   readonly id: string;
+  readonly publicId: string;
   readonly ownerId: string;
   readonly filename: string;
   readonly sizeBytes: number;
@@ -27,13 +28,14 @@ export class FilesRepository {
     return manager.findOneByOrFail(FileEntity, { id: file.id });
   }
 
+  /** The owner's live file they know as `fileId`. */
   findActive(ownerId: string, fileId: string): Promise<FileEntity | null> {
-    return this.dataSource.manager.findOneBy(FileEntity, { id: fileId, ownerId, deletedAt: IsNull() });
+    return this.dataSource.manager.findOneBy(FileEntity, { publicId: fileId, ownerId, deletedAt: IsNull() });
   }
 
-  /** Whether any file, of anyone, alive or deleted, has this id. */
-  async idTaken(fileId: string, manager: EntityManager = this.dataSource.manager): Promise<boolean> {
-    return (await manager.countBy(FileEntity, { id: fileId })) > 0;
+  /** Whether one of the owner's files, alive or in the trash, has this id: others' files never count. */
+  async idTaken(ownerId: string, fileId: string, manager: EntityManager = this.dataSource.manager): Promise<boolean> {
+    return (await manager.countBy(FileEntity, { ownerId, publicId: fileId })) > 0;
   }
 
   /**
@@ -57,11 +59,11 @@ export class FilesRepository {
 
   /** Marks the file deleted (into the trash); the file, or undefined when there was no such live file. */
   async softDelete(manager: EntityManager, ownerId: string, fileId: string): Promise<FileEntity | undefined> {
-    const rows = returnedRows<{ id: string; filename: string; sizeBytes: string }>(
+    const rows = returnedRows<{ id: string; publicId: string; filename: string; sizeBytes: string }>(
       await manager.query(
         `UPDATE "metadata"."files" SET "deleted_at" = now()
-         WHERE "id" = $1 AND "owner_id" = $2 AND "deleted_at" IS NULL
-         RETURNING "id", "filename", "size_bytes" AS "sizeBytes"`,
+         WHERE "public_id" = $1 AND "owner_id" = $2 AND "deleted_at" IS NULL
+         RETURNING "id", "public_id" AS "publicId", "filename", "size_bytes" AS "sizeBytes"`,
         [fileId, ownerId],
       ),
     );
@@ -94,36 +96,44 @@ export class FilesRepository {
     const rows = returnedRows<{ id: string }>(
       await manager.query(
         `UPDATE "metadata"."files" SET "deleted_at" = NULL
-         WHERE "id" = $1 AND "owner_id" = $2 AND "deleted_at" IS NOT NULL AND "deleted_at" > now() - make_interval(secs => $3)
+         WHERE "public_id" = $1 AND "owner_id" = $2 AND "deleted_at" IS NOT NULL AND "deleted_at" > now() - make_interval(secs => $3)
          RETURNING "id"`,
         [fileId, ownerId, retentionSeconds],
       ),
     );
-    return rows[0] ? manager.findOneByOrFail(FileEntity, { id: fileId }) : undefined;
+    return rows[0] ? manager.findOneByOrFail(FileEntity, { id: rows[0].id }) : undefined;
   }
 
   /**
-   * Deletes the record of a file in the trash: the owner's file at their request, or any file
-   * whose retention ran out. Undefined when there was no such file (restored, or purged already).
+   * Deletes the record of a file in the trash: the owner's file at their request (by the id they
+   * know it by), or a file whose retention ran out (by its row id). Undefined when there was no
+   * such file (restored, or purged already).
    */
   async deleteFromTrash(
     manager: EntityManager,
-    fileId: string,
-    which: { ownerId: string } | { retentionSeconds: number },
+    which: { ownerId: string; fileId: string } | { id: string; retentionSeconds: number },
   ): Promise<PurgedFile | undefined> {
-    const [condition, value] =
+    const [condition, values] =
       'ownerId' in which
-        ? [`"owner_id" = $2`, which.ownerId]
-        : [`"deleted_at" <= now() - make_interval(secs => $2)`, which.retentionSeconds];
-    const rows = returnedRows<{ id: string; owner_id: string; filename: string; size_bytes: string }>(
+        ? [`"public_id" = $1 AND "owner_id" = $2`, [which.fileId, which.ownerId]]
+        : [`"id" = $1 AND "deleted_at" <= now() - make_interval(secs => $2)`, [which.id, which.retentionSeconds]];
+    const rows = returnedRows<{ id: string; public_id: string; owner_id: string; filename: string; size_bytes: string }>(
       await manager.query(
-        `DELETE FROM "metadata"."files" WHERE "id" = $1 AND "deleted_at" IS NOT NULL AND ${condition}
-         RETURNING "id", "owner_id", "filename", "size_bytes"`,
-        [fileId, value],
+        `DELETE FROM "metadata"."files" WHERE "deleted_at" IS NOT NULL AND ${condition}
+         RETURNING "id", "public_id", "owner_id", "filename", "size_bytes"`,
+        values,
       ),
     );
     const row = rows[0];
-    return row ? { id: row.id, ownerId: row.owner_id, filename: row.filename, sizeBytes: Number(row.size_bytes) } : undefined;
+    return row
+      ? {
+          id: row.id,
+          publicId: row.public_id,
+          ownerId: row.owner_id,
+          filename: row.filename,
+          sizeBytes: Number(row.size_bytes),
+        }
+      : undefined;
   }
 
   /** Files whose time in the trash is over, longest deleted first. */

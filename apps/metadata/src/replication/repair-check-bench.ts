@@ -182,8 +182,8 @@ async function seed(url: string, chunks: number): Promise<number> {
        SELECT 'node-' || i, '127.0.0.1:' || (50071 + i), 1e15, now() + interval '1 day' FROM generate_series(0, 3) i`,
     );
     await pg.query(
-      `INSERT INTO metadata.files (id, owner_id, filename, size_bytes, sha256, chunk_count, chunk_size)
-       SELECT md5('file' || f)::uuid, md5('owner' || (f % 1000))::uuid, 'file-' || f || '.bin', 16777216, md5('sha' || f), 4, 4194304
+      `INSERT INTO metadata.files (id, public_id, owner_id, filename, size_bytes, sha256, chunk_count, chunk_size)
+       SELECT md5('file' || f)::uuid, md5('file' || f)::uuid, md5('owner' || (f % 1000))::uuid, 'file-' || f || '.bin', 16777216, md5('sha' || f), 4, 4194304
        FROM generate_series(0, $1::int / 4 - 1) f`,
       [chunks],
     );

@@ -71,8 +71,8 @@ describe('repair detection (real PostgreSQL and Redis, migrations applied)', () 
   async function chunk(id: string, replicas: string[], options: { deleted?: boolean } = {}): Promise<string> {
     const fileId = randomUUID();
     await dataSource.query(
-      `INSERT INTO metadata.files (id, owner_id, filename, size_bytes, sha256, chunk_count, chunk_size, deleted_at)
-       VALUES ($1, $2, $3, 10, 'x', 1, 10, $4)`,
+      `INSERT INTO metadata.files (id, public_id, owner_id, filename, size_bytes, sha256, chunk_count, chunk_size, deleted_at)
+       VALUES ($1, $1, $2, $3, 10, 'x', 1, 10, $4)`,
       [fileId, randomUUID(), `${id}.bin`, options.deleted ? new Date() : null],
     );
     await dataSource.query(`INSERT INTO metadata.chunks (id, file_id, "index", size_bytes, sha256) VALUES ($1, $2, 0, 10, 'x')`, [

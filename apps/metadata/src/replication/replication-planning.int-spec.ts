@@ -67,7 +67,7 @@ describe(ReplicationService.name, () => {
     const chunk = newChunk(2000);
     const fileId = randomUUID();
     await dataSource.query(
-      `INSERT INTO metadata.files (id, owner_id, filename, size_bytes, sha256, chunk_count, chunk_size) VALUES ($1, $2, 'f', 2000, $3, 1, 2000)`,
+      `INSERT INTO metadata.files (id, public_id, owner_id, filename, size_bytes, sha256, chunk_count, chunk_size) VALUES ($1, $1, $2, 'f', 2000, $3, 1, 2000)`,
       [fileId, randomUUID(), chunk.sha256],
     );
     await dataSource.query(`INSERT INTO metadata.chunks (id, file_id, index, size_bytes, sha256) VALUES ($1, $2, 0, 2000, $3)`, [

@@ -67,8 +67,8 @@ describe(`${ReplicationService.name} under a chunk lock (real PostgreSQL and Red
     const chunkId = `chunk-${randomBytes(4).toString('hex')}`;
     const fileId = randomUUID();
     await dataSource.query(
-      `INSERT INTO metadata.files (id, owner_id, filename, size_bytes, sha256, chunk_count, chunk_size)
-       VALUES ($1, $2, 'f.bin', 10, 'x', 1, 10)`,
+      `INSERT INTO metadata.files (id, public_id, owner_id, filename, size_bytes, sha256, chunk_count, chunk_size)
+       VALUES ($1, $1, $2, 'f.bin', 10, 'x', 1, 10)`,
       [fileId, randomUUID()],
     );
     await dataSource.query(`INSERT INTO metadata.chunks (id, file_id, "index", size_bytes, sha256) VALUES ($1, $2, 0, 10, 'x')`, [

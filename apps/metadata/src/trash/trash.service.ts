@@ -62,7 +62,7 @@ export class TrashService {
   /** Purges a file of the owner's trash now. */
   async purge(request: filesApi.PurgeFileRequest): Promise<filesApi.PurgeFileResponse> {
     if (!isUuid(request.ownerId) || !isUuid(request.fileId)) throw new FileNotFoundError();
-    const purged = await this.purgeOne(request.fileId, { ownerId: request.ownerId }, request.origin);
+    const purged = await this.purgeOne({ ownerId: request.ownerId, fileId: request.fileId }, request.origin);
     if (!purged) throw new FileNotFoundError();
     await this.jobs.collectOrphanChunks();
     return { purgedBytes: purged.sizeBytes };
@@ -74,7 +74,7 @@ export class TrashService {
     let purged = 0;
     for (;;) {
       const expired = await this.files.expiredInTrash(retentionSeconds, PURGE_BATCH);
-      for (const fileId of expired) if (await this.purgeOne(fileId, { retentionSeconds })) purged += 1;
+      for (const id of expired) if (await this.purgeOne({ id, retentionSeconds })) purged += 1;
       if (expired.length < PURGE_BATCH) break;
     }
     if (purged > 0) this.logger.info({ count: purged }, 'purged files whose time in the trash was over');
@@ -82,12 +82,11 @@ export class TrashService {
   }
 
   private purgeOne(
-    fileId: string,
-    which: { ownerId: string } | { retentionSeconds: number },
+    which: { ownerId: string; fileId: string } | { id: string; retentionSeconds: number },
     origin?: commonApi.RequestOrigin,
   ): Promise<PurgedFile | undefined> {
     return this.dataSource.transaction(async (manager) => {
-      const file = await this.files.deleteFromTrash(manager, fileId, which);
+      const file = await this.files.deleteFromTrash(manager, which);
       if (!file) return undefined;
       await this.chunks.detachFromFile(manager, file.id);
       const reason = 'ownerId' in which ? 'requested' : 'retention';
@@ -98,7 +97,7 @@ export class TrashService {
 
   private auditEvent(
     operation: string,
-    file: { id: string; ownerId: string; filename: string; sizeBytes: number },
+    file: { publicId: string; ownerId: string; filename: string; sizeBytes: number },
     origin: commonApi.RequestOrigin | undefined,
     details?: Record<string, string>,
   ) {
@@ -106,7 +105,7 @@ export class TrashService {
       operation,
       status: 'success',
       userId: file.ownerId,
-      fileId: file.id,
+      fileId: file.publicId,
       filename: file.filename,
       sizeBytes: file.sizeBytes,
       origin,

@@ -55,7 +55,8 @@ describe(UploadReservationsService.name, () => {
         await uploads.insert(manager, {
           id,
           ownerId,
-          fileId: randomUUID(),
+          fileId: id,
+          publicFileId: id,
           filename: `f${i}`,
           contentType: 'application/octet-stream',
           declaredSize: declared === undefined ? -1 : reserved,

@@ -3,6 +3,9 @@ import { bigintToNumber } from '@cloudstore/database';
 
 export type UploadStatus = 'open' | 'committed' | 'aborted';
 
+/** The index that lets one open upload per owner name a file id. */
+export const OPEN_UPLOAD_FILE_ID_UNIQUE = 'uploads_open_owner_public_file_id_unique';
+
 /**
  * An upload in progress. Its reservation holds quota while bytes arrive; commit turns it into a
  * file, abort (or idleness) releases it and leaves its chunks to garbage collection.
@@ -11,6 +14,8 @@ export type UploadStatus = 'open' | 'committed' | 'aborted';
 @Index('uploads_open_idle_idx', ['updatedAt'], { where: "status = 'open'" })
 // An owner's open uploads in order of age: the quota's wound-wait rule ranks them.
 @Index('uploads_open_owner_idx', ['ownerId', 'createdAt'], { where: "status = 'open'" })
+// While open, an upload holds its file id in its owner's namespace (committed, the file holds it).
+@Index(OPEN_UPLOAD_FILE_ID_UNIQUE, ['ownerId', 'publicFileId'], { unique: true, where: "status = 'open'" })
 @Check('uploads_status_check', `"status" IN ('open', 'committed', 'aborted')`)
 @Check('uploads_reserved_check', `"reserved_bytes" >= 0`)
 export class UploadEntity {
@@ -20,9 +25,13 @@ export class UploadEntity {
   @Column({ type: 'uuid' })
   ownerId!: string;
 
-  /** The id the file gets at commit. */
+  /** The row id the file gets at commit. */
   @Column({ type: 'uuid' })
   fileId!: string;
+
+  /** The `file_id` the owner will know the file by (see FileEntity.publicId). */
+  @Column({ type: 'uuid' })
+  publicFileId!: string;
 
   @Column({ type: 'text' })
   filename!: string;

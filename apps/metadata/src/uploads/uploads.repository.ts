@@ -1,7 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
-import { UploadEntity } from './upload.entity';
+import { InvalidArgumentError } from '@cloudstore/contracts';
+import { OPEN_UPLOAD_FILE_ID_UNIQUE, UploadEntity } from './upload.entity';
+
+/** A chosen file id the owner already uses, for a file (alive or in the trash) or an open upload. */
+export function fileIdInUseError(): InvalidArgumentError {
+  return new InvalidArgumentError('file_id is already in use');
+}
 
 /** SQL of uploads; an upload is changed only with its row locked. */
 @Injectable()
@@ -12,10 +18,24 @@ export class UploadsRepository {
     manager: EntityManager,
     upload: Pick<
       UploadEntity,
-      'id' | 'ownerId' | 'fileId' | 'filename' | 'contentType' | 'declaredSize' | 'reservedBytes' | 'chunkOverhead'
+      | 'id'
+      | 'ownerId'
+      | 'fileId'
+      | 'publicFileId'
+      | 'filename'
+      | 'contentType'
+      | 'declaredSize'
+      | 'reservedBytes'
+      | 'chunkOverhead'
     >,
   ): Promise<void> {
-    await manager.insert(UploadEntity, { ...upload, status: 'open', receivedBytes: 0 });
+    try {
+      await manager.insert(UploadEntity, { ...upload, status: 'open', receivedBytes: 0 });
+    } catch (error) {
+      // Two uploads of one owner naming the same new file id at once: the second loses.
+      if ((error as { constraint?: string }).constraint === OPEN_UPLOAD_FILE_ID_UNIQUE) throw fileIdInUseError();
+      throw error;
+    }
   }
 
   /** The open upload of this owner, locked until the transaction ends. */
@@ -98,7 +118,8 @@ export class UploadsRepository {
     return rows.map((r) => r.id);
   }
 
-  async fileIdInUse(fileId: string, manager: EntityManager): Promise<boolean> {
-    return (await manager.countBy(UploadEntity, { fileId })) > 0;
+  /** Whether an open upload of the owner will commit a file of this id. */
+  async fileIdInUse(ownerId: string, fileId: string, manager: EntityManager): Promise<boolean> {
+    return (await manager.countBy(UploadEntity, { ownerId, publicFileId: fileId, status: 'open' })) > 0;
   }
 }

@@ -199,11 +199,81 @@ describe(UploadsService.name, () => {
     expect(await quotas.find(owner.userId)).toMatchObject({ reservedBytes: 600 });
   });
 
-  it('does not let one file id be taken twice', async () => {
-    const owner = await newOwner(10_000);
-    const fileId = randomUUID();
-    const request = { owner, filename: 'a', declaredSize: -1, contentType: '', fileId, origin: undefined, chunkOverhead: 0 };
-    await sut.create(request);
-    await expect(sut.create(request)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  describe('chosen file ids: each owner has their own', () => {
+    function openAs(owner: { userId: string; role: string; username: string }, fileId: string, filename = 'chosen.bin') {
+      return sut.create({ owner, filename, declaredSize: -1, contentType: '', fileId, origin: undefined, chunkOverhead: 0 });
+    }
+
+    async function commitOf(ownerId: string, uploadId: string, size: number) {
+      await storeChunks(ownerId, uploadId, [size]);
+      return sut.commit({
+        uploadId,
+        ownerId,
+        size,
+        sha256: newChunk(1).sha256,
+        chunkCount: 1,
+        origin: undefined,
+        wrappedDataKey: new Uint8Array(),
+        masterKeyId: '',
+      });
+    }
+
+    it("refuses an id the owner uses, for an open upload or a file alive or in the trash; another owner's use never shows", async () => {
+      const [alice, bob] = [await newOwner(10_000), await newOwner(10_000)];
+      const fileId = randomUUID();
+      const alices = await openAs(alice, fileId, 'alice.bin');
+      expect(alices.fileId).toBe(fileId);
+      await expect(openAs(alice, fileId)).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        message: 'file_id is already in use',
+      });
+      // Bob is not told that Alice uses it: his upload of the same id opens and commits.
+      const bobs = await openAs(bob, fileId, 'bob.bin');
+      expect(bobs.fileId).toBe(fileId);
+      expect(await commitOf(alice.userId, alices.uploadId, 100)).toMatchObject({ fileId, filename: 'alice.bin', size: 100 });
+      expect(await commitOf(bob.userId, bobs.uploadId, 200)).toMatchObject({ fileId, filename: 'bob.bin', size: 200 });
+      expect(await files.findActive(alice.userId, fileId)).toMatchObject({ filename: 'alice.bin', sizeBytes: 100 });
+      expect(await files.findActive(bob.userId, fileId)).toMatchObject({ filename: 'bob.bin', sizeBytes: 200 });
+
+      await expect(openAs(alice, fileId)).rejects.toMatchObject({ message: 'file_id is already in use' });
+      await dataSource.transaction((m) => files.softDelete(m, alice.userId, fileId));
+      await expect(openAs(alice, fileId)).rejects.toMatchObject({ message: 'file_id is already in use' });
+      await expect(openAs(await newOwner(10_000), fileId)).resolves.toMatchObject({ fileId });
+    });
+
+    it('frees the id of an aborted upload for a retry', async () => {
+      const owner = await newOwner(10_000);
+      const fileId = randomUUID();
+      const first = await openAs(owner, fileId);
+      await sut.abort({
+        uploadId: first.uploadId,
+        ownerId: owner.userId,
+        errorCode: 'STORAGE_UNAVAILABLE',
+        reason: '',
+        origin: undefined,
+      });
+      const retry = await openAs(owner, fileId);
+      expect(await commitOf(owner.userId, retry.uploadId, 50)).toMatchObject({ fileId, size: 50 });
+    });
+
+    it('lets exactly one of five uploads naming one new id at once open', async () => {
+      const owner = await newOwner(10_000);
+      const fileId = randomUUID();
+      const outcomes = await Promise.all(
+        Array.from({ length: 5 }, () =>
+          openAs(owner, fileId).then(
+            () => 'open',
+            (e: { message: string }) => e.message,
+          ),
+        ),
+      );
+      expect(outcomes.sort()).toEqual([
+        'file_id is already in use',
+        'file_id is already in use',
+        'file_id is already in use',
+        'file_id is already in use',
+        'open',
+      ]);
+    });
   });
 });

@@ -21,7 +21,7 @@ import { isUuid } from '../uuid';
 import { storedContentType } from './content-type';
 import type { UploadEntity } from './upload.entity';
 import { uploadNotFound, UploadReservationsService } from './upload-reservations.service';
-import { UploadsRepository } from './uploads.repository';
+import { fileIdInUseError, UploadsRepository } from './uploads.repository';
 import type { DataSource } from 'typeorm';
 
 const SHA256 = /^[0-9a-f]{64}$/;
@@ -72,12 +72,19 @@ export class UploadsService {
     if (request.declaredSize < -1) throw new InvalidArgumentError('declared_size must be -1 (unknown) or a byte count');
     if (request.chunkOverhead < 0 || request.chunkOverhead > MAX_CHUNK_OVERHEAD)
       throw new InvalidArgumentError(`chunk_overhead must be from 0 to ${MAX_CHUNK_OVERHEAD}`);
+    // The file's id as its owner will know it, and the row's own id: one and the same unless
+    // chosen, as a chosen id is unique only among the owner's files.
     const fileId = request.fileId || randomUUID();
     if (!isUuid(fileId)) throw new InvalidArgumentError('file_id must be a UUID');
+    const fileRowId = request.fileId ? randomUUID() : fileId;
     const uploadId = randomUUID();
     const outcome = await this.dataSource.transaction(async (manager) => {
-      if (request.fileId && ((await this.files.idTaken(fileId, manager)) || (await this.uploads.fileIdInUse(fileId, manager)))) {
-        throw new InvalidArgumentError('file_id is already in use');
+      if (
+        request.fileId &&
+        ((await this.files.idTaken(owner.userId, fileId, manager)) ||
+          (await this.uploads.fileIdInUse(owner.userId, fileId, manager)))
+      ) {
+        throw fileIdInUseError();
       }
       await this.quotas.ensure(owner.userId, owner.role, manager);
       const reserve = Math.max(0, request.declaredSize);
@@ -85,7 +92,8 @@ export class UploadsService {
       await this.uploads.insert(manager, {
         id: uploadId,
         ownerId: owner.userId,
-        fileId,
+        fileId: fileRowId,
+        publicFileId: fileId,
         filename,
         contentType: storedContentType(request.contentType),
         declaredSize: request.declaredSize,
@@ -186,6 +194,7 @@ export class UploadsService {
         const chunkSize = first ? Number(first.size_bytes) - upload.chunkOverhead : 0;
         const file = await this.files.insert(manager, {
           id: upload.fileId,
+          publicId: upload.publicFileId,
           ownerId: upload.ownerId,
           filename: upload.filename,
           sizeBytes: request.size,
@@ -206,7 +215,7 @@ export class UploadsService {
               operation: 'file.upload',
               status: 'success',
               userId: upload.ownerId,
-              fileId: file.id,
+              fileId: file.publicId,
               filename: file.filename,
               sizeBytes: file.sizeBytes,
               origin: request.origin,
@@ -236,7 +245,7 @@ export class UploadsService {
             status: 'failure',
             errorCode: request.errorCode || 'INTERNAL_ERROR',
             userId: upload.ownerId,
-            fileId: upload.fileId,
+            fileId: upload.publicFileId,
             filename: upload.filename,
             sizeBytes: upload.receivedBytes,
             origin: request.origin,

@@ -6,7 +6,10 @@ import { LOGGER, type Logger } from '@cloudstore/observability';
 import { ChunkStore } from '../chunk-store/chunk-store';
 import { NODE_CONFIG, NODE_REGISTRY_CLIENT } from '../storage-node.tokens';
 
-const MAX_RETRY_DELAY_MS = 10_000;
+// A registration or heartbeat is one small call: retrying it often costs nothing, and a node
+// back within a second of the metadata service is not counted down, nor late to a cluster start.
+const FIRST_RETRY_DELAY_MS = 250;
+const MAX_RETRY_DELAY_MS = 2_000;
 
 /**
  * Announces the node to the metadata service (id, address, capacity, usage) and keeps it alive
@@ -81,7 +84,7 @@ export class NodeRegistrationService implements OnApplicationBootstrap, OnApplic
       }
       this.schedule(this.heartbeatIntervalMs, 0);
     } catch (error) {
-      const delay = Math.min(MAX_RETRY_DELAY_MS, 500 * 2 ** failures);
+      const delay = Math.min(MAX_RETRY_DELAY_MS, FIRST_RETRY_DELAY_MS * 2 ** failures);
       const reason = error instanceof Error ? error.message : String(error);
       this.logger.warn({ reason, retryInMs: delay }, this.registered ? 'heartbeat failed' : 'registration failed');
       this.schedule(delay, failures + 1);

@@ -7,6 +7,7 @@ import { AddEncryptionAtRest1795910238031 } from './1795910238031-AddEncryptionA
 import { AddRepairDetection1795912405117 } from './1795912405117-AddRepairDetection';
 import { AddOpenUploadsByOwnerIndex1796171341605 } from './1796171341605-AddOpenUploadsByOwnerIndex';
 import { AddNodeDiskId1796171367929 } from './1796171367929-AddNodeDiskId';
+import { PerOwnerFileIds1796192774215 } from './1796192774215-PerOwnerFileIds';
 
 /** In the order they run; `npm run migration:generate` keeps this list. */
 export const METADATA_MIGRATIONS = [
@@ -19,4 +20,5 @@ export const METADATA_MIGRATIONS = [
   AddRepairDetection1795912405117,
   AddOpenUploadsByOwnerIndex1796171341605,
   AddNodeDiskId1796171367929,
+  PerOwnerFileIds1796192774215,
 ];
