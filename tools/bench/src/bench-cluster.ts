@@ -53,6 +53,7 @@ export class BenchCluster {
       exited: (name, reason) => process.stderr.write(`bench: ${name} ${reason}\n`),
       fatal: (name, reason) => process.stderr.write(`bench: ${name} ${reason}\n`),
     });
+    await cluster.ensurePki();
     cluster.start();
     await cluster.waitUntilReady(90_000);
     return new BenchCluster(cluster, env, dataDir);

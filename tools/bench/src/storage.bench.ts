@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { Client } from 'pg';
 import type { BenchCluster } from './bench-cluster';
+import { cpuMsPerMiB } from './process-cpu';
 import { type LatencySummary, summarize, timeSequential } from './stats';
 
 export interface StorageBenchReport {
@@ -17,8 +18,10 @@ export interface StorageBenchReport {
     gateway_peak_rss_mib: number;
     gateway_rss_before_mib: number;
     chunk_size_bytes: number;
+    /** Process CPU time per MiB uploaded: gateway, all storage nodes together, metadata, and their sum. */
+    cpu_ms_per_mib: Record<string, number>;
   };
-  download_1gib: { seconds: number; mib_per_s: number; sha256_matches: boolean };
+  download_1gib: { seconds: number; mib_per_s: number; sha256_matches: boolean; cpu_ms_per_mib: Record<string, number> };
   seed_reference: { upload_10mb_ms: 250; download_10mb_ms: 200; list_1000_ms: 30; delete_ms: 15 };
 }
 
@@ -154,13 +157,24 @@ export async function benchStorage(
   });
 
   const gib = Math.round(1024 * MiB * scale);
-  const gatewayPid = cluster.cluster.process('gateway').pid ?? 0;
+  const pidOf = (name: string) => cluster.cluster.process(name).pid ?? 0;
+  const gatewayPid = pidOf('gateway');
+  const groups = {
+    gateway: [gatewayPid],
+    nodes: cluster.cluster.serviceNames.filter((n) => n.startsWith('node-')).map(pidOf),
+    metadata: [pidOf('metadata')],
+  };
   const rssBefore = await rssMiB(gatewayPid);
   const uploadStarted = performance.now();
-  const { result: uploaded, peakMiB } = await peakRss(gatewayPid, () => streamUpload(base, token, 'one-gib.bin', gib));
+  const {
+    result: { result: uploaded, peakMiB },
+    cpuMsPerMiB: uploadCpu,
+  } = await cpuMsPerMiB(groups, gib / MiB, () => peakRss(gatewayPid, () => streamUpload(base, token, 'one-gib.bin', gib)));
   const uploadMs = performance.now() - uploadStarted;
   const downloadStarted = performance.now();
-  const downloadedSha = await streamDownload(base, token, uploaded.body['file_id'] as string);
+  const { result: downloadedSha, cpuMsPerMiB: downloadCpu } = await cpuMsPerMiB(groups, gib / MiB, () =>
+    streamDownload(base, token, uploaded.body['file_id'] as string),
+  );
   const downloadMs = performance.now() - downloadStarted;
 
   const latency = (samples: number[]) => {
@@ -179,11 +193,13 @@ export async function benchStorage(
       gateway_peak_rss_mib: peakMiB,
       gateway_rss_before_mib: Math.round(rssBefore),
       chunk_size_bytes: Number(cluster.env['CHUNK_SIZE_BYTES'] ?? 4 * MiB),
+      cpu_ms_per_mib: uploadCpu,
     },
     download_1gib: {
       seconds: Math.round(downloadMs) / 1000,
       mib_per_s: Math.round((gib / MiB / (downloadMs / 1000)) * 10) / 10,
       sha256_matches: downloadedSha === uploaded.sha256 && uploaded.body['checksum'] === uploaded.sha256,
+      cpu_ms_per_mib: downloadCpu,
     },
     seed_reference: { upload_10mb_ms: 250, download_10mb_ms: 200, list_1000_ms: 30, delete_ms: 15 },
   };
