@@ -4,7 +4,9 @@ import { testRedisClient, testRedisSettings, waitFor } from '@cloudstore/testing
 import type { Redis } from 'ioredis';
 import { ChunkLocks, type HeldLock, LockLostError } from './chunk-locks';
 
-const TTL_MS = 300;
+// Short, so that outliving it four times takes seconds; not so short that a busy machine's
+// event-loop stalls let it lapse between renewals (300 ms did, once, under a load average of 30).
+const TTL_MS = 1000;
 
 describe(`${ChunkLocks.name} (real Redis, ${TTL_MS} ms time to live)`, () => {
   const config = loadConfig(metadataConfigSchema, {
@@ -64,7 +66,7 @@ describe(`${ChunkLocks.name} (real Redis, ${TTL_MS} ms time to live)`, () => {
         refusals += 1;
         return Date.now() - started > 4 * TTL_MS;
       },
-      10_000,
+      20_000,
       25,
     );
     expect(refusals).toBeGreaterThan(10);

@@ -21,7 +21,9 @@ jest.mock('@cloudstore/chunk-transfer', () => ({
   chunkExists: jest.fn(),
 }));
 
-const TTL_MS = 300;
+// Short, so that outliving it four times takes seconds; not so short that a busy machine's
+// event-loop stalls let it lapse between renewals (300 ms did, once, under a load average of 30).
+const TTL_MS = 1000;
 const BYTES = Buffer.from('0123456789');
 
 describe(`${ReplicationService.name} under a chunk lock (real PostgreSQL and Redis, ${TTL_MS} ms lock time to live)`, () => {
@@ -118,7 +120,7 @@ describe(`${ReplicationService.name} under a chunk lock (real PostgreSQL and Red
         await expect(sut.repair(chunkId)).rejects.toThrow(/being changed by another job/);
         return Date.now() - started > 4 * TTL_MS;
       },
-      10_000,
+      20_000,
       25,
     );
     node.open();
