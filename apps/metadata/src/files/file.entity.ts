@@ -1,13 +1,16 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { bigintToNumber } from '@cloudstore/database';
 
+/** The index that keeps a file id unique among its owner's files only. */
+export const OWNER_PUBLIC_ID_UNIQUE = 'files_owner_public_id_unique';
+
 /** A committed file. Soft-deleted files (the trash) keep their row and chunks until they are purged. */
 @Entity({ name: 'files' })
 @Index('files_owner_listing_idx', ['ownerId', 'uploadedAt', 'id'], { where: 'deleted_at IS NULL' })
 @Index('files_owner_trash_idx', ['ownerId', 'deletedAt', 'id'], { where: 'deleted_at IS NOT NULL' })
 @Index('files_purge_idx', ['deletedAt'], { where: 'deleted_at IS NOT NULL' })
 // File ids are an owner's own namespace: another user's file never makes an id taken.
-@Index('files_owner_public_id_unique', ['ownerId', 'publicId'], { unique: true })
+@Index(OWNER_PUBLIC_ID_UNIQUE, ['ownerId', 'publicId'], { unique: true })
 // A pg_trgm GIN index on lower(filename), created by migration: TypeORM cannot describe it.
 @Index('files_filename_trgm_idx', { synchronize: false })
 export class FileEntity {

@@ -65,7 +65,8 @@ describe(FilesRepository.name, () => {
     expect(await sut.findActive(alice, alices.publicId)).toMatchObject({ id: alices.id, filename: 'alice.bin' });
     expect(await sut.findActive(bob, alices.publicId)).toMatchObject({ id: bobs.id, filename: 'bob.bin' });
     await expect(newFile(bob, 'again.bin', 1, alices.publicId)).rejects.toMatchObject({
-      constraint: 'files_owner_public_id_unique',
+      code: 'INVALID_ARGUMENT',
+      message: 'file_id is already in use',
     });
     expect(await dataSource.transaction((m) => sut.softDelete(m, bob, alices.publicId))).toMatchObject({ id: bobs.id });
     expect(await sut.findActive(alice, alices.publicId)).toMatchObject({ id: alices.id });

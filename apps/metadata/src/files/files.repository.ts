@@ -1,8 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { InvalidArgumentError } from '@cloudstore/contracts';
 import { substringPattern } from '@cloudstore/database';
 import { type DataSource, type EntityManager, IsNull } from 'typeorm';
-import { FileEntity } from './file.entity';
+import { FileEntity, OWNER_PUBLIC_ID_UNIQUE } from './file.entity';
+
+/** A chosen file id the owner already uses, for a file (alive or in the trash) or an open upload. */
+export function fileIdInUseError(): InvalidArgumentError {
+  return new InvalidArgumentError('file_id is already in use');
+}
 
 /** The rows of an UPDATE or DELETE … RETURNING: TypeORM answers those on PostgreSQL with [rows, affected]. */
 function returnedRows<T>(result: unknown): T[] {
@@ -24,7 +30,13 @@ export class FilesRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   async insert(manager: EntityManager, file: Omit<FileEntity, 'uploadedAt' | 'deletedAt'>): Promise<FileEntity> {
-    await manager.insert(FileEntity, file);
+    try {
+      await manager.insert(FileEntity, file);
+    } catch (error) {
+      // An upload of the id opened while another of it was committing: the later commit loses.
+      if ((error as { constraint?: string }).constraint === OWNER_PUBLIC_ID_UNIQUE) throw fileIdInUseError();
+      throw error;
+    }
     return manager.findOneByOrFail(FileEntity, { id: file.id });
   }
 

@@ -1,13 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
-import { InvalidArgumentError } from '@cloudstore/contracts';
+import { fileIdInUseError } from '../files/files.repository';
 import { OPEN_UPLOAD_FILE_ID_UNIQUE, UploadEntity } from './upload.entity';
-
-/** A chosen file id the owner already uses, for a file (alive or in the trash) or an open upload. */
-export function fileIdInUseError(): InvalidArgumentError {
-  return new InvalidArgumentError('file_id is already in use');
-}
 
 /** SQL of uploads; an upload is changed only with its row locked. */
 @Injectable()

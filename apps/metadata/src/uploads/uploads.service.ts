@@ -11,7 +11,7 @@ import { AuditLogRepository } from '../audit/audit-log.repository';
 import { ChunksRepository } from '../files/chunks.repository';
 import { fileRecord } from '../files/file-record';
 import { filenameForAudit, sanitizeFilename } from '../files/filename';
-import { FilesRepository } from '../files/files.repository';
+import { fileIdInUseError, FilesRepository } from '../files/files.repository';
 import { JobQueues } from '../jobs/job-queues';
 import { METADATA_CONFIG } from '../metadata.tokens';
 import { NodeRegistryRepository } from '../node-registry/node-registry.repository';
@@ -21,7 +21,7 @@ import { isUuid } from '../uuid';
 import { storedContentType } from './content-type';
 import type { UploadEntity } from './upload.entity';
 import { uploadNotFound, UploadReservationsService } from './upload-reservations.service';
-import { fileIdInUseError, UploadsRepository } from './uploads.repository';
+import { UploadsRepository } from './uploads.repository';
 import type { DataSource } from 'typeorm';
 
 const SHA256 = /^[0-9a-f]{64}$/;
