@@ -79,10 +79,12 @@ export class UploadsService {
     const fileRowId = request.fileId ? randomUUID() : fileId;
     const uploadId = randomUUID();
     const outcome = await this.dataSource.transaction(async (manager) => {
+      // Open uploads first: a commit turns its upload into a file in one transaction, so in this
+      // order no commit can pass between the two reads unseen.
       if (
         request.fileId &&
-        ((await this.files.idTaken(owner.userId, fileId, manager)) ||
-          (await this.uploads.fileIdInUse(owner.userId, fileId, manager)))
+        ((await this.uploads.fileIdInUse(owner.userId, fileId, manager)) ||
+          (await this.files.idTaken(owner.userId, fileId, manager)))
       ) {
         throw fileIdInUseError();
       }
