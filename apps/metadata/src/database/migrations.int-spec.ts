@@ -47,11 +47,14 @@ describe(PerOwnerFileIds1796192774215.name, () => {
   }
 
   async function publicIds(dataSource: DataSource, ids: { fileId: string; uploadFileId: string }) {
-    return {
-      file: (await dataSource.query('SELECT public_id FROM metadata.files WHERE id = $1', [ids.fileId]))[0]?.public_id,
-      upload: (await dataSource.query('SELECT public_file_id FROM metadata.uploads WHERE file_id = $1', [ids.uploadFileId]))[0]
-        ?.public_file_id,
-    };
+    const [file] = await dataSource.query<{ public_id: string }[]>('SELECT public_id FROM metadata.files WHERE id = $1', [
+      ids.fileId,
+    ]);
+    const [upload] = await dataSource.query<{ public_file_id: string }[]>(
+      'SELECT public_file_id FROM metadata.uploads WHERE file_id = $1',
+      [ids.uploadFileId],
+    );
+    return { file: file?.public_id, upload: upload?.public_file_id };
   }
 
   it('keeps the id of every file and upload from before: the public id is the row id', async () => {
