@@ -15,6 +15,17 @@ describe(mailText.name, () => {
     expect(sut).toContain('https://example.com/reset?token=Abc-_9 and a very long line that wraps — cloudstore');
   });
 
+  it('regression (randomized run, seed 590948175): a soft break before a space is joined, not unfolded like a header', () => {
+    const raw = [
+      'To: someone@example.com',
+      'Content-Transfer-Encoding: quoted-printable',
+      '',
+      'Someone entered your password and then too many wrong=',
+      ' sign-in codes.',
+    ].join('\r\n');
+    expect(mailText(raw)).toContain('then too many wrong sign-in codes.');
+  });
+
   it('leaves a message without quoted-printable as it is, but unfolded', () => {
     expect(mailText('Subject: a\r\n b\r\n\r\ncode=3D1')).toBe('Subject: a b\r\n\r\ncode=3D1');
   });
