@@ -160,10 +160,13 @@ export class AccessTokenVerifier {
     // A refresh under way may bring the key, so wait for it rather than refuse (a cold start
     // meets many such requests at once); only a completed refresh can say a key id is unknown.
     if (!key) {
-      const wait = this.refreshing ? 0 : this.refreshedAt + KEY_REFRESH_INTERVAL_MS - Date.now();
+      const seen = this.refreshedAt;
+      const wait = this.refreshing ? 0 : seen + KEY_REFRESH_INTERVAL_MS - Date.now();
       if (wait > 0) await delay(wait);
       // Of the tokens that waited, the first starts the load, the others share it or its result.
-      if (this.refreshing || Date.now() - this.refreshedAt >= KEY_REFRESH_INTERVAL_MS) await this.refreshKeys();
+      // Whether a load completed meanwhile is read from its stamp, not from the clock: a timer may
+      // fire a millisecond before Date.now() says the interval is over.
+      if (this.refreshing || this.refreshedAt === seen) await this.refreshKeys();
       key = this.liveKey(keyId);
     }
     if (!key) throw tokenError('TOKEN_INVALID');
