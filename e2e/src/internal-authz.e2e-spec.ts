@@ -1,4 +1,4 @@
-import { putChunk, sha256Hex } from '@cloudstore/chunk-transfer';
+import { encodeChunk, putChunk } from '@cloudstore/chunk-transfer';
 import {
   AUTH_SERVICE,
   type authApi,
@@ -13,6 +13,7 @@ import {
   USER_ADMIN_SERVICE,
 } from '@cloudstore/contracts';
 import { GrpcServiceClient } from '@cloudstore/grpc';
+import { sha256Hex } from '@cloudstore/testing';
 import type { ServiceError } from '@grpc/grpc-js';
 import { signUp, type TestUser } from './support/accounts';
 import { bearer } from './support/api-clients';
@@ -125,7 +126,7 @@ describe('authorisation inside the cluster: by certificate identity and by verif
     // Nor may one node write to another: the refusal answers the client stream at once.
     const nodeToNode = await as<storageNodeApi.StorageNodeServiceClient>('node-2', STORAGE_NODE_SERVICE, replica.address);
     const bytes = Buffer.from('planted by a node');
-    await expect(putChunk(nodeToNode, 'planted-chunk', sha256Hex(bytes), bytes, 10_000)).rejects.toMatchObject({
+    await expect(putChunk(nodeToNode, 'planted-chunk', sha256Hex(bytes), encodeChunk(bytes), 10_000)).rejects.toMatchObject({
       code: 'PERMISSION_DENIED',
     });
 

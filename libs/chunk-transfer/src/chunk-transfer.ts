@@ -9,13 +9,14 @@ import {
 } from '@grpc/grpc-js';
 import { DomainError, type storageNodeApi } from '@cloudstore/contracts';
 import { fromGrpcError } from '@cloudstore/grpc';
+import type { EncodedChunk } from './chunk-messages';
 import type { StorageNodeClient } from './storage-node-clients';
 
-/** Size of the gRPC messages that carry chunk bytes. */
-export const TRANSFER_MESSAGE_BYTES = 1024 * 1024;
-
-export function sha256Hex(data: Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
+/** PutChunk as grpc-js's generated client describes it: its path and its message (de)serialisers. */
+interface PutChunkMethod {
+  readonly path: string;
+  readonly requestSerialize: (request: storageNodeApi.PutChunkRequest) => Buffer;
+  readonly responseDeserialize: (bytes: Buffer) => storageNodeApi.PutChunkResponse;
 }
 
 /** Metadata of a call to a node: with `waitForReady`, the call waits for the channel to connect. */
@@ -26,30 +27,33 @@ function callMetadata(waitForReady: boolean): Metadata {
 }
 
 /**
- * Stores a chunk on a node: the header and bytes in 1 MiB messages, waiting for the stream to
- * drain whenever the node is slower than us. Resolves once the node has fsynced and verified it;
- * `signal` cancels the write (the node then keeps nothing of it); `waitForReady` waits for the
- * node's channel to connect (within the deadline) rather than fail at once while it is down.
+ * Stores a chunk on a node: a header message (id, SHA-256, size), then the chunk's data messages
+ * as they were encoded (`encodeChunk`, or a ChunkMessageWriter), waiting for the stream to drain
+ * whenever the node is slower than us. Resolves once the node has fsynced and verified it, and
+ * only then is grpc-js done with `chunk`'s buffers; `signal` cancels the write (the node then
+ * keeps nothing of it); `waitForReady` waits for the node's channel to connect (within the
+ * deadline) rather than fail at once while it is down.
  */
 export async function putChunk(
   client: StorageNodeClient,
   chunkId: string,
   sha256: string,
-  data: Buffer,
+  chunk: EncodedChunk,
   timeoutMs: number,
   signal?: AbortSignal,
   waitForReady = false,
 ): Promise<void> {
-  let call!: ClientWritableStream<storageNodeApi.PutChunkRequest>;
+  const method = client.raw['putChunk'] as unknown as PutChunkMethod;
+  let call!: ClientWritableStream<Buffer>;
   const done = new Promise<void>((resolve, reject) => {
-    call = (
-      client.raw['putChunk'] as (
-        md: Metadata,
-        options: object,
-        cb: (error: ServiceError | null) => void,
-      ) => ClientWritableStream<storageNodeApi.PutChunkRequest>
-    ).call(client.raw, callMetadata(waitForReady), client.callOptions(timeoutMs), (error) =>
-      error ? reject(fromGrpcError(error, `storage node ${client.address}`)) : resolve(),
+    // The messages go as they are: the header serialised here, the data already encoded.
+    call = client.raw.makeClientStreamRequest<Buffer, storageNodeApi.PutChunkResponse>(
+      method.path,
+      (message) => message,
+      method.responseDeserialize,
+      callMetadata(waitForReady),
+      client.callOptions(timeoutMs),
+      (error) => (error ? reject(fromGrpcError(error, `storage node ${client.address}`)) : resolve()),
     );
   });
   // The call's outcome decides; a write on a call that already failed must not throw on its own.
@@ -60,14 +64,10 @@ export async function putChunk(
     () => false,
     () => true,
   );
-  let offset = 0;
-  do {
-    const piece = data.subarray(offset, offset + TRANSFER_MESSAGE_BYTES);
-    const message: storageNodeApi.PutChunkRequest =
-      offset === 0 ? { chunkId, sha256, size: data.length, data: piece } : { chunkId: '', sha256: '', size: 0, data: piece };
-    offset += piece.length;
+  const header = method.requestSerialize({ chunkId, sha256, size: chunk.size, data: Buffer.alloc(0) });
+  for (const message of [header, ...chunk.messages]) {
     if (!call.write(message) && (await Promise.race([once(call, 'drain').then(() => false), failed]))) break;
-  } while (offset < data.length);
+  }
   call.end();
   try {
     await done;
@@ -111,14 +111,15 @@ export class ReadCancelledError extends Error {
 const REFUSED = new Set<number>([GrpcStatus.UNAVAILABLE]);
 
 /**
- * Reads a whole chunk from one replica and checks it against its size and SHA-256 before a byte
- * of it is used. Throws ReplicaReadError saying what was wrong with this replica. There is no
- * deadline for the whole chunk (a big chunk on a busy link may take long); a stall is.
+ * Reads a whole chunk from one replica and checks it against its size and SHA-256 (unless the
+ * caller authenticates the bytes itself: no `sha256`) before a byte of it is used. Throws
+ * ReplicaReadError saying what was wrong with this replica. There is no deadline for the whole
+ * chunk (a big chunk on a busy link may take long); a stall is.
  */
 export async function readChunk(
   client: StorageNodeClient,
   chunkId: string,
-  expected: { size: number; sha256: string },
+  expected: { size: number; sha256?: string },
   options: ReadChunkOptions,
 ): Promise<Buffer> {
   const call = (
@@ -137,7 +138,7 @@ export async function readChunk(
   const cancel = () => call.cancel();
   options.signal?.addEventListener('abort', cancel, { once: true });
   const buffer = Buffer.allocUnsafe(expected.size);
-  const hash = createHash('sha256');
+  const hash = expected.sha256 === undefined ? undefined : createHash('sha256');
   let received = 0;
   try {
     for await (const message of call as AsyncIterable<storageNodeApi.GetChunkResponse>) {
@@ -150,7 +151,7 @@ export async function readChunk(
         throw new ReplicaReadError('corrupt', `chunk ${chunkId} on ${client.address} is larger than ${expected.size} bytes`);
       }
       buffer.set(data, received);
-      hash.update(data);
+      hash?.update(data);
       received += data.length;
     }
   } catch (error) {
@@ -172,7 +173,7 @@ export async function readChunk(
     clearTimeout(idle);
     options.signal?.removeEventListener('abort', cancel);
   }
-  if (received !== expected.size || hash.digest('hex') !== expected.sha256) {
+  if (received !== expected.size || (hash && hash.digest('hex') !== expected.sha256)) {
     throw new ReplicaReadError('corrupt', `chunk ${chunkId} on ${client.address} does not match its SHA-256`);
   }
   return buffer;

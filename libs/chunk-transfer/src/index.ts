@@ -4,6 +4,8 @@
  * replicas, with a circuit breaker per node.
  */
 export * from './storage-node-clients';
+export * from './buffer-pool';
+export * from './chunk-messages';
 export * from './chunk-transfer';
 export * from './node-health';
 export * from './replica-reader';

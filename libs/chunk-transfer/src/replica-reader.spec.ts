@@ -3,7 +3,7 @@ import { Server, ServerCredentials, type ServerWritableStream, status } from '@g
 import { STORAGE_NODE_SERVICE, type storageNodeApi } from '@cloudstore/contracts';
 import { InternalTransport, loadServiceClientConstructor } from '@cloudstore/grpc';
 import { findFreePortRange, waitFor } from '@cloudstore/testing';
-import { ReplicaReader, ReplicasExhaustedError } from './replica-reader';
+import { ChunkUnopenableError, ReplicaReader, ReplicasExhaustedError } from './replica-reader';
 import { StorageNodeClients } from './storage-node-clients';
 
 type Behaviour = 'serve' | 'freeze' | 'missing' | 'corrupt';
@@ -169,6 +169,52 @@ describe(ReplicaReader.name, () => {
     expect(failure).toBeInstanceOf(ReplicasExhaustedError);
     expect((failure as ReplicasExhaustedError).problems.map((p) => p.problem).sort()).toEqual(['corrupt', 'missing']);
     expect((failure as ReplicasExhaustedError).corrupt).toBe(true);
+  });
+
+  describe('with an opener that authenticates the bytes (a sealed chunk)', () => {
+    // Stands in for AES-GCM: accepts exactly the chunk's bytes, and opens them into their length.
+    const open = (bytes: Buffer) => {
+      if (!bytes.equals(data)) throw new Error('failed authentication');
+      return bytes.length;
+    };
+
+    it('returns what the opener made of the bytes, and passes over a replica it refuses as corrupt', async () => {
+      const corrupt = await node('corrupt', 'corrupt');
+      const good = await node('good', 'serve');
+      const problems: string[] = [];
+
+      const opened = await sut.read(
+        { ...chunk, replicas: [corrupt, good] },
+        (replica, error) => problems.push(`${replica.nodeId}:${error.problem}`),
+        { open },
+      );
+
+      expect(opened).toBe(data.length);
+      expect(problems).toEqual(['corrupt:corrupt']);
+    });
+
+    it('does not hash the bytes: the opener is their check', async () => {
+      const good = await node('good', 'serve');
+      const opened = await sut.read({ ...chunk, sha256: 'f'.repeat(64), replicas: [good] }, () => undefined, { open });
+      expect(opened).toBe(data.length);
+    });
+
+    it('blames the metadata, not the replicas, when bytes that match their SHA-256 cannot be opened', async () => {
+      const first = await node('first', 'serve');
+      const second = await node('second', 'serve');
+      const problems: string[] = [];
+      const refuse = () => {
+        throw new Error('wrong key');
+      };
+
+      const failure = await sut
+        .read({ ...chunk, replicas: [first, second] }, (replica) => problems.push(replica.nodeId), { open: refuse })
+        .catch((error: unknown) => error);
+
+      expect(failure).toBeInstanceOf(ChunkUnopenableError);
+      expect(problems).toEqual([]);
+      expect(second.calls).toBe(0);
+    });
   });
 
   it('fails at once for a chunk with no replica', async () => {

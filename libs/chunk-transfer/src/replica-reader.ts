@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readChunk, ReadCancelledError, ReplicaReadError } from './chunk-transfer';
 import type { Replica } from './node-health';
 import type { StorageNodeClients } from './storage-node-clients';
@@ -28,6 +29,24 @@ export class ReplicasExhaustedError extends Error {
   }
 }
 
+/**
+ * A chunk whose bytes match their SHA-256 but cannot be opened: the metadata that says how to
+ * open it (its key, say) is wrong, not the replica, so no other replica is tried.
+ */
+export class ChunkUnopenableError extends Error {
+  override name = 'ChunkUnopenableError';
+}
+
+export interface ReadOptions<T> {
+  /** For a second try after every replica failed: calls wait for a node's channel to (re)connect, up to RECONNECT_WINDOW_MS, rather than fail at once. */
+  readonly patient?: boolean;
+  /**
+   * Authenticates a replica's bytes and turns them into what the read returns (AES-GCM opening a
+   * sealed chunk, say), instead of hashing them: a replica it refuses counts as corrupt.
+   */
+  readonly open?: (data: Buffer) => T;
+}
+
 /** Told of each replica that failed a read (missing, corrupt, unavailable), to report or mark it. */
 export type ReplicaProblemListener<R extends Replica> = (replica: R, error: ReplicaReadError) => void;
 
@@ -48,15 +67,22 @@ export class ReplicaReader {
     return this.clients.health;
   }
 
-  /**
-   * The chunk's bytes, verified. `patient`: for a second try after every replica failed, calls
-   * wait for a node's channel to (re)connect, up to RECONNECT_WINDOW_MS, rather than fail at once.
-   */
+  /** The chunk's bytes, verified against their SHA-256; or, given `open`, what it made of them. */
   read<R extends Replica>(
     chunk: ChunkReplicas<R>,
+    onProblem?: ReplicaProblemListener<R>,
+    options?: ReadOptions<Buffer>,
+  ): Promise<Buffer>;
+  read<R extends Replica, T>(
+    chunk: ChunkReplicas<R>,
+    onProblem: ReplicaProblemListener<R>,
+    options: ReadOptions<T> & { open: (data: Buffer) => T },
+  ): Promise<T>;
+  read<R extends Replica, T>(
+    chunk: ChunkReplicas<R>,
     onProblem: ReplicaProblemListener<R> = () => undefined,
-    { patient = false } = {},
-  ): Promise<Buffer> {
+    { patient = false, open }: ReadOptions<T> = {},
+  ): Promise<T | Buffer> {
     const candidates = this.health.order(chunk.replicas);
     const idleTimeoutMs = patient ? Math.min(this.idleTimeoutMs, RECONNECT_WINDOW_MS) : this.idleTimeoutMs;
     const problems: ReplicaReadError[] = [];
@@ -64,7 +90,19 @@ export class ReplicaReader {
     let next = 0;
     let running = 0;
     let done = false;
-    return new Promise<Buffer>((resolve, reject) => {
+    const openReplica = (replica: R, data: Buffer): T | Buffer => {
+      if (!open) return data;
+      try {
+        return open(data);
+      } catch (error) {
+        if (createHash('sha256').update(data).digest('hex') === chunk.sha256)
+          throw new ChunkUnopenableError(
+            `chunk ${chunk.chunkId} matches its SHA-256 but cannot be opened: ${(error as Error).message}`,
+          );
+        throw new ReplicaReadError('corrupt', `chunk ${chunk.chunkId} on ${replica.address} failed authentication`);
+      }
+    };
+    return new Promise<T | Buffer>((resolve, reject) => {
       const finish = (outcome: () => void) => {
         done = true;
         for (const read of reads) {
@@ -100,7 +138,8 @@ export class ReplicaReader {
         readChunk(
           this.clients.get(replica.address),
           chunk.chunkId,
-          { size: chunk.size, sha256: chunk.sha256 },
+          // Opening authenticates the bytes: hashing them as well would be a second pass for nothing.
+          open ? { size: chunk.size } : { size: chunk.size, sha256: chunk.sha256 },
           {
             idleTimeoutMs,
             waitForReady: patient,
@@ -112,30 +151,32 @@ export class ReplicaReader {
               armHedge();
             },
           },
-        ).then(
-          (data) => {
-            clearTimeout(hedge);
-            read.settled = true;
-            running -= 1;
-            this.health.recordSuccess(replica, firstByteMs ?? Date.now() - started);
-            if (!done) finish(() => resolve(data));
-          },
-          (error: unknown) => {
-            clearTimeout(hedge);
-            read.settled = true;
-            running -= 1;
-            if (error instanceof ReadCancelledError || done) return;
-            if (!(error instanceof ReplicaReadError)) {
-              finish(() => reject(error instanceof Error ? error : new Error(String(error))));
-              return;
-            }
-            problems.push(error);
-            if (error.problem === 'unavailable') this.health.recordFailure(replica, error.refused);
-            onProblem(replica, error);
-            // The next replica is asked now, unless a read that still sends bytes is under way.
-            if (reads.every((r) => r.settled || r.slow)) askNext();
-          },
-        );
+        )
+          .then((data) => openReplica(replica, data))
+          .then(
+            (data) => {
+              clearTimeout(hedge);
+              read.settled = true;
+              running -= 1;
+              this.health.recordSuccess(replica, firstByteMs ?? Date.now() - started);
+              if (!done) finish(() => resolve(data));
+            },
+            (error: unknown) => {
+              clearTimeout(hedge);
+              read.settled = true;
+              running -= 1;
+              if (error instanceof ReadCancelledError || done) return;
+              if (!(error instanceof ReplicaReadError)) {
+                finish(() => reject(error instanceof Error ? error : new Error(String(error))));
+                return;
+              }
+              problems.push(error);
+              if (error.problem === 'unavailable') this.health.recordFailure(replica, error.refused);
+              onProblem(replica, error);
+              // The next replica is asked now, unless a read that still sends bytes is under way.
+              if (reads.every((r) => r.settled || r.slow)) askNext();
+            },
+          );
       };
       askNext();
     });

@@ -1,5 +1,18 @@
-import { once } from 'node:events';
+import { type EventEmitter, once } from 'node:events';
 import type { ServerWritableStream } from '@grpc/grpc-js';
+
+/**
+ * Waits until `stream` drains or emits `endEvent` (closed, cancelled), then removes both
+ * listeners: a long transfer waits thousands of times, and listeners left behind would pile up.
+ */
+export async function waitForDrain(stream: EventEmitter, endEvent: string): Promise<void> {
+  const settled = new AbortController();
+  try {
+    await Promise.race([once(stream, 'drain', { signal: settled.signal }), once(stream, endEvent, { signal: settled.signal })]);
+  } finally {
+    settled.abort();
+  }
+}
 
 /**
  * Writes every item of `source` to a server stream as a message, waiting for 'drain' whenever
@@ -13,8 +26,6 @@ export async function writeAll<TItem, TMessage>(
 ): Promise<void> {
   for await (const item of source) {
     if (call.cancelled) return;
-    if (!call.write(toMessage(item))) {
-      await Promise.race([once(call, 'drain'), once(call, 'cancelled')]);
-    }
+    if (!call.write(toMessage(item))) await waitForDrain(call, 'cancelled');
   }
 }

@@ -12,29 +12,57 @@ export class SealBrokenError extends Error {
   override name = 'SealBrokenError';
 }
 
-/** AES-256-GCM with a random 96-bit nonce: nonce ‖ ciphertext ‖ tag, bound to `context` as additional data. */
-export function seal(key: Buffer, plain: Uint8Array, context: string): Buffer {
+/**
+ * Plaintext given to the cipher at a time. Its output is a fresh buffer each time: small ones are
+ * recycled by the allocator, while one as large as a chunk costs page faults on every call.
+ */
+const CIPHER_PIECE_BYTES = 64 * 1024;
+
+/**
+ * `seal`, handing the sealed bytes to `sink` in order as they are produced (nonce, ciphertext
+ * piece by piece, tag) rather than as one new buffer: a caller lays them where they go.
+ */
+export function sealTo(key: Buffer, plain: Uint8Array, context: string, sink: (bytes: Buffer) => void): void {
   const nonce = randomBytes(NONCE_BYTES);
   const cipher = createCipheriv(ALGORITHM, key, nonce, { authTagLength: TAG_BYTES });
   cipher.setAAD(Buffer.from(context));
+  sink(nonce);
+  for (let offset = 0; offset < plain.length; offset += CIPHER_PIECE_BYTES)
+    sink(cipher.update(plain.subarray(offset, offset + CIPHER_PIECE_BYTES)));
+  sink(cipher.final());
+  sink(cipher.getAuthTag());
+}
+
+/** AES-256-GCM with a random 96-bit nonce: nonce ‖ ciphertext ‖ tag, bound to `context` as additional data. */
+export function seal(key: Buffer, plain: Uint8Array, context: string): Buffer {
   const sealed = Buffer.allocUnsafe(plain.length + SEAL_OVERHEAD);
-  nonce.copy(sealed, 0);
-  let offset = NONCE_BYTES + cipher.update(plain).copy(sealed, NONCE_BYTES);
-  offset += cipher.final().copy(sealed, offset);
-  cipher.getAuthTag().copy(sealed, offset);
+  let offset = 0;
+  sealTo(key, plain, context, (bytes) => (offset += bytes.copy(sealed, offset)));
   return sealed;
 }
 
-/** The plaintext of `seal(key, plain, context)`; SealBrokenError for anything else. */
-export function open(key: Buffer, sealed: Uint8Array, context: string): Buffer {
+/**
+ * The plaintext of `seal(key, plain, context)` as the pieces the cipher produced (none is handed
+ * out before the tag authenticated all of them); SealBrokenError for anything else.
+ */
+export function openPieces(key: Buffer, sealed: Uint8Array, context: string): Buffer[] {
   if (sealed.length < SEAL_OVERHEAD) throw new SealBrokenError('sealed data is shorter than its nonce and tag');
   const bytes = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.length);
   const decipher = createDecipheriv(ALGORITHM, key, bytes.subarray(0, NONCE_BYTES), { authTagLength: TAG_BYTES });
   decipher.setAAD(Buffer.from(context));
   decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
+  const pieces: Buffer[] = [];
   try {
-    return Buffer.concat([decipher.update(bytes.subarray(NONCE_BYTES, bytes.length - TAG_BYTES)), decipher.final()]);
+    for (let offset = NONCE_BYTES; offset < bytes.length - TAG_BYTES; offset += CIPHER_PIECE_BYTES)
+      pieces.push(decipher.update(bytes.subarray(offset, Math.min(offset + CIPHER_PIECE_BYTES, bytes.length - TAG_BYTES))));
+    decipher.final();
   } catch {
     throw new SealBrokenError(`${context} failed authentication`);
   }
+  return pieces;
+}
+
+/** The plaintext of `seal(key, plain, context)`; SealBrokenError for anything else. */
+export function open(key: Buffer, sealed: Uint8Array, context: string): Buffer {
+  return Buffer.concat(openPieces(key, sealed, context));
 }

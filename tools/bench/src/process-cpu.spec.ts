@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { cpuMsPerMiB, processCpuMs } from './process-cpu';
+import { cpuMsPerMiB, processCpu } from './process-cpu';
 
 describe('process CPU time', () => {
   function burn(ms: number): void {
@@ -8,16 +8,21 @@ describe('process CPU time', () => {
   }
 
   it('reads the CPU time a process has used from /proc, and 0 for a process that is gone', async () => {
-    const before = await processCpuMs(process.pid);
+    const before = await processCpu(process.pid);
     burn(200);
-    const after = await processCpuMs(process.pid);
+    const after = await processCpu(process.pid);
     // /proc counts in 10 ms ticks: 200 ms of work shows as at least 150.
-    expect(after - before).toBeGreaterThanOrEqual(150);
-    expect(await processCpuMs(2 ** 22 + 1)).toBe(0);
+    expect(after.totalMs - before.totalMs).toBeGreaterThanOrEqual(150);
+    expect(after.systemMs).toBeLessThanOrEqual(after.totalMs);
+    expect(await processCpu(2 ** 22 + 1)).toEqual({ totalMs: 0, systemMs: 0 });
   });
 
   it('reports the CPU per MiB of each group of processes while the work ran, and their sum', async () => {
-    const { result, cpuMsPerMiB: perMiB } = await cpuMsPerMiB({ self: [process.pid], gone: [2 ** 22 + 1] }, 10, () => {
+    const {
+      result,
+      cpuMsPerMiB: perMiB,
+      systemMsPerMiB,
+    } = await cpuMsPerMiB({ self: [process.pid], gone: [2 ** 22 + 1] }, 10, () => {
       burn(300);
       return Promise.resolve('done');
     });
@@ -25,5 +30,7 @@ describe('process CPU time', () => {
     expect(perMiB['self']).toBeGreaterThanOrEqual(25);
     expect(perMiB['gone']).toBe(0);
     expect(perMiB['total']).toBe(perMiB['self']);
+    expect(systemMsPerMiB['self']).toBeLessThanOrEqual(perMiB['self'] ?? 0);
+    expect(systemMsPerMiB['gone']).toBe(0);
   });
 });

@@ -20,8 +20,16 @@ export interface StorageBenchReport {
     chunk_size_bytes: number;
     /** Process CPU time per MiB uploaded: gateway, all storage nodes together, metadata, and their sum. */
     cpu_ms_per_mib: Record<string, number>;
+    /** The kernel's part of it (system calls, page faults of fresh buffers). */
+    system_ms_per_mib: Record<string, number>;
   };
-  download_1gib: { seconds: number; mib_per_s: number; sha256_matches: boolean; cpu_ms_per_mib: Record<string, number> };
+  download_1gib: {
+    seconds: number;
+    mib_per_s: number;
+    sha256_matches: boolean;
+    cpu_ms_per_mib: Record<string, number>;
+    system_ms_per_mib: Record<string, number>;
+  };
   seed_reference: { upload_10mb_ms: 250; download_10mb_ms: 200; list_1000_ms: 30; delete_ms: 15 };
 }
 
@@ -169,12 +177,15 @@ export async function benchStorage(
   const {
     result: { result: uploaded, peakMiB },
     cpuMsPerMiB: uploadCpu,
+    systemMsPerMiB: uploadSystem,
   } = await cpuMsPerMiB(groups, gib / MiB, () => peakRss(gatewayPid, () => streamUpload(base, token, 'one-gib.bin', gib)));
   const uploadMs = performance.now() - uploadStarted;
   const downloadStarted = performance.now();
-  const { result: downloadedSha, cpuMsPerMiB: downloadCpu } = await cpuMsPerMiB(groups, gib / MiB, () =>
-    streamDownload(base, token, uploaded.body['file_id'] as string),
-  );
+  const {
+    result: downloadedSha,
+    cpuMsPerMiB: downloadCpu,
+    systemMsPerMiB: downloadSystem,
+  } = await cpuMsPerMiB(groups, gib / MiB, () => streamDownload(base, token, uploaded.body['file_id'] as string));
   const downloadMs = performance.now() - downloadStarted;
 
   const latency = (samples: number[]) => {
@@ -194,12 +205,14 @@ export async function benchStorage(
       gateway_rss_before_mib: Math.round(rssBefore),
       chunk_size_bytes: Number(cluster.env['CHUNK_SIZE_BYTES'] ?? 4 * MiB),
       cpu_ms_per_mib: uploadCpu,
+      system_ms_per_mib: uploadSystem,
     },
     download_1gib: {
       seconds: Math.round(downloadMs) / 1000,
       mib_per_s: Math.round((gib / MiB / (downloadMs / 1000)) * 10) / 10,
       sha256_matches: downloadedSha === uploaded.sha256 && uploaded.body['checksum'] === uploaded.sha256,
       cpu_ms_per_mib: downloadCpu,
+      system_ms_per_mib: downloadSystem,
     },
     seed_reference: { upload_10mb_ms: 250, download_10mb_ms: 200, list_1000_ms: 30, delete_ms: 15 },
   };

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type MasterKey, open, SEAL_OVERHEAD, seal, UnknownMasterKeyError } from '@cloudstore/master-key';
+import { type MasterKey, open, openPieces, SEAL_OVERHEAD, seal, sealTo, UnknownMasterKeyError } from '@cloudstore/master-key';
 
 const DATA_KEY_BYTES = 32;
 
@@ -39,12 +39,14 @@ export class FileCipher {
     return open(this.master.key, wrapped, `data key of file ${fileId}`);
   }
 
-  sealChunk(dataKey: Buffer, fileId: string, index: number, plain: Uint8Array): Buffer {
-    return seal(dataKey, plain, chunkContext(fileId, index));
+  /** Seals a chunk, handing the sealed bytes (CHUNK_OVERHEAD more than `plain`) to `sink` in order as they are produced. */
+  sealChunk(dataKey: Buffer, fileId: string, index: number, plain: Uint8Array, sink: (bytes: Buffer) => void): void {
+    sealTo(dataKey, plain, chunkContext(fileId, index), sink);
   }
 
-  openChunk(dataKey: Buffer, fileId: string, index: number, sealed: Uint8Array): Buffer {
-    return open(dataKey, sealed, chunkContext(fileId, index));
+  /** A sealed chunk's plaintext, authenticated, as the pieces the cipher produced. */
+  openChunk(dataKey: Buffer, fileId: string, index: number, sealed: Uint8Array): Buffer[] {
+    return openPieces(dataKey, sealed, chunkContext(fileId, index));
   }
 }
 

@@ -1,12 +1,13 @@
 /**
  * Cuts a stream of pieces of any size into chunks of exactly `chunkSize` bytes (the last one
- * shorter). Each chunk is a buffer of its own: it may still be in use while the next one fills.
+ * shorter), in one buffer reused for every chunk: a chunk handed out is valid until the next
+ * `push` or `flush` goes on, so its user consumes it (seals it, say) before asking for more.
  */
 export class ChunkAssembler {
-  private buffer: Buffer;
+  private readonly buffer: Buffer;
   private filled = 0;
 
-  constructor(private readonly chunkSize: number) {
+  constructor(chunkSize: number) {
     this.buffer = Buffer.allocUnsafe(chunkSize);
   }
 
@@ -14,11 +15,11 @@ export class ChunkAssembler {
   *push(piece: Uint8Array): Generator<Buffer> {
     let offset = 0;
     while (offset < piece.length) {
-      const take = Math.min(this.chunkSize - this.filled, piece.length - offset);
+      const take = Math.min(this.buffer.length - this.filled, piece.length - offset);
       this.buffer.set(piece.subarray(offset, offset + take), this.filled);
       this.filled += take;
       offset += take;
-      if (this.filled === this.chunkSize) yield this.take();
+      if (this.filled === this.buffer.length) yield this.take();
     }
   }
 
@@ -28,8 +29,7 @@ export class ChunkAssembler {
   }
 
   private take(): Buffer {
-    const chunk = this.filled === this.chunkSize ? this.buffer : this.buffer.subarray(0, this.filled);
-    this.buffer = Buffer.allocUnsafe(this.chunkSize);
+    const chunk = this.buffer.subarray(0, this.filled);
     this.filled = 0;
     return chunk;
   }

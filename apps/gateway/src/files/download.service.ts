@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Caller } from '@cloudstore/access-tokens';
-import { type ReplicaReadError, ReplicaReader, ReplicasExhaustedError } from '@cloudstore/chunk-transfer';
+import { ChunkUnopenableError, type ReplicaReadError, ReplicaReader, ReplicasExhaustedError } from '@cloudstore/chunk-transfer';
 import { ChecksumMismatchError, type commonApi, type filesApi, StorageUnavailableError } from '@cloudstore/contracts';
 import { LOGGER, type Logger } from '@cloudstore/observability';
 import { FileCipher } from '../encryption/file-cipher';
@@ -28,6 +28,18 @@ interface ChunkToRead extends filesApi.PlannedChunk {
   readonly fileBytes: number;
 }
 
+/** Bytes [from, to) of a chunk held as consecutive pieces, as views of those pieces. */
+function* slicePieces(pieces: readonly Buffer[], from: number, to: number): Generator<Buffer> {
+  let offset = 0;
+  for (const piece of pieces) {
+    const start = Math.max(from - offset, 0);
+    const end = Math.min(to - offset, piece.length);
+    if (start < end) yield piece.subarray(start, end);
+    offset += piece.length;
+    if (offset >= to) return;
+  }
+}
+
 /** The planned chunks follow each other with no gap and span bytes [start, end]. */
 function coversRange(chunks: ChunkToRead[], start: number, end: number, size: number): boolean {
   if (size === 0) return chunks.length === 0;
@@ -37,13 +49,17 @@ function coversRange(chunks: ChunkToRead[], start: number, end: number, size: nu
   return chunks.every((c, i) => i === 0 || c.offset === chunks[i - 1].offset + chunks[i - 1].fileBytes);
 }
 
-/** Opens the sealed chunks of one file; files stored before encryption at rest pass as they are. */
-type ChunkOpener = (index: number, stored: Buffer) => Buffer;
+/**
+ * Opens (authenticates and decrypts) a sealed chunk of one file, as plaintext pieces; undefined
+ * for a file stored before encryption at rest, whose chunks are checked by their SHA-256.
+ */
+type ChunkOpener = ((index: number, stored: Buffer) => Buffer[]) | undefined;
 
 /**
  * The read path. The chunks that cover a range are read in order, each hedged across its replicas
- * (ReplicaReader), checked against its size and SHA-256, then opened with the file's data key
- * (which authenticates it again), before a byte of it is passed on. A missing or corrupt replica
+ * (ReplicaReader) and opened with the file's data key, whose AES-GCM tag authenticates every byte
+ * (a file stored before encryption at rest is checked by SHA-256 instead), before a byte of it is
+ * passed on. A missing or corrupt replica
  * is reported for repair; with no good replica left, even where the metadata says the chunk is
  * now, the download fails (CHECKSUM_MISMATCH or STORAGE_UNAVAILABLE), never with wrong bytes.
  * The next chunks are fetched while the current one is sent (CHUNKS_READ_AHEAD).
@@ -79,7 +95,7 @@ export class DownloadService {
 
   private opener(plan: filesApi.DownloadPlan): ChunkOpener {
     const fileId = plan.file?.fileId ?? '';
-    if (plan.wrappedDataKey.length === 0) return (_index, stored) => stored;
+    if (plan.wrappedDataKey.length === 0) return undefined;
     let dataKey: Buffer;
     try {
       dataKey = this.cipher.unwrapDataKey(fileId, plan.wrappedDataKey, plan.masterKeyId);
@@ -90,15 +106,7 @@ export class DownloadService {
       );
       throw error;
     }
-    return (index, stored) => {
-      try {
-        return this.cipher.openChunk(dataKey, fileId, index, stored);
-      } catch (error) {
-        // The bytes matched their SHA-256, so the metadata itself does not match them.
-        this.logger.error({ err: error, fileId, index }, 'a chunk failed authentication');
-        throw new ChecksumMismatchError(`Chunk ${index} of the file failed authentication`);
-      }
-    };
+    return (index, stored) => this.cipher.openChunk(dataKey, fileId, index, stored);
   }
 
   private async *read(
@@ -109,23 +117,23 @@ export class DownloadService {
     end: number,
     openChunk: ChunkOpener,
   ): AsyncGenerator<Buffer> {
-    const fetches: Promise<Buffer>[] = [];
+    const fetches: Promise<Buffer[]>[] = [];
     const prefetch = (i: number) => {
       const chunk = chunks[i];
       if (!chunk) return;
-      const fetching = this.fetch(fileOwner, fileId, chunk);
+      const fetching = this.fetch(fileOwner, fileId, chunk, openChunk);
       // A failed prefetch is rethrown when its turn comes; until then it must not count as unhandled.
       fetching.catch(() => undefined);
       fetches.push(fetching);
     };
     for (let i = 0; i < CHUNKS_READ_AHEAD; i += 1) prefetch(i);
     for (const [i, chunk] of chunks.entries()) {
-      const data = openChunk(chunk.index, await (fetches.shift() as Promise<Buffer>));
+      const pieces = await (fetches.shift() as Promise<Buffer[]>);
       prefetch(i + CHUNKS_READ_AHEAD);
       const from = Math.max(start, chunk.offset) - chunk.offset;
       const to = Math.min(end + 1, chunk.offset + chunk.fileBytes) - chunk.offset;
       this.metrics.downloadedBytes.inc(to - from);
-      yield data.subarray(from, to);
+      yield* slicePieces(pieces, from, to);
     }
   }
 
@@ -133,26 +141,38 @@ export class DownloadService {
    * One chunk, hedged across its replicas. When every replica fails, the metadata is asked where
    * the chunk is now (a repair or drain may have moved it) and the read is tried once more.
    */
-  private async fetch(fileOwner: filesApi.Owner, fileId: string, chunk: filesApi.PlannedChunk): Promise<Buffer> {
+  private async fetch(
+    fileOwner: filesApi.Owner,
+    fileId: string,
+    chunk: filesApi.PlannedChunk,
+    openChunk: ChunkOpener,
+  ): Promise<Buffer[]> {
+    const report = (replica: filesApi.NodeTarget, error: ReplicaReadError) => this.reportProblem(chunk, replica, error);
+    const open = openChunk && ((stored: Buffer) => openChunk(chunk.index, stored));
+    const read = (replicas: filesApi.PlannedChunk, patient: boolean) =>
+      open
+        ? this.reader.read(replicas, report, { patient, open })
+        : this.reader.read(replicas, report, { patient }).then((data) => [data]);
     try {
-      return await this.reader.read(chunk, (replica, error) => this.reportProblem(chunk, replica, error));
+      return await read(chunk, false);
     } catch (error) {
-      if (!(error instanceof ReplicasExhaustedError) || error.corrupt) throw this.unreadable(chunk, error);
+      if (!(error instanceof ReplicasExhaustedError) || error.corrupt) throw this.unreadable(fileId, chunk, error);
     }
     const fresh = await this.clients.files.call('locateChunk', { owner: fileOwner, fileId, index: chunk.index });
     try {
-      return await this.reader.read(
-        { ...fresh, chunkId: chunk.chunkId, size: chunk.size, sha256: chunk.sha256 },
-        (replica, error) => this.reportProblem(chunk, replica, error),
-        // A node just restarted may still be reconnecting: wait for it a moment rather than fail.
-        { patient: true },
-      );
+      // A node just restarted may still be reconnecting: wait for it a moment rather than fail.
+      return await read({ ...fresh, chunkId: chunk.chunkId, size: chunk.size, sha256: chunk.sha256 }, true);
     } catch (error) {
-      throw this.unreadable(chunk, error);
+      throw this.unreadable(fileId, chunk, error);
     }
   }
 
-  private unreadable(chunk: filesApi.PlannedChunk, error: unknown): Error {
+  private unreadable(fileId: string, chunk: filesApi.PlannedChunk, error: unknown): Error {
+    if (error instanceof ChunkUnopenableError) {
+      // The bytes match their SHA-256, so the file's metadata (its key) does not match them.
+      this.logger.error({ err: error, fileId, index: chunk.index }, 'a chunk failed authentication');
+      return new ChecksumMismatchError(`Chunk ${chunk.index} of the file failed authentication`);
+    }
     if (!(error instanceof ReplicasExhaustedError)) return error as Error;
     this.logger.warn({ chunkId: chunk.chunkId, reason: error.message }, 'no replica of a chunk could be read');
     return error.corrupt

@@ -1,4 +1,4 @@
-import { once } from 'node:events';
+import { waitForDrain } from '@cloudstore/grpc';
 import { Controller, Delete, Get, HttpCode, Param, Put, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Caller } from '@cloudstore/access-tokens';
@@ -127,7 +127,7 @@ export class FilesController {
     });
     try {
       for (let piece = first; !piece.done; piece = await download.body.next()) {
-        if (!res.write(piece.value)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+        if (!res.write(piece.value)) await waitForDrain(res, 'close');
         if (res.destroyed) {
           await download.body.return(undefined);
           return;

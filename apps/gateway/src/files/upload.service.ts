@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Caller } from '@cloudstore/access-tokens';
-import { putChunk, sha256Hex } from '@cloudstore/chunk-transfer';
+import { BufferPool, ChunkMessageWriter, type EncodedChunk, encodedChunkBytes, putChunk } from '@cloudstore/chunk-transfer';
 import type { GatewayConfig } from '@cloudstore/config';
 import {
   type commonApi,
@@ -24,6 +24,12 @@ import { owner } from './files.service';
  * (this + 1) chunks per upload, and node round trips (metadata calls, fsync) overlap.
  */
 export const CHUNK_WRITES_IN_FLIGHT = 2;
+
+/**
+ * Sealed-chunk buffers kept for reuse while no upload needs them: enough for a few uploads' chunks
+ * in flight, little memory when idle.
+ */
+const IDLE_CHUNK_BUFFERS = 8;
 
 /** How long writes still under way may finish once a quorum has a chunk: as long as the quorum took, within these bounds. */
 const QUORUM_GRACE_MS = { min: 250, max: 1000 };
@@ -64,10 +70,15 @@ function errorCodeOf(error: unknown): string {
   return error instanceof ClientGoneError ? 'CLIENT_CANCELLED' : 'INTERNAL_ERROR';
 }
 
-/** A chunk as the nodes store it: sealed under the file's data key, and the SHA-256 of those bytes. */
+/**
+ * A chunk as the nodes store it: sealed under the file's data key, laid out as the messages that
+ * carry it to every replica, in `buffer` (pooled: given back once every write of it has ended);
+ * and the SHA-256 of the sealed bytes.
+ */
 interface SealedChunk {
   readonly index: number;
-  readonly data: Buffer;
+  readonly buffer: Buffer;
+  readonly encoded: EncodedChunk;
   readonly sha256: string;
 }
 
@@ -82,13 +93,17 @@ interface SealedChunk {
  */
 @Injectable()
 export class UploadService {
+  private readonly chunkBuffers: BufferPool;
+
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     private readonly clients: InternalClients,
     private readonly metrics: FileTransferMetrics,
     private readonly cipher: FileCipher,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
+  ) {
+    this.chunkBuffers = new BufferPool(encodedChunkBytes(config.CHUNK_SIZE_BYTES + CHUNK_OVERHEAD), IDLE_CHUNK_BUFFERS);
+  }
 
   async upload(source: AsyncIterable<Uint8Array>, params: UploadParams): Promise<filesApi.FileRecord> {
     if (params.declaredSize > this.config.MAX_FILE_SIZE_BYTES) throw this.tooLarge();
@@ -114,10 +129,14 @@ export class UploadService {
         // Back-pressure: the client is not read further while the node writes are this far behind.
         if (writing.length >= CHUNK_WRITES_IN_FLIGHT) await writing.shift();
         if (writeError) throw writeError;
+        // Sealed now, before the assembler reuses the plaintext's buffer.
+        const sealed = this.seal(dataKey, upload.fileId, index, chunk);
         writing.push(
-          this.writeChunk(ids, this.seal(dataKey, upload.fileId, index, chunk)).catch((error: unknown) => {
-            writeError ??= error instanceof Error ? error : new Error(String(error));
-          }),
+          this.writeChunk(ids, sealed)
+            .catch((error: unknown) => {
+              writeError ??= error instanceof Error ? error : new Error(String(error));
+            })
+            .finally(() => this.chunkBuffers.release(sealed.buffer)),
         );
         index += 1;
       };
@@ -171,15 +190,27 @@ export class UploadService {
     }
   }
 
+  /** Seals a chunk into a pooled buffer, hashing the sealed bytes as they land (still in the cache). */
   private seal(dataKey: DataKey, fileId: string, index: number, plain: Buffer): SealedChunk {
-    const data = this.cipher.sealChunk(dataKey.key, fileId, index, plain);
-    return { index, data, sha256: sha256Hex(data) };
+    const buffer = this.chunkBuffers.acquire();
+    try {
+      const writer = new ChunkMessageWriter(buffer, plain.length + CHUNK_OVERHEAD);
+      const hash = createHash('sha256');
+      this.cipher.sealChunk(dataKey.key, fileId, index, plain, (bytes) => {
+        writer.append(bytes);
+        hash.update(bytes);
+      });
+      return { index, buffer, encoded: writer.finish(), sha256: hash.digest('hex') };
+    } catch (error) {
+      this.chunkBuffers.release(buffer);
+      throw error;
+    }
   }
 
   private async writeChunk(ids: { uploadId: string; ownerId: string }, chunk: SealedChunk): Promise<void> {
     const prepared = await this.clients.files.call(
       'prepareChunk',
-      { ...ids, index: chunk.index, size: chunk.data.length, sha256: chunk.sha256 },
+      { ...ids, index: chunk.index, size: chunk.encoded.size, sha256: chunk.sha256 },
       { timeoutMs: RESERVING_CALL_TIMEOUT_MS },
     );
     const stored = await this.replicate(prepared, chunk);
@@ -222,7 +253,7 @@ export class UploadService {
           this.clients.storageNodes.get(target.address),
           prepared.chunkId,
           chunk.sha256,
-          chunk.data,
+          chunk.encoded,
           patient.has(target)
             ? Math.min(PATIENT_WRITE_MS, this.config.CHUNK_WRITE_TIMEOUT_MS)
             : this.config.CHUNK_WRITE_TIMEOUT_MS,

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import {
   chunkExists,
   deleteChunk,
+  encodeChunk,
   NodeHealth,
   putChunk,
   ReplicaReader,
@@ -143,7 +144,7 @@ export class ReplicationService {
    */
   private async copyTo(chunk: ChunkForRepair, node: PlacementNode, data: Buffer, lock: HeldLock): Promise<boolean> {
     const client = this.nodeClients.get(node.address);
-    await putChunk(client, chunk.id, chunk.sha256, data, TRANSFER_TIMEOUT_MS);
+    await putChunk(client, chunk.id, chunk.sha256, encodeChunk(data), TRANSFER_TIMEOUT_MS);
     await lock.fence();
     if (await this.replicas.recordReplica(chunk.id, node.nodeId)) return true;
     await deleteChunk(client, chunk.id).catch((error: unknown) =>
