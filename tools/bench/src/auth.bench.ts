@@ -3,7 +3,7 @@ import argon2 from 'argon2';
 import { Client } from 'pg';
 import { SMTPServer } from 'smtp-server';
 import type { BenchCluster } from './bench-cluster';
-import { type LatencySummary, summarize, throughput, timeSequential } from './stats';
+import { type BenchSize, type LatencySummary, samples, summarize, throughput, timeSequential } from './stats';
 
 export interface AuthBenchReport {
   argon2: { parameters: string; hash: LatencySummary };
@@ -64,14 +64,14 @@ async function post(url: string, body: unknown): Promise<Record<string, unknown>
 export async function benchAuth(
   cluster: BenchCluster,
   codes: Awaited<ReturnType<typeof startCodeCatcher>>,
-  scale: number,
+  size: BenchSize,
 ): Promise<AuthBenchReport> {
   const concurrency = 4;
   const base = cluster.httpUrl;
   const run = randomBytes(3).toString('hex');
   const user = (i: number) => ({ username: `bench_${run}_${i}`, email: `bench_${run}_${i}@example.com`, password: PASSWORD });
   const register = async (i: number) => void (await post(`${base}/v1/auth/register`, user(i)));
-  const count = Math.max(10, Math.round(40 * scale));
+  const count = samples(size, 40);
 
   const registerSamples = await timeSequential(count, (i) => register(i));
   const registerRate = await throughput(count, concurrency, (i) => register(count + i));

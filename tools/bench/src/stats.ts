@@ -1,3 +1,14 @@
+/** How much each part measures: sizes and counts are scaled, with at least `minSamples` samples per figure. */
+export interface BenchSize {
+  readonly scale: number;
+  readonly minSamples: number;
+}
+
+/** `full` samples at scale 1, scaled, and never fewer than the run's minimum. */
+export function samples(size: BenchSize, full: number): number {
+  return Math.max(size.minSamples, Math.round(full * size.scale));
+}
+
 /** Latency summary of a series of timed operations, in milliseconds. */
 export interface LatencySummary {
   count: number;

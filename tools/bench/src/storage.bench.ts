@@ -4,7 +4,7 @@ import { request as httpRequest } from 'node:http';
 import { Client } from 'pg';
 import type { BenchCluster } from './bench-cluster';
 import { cpuMsPerMiB } from './process-cpu';
-import { type LatencySummary, summarize, timeSequential } from './stats';
+import { type BenchSize, type LatencySummary, samples, summarize, timeSequential } from './stats';
 
 export interface StorageBenchReport {
   upload_10mb: LatencySummary & { mb_per_s_at_p50: number };
@@ -125,10 +125,10 @@ export async function benchStorage(
   cluster: BenchCluster,
   token: string,
   userId: string,
-  scale: number,
+  size: BenchSize,
 ): Promise<StorageBenchReport> {
   const base = cluster.httpUrl;
-  const count = Math.max(5, Math.round(20 * scale));
+  const count = samples(size, 20);
   const tenMb = randomBytes(10_000_000);
   const ids: string[] = [];
   const uploadSamples = await timeSequential(count, async (i) => {
@@ -164,7 +164,7 @@ export async function benchStorage(
     await request('GET', `${base}/v1/files?limit=1000&filter=document-${i + 1}00`, token);
   });
 
-  const gib = Math.round(1024 * MiB * scale);
+  const gib = Math.round(1024 * MiB * size.scale);
   const pidOf = (name: string) => cluster.cluster.process(name).pid ?? 0;
   const gatewayPid = pidOf('gateway');
   const groups = {
