@@ -1,3 +1,4 @@
+import argon2 from 'argon2';
 import { AccessTokenVerifier } from '@cloudstore/access-tokens';
 import { newOrigin, waitFor } from '@cloudstore/testing';
 import { generate, generateSecret } from 'otplib';
@@ -91,6 +92,29 @@ describe(LoginService.name, () => {
     expect(await test.app.get(AccessTokenVerifier).verify(pair.accessToken.token)).toMatchObject({ userId: user.id });
     await expect(sut.verify(challenge.sessionId, code, origin)).rejects.toMatchObject({ code: 'SESSION_NOT_FOUND' });
     expect(await auditedFor(test, user.id)).toEqual(['auth.login_password/success', 'auth.login/success']);
+  });
+
+  it('upgrades a hash cheaper than ARGON2_* at the next login, and keeps a costlier one', async () => {
+    const stored = async (id: string) => (await users.findForLogin(id))?.passwordHash ?? '';
+    const cheap = await insertTestUser(
+      test,
+      await argon2.hash(PASSWORD, { type: argon2.argon2id, memoryCost: 8192, timeCost: 1 }),
+    );
+    const costly = await insertTestUser(
+      test,
+      await argon2.hash(PASSWORD, { type: argon2.argon2id, memoryCost: 65536, timeCost: 3 }),
+    );
+    const costlyHash = await stored(costly.username);
+
+    for (const user of [cheap, costly]) await sut.start(user.username, PASSWORD, newOrigin());
+
+    expect(await stored(cheap.username)).toMatch(
+      new RegExp(
+        `^\\$argon2id\\$v=19\\$m=${test.config.ARGON2_MEMORY_KIB},p=${test.config.ARGON2_PARALLELISM},t=${test.config.ARGON2_TIME_COST}\\$`,
+      ),
+    );
+    expect(await argon2.verify(await stored(cheap.username), PASSWORD)).toBe(true);
+    expect(await stored(costly.username)).toBe(costlyHash);
   });
 
   it('answers an unknown user, a wrong password and a deactivated account alike', async () => {

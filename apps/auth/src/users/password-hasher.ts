@@ -1,11 +1,22 @@
 import { randomBytes } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import argon2 from 'argon2';
+import type { AuthConfig } from '@cloudstore/config';
 import { WeakPasswordError } from '@cloudstore/contracts';
+import { AUTH_CONFIG } from '../auth.tokens';
 import { isOversizedPassword, MAX_PASSWORD_BYTES, normalizePassword } from './password-policy';
 
-/** RFC 9106's second recommended option: 64 MiB, 3 passes, 4 lanes (the seed asks for 64 MiB, 2 passes). */
-export const ARGON2_OPTIONS = { type: argon2.argon2id, memoryCost: 65536, timeCost: 3, parallelism: 4 } as const;
+/**
+ * What an Argon2id v1.3 PHC string (`$argon2id$v=19$m=<KiB>,t=<passes>,p=<lanes>$salt$hash`, the
+ * parameters in any order) costs to compute: memory × passes; undefined for anything else.
+ */
+function argon2idCost(hash: string): number | undefined {
+  const [, type, version, params] = hash.split('$');
+  if (type !== 'argon2id' || version !== 'v=19' || !params) return undefined;
+  const values = new Map(params.split(',').map((pair) => pair.split('=') as [string, string]));
+  const cost = Number(values.get('m')) * Number(values.get('t'));
+  return Number.isFinite(cost) ? cost : undefined;
+}
 
 /**
  * Argon2id hashing of passwords. Verifying against an unknown user costs the same as against a
@@ -14,12 +25,22 @@ export const ARGON2_OPTIONS = { type: argon2.argon2id, memoryCost: 65536, timeCo
 @Injectable()
 export class PasswordHasher {
   private dummyHash: Promise<string> | undefined;
+  private readonly options: { type: typeof argon2.argon2id; memoryCost: number; timeCost: number; parallelism: number };
+
+  constructor(@Inject(AUTH_CONFIG) config: AuthConfig) {
+    this.options = {
+      type: argon2.argon2id,
+      memoryCost: config.ARGON2_MEMORY_KIB,
+      timeCost: config.ARGON2_TIME_COST,
+      parallelism: config.ARGON2_PARALLELISM,
+    };
+  }
 
   hash(password: string): Promise<string> {
     // Callers check the policy first; this is the last line before the expensive work.
     if (isOversizedPassword(password))
       return Promise.reject(new WeakPasswordError(`Password must be at most ${MAX_PASSWORD_BYTES} bytes`));
-    return argon2.hash(normalizePassword(password), ARGON2_OPTIONS);
+    return argon2.hash(normalizePassword(password), this.options);
   }
 
   /**
@@ -31,7 +52,7 @@ export class PasswordHasher {
     // No allowed password is this long: nothing to hash (that it is too long is no secret).
     if (isOversizedPassword(password)) return false;
     // Made once, on first need; a failed attempt is forgotten so that the next login tries again.
-    this.dummyHash ??= argon2.hash(randomBytes(32).toString('hex'), ARGON2_OPTIONS).catch((error: unknown) => {
+    this.dummyHash ??= argon2.hash(randomBytes(32).toString('hex'), this.options).catch((error: unknown) => {
       this.dummyHash = undefined;
       throw error;
     });
@@ -40,7 +61,13 @@ export class PasswordHasher {
     return ok && hash !== undefined;
   }
 
+  /**
+   * Whether a stored hash should be replaced at this login: it is not Argon2id v1.3, or it costs an
+   * attacker less (memory × passes, the trade-off OWASP's equivalent settings follow) than the
+   * configured cost. A costlier hash is kept: lowering the cost must not weaken stored passwords.
+   */
   needsRehash(hash: string): boolean {
-    return argon2.needsRehash(hash, ARGON2_OPTIONS);
+    const cost = argon2idCost(hash);
+    return cost === undefined || cost < this.options.memoryCost * this.options.timeCost;
   }
 }

@@ -39,6 +39,14 @@ export const authConfigSchema = z
     OTP_MAX_ATTEMPTS_PER_ACCOUNT: envVars.integer(10, 1, 1000),
     /** The page a password-reset mail links to, with `?token=<token>` added. */
     PASSWORD_RESET_URL: envVars.url('http://localhost:8080/reset-password', ['http:', 'https:']),
+    /**
+     * Argon2id cost of new password hashes, by default OWASP's baseline (19 MiB, 2 passes, 1 lane:
+     * more lanes buy nothing on a small machine). A stored hash cheaper than this (memory × passes)
+     * is upgraded at the user's next login; a costlier one is kept.
+     */
+    ARGON2_MEMORY_KIB: envVars.integer(19456, 1024, 4_194_304),
+    ARGON2_TIME_COST: envVars.integer(2, 1, 100),
+    ARGON2_PARALLELISM: envVars.integer(1, 1, 16),
     /** `seed`: 12+ characters of four classes; `nist`: 15+ characters, no class rules (SP 800-63B). */
     PASSWORD_POLICY: envVars.oneOf(PASSWORD_POLICIES, 'seed'),
     ADMIN_USERNAME: envVars.optionalString(),
