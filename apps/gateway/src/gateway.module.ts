@@ -3,7 +3,7 @@ import type { GatewayConfig } from '@cloudstore/config';
 import { type Logger, type Metrics, observabilityProviders } from '@cloudstore/observability';
 import type { Redis } from 'ioredis';
 import { AccessTokenVerifier, TokenRevocations } from '@cloudstore/access-tokens';
-import { ReplicaReader } from '@cloudstore/chunk-transfer';
+import { BufferPool, ReplicaReader } from '@cloudstore/chunk-transfer';
 import { AdminGrpcController } from './admin/admin.grpc-controller';
 import { AdminUsersController } from './admin/admin-users.controller';
 import { AdminUsersService } from './admin/admin-users.service';
@@ -15,8 +15,8 @@ import { AuthController } from './auth/auth.controller';
 import { AuthenticatedGuard } from './auth/authenticated.guard';
 import { RequestAuthenticator } from './auth/request-authenticator';
 import { RequestOrigins } from './auth/request-origins';
-import { FileCipher } from './encryption/file-cipher';
-import { DownloadService } from './files/download.service';
+import { CHUNK_OVERHEAD, FileCipher } from './encryption/file-cipher';
+import { DownloadService, IDLE_READ_BUFFERS } from './files/download.service';
 import { FileTransferMetrics } from './files/file-transfer.metrics';
 import { FilesController } from './files/files.controller';
 import { TrashController } from './files/trash.controller';
@@ -88,7 +88,12 @@ export class GatewayModule implements NestModule {
         AuthenticatedGuard,
         {
           provide: ReplicaReader,
-          useFactory: () => new ReplicaReader(options.clients.storageNodes, options.config.CHUNK_READ_TIMEOUT_MS),
+          useFactory: () =>
+            new ReplicaReader(
+              options.clients.storageNodes,
+              options.config.CHUNK_READ_TIMEOUT_MS,
+              new BufferPool(options.config.CHUNK_SIZE_BYTES + CHUNK_OVERHEAD, IDLE_READ_BUFFERS),
+            ),
         },
         {
           provide: TokenRevocations,

@@ -100,6 +100,8 @@ export interface ReadChunkOptions {
   readonly onProgress?: () => void;
   /** Wait for the node's channel to connect rather than fail at once while it is down. */
   readonly waitForReady?: boolean;
+  /** Where the bytes go (at least the chunk's size; a pooled buffer, say) instead of a new buffer. */
+  readonly into?: Buffer;
 }
 
 /** The read was cancelled by its caller: says nothing about the replica. */
@@ -137,7 +139,9 @@ export async function readChunk(
   let idle = setTimeout(stall, options.idleTimeoutMs);
   const cancel = () => call.cancel();
   options.signal?.addEventListener('abort', cancel, { once: true });
-  const buffer = Buffer.allocUnsafe(expected.size);
+  if (options.into && options.into.length < expected.size)
+    throw new RangeError(`a chunk of ${expected.size} bytes needs more room`);
+  const buffer = options.into ? options.into.subarray(0, expected.size) : Buffer.allocUnsafe(expected.size);
   const hash = expected.sha256 === undefined ? undefined : createHash('sha256');
   let received = 0;
   try {

@@ -3,6 +3,7 @@ import { Server, ServerCredentials, type ServerWritableStream, status } from '@g
 import { STORAGE_NODE_SERVICE, type storageNodeApi } from '@cloudstore/contracts';
 import { InternalTransport, loadServiceClientConstructor } from '@cloudstore/grpc';
 import { findFreePortRange, waitFor } from '@cloudstore/testing';
+import { BufferPool } from './buffer-pool';
 import { ChunkUnopenableError, ReplicaReader, ReplicasExhaustedError } from './replica-reader';
 import { StorageNodeClients } from './storage-node-clients';
 
@@ -191,6 +192,33 @@ describe(ReplicaReader.name, () => {
 
       expect(opened).toBe(data.length);
       expect(problems).toEqual(['corrupt:corrupt']);
+    });
+
+    it('reads into pooled buffers, each given back once opened, whether the replica was good or corrupt', async () => {
+      const corrupt = await node('corrupt', 'corrupt');
+      const good = await node('good', 'serve');
+      const pool = new BufferPool(data.length + 100, 4);
+      const lent = new Set<Buffer>();
+      const returned: Buffer[] = [];
+      jest.spyOn(pool, 'acquire').mockImplementation(() => {
+        const buffer = Buffer.alloc(pool.bufferBytes);
+        lent.add(buffer);
+        return buffer;
+      });
+      jest.spyOn(pool, 'release').mockImplementation((buffer) => void returned.push(buffer));
+      const pooled = new ReplicaReader(clients, 600_000, pool);
+      const opened: Buffer[] = [];
+
+      await pooled.read({ ...chunk, replicas: [corrupt, good] }, () => undefined, {
+        open: (bytes) => {
+          opened.push(bytes);
+          return open(bytes);
+        },
+      });
+
+      expect(opened.every((b) => [...lent].some((l) => l.buffer === b.buffer))).toBe(true);
+      expect(new Set(returned)).toEqual(lent);
+      expect(returned).toHaveLength(2);
     });
 
     it('does not hash the bytes: the opener is their check', async () => {

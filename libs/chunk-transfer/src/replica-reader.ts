@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { BufferPool } from './buffer-pool';
 import { readChunk, ReadCancelledError, ReplicaReadError } from './chunk-transfer';
 import type { Replica } from './node-health';
 import type { StorageNodeClients } from './storage-node-clients';
@@ -61,6 +62,11 @@ export class ReplicaReader {
     private readonly clients: StorageNodeClients,
     /** A read that sends nothing for this long fails outright. */
     private readonly idleTimeoutMs: number,
+    /**
+     * Buffers for reads given `open` (the bytes are needed only until opened): a fresh buffer of a
+     * chunk's size per read costs page faults and garbage collection.
+     */
+    private readonly buffers?: BufferPool,
   ) {}
 
   private get health() {
@@ -135,6 +141,7 @@ export class ReplicaReader {
           }, this.health.hedgeDelayMs(replica.nodeId));
         };
         armHedge();
+        const into = open && this.buffers && chunk.size <= this.buffers.bufferBytes ? this.buffers.acquire() : undefined;
         readChunk(
           this.clients.get(replica.address),
           chunk.chunkId,
@@ -144,6 +151,7 @@ export class ReplicaReader {
             idleTimeoutMs,
             waitForReady: patient,
             signal: read.abort.signal,
+            into,
             onProgress: () => {
               firstByteMs ??= Date.now() - started;
               // Bytes flow again: it is not the one holding the read up.
@@ -153,6 +161,7 @@ export class ReplicaReader {
           },
         )
           .then((data) => openReplica(replica, data))
+          .finally(() => into && this.buffers?.release(into))
           .then(
             (data) => {
               clearTimeout(hedge);

@@ -11,4 +11,12 @@ describe(waitForDrain.name, () => {
     }
     expect(stream.eventNames()).toEqual([]);
   });
+
+  it("rejects with the stream's error, and removes its listeners then too", async () => {
+    const stream = new EventEmitter();
+    const waiting = waitForDrain(stream, 'close');
+    stream.emit('error', new Error('reset'));
+    await expect(waiting).rejects.toThrow('reset');
+    expect(stream.eventNames()).toEqual([]);
+  });
 });

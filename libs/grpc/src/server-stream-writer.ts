@@ -1,17 +1,26 @@
-import { type EventEmitter, once } from 'node:events';
+import type { EventEmitter } from 'node:events';
 import type { ServerWritableStream } from '@grpc/grpc-js';
 
 /**
- * Waits until `stream` drains or emits `endEvent` (closed, cancelled), then removes both
- * listeners: a long transfer waits thousands of times, and listeners left behind would pile up.
+ * Waits until `stream` drains or emits `endEvent` (closed, cancelled); rejects on 'error'. Every
+ * listener is removed once one fires: a long transfer waits thousands of times, and listeners left
+ * behind would pile up (an AbortSignal on events.once would do it too, at the price of an
+ * AbortError, stack trace included, per wait).
  */
-export async function waitForDrain(stream: EventEmitter, endEvent: string): Promise<void> {
-  const settled = new AbortController();
-  try {
-    await Promise.race([once(stream, 'drain', { signal: settled.signal }), once(stream, endEvent, { signal: settled.signal })]);
-  } finally {
-    settled.abort();
-  }
+export function waitForDrain(stream: EventEmitter, endEvent: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const settle = (error?: Error) => {
+      stream.off('drain', onEvent);
+      stream.off(endEvent, onEvent);
+      stream.off('error', settle);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onEvent = () => settle();
+    stream.on('drain', onEvent);
+    stream.on(endEvent, onEvent);
+    stream.on('error', settle);
+  });
 }
 
 /**

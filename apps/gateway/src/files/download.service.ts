@@ -11,6 +11,9 @@ import { owner } from './files.service';
 /** Chunks fetched ahead of the one being sent: memory holds at most this + 1 chunks per download. */
 export const CHUNKS_READ_AHEAD = 2;
 
+/** Buffers for sealed chunks being read, kept for reuse while no download needs them: a few downloads' worth. */
+export const IDLE_READ_BUFFERS = 8;
+
 export interface ByteRange {
   readonly start: number;
   /** Inclusive. */
