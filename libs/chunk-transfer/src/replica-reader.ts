@@ -43,7 +43,8 @@ export interface ReadOptions<T> {
   readonly patient?: boolean;
   /**
    * Authenticates a replica's bytes and turns them into what the read returns (AES-GCM opening a
-   * sealed chunk, say), instead of hashing them: a replica it refuses counts as corrupt.
+   * sealed chunk, say), instead of hashing them: a replica it refuses counts as corrupt. `data`
+   * may be a pooled buffer, reused once `open` returns: what it returns must not be a view of it.
    */
   readonly open?: (data: Buffer) => T;
 }

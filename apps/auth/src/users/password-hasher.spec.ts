@@ -29,6 +29,9 @@ describe(PasswordHasher.name, () => {
     expect(sut.needsRehash('$argon2id$v=16$m=65536,t=3,p=1$c2FsdA$aGFzaA')).toBe(true);
     expect(sut.needsRehash('$argon2id$v=19$m=65536,p=4$c2FsdA$aGFzaA')).toBe(true);
     expect(sut.needsRehash('not a hash')).toBe(true);
+    // Passes do not make up for too little memory.
+    expect(sut.needsRehash(phc('argon2id', 1024, 100))).toBe(true);
+    expect(sut.needsRehash(phc('argon2id', 7168, 6))).toBe(false);
   });
 
   it('refuses ARGON2_* values out of range at start, naming the variable', () => {

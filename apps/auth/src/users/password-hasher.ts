@@ -7,15 +7,22 @@ import { AUTH_CONFIG } from '../auth.tokens';
 import { isOversizedPassword, MAX_PASSWORD_BYTES, normalizePassword } from './password-policy';
 
 /**
- * What an Argon2id v1.3 PHC string (`$argon2id$v=19$m=<KiB>,t=<passes>,p=<lanes>$salt$hash`, the
- * parameters in any order) costs to compute: memory × passes; undefined for anything else.
+ * The least memory OWASP pairs with any pass count (7 MiB, 5 passes): below it, passes do not
+ * make up for the memory that makes GPU attacks costly.
  */
-function argon2idCost(hash: string): number | undefined {
+const OWASP_MIN_MEMORY_KIB = 7168;
+
+/**
+ * The memory (KiB) and passes of an Argon2id v1.3 PHC string
+ * (`$argon2id$v=19$m=<KiB>,t=<passes>,p=<lanes>$salt$hash`, the parameters in any order);
+ * undefined for anything else.
+ */
+function argon2idCost(hash: string): { memoryKib: number; passes: number } | undefined {
   const [, type, version, params] = hash.split('$');
   if (type !== 'argon2id' || version !== 'v=19' || !params) return undefined;
   const values = new Map(params.split(',').map((pair) => pair.split('=') as [string, string]));
-  const cost = Number(values.get('m')) * Number(values.get('t'));
-  return Number.isFinite(cost) ? cost : undefined;
+  const cost = { memoryKib: Number(values.get('m')), passes: Number(values.get('t')) };
+  return Number.isFinite(cost.memoryKib * cost.passes) ? cost : undefined;
 }
 
 /**
@@ -62,12 +69,15 @@ export class PasswordHasher {
   }
 
   /**
-   * Whether a stored hash should be replaced at this login: it is not Argon2id v1.3, or it costs an
+   * Whether a stored hash should be replaced at this login: it is not Argon2id v1.3, it costs an
    * attacker less (memory × passes, the trade-off OWASP's equivalent settings follow) than the
-   * configured cost. A costlier hash is kept: lowering the cost must not weaken stored passwords.
+   * configured cost, or it uses less memory than OWASP's least (or the configured, if lower)
+   * whatever its passes. A costlier hash is kept: lowering the cost must not weaken stored passwords.
    */
   needsRehash(hash: string): boolean {
     const cost = argon2idCost(hash);
-    return cost === undefined || cost < this.options.memoryCost * this.options.timeCost;
+    if (!cost) return true;
+    if (cost.memoryKib < Math.min(this.options.memoryCost, OWASP_MIN_MEMORY_KIB)) return true;
+    return cost.memoryKib * cost.passes < this.options.memoryCost * this.options.timeCost;
   }
 }

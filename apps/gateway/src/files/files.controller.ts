@@ -131,7 +131,9 @@ export class FilesController {
     try {
       for (let piece = first; !piece.done; piece = await download.body.next()) {
         // The pieces are small (a cipher's output): waiting out a drain per piece would cost more than it saves.
-        if (!res.write(piece.value) && res.writableLength >= DOWNLOAD_BUFFER_BYTES) await waitForDrain(res, 'close');
+        // A response already closed would wait for a 'close' that came before.
+        if (!res.write(piece.value) && res.writableLength >= DOWNLOAD_BUFFER_BYTES && !res.destroyed)
+          await waitForDrain(res, 'close');
         if (res.destroyed) {
           await download.body.return(undefined);
           return;
