@@ -50,27 +50,27 @@ export interface EncodedChunk {
  */
 export class ChunkMessageWriter {
   private readonly messages: Buffer[] = [];
-  /** Start and end in `target` of each message's payload. */
-  private readonly payloads: { start: number; end: number }[] = [];
+  /** Each message's payload, as a view of `target`. */
+  private readonly payloads: Buffer[] = [];
   private current = 0;
-  private position: number;
+  /** Bytes of the current payload filled. */
+  private filled = 0;
   private written = 0;
 
   constructor(
-    private readonly target: Buffer,
+    target: Buffer,
     readonly size: number,
   ) {
     if (target.length < encodedChunkBytes(size))
       throw new RangeError(`a chunk of ${size} bytes needs ${encodedChunkBytes(size)}`);
     let offset = 0;
     for (const payload of messagePayloads(size)) {
-      const start = writeVarint(target, offset + 1, payload);
       target[offset] = DATA_FIELD_TAG;
+      const start = writeVarint(target, offset + 1, payload);
       this.messages.push(target.subarray(offset, start + payload));
-      this.payloads.push({ start, end: start + payload });
+      this.payloads.push(target.subarray(start, start + payload));
       offset = start + payload;
     }
-    this.position = this.payloads[0]?.start ?? 0;
   }
 
   /** Appends the chunk's next bytes. */
@@ -80,13 +80,13 @@ export class ChunkMessageWriter {
     let taken = 0;
     while (taken < bytes.length) {
       const payload = this.payloads[this.current];
-      const take = Math.min(payload.end - this.position, bytes.length - taken);
-      this.target.set(bytes.subarray(taken, taken + take), this.position);
+      const take = Math.min(payload.length - this.filled, bytes.length - taken);
+      payload.set(bytes.subarray(taken, taken + take), this.filled);
       taken += take;
-      this.position += take;
-      if (this.position === payload.end && this.current + 1 < this.payloads.length) {
+      this.filled += take;
+      if (this.filled === payload.length) {
         this.current += 1;
-        this.position = (this.payloads[this.current] as { start: number }).start;
+        this.filled = 0;
       }
     }
     this.written += bytes.length;

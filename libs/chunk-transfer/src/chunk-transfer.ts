@@ -124,6 +124,9 @@ export async function readChunk(
   expected: { size: number; sha256?: string },
   options: ReadChunkOptions,
 ): Promise<Buffer> {
+  // Checked before the call starts: nothing of it is left to clean up.
+  if (options.into && options.into.length < expected.size)
+    throw new RangeError(`a chunk of ${expected.size} bytes needs more room`);
   const call = (
     client.raw['getChunk'] as (
       req: storageNodeApi.GetChunkRequest,
@@ -139,8 +142,6 @@ export async function readChunk(
   let idle = setTimeout(stall, options.idleTimeoutMs);
   const cancel = () => call.cancel();
   options.signal?.addEventListener('abort', cancel, { once: true });
-  if (options.into && options.into.length < expected.size)
-    throw new RangeError(`a chunk of ${expected.size} bytes needs more room`);
   const buffer = options.into ? options.into.subarray(0, expected.size) : Buffer.allocUnsafe(expected.size);
   const hash = expected.sha256 === undefined ? undefined : createHash('sha256');
   let received = 0;

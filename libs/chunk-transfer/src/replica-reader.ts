@@ -161,7 +161,8 @@ export class ReplicaReader {
             },
           },
         )
-          .then((data) => openReplica(replica, data))
+          // A read another replica already won is not opened: nobody takes its result.
+          .then((data) => (done ? data : openReplica(replica, data)))
           .finally(() => into && this.buffers?.release(into))
           .then(
             (data) => {
