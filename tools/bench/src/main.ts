@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type AuthBenchReport, benchAuth, signInBenchUser, signUpBenchUser, startCodeCatcher } from './auth.bench';
 import { BenchCluster } from './bench-cluster';
+import { benchConcurrency, type ConcurrencyBenchReport } from './concurrency.bench';
 import { type MachineBounds, measureMachineBounds } from './machine-bounds.bench';
 import { benchNodeFaults } from './node-faults.bench';
 import { benchRepair } from './repair.bench';
@@ -12,16 +13,16 @@ import type { BenchSize } from './stats';
 import { benchStorage, type StorageBenchReport } from './storage.bench';
 import { formatTargetTable, targetRows } from './targets';
 
-const PARTS = ['auth', 'storage', 'node-faults', 'repair', 'repair-check'] as const;
-const CLUSTER_PARTS: readonly Part[] = ['auth', 'storage', 'node-faults', 'repair'];
+const PARTS = ['auth', 'storage', 'concurrency', 'node-faults', 'repair', 'repair-check'] as const;
+const CLUSTER_PARTS: readonly Part[] = ['auth', 'storage', 'concurrency', 'node-faults', 'repair'];
 /** `--quick`: the parts and size of a run that only proves the harness works (inside `npm test`, under a minute). */
-const QUICK = { parts: ['auth', 'storage'] as Part[], size: { scale: 0.02, minSamples: 3 } };
+const QUICK = { parts: ['auth', 'storage', 'concurrency'] as Part[], size: { scale: 0.02, minSamples: 3 } };
 const ADMIN = { username: 'bench_admin', email: 'bench_admin@example.com', password: 'Bench-Admin-Passw0rd-2026!' };
 type Part = (typeof PARTS)[number];
 
 /**
- * npm run bench [-- <part> …] [--scale=N] [--quick] (parts: auth, storage, node-faults, repair by
- * default; repair-check): measures what the machine allows (disk, ciphers), starts the real
+ * npm run bench [-- <part> …] [--scale=N] [--quick] (parts: auth, storage, concurrency, node-faults,
+ * repair by default; repair-check): measures what the machine allows (disk, ciphers), starts the real
  * cluster as processes on free ports, measures it from outside (repair-check: the replication
  * check's queries against a seeded database instead), prints every figure against its target
  * and bound, and writes bench/results/bench-<time>.json.
@@ -61,6 +62,7 @@ async function main(): Promise<void> {
   const rows = targetRows({
     auth: report['auth'] as AuthBenchReport | undefined,
     storage: report['storage'] as StorageBenchReport | undefined,
+    concurrency: report['concurrency'] as ConcurrencyBenchReport | undefined,
     bounds: report['bounds'] as MachineBounds | undefined,
   });
   report['targets'] = rows;
@@ -104,6 +106,10 @@ async function benchCluster(parts: Part[], size: BenchSize, report: Record<strin
     if (parts.includes('storage')) {
       process.stdout.write('bench: storage…\n');
       report['storage'] = await benchStorage(cluster, token, userId, size);
+    }
+    if (parts.includes('concurrency')) {
+      process.stdout.write('bench: concurrency…\n');
+      report['concurrency'] = await benchConcurrency(cluster, token, size);
     }
     if (parts.includes('node-faults')) {
       process.stdout.write('bench: node faults…\n');

@@ -14,6 +14,7 @@ export interface LatencySummary {
   count: number;
   p50_ms: number;
   p95_ms: number;
+  p99_ms: number;
   min_ms: number;
   max_ms: number;
   mean_ms: number;
@@ -34,6 +35,7 @@ export function summarize(samplesMs: number[]): LatencySummary {
     count: sorted.length,
     p50_ms: round(percentile(sorted, 50)),
     p95_ms: round(percentile(sorted, 95)),
+    p99_ms: round(percentile(sorted, 99)),
     min_ms: round(sorted[0] ?? 0),
     max_ms: round(sorted.at(-1) ?? 0),
     mean_ms: round(sorted.length ? sum / sorted.length : 0),

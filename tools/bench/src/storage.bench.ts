@@ -16,6 +16,8 @@ export interface StorageBenchReport {
     seconds: number;
     mib_per_s: number;
     gateway_peak_rss_mib: number;
+    /** Of the busiest storage node. */
+    node_peak_rss_mib: number;
     gateway_rss_before_mib: number;
     chunk_size_bytes: number;
     /** Process CPU time per MiB uploaded: gateway, all storage nodes together, metadata, and their sum. */
@@ -27,6 +29,8 @@ export interface StorageBenchReport {
     seconds: number;
     mib_per_s: number;
     sha256_matches: boolean;
+    gateway_peak_rss_mib: number;
+    node_peak_rss_mib: number;
     cpu_ms_per_mib: Record<string, number>;
     system_ms_per_mib: Record<string, number>;
   };
@@ -40,18 +44,39 @@ async function rssMiB(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
 }
 
-/** Samples a process's resident memory every 50 ms while `work` runs; returns the peak. */
-async function peakRss<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; peakMiB: number }> {
-  let peak = await rssMiB(pid);
-  const timer = setInterval(() => {
-    void rssMiB(pid).then((rss) => (peak = Math.max(peak, rss)));
-  }, 50);
+/**
+ * Samples the resident memory of each group's processes every 50 ms while `work` runs; returns
+ * each group's peak (the largest of its processes, in MiB).
+ */
+export async function peakRss<T>(
+  groups: Record<string, number[]>,
+  work: () => Promise<T>,
+): Promise<{ result: T; peakMiB: Record<string, number> }> {
+  const peak: Record<string, number> = Object.fromEntries(Object.keys(groups).map((name) => [name, 0]));
+  const sample = async () => {
+    for (const [name, pids] of Object.entries(groups)) {
+      for (const rss of await Promise.all(pids.map(rssMiB))) peak[name] = Math.max(peak[name] ?? 0, rss);
+    }
+  };
+  await sample();
+  const timer = setInterval(() => void sample(), 50);
   try {
     const result = await work();
-    return { result, peakMiB: Math.round(peak) };
+    await sample();
+    return { result, peakMiB: Object.fromEntries(Object.entries(peak).map(([name, mib]) => [name, Math.round(mib)])) };
   } finally {
     clearInterval(timer);
   }
+}
+
+/** The cluster's processes by role, for CPU and memory figures. */
+export function processGroups(cluster: BenchCluster): { gateway: number[]; nodes: number[]; metadata: number[] } {
+  const pidOf = (name: string) => cluster.cluster.process(name).pid ?? 0;
+  return {
+    gateway: [pidOf('gateway')],
+    nodes: cluster.cluster.serviceNames.filter((n) => n.startsWith('node-')).map(pidOf),
+    metadata: [pidOf('metadata')],
+  };
 }
 
 /** Streams `total` bytes to PUT /v1/files without holding them in memory; resolves with the response and the SHA-256 sent. */
@@ -106,7 +131,7 @@ async function streamDownload(base: string, token: string, fileId: string): Prom
   return hash.digest('hex');
 }
 
-async function request(method: string, url: string, token: string, body?: Buffer): Promise<Record<string, unknown>> {
+export async function request(method: string, url: string, token: string, body?: Buffer): Promise<Record<string, unknown>> {
   const res = await fetch(url, { method, headers: { authorization: `Bearer ${token}` }, ...(body ? { body } : {}) });
   const data = await res.arrayBuffer();
   if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${Buffer.from(data).toString()}`);
@@ -165,27 +190,24 @@ export async function benchStorage(
   });
 
   const gib = Math.round(1024 * MiB * size.scale);
-  const pidOf = (name: string) => cluster.cluster.process(name).pid ?? 0;
-  const gatewayPid = pidOf('gateway');
-  const groups = {
-    gateway: [gatewayPid],
-    nodes: cluster.cluster.serviceNames.filter((n) => n.startsWith('node-')).map(pidOf),
-    metadata: [pidOf('metadata')],
-  };
-  const rssBefore = await rssMiB(gatewayPid);
+  const groups = processGroups(cluster);
+  const rssGroups = { gateway: groups.gateway, nodes: groups.nodes };
+  const rssBefore = await rssMiB(groups.gateway[0] ?? 0);
   const uploadStarted = performance.now();
   const {
     result: { result: uploaded, peakMiB },
     cpuMsPerMiB: uploadCpu,
     systemMsPerMiB: uploadSystem,
-  } = await cpuMsPerMiB(groups, gib / MiB, () => peakRss(gatewayPid, () => streamUpload(base, token, 'one-gib.bin', gib)));
+  } = await cpuMsPerMiB(groups, gib / MiB, () => peakRss(rssGroups, () => streamUpload(base, token, 'one-gib.bin', gib)));
   const uploadMs = performance.now() - uploadStarted;
   const downloadStarted = performance.now();
   const {
-    result: downloadedSha,
+    result: { result: downloadedSha, peakMiB: downloadPeakMiB },
     cpuMsPerMiB: downloadCpu,
     systemMsPerMiB: downloadSystem,
-  } = await cpuMsPerMiB(groups, gib / MiB, () => streamDownload(base, token, uploaded.body['file_id'] as string));
+  } = await cpuMsPerMiB(groups, gib / MiB, () =>
+    peakRss(rssGroups, () => streamDownload(base, token, uploaded.body['file_id'] as string)),
+  );
   const downloadMs = performance.now() - downloadStarted;
 
   const latency = (samples: number[]) => {
@@ -201,7 +223,8 @@ export async function benchStorage(
     upload_1gib: {
       seconds: Math.round(uploadMs) / 1000,
       mib_per_s: Math.round((gib / MiB / (uploadMs / 1000)) * 10) / 10,
-      gateway_peak_rss_mib: peakMiB,
+      gateway_peak_rss_mib: peakMiB['gateway'] ?? 0,
+      node_peak_rss_mib: peakMiB['nodes'] ?? 0,
       gateway_rss_before_mib: Math.round(rssBefore),
       chunk_size_bytes: Number(cluster.env['CHUNK_SIZE_BYTES'] ?? 4 * MiB),
       cpu_ms_per_mib: uploadCpu,
@@ -211,6 +234,8 @@ export async function benchStorage(
       seconds: Math.round(downloadMs) / 1000,
       mib_per_s: Math.round((gib / MiB / (downloadMs / 1000)) * 10) / 10,
       sha256_matches: downloadedSha === uploaded.sha256 && uploaded.body['checksum'] === uploaded.sha256,
+      gateway_peak_rss_mib: downloadPeakMiB['gateway'] ?? 0,
+      node_peak_rss_mib: downloadPeakMiB['nodes'] ?? 0,
       cpu_ms_per_mib: downloadCpu,
       system_ms_per_mib: downloadSystem,
     },

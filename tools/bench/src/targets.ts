@@ -1,4 +1,5 @@
 import type { AuthBenchReport } from './auth.bench';
+import type { ConcurrencyBenchReport } from './concurrency.bench';
 import type { MachineBounds } from './machine-bounds.bench';
 import type { StorageBenchReport } from './storage.bench';
 
@@ -23,10 +24,19 @@ function atMost(scenario: string, value: number, unit: string, limit: number, ta
   return { scenario, value, unit, target, met: value <= limit, ratio_to_target: ratio(value, limit) };
 }
 
+function atLeast(scenario: string, value: number, unit: string, floor: number): TargetRow {
+  return { scenario, value, unit, target: `≥ ${floor} ${unit}`, met: value >= floor, ratio_to_target: ratio(value, floor) };
+}
+
 /** The rows the parts that ran can fill. */
-export function targetRows(parts: { auth?: AuthBenchReport; storage?: StorageBenchReport; bounds?: MachineBounds }): TargetRow[] {
+export function targetRows(parts: {
+  auth?: AuthBenchReport;
+  storage?: StorageBenchReport;
+  concurrency?: ConcurrencyBenchReport;
+  bounds?: MachineBounds;
+}): TargetRow[] {
   const rows: TargetRow[] = [];
-  const { auth, storage, bounds } = parts;
+  const { auth, storage, concurrency, bounds } = parts;
   if (auth) {
     const hash = auth.argon2.hash.p50_ms;
     for (const [scenario, value, seed] of [
@@ -79,6 +89,25 @@ export function targetRows(parts: { auth?: AuthBenchReport; storage?: StorageBen
         ratio_to_bound: ratio(download, readBound),
       });
     }
+  }
+  if (concurrency) {
+    const { small_files: small, concurrent_transfers: together } = concurrency;
+    const clients = `${together.clients} clients`;
+    rows.push(
+      atLeast(`1 KiB uploads, ${small.clients} clients`, small.files_per_s, 'files/s', 1000),
+      atMost(`${clients} × 10 MiB up+down, errors`, together.errors + small.errors, 'errors', 0),
+      {
+        scenario: `${clients} × 10 MiB up+down, aggregate`,
+        value: together.aggregate_mib_per_s,
+        unit: 'MiB/s',
+        target: `≥ 0.8 × one stream (${Math.round(0.8 * together.one_stream_mib_per_s)})`,
+        met: together.ratio_to_one_stream >= 0.8,
+        ratio_to_target: ratio(together.ratio_to_one_stream, 0.8),
+        bound: together.one_stream_mib_per_s,
+        ratio_to_bound: together.ratio_to_one_stream,
+      },
+      atMost(`gateway peak RSS, ${clients} × 10 MiB`, together.gateway_peak_rss_mib, 'MiB', 200),
+    );
   }
   return rows;
 }
