@@ -43,40 +43,47 @@ export interface EncodedChunk {
 }
 
 /**
- * Lays a chunk of a known size out as its PutChunk data messages, in `target` (at least
- * `encodedChunkBytes(size)` long, a pooled buffer say): the bytes are appended in order as they
- * are produced, by a cipher for instance, and land in place, so encoding costs no copy of its own.
- * The messages are views of `target`: it must outlive every write of them.
+ * Lays a chunk of at most `capacity` bytes out as its PutChunk data messages, in `target` (at
+ * least `encodedChunkBytes(capacity)` long, a pooled buffer say): the bytes are appended in order
+ * as they are produced, by a cipher for instance, and land in place, so encoding costs no copy of
+ * its own. A chunk may end short of the capacity (the last of a stream whose length is not known):
+ * its last message is then framed again for the bytes it got. The messages are views of
+ * `target`: it must outlive every write of them.
  */
 export class ChunkMessageWriter {
-  private readonly messages: Buffer[] = [];
-  /** Each message's payload, as a view of `target`. */
+  /** Each message's payload, as a view of `target`, and where it starts there. */
   private readonly payloads: Buffer[] = [];
+  private readonly starts: number[] = [];
   private current = 0;
   /** Bytes of the current payload filled. */
   private filled = 0;
-  private written = 0;
+  private appended = 0;
 
   constructor(
-    target: Buffer,
-    readonly size: number,
+    private readonly target: Buffer,
+    readonly capacity: number,
   ) {
-    if (target.length < encodedChunkBytes(size))
-      throw new RangeError(`a chunk of ${size} bytes needs ${encodedChunkBytes(size)}`);
+    if (target.length < encodedChunkBytes(capacity))
+      throw new RangeError(`a chunk of ${capacity} bytes needs ${encodedChunkBytes(capacity)}`);
     let offset = 0;
-    for (const payload of messagePayloads(size)) {
+    for (const payload of messagePayloads(capacity)) {
       target[offset] = DATA_FIELD_TAG;
       const start = writeVarint(target, offset + 1, payload);
-      this.messages.push(target.subarray(offset, start + payload));
+      this.starts.push(start);
       this.payloads.push(target.subarray(start, start + payload));
       offset = start + payload;
     }
   }
 
+  /** Bytes appended so far. */
+  get size(): number {
+    return this.appended;
+  }
+
   /** Appends the chunk's next bytes. */
   append(bytes: Uint8Array): void {
-    if (this.written + bytes.length > this.size)
-      throw new RangeError(`the chunk is ${this.size} bytes; ${this.written + bytes.length} were appended`);
+    if (this.appended + bytes.length > this.capacity)
+      throw new RangeError(`the chunk holds ${this.capacity} bytes; ${this.appended + bytes.length} were appended`);
     let taken = 0;
     while (taken < bytes.length) {
       const payload = this.payloads[this.current];
@@ -89,13 +96,26 @@ export class ChunkMessageWriter {
         this.filled = 0;
       }
     }
-    this.written += bytes.length;
+    this.appended += bytes.length;
   }
 
-  /** The messages, once every byte of the chunk was appended. */
+  /** The messages of the bytes appended. */
   finish(): EncodedChunk {
-    if (this.written !== this.size) throw new RangeError(`the chunk is ${this.size} bytes; ${this.written} were appended`);
-    return { size: this.size, messages: this.messages };
+    const messages: Buffer[] = [];
+    for (let i = 0; i < this.current; i += 1) {
+      const start = this.starts[i];
+      messages.push(this.target.subarray(start - 1 - varintBytes(this.payloads[i].length), start + this.payloads[i].length));
+    }
+    if (this.filled > 0) {
+      // A shorter length frames in no more bytes than the full one did: the header is written
+      // again so that it ends where the payload starts.
+      const start = this.starts[this.current];
+      const headerStart = start - 1 - varintBytes(this.filled);
+      this.target[headerStart] = DATA_FIELD_TAG;
+      writeVarint(this.target, headerStart + 1, this.filled);
+      messages.push(this.target.subarray(headerStart, start + this.filled));
+    }
+    return { size: this.appended, messages };
   }
 }
 

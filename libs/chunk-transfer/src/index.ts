@@ -9,3 +9,4 @@ export * from './chunk-messages';
 export * from './chunk-transfer';
 export * from './node-health';
 export * from './replica-reader';
+export * from './transfer-budget';

@@ -25,8 +25,10 @@ export const INTERNAL_CHANNEL_OPTIONS: ChannelOptions = {
   'grpc.keepalive_permit_without_calls': 1,
   'grpc.max_receive_message_length': 64 * 1024 * 1024,
   'grpc.max_send_message_length': 64 * 1024 * 1024,
-  // A larger HTTP/2 receive window than Node's 64 KiB lets one stream go past ~110 MiB/s.
-  'grpc-node.flow_control_window': 8 * 1024 * 1024,
+  // A larger HTTP/2 receive window than Node's 64 KiB lets one stream go past ~110 MiB/s, and the
+  // chunks read at once (reads ahead) share a connection's: with 32 MiB rather than 8 a 256 MiB
+  // download ran at 118–160 MiB/s rather than 79. Reads are bounded by what the reader asked for.
+  'grpc-node.flow_control_window': 32 * 1024 * 1024,
   'grpc.initial_reconnect_backoff_ms': 200,
   'grpc.max_reconnect_backoff_ms': 5_000,
 };

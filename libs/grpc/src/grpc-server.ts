@@ -19,7 +19,11 @@ export const MESSAGE_ENVELOPE_BYTES = 64 * 1024;
  */
 export const CONTROL_MESSAGE_MAX_BYTES = 256 * 1024;
 
-/** HTTP/2 receive window of our servers: Node's default of 64 KiB caps a stream near 110 MiB/s. */
+/**
+ * HTTP/2 receive window of our servers: Node's default of 64 KiB caps a stream near 110 MiB/s.
+ * Not larger: whatever a node lets in before it reads is held, encrypted, in the writer's memory
+ * (a 32 MiB window grew the gateway by ~25 MiB per node during uploads, for no speed).
+ */
 export const SERVER_FLOW_CONTROL_WINDOW = 8 * 1024 * 1024;
 
 /**

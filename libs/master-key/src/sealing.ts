@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { type CipherGCM, createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 
 const ALGORITHM = 'aes-256-gcm';
 const NONCE_BYTES = 12;
@@ -19,25 +19,43 @@ export class SealBrokenError extends Error {
 const CIPHER_PIECE_BYTES = 64 * 1024;
 
 /**
- * `seal`, handing the sealed bytes to `sink` in order as they are produced (nonce, ciphertext
- * piece by piece, tag) rather than as one new buffer: a caller lays them where they go.
+ * `seal` of plaintext that arrives in pieces: each sealed byte is handed to `sink` in order as it
+ * is produced (nonce, ciphertext piece by piece, tag) rather than as one new buffer, so a caller
+ * lays the bytes where they go and never holds the plaintext whole.
  */
-export function sealTo(key: Buffer, plain: Uint8Array, context: string, sink: (bytes: Buffer) => void): void {
-  const nonce = randomBytes(NONCE_BYTES);
-  const cipher = createCipheriv(ALGORITHM, key, nonce, { authTagLength: TAG_BYTES });
-  cipher.setAAD(Buffer.from(context));
-  sink(nonce);
-  for (let offset = 0; offset < plain.length; offset += CIPHER_PIECE_BYTES)
-    sink(cipher.update(plain.subarray(offset, offset + CIPHER_PIECE_BYTES)));
-  sink(cipher.final());
-  sink(cipher.getAuthTag());
+export class Sealer {
+  private readonly cipher: CipherGCM;
+
+  constructor(
+    key: Buffer,
+    context: string,
+    private readonly sink: (bytes: Buffer) => void,
+  ) {
+    const nonce = randomBytes(NONCE_BYTES);
+    this.cipher = createCipheriv(ALGORITHM, key, nonce, { authTagLength: TAG_BYTES });
+    this.cipher.setAAD(Buffer.from(context));
+    sink(nonce);
+  }
+
+  update(plain: Uint8Array): void {
+    for (let offset = 0; offset < plain.length; offset += CIPHER_PIECE_BYTES)
+      this.sink(this.cipher.update(plain.subarray(offset, offset + CIPHER_PIECE_BYTES)));
+  }
+
+  /** Seals what was given; nothing may follow. */
+  final(): void {
+    this.sink(this.cipher.final());
+    this.sink(this.cipher.getAuthTag());
+  }
 }
 
 /** AES-256-GCM with a random 96-bit nonce: nonce ‖ ciphertext ‖ tag, bound to `context` as additional data. */
 export function seal(key: Buffer, plain: Uint8Array, context: string): Buffer {
   const sealed = Buffer.allocUnsafe(plain.length + SEAL_OVERHEAD);
   let offset = 0;
-  sealTo(key, plain, context, (bytes) => (offset += bytes.copy(sealed, offset)));
+  const sealer = new Sealer(key, context, (bytes) => (offset += bytes.copy(sealed, offset)));
+  sealer.update(plain);
+  sealer.final();
   return sealed;
 }
 

@@ -48,7 +48,10 @@ class Failures {
   readonly samples: string[] = [];
   record(error: unknown): void {
     this.count += 1;
-    if (this.samples.length < 5) this.samples.push(error instanceof Error ? error.message.slice(0, 300) : String(error));
+    // fetch's own message ("fetch failed") says nothing: the cause says what the socket saw.
+    const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
+    if (this.samples.length < 5)
+      this.samples.push(error instanceof Error ? `${error.message}${cause}`.slice(0, 300) : String(error));
   }
 }
 

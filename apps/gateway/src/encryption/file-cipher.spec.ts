@@ -7,7 +7,10 @@ describe(FileCipher.name, () => {
   const fileId = '0b6f6c57-6a0e-4a43-9a39-3a3c1bde6b1f';
   const sealChunk = (key: Buffer, id: string, index: number, plain: Buffer) => {
     const pieces: Buffer[] = [];
-    sut.sealChunk(key, id, index, plain, (bytes) => pieces.push(Buffer.from(bytes)));
+    const sealer = sut.chunkSealer(key, id, index, (bytes) => pieces.push(Buffer.from(bytes)));
+    sealer.update(plain.subarray(0, 1000));
+    sealer.update(plain.subarray(1000));
+    sealer.final();
     return Buffer.concat(pieces);
   };
 

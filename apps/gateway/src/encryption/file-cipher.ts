@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type MasterKey, open, openPieces, SEAL_OVERHEAD, seal, sealTo, UnknownMasterKeyError } from '@cloudstore/master-key';
+import { type MasterKey, open, openPieces, SEAL_OVERHEAD, Sealer, seal, UnknownMasterKeyError } from '@cloudstore/master-key';
 
 const DATA_KEY_BYTES = 32;
 
@@ -39,9 +39,12 @@ export class FileCipher {
     return open(this.master.key, wrapped, `data key of file ${fileId}`);
   }
 
-  /** Seals a chunk, handing the sealed bytes (CHUNK_OVERHEAD more than `plain`) to `sink` in order as they are produced. */
-  sealChunk(dataKey: Buffer, fileId: string, index: number, plain: Uint8Array, sink: (bytes: Buffer) => void): void {
-    sealTo(dataKey, plain, chunkContext(fileId, index), sink);
+  /**
+   * Seals a chunk as its plaintext arrives, handing the sealed bytes (CHUNK_OVERHEAD more than the
+   * plaintext) to `sink` in order as they are produced.
+   */
+  chunkSealer(dataKey: Buffer, fileId: string, index: number, sink: (bytes: Buffer) => void): Sealer {
+    return new Sealer(dataKey, chunkContext(fileId, index), sink);
   }
 
   /** A sealed chunk's plaintext, authenticated, as the pieces the cipher produced. */

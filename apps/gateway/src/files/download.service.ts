@@ -1,6 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Caller } from '@cloudstore/access-tokens';
-import { ChunkUnopenableError, type ReplicaReadError, ReplicaReader, ReplicasExhaustedError } from '@cloudstore/chunk-transfer';
+import {
+  ChunkUnopenableError,
+  type ReplicaReadError,
+  ReplicaReader,
+  ReplicasExhaustedError,
+  TransferBudget,
+} from '@cloudstore/chunk-transfer';
 import { ChecksumMismatchError, type commonApi, type filesApi, StorageUnavailableError } from '@cloudstore/contracts';
 import { LOGGER, type Logger } from '@cloudstore/observability';
 import { FileCipher } from '../encryption/file-cipher';
@@ -10,6 +16,13 @@ import { owner } from './files.service';
 
 /** Chunks fetched ahead of the one being sent: memory holds at most this + 1 chunks per download. */
 export const CHUNKS_READ_AHEAD = 2;
+
+/**
+ * Chunk bytes being read or sent across all downloads at once (a chunk is held from the start of
+ * its read until its last byte was handed on; meanwhile it exists about twice, sealed as it came
+ * and opened): past it, downloads wait for one another rather than grow the gateway.
+ */
+export const DOWNLOAD_CHUNK_MEMORY_BYTES = 16 * 1024 * 1024;
 
 /** Buffers for sealed chunks being read, kept for reuse while no download needs them: a few downloads' worth. */
 export const IDLE_READ_BUFFERS = 8;
@@ -65,10 +78,13 @@ type ChunkOpener = ((index: number, stored: Buffer) => Buffer[]) | undefined;
  * passed on. A missing or corrupt replica
  * is reported for repair; with no good replica left, even where the metadata says the chunk is
  * now, the download fails (CHECKSUM_MISMATCH or STORAGE_UNAVAILABLE), never with wrong bytes.
- * The next chunks are fetched while the current one is sent (CHUNKS_READ_AHEAD).
+ * The next chunks are fetched while the current one is sent (CHUNKS_READ_AHEAD), each chunk out
+ * of a budget shared by all downloads (DOWNLOAD_CHUNK_MEMORY_BYTES).
  */
 @Injectable()
 export class DownloadService {
+  private readonly budget = new TransferBudget(DOWNLOAD_CHUNK_MEMORY_BYTES);
+
   constructor(
     private readonly clients: InternalClients,
     private readonly reader: ReplicaReader,
@@ -120,23 +136,42 @@ export class DownloadService {
     end: number,
     openChunk: ChunkOpener,
   ): AsyncGenerator<Buffer> {
-    const fetches: Promise<Buffer[]>[] = [];
+    // Each fetch holds a chunk of the budget from its start until its bytes were handed on (or it failed).
+    const fetches: { size: number; fetching: Promise<Buffer[]> }[] = [];
     const prefetch = (i: number) => {
       const chunk = chunks[i];
       if (!chunk) return;
-      const fetching = this.fetch(fileOwner, fileId, chunk, openChunk);
+      const fetching = this.budget.take(chunk.size).then(() =>
+        this.fetch(fileOwner, fileId, chunk, openChunk).catch((error: unknown) => {
+          this.budget.release(chunk.size);
+          throw error;
+        }),
+      );
       // A failed prefetch is rethrown when its turn comes; until then it must not count as unhandled.
       fetching.catch(() => undefined);
-      fetches.push(fetching);
+      fetches.push({ size: chunk.size, fetching });
     };
-    for (let i = 0; i < CHUNKS_READ_AHEAD; i += 1) prefetch(i);
-    for (const [i, chunk] of chunks.entries()) {
-      const pieces = await (fetches.shift() as Promise<Buffer[]>);
-      prefetch(i + CHUNKS_READ_AHEAD);
-      const from = Math.max(start, chunk.offset) - chunk.offset;
-      const to = Math.min(end + 1, chunk.offset + chunk.fileBytes) - chunk.offset;
-      this.metrics.downloadedBytes.inc(to - from);
-      yield* slicePieces(pieces, from, to);
+    try {
+      for (let i = 0; i < CHUNKS_READ_AHEAD; i += 1) prefetch(i);
+      for (const [i, chunk] of chunks.entries()) {
+        const pieces = await (fetches.shift()?.fetching as Promise<Buffer[]>);
+        try {
+          prefetch(i + CHUNKS_READ_AHEAD);
+          const from = Math.max(start, chunk.offset) - chunk.offset;
+          const to = Math.min(end + 1, chunk.offset + chunk.fileBytes) - chunk.offset;
+          this.metrics.downloadedBytes.inc(to - from);
+          yield* slicePieces(pieces, from, to);
+        } finally {
+          this.budget.release(chunk.size);
+        }
+      }
+    } finally {
+      // A download ended early (failed, or its client left): the chunks fetched ahead give their memory back.
+      for (const { size, fetching } of fetches)
+        fetching.then(
+          () => this.budget.release(size),
+          () => undefined,
+        );
     }
   }
 

@@ -11,8 +11,11 @@ import { FileInfoResult, ListFilesQuery, UploadQuery } from './files.dto';
 import { FilesService, fileView, type FileView, type QuotaView, quotaView } from './files.service';
 import { ClientGoneError, UploadService } from './upload.service';
 
-/** Bytes of a download the response may hold unsent before the next chunk waits: about one chunk. */
-const DOWNLOAD_BUFFER_BYTES = 4 * 1024 * 1024;
+/**
+ * Bytes of a download the response may hold unsent before the next piece waits: a few of the
+ * cipher's pieces, so waits are rare, and little memory per download however many run.
+ */
+const DOWNLOAD_BUFFER_BYTES = 256 * 1024;
 
 /** The request body as it arrives; a client that goes away mid-body ends it with ClientGoneError. */
 async function* requestBody(req: Request): AsyncGenerator<Uint8Array> {

@@ -52,9 +52,13 @@ describe(ChunksRepository.name, () => {
           sha256: chunk.sha256,
           plannedNodeIds: on,
         });
-        await sut.addReplicas(manager, chunk.id, on);
         chunkIds.push(chunk.id);
       }
+      await sut.recordStored(
+        manager,
+        uploadId,
+        chunkIds.map((chunkId) => ({ chunkId, nodeIds: on })),
+      );
     });
     return { uploadId, chunkIds };
   }
@@ -90,10 +94,12 @@ describe(ChunksRepository.name, () => {
       { index: 1, size_bytes: '10', replicas: '1' },
       { index: 2, size_bytes: '10', replicas: '2' },
     ]);
-    // Adding a replica again is an upsert: the corrupt one is good again.
-    await sut.addReplicas(dataSource.manager, chunkIds[1], [a]);
+    // Recording a replica again is an upsert: the corrupt one is good again.
+    expect(await sut.recordStored(dataSource.manager, uploadId, [{ chunkId: chunkIds[1], nodeIds: [a] }])).toBe(1);
     expect((await sut.summaryOfUpload(dataSource.manager, uploadId))[1]?.replicas).toBe('2');
-    expect(await sut.findOfUpload(dataSource.manager, randomUUID(), chunkIds[0])).toBeNull();
+    // Only the upload's own chunks, on the nodes planned for them.
+    expect(await sut.recordStored(dataSource.manager, randomUUID(), [{ chunkId: chunkIds[0], nodeIds: [a] }])).toBe(0);
+    expect(await sut.recordStored(dataSource.manager, uploadId, [{ chunkId: chunkIds[0], nodeIds: ['node-unplanned'] }])).toBe(0);
 
     const fileId = await commit(uploadId, 3);
     expect(await sut.summaryOfUpload(dataSource.manager, uploadId)).toEqual([]);

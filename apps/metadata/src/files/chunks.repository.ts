@@ -32,19 +32,29 @@ export class ChunksRepository {
     await manager.insert(ChunkEntity, { ...chunk, fileId: null });
   }
 
-  async findOfUpload(manager: EntityManager, uploadId: string, chunkId: string): Promise<ChunkEntity | null> {
-    return manager.findOneBy(ChunkEntity, { id: chunkId, uploadId });
-  }
-
-  async addReplicas(manager: EntityManager, chunkId: string, nodeIds: readonly string[]): Promise<void> {
-    if (nodeIds.length === 0) return;
-    await manager
-      .createQueryBuilder()
-      .insert()
-      .into(ChunkReplicaEntity)
-      .values(nodeIds.map((nodeId) => ({ chunkId, nodeId, state: 'ok' as const })))
-      .orUpdate(['state', 'verified_at'], ['chunk_id', 'node_id'])
-      .execute();
+  /**
+   * Records the nodes that stored chunks of an open upload, in one statement, each among the nodes
+   * planned for its chunk; the number of replicas recorded, which is fewer than given when a chunk
+   * is not the upload's or a node was not planned for it (the caller then rolls back).
+   */
+  async recordStored(
+    manager: EntityManager,
+    uploadId: string,
+    stored: readonly { chunkId: string; nodeIds: readonly string[] }[],
+  ): Promise<number> {
+    const pairs = stored.flatMap((s) => s.nodeIds.map((nodeId) => [s.chunkId, nodeId] as const));
+    if (pairs.length === 0) return 0;
+    const rows = await manager.query<unknown[]>(
+      `INSERT INTO "metadata"."chunk_replicas" ("chunk_id", "node_id", "state")
+       SELECT s."chunk_id", s."node_id", 'ok'
+       FROM unnest($2::text[], $3::text[]) AS s("chunk_id", "node_id")
+       JOIN "metadata"."chunks" c ON c."id" = s."chunk_id" AND c."upload_id" = $1 AND c."file_id" IS NULL
+       WHERE s."node_id" = ANY (c."planned_node_ids")
+       ON CONFLICT ("chunk_id", "node_id") DO UPDATE SET "state" = 'ok', "verified_at" = now()
+       RETURNING 1`,
+      [uploadId, pairs.map(([chunkId]) => chunkId), pairs.map(([, nodeId]) => nodeId)],
+    );
+    return rows.length;
   }
 
   /** Index, size and number of good replicas of every chunk of an upload, in order. */

@@ -36,13 +36,6 @@ export class FilesController implements filesApi.FileServiceController {
 
   @AllowedCallers('gateway')
   @ForUser({ continuation: true })
-  async completeChunk(request: filesApi.CompleteChunkRequest, metadata?: Metadata): Promise<filesApi.CompleteChunkResponse> {
-    await this.uploads.completeChunk({ ...request, ownerId: verifiedOwner(metadata).userId });
-    return {};
-  }
-
-  @AllowedCallers('gateway')
-  @ForUser({ continuation: true })
   commitUpload(request: filesApi.CommitUploadRequest, metadata?: Metadata): Promise<filesApi.FileRecord> {
     return this.uploads.commit({ ...request, ownerId: verifiedOwner(metadata).userId });
   }

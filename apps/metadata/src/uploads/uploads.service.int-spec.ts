@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type MetadataConfig } from '@cloudstore/config';
-import { QuotaExceededError } from '@cloudstore/contracts';
+import { type filesApi, QuotaExceededError } from '@cloudstore/contracts';
 import { createLogger } from '@cloudstore/observability';
 import { newChunk, newOrigin, newStorageNode } from '@cloudstore/testing';
 import type { DataSource } from 'typeorm';
@@ -64,26 +64,43 @@ describe(UploadsService.name, () => {
     return owner;
   }
 
-  function open(owner: { userId: string; role: string; username: string }, declaredSize = -1, filename = 'report.pdf') {
+  function open(
+    owner: { userId: string; role: string; username: string },
+    declaredSize = -1,
+    filename = 'report.pdf',
+    more: Partial<filesApi.CreateUploadRequest> = {},
+  ) {
     return sut.create({
       owner,
       filename,
       declaredSize,
       contentType: '',
       fileId: '',
+      newFileId: '',
       origin: newOrigin(),
       chunkOverhead: 0,
+      firstChunk: undefined,
+      ...more,
     });
   }
 
-  /** Stores `sizes` as chunks, as the gateway does: prepare, write to the first candidates, complete. */
+  /** The chunks of each upload its nodes stored: sent again with every later call, which records them once. */
+  const storedOf = new Map<string, filesApi.StoredChunk[]>();
+  const stored = (uploadId: string) => storedOf.get(uploadId) ?? [];
+
+  /** The chunk written to the placement's first candidates, as the gateway does; told with the next call. */
+  function written(uploadId: string, prepared: filesApi.PrepareChunkResponse): void {
+    const nodeIds = prepared.candidates.slice(0, prepared.replicationFactor).map((c) => c.nodeId);
+    storedOf.set(uploadId, [...stored(uploadId), { chunkId: prepared.chunkId, nodeIds }]);
+  }
+
+  /** Stores `sizes` as chunks, as the gateway does: prepare (telling of the chunks stored so far), write to the first candidates. */
   async function storeChunks(ownerId: string, uploadId: string, sizes: number[]) {
     const chunks = [];
     for (const [index, size] of sizes.entries()) {
       const chunk = newChunk(size);
-      const prepared = await sut.prepareChunk({ uploadId, ownerId, index, size, sha256: chunk.sha256 });
-      const nodeIds = prepared.candidates.slice(0, prepared.replicationFactor).map((c) => c.nodeId);
-      await sut.completeChunk({ uploadId, ownerId, chunkId: prepared.chunkId, nodeIds });
+      const prepared = await sut.prepareChunk({ uploadId, ownerId, index, size, sha256: chunk.sha256, stored: stored(uploadId) });
+      written(uploadId, prepared);
       chunks.push({ ...chunk, prepared });
     }
     return chunks;
@@ -114,6 +131,7 @@ describe(UploadsService.name, () => {
       origin: newOrigin(),
       wrappedDataKey: new Uint8Array(),
       masterKeyId: '',
+      stored: stored(uploadId),
     });
     expect(record).toMatchObject({ fileId, filename: 'Résumé.pdf', size: 1500, storageNodes: expect.any(Array) });
     const written = chunks.flatMap((c) => c.prepared.candidates.slice(0, 2).map((n) => n.nodeId));
@@ -132,6 +150,7 @@ describe(UploadsService.name, () => {
         origin: undefined,
         wrappedDataKey: new Uint8Array(),
         masterKeyId: '',
+        stored: stored(uploadId),
       }),
     ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
@@ -150,6 +169,7 @@ describe(UploadsService.name, () => {
         origin: undefined,
         wrappedDataKey: new Uint8Array(),
         masterKeyId: '',
+        stored: stored(uploadId),
       });
     await expect(commit(1000, 2)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(commit(999, 1)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
@@ -183,7 +203,7 @@ describe(UploadsService.name, () => {
     const { uploadId } = await open(owner, 1000);
     await storeChunks(owner.userId, uploadId, [800]);
     await expect(
-      sut.prepareChunk({ uploadId, ownerId: owner.userId, index: 1, size: 300, sha256: newChunk(1).sha256 }),
+      sut.prepareChunk({ uploadId, ownerId: owner.userId, index: 1, size: 300, sha256: newChunk(1).sha256, stored: [] }),
     ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     const [row] = await dataSource.query<{ n: string }[]>(`SELECT count(*) AS n FROM metadata.chunks WHERE upload_id = $1`, [
       uploadId,
@@ -199,9 +219,75 @@ describe(UploadsService.name, () => {
     expect(await quotas.find(owner.userId)).toMatchObject({ reservedBytes: 600 });
   });
 
+  it('opens a one-chunk file with its chunk and commits it with the nodes that stored it: two calls', async () => {
+    const owner = await newOwner(10_000);
+    const newFileId = randomUUID();
+    const chunk = newChunk(700);
+    const opened = await open(owner, -1, 'small.txt', { newFileId, firstChunk: { size: 700, sha256: chunk.sha256 } });
+    expect(opened).toMatchObject({ fileId: newFileId, firstChunk: { replicationFactor: 2, writeQuorum: 2 } });
+    written(opened.uploadId, opened.firstChunk as filesApi.PrepareChunkResponse);
+    const record = await sut.commit({
+      uploadId: opened.uploadId,
+      ownerId: owner.userId,
+      size: 700,
+      sha256: chunk.sha256,
+      chunkCount: 1,
+      origin: undefined,
+      wrappedDataKey: new Uint8Array(),
+      masterKeyId: '',
+      stored: stored(opened.uploadId),
+    });
+    expect(record).toMatchObject({ fileId: newFileId, size: 700, chunkCount: 1 });
+    expect(record.storageNodes).toHaveLength(2);
+    expect(await quotas.find(owner.userId)).toMatchObject({ usedBytes: 700, reservedBytes: 0 });
+  });
+
+  it('aborts an upload whose first chunk cannot be prepared, audited, holding nothing', async () => {
+    const owner = await newOwner(500);
+    await expect(
+      open(owner, -1, 'big.bin', { newFileId: randomUUID(), firstChunk: { size: 501, sha256: newChunk(1).sha256 } }),
+    ).rejects.toBeInstanceOf(QuotaExceededError);
+    expect(await quotas.find(owner.userId)).toMatchObject({ usedBytes: 0, reservedBytes: 0 });
+    const [row] = await dataSource.query<{ status: string }[]>(`SELECT status FROM metadata.uploads WHERE owner_id = $1`, [
+      owner.userId,
+    ]);
+    expect(row?.status).toBe('aborted');
+    expect(await auditOf(owner.userId)).toEqual([{ operation: 'file.upload', status: 'failure', error_code: 'QUOTA_EXCEEDED' }]);
+  });
+
+  it("refuses to record a chunk stored on a node not planned for it, or another upload's chunk, recording nothing", async () => {
+    const owner = await newOwner(10_000);
+    const { uploadId } = await open(owner);
+    const other = await open(owner);
+    const [first] = await storeChunks(owner.userId, uploadId, [100]);
+    const [theirs] = await storeChunks(owner.userId, other.uploadId, [100]);
+    const prepare = (storedChunks: filesApi.StoredChunk[]) =>
+      sut.prepareChunk({
+        uploadId,
+        ownerId: owner.userId,
+        index: 1,
+        size: 100,
+        sha256: newChunk(1).sha256,
+        stored: storedChunks,
+      });
+    await expect(prepare([{ chunkId: first?.prepared.chunkId ?? '', nodeIds: ['node-elsewhere'] }])).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    await expect(
+      prepare([{ chunkId: theirs?.prepared.chunkId ?? '', nodeIds: stored(other.uploadId)[0]?.nodeIds ?? [] }]),
+    ).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    const [row] = await dataSource.query<{ n: string }[]>(
+      `SELECT count(*) AS n FROM metadata.chunk_replicas r JOIN metadata.chunks c ON c.id = r.chunk_id WHERE c.upload_id IN ($1, $2)`,
+      [uploadId, other.uploadId],
+    );
+    expect(row?.n).toBe('0');
+  });
+
   describe('chosen file ids: each owner has their own', () => {
     function openAs(owner: { userId: string; role: string; username: string }, fileId: string, filename = 'chosen.bin') {
-      return sut.create({ owner, filename, declaredSize: -1, contentType: '', fileId, origin: undefined, chunkOverhead: 0 });
+      return open(owner, -1, filename, { fileId, origin: undefined });
     }
 
     async function commitOf(ownerId: string, uploadId: string, size: number) {
@@ -215,6 +301,7 @@ describe(UploadsService.name, () => {
         origin: undefined,
         wrappedDataKey: new Uint8Array(),
         masterKeyId: '',
+        stored: stored(uploadId),
       });
     }
 

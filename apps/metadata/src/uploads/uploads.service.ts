@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { MetadataConfig } from '@cloudstore/config';
-import { type filesApi, InvalidArgumentError, QuotaExceededError, StorageUnavailableError } from '@cloudstore/contracts';
+import {
+  DomainError,
+  type filesApi,
+  InvalidArgumentError,
+  QuotaExceededError,
+  StorageUnavailableError,
+} from '@cloudstore/contracts';
 import type { AuditEvent } from '@cloudstore/jobs';
 import { LOGGER, type Logger } from '@cloudstore/observability';
 import type { EntityManager } from 'typeorm';
@@ -20,7 +26,7 @@ import { QuotasRepository } from '../quotas/quotas.repository';
 import { isUuid } from '../uuid';
 import { storedContentType } from './content-type';
 import type { UploadEntity } from './upload.entity';
-import { uploadNotFound, UploadReservationsService } from './upload-reservations.service';
+import { UploadReservationsService } from './upload-reservations.service';
 import { UploadsRepository } from './uploads.repository';
 import type { DataSource } from 'typeorm';
 
@@ -74,7 +80,7 @@ export class UploadsService {
       throw new InvalidArgumentError(`chunk_overhead must be from 0 to ${MAX_CHUNK_OVERHEAD}`);
     // The file's id as its owner will know it, and the row's own id: one and the same unless
     // chosen, as a chosen id is unique only among the owner's files.
-    const fileId = request.fileId || randomUUID();
+    const fileId = request.fileId || request.newFileId || randomUUID();
     if (!isUuid(fileId)) throw new InvalidArgumentError('file_id must be a UUID');
     const fileRowId = request.fileId ? randomUUID() : fileId;
     const uploadId = randomUUID();
@@ -108,7 +114,27 @@ export class UploadsService {
       await this.auditLog.append([{ ...audit('failure', 'QUOTA_EXCEEDED'), sizeBytes: request.declaredSize }]);
       throw new QuotaExceededError(`The file (${request.declaredSize} bytes) does not fit in your storage quota`);
     }
-    return { uploadId, fileId, filename };
+    if (!request.firstChunk) return { uploadId, fileId, filename, firstChunk: undefined };
+    try {
+      const firstChunk = await this.prepareChunk({
+        uploadId,
+        ownerId: owner.userId,
+        index: 0,
+        ...request.firstChunk,
+        stored: [],
+      });
+      return { uploadId, fileId, filename, firstChunk };
+    } catch (error) {
+      // The gateway has no upload to abort: its call failed.
+      await this.abort({
+        uploadId,
+        ownerId: owner.userId,
+        errorCode: error instanceof DomainError ? error.code : 'INTERNAL_ERROR',
+        reason: error instanceof Error ? error.message : String(error),
+        origin: request.origin,
+      });
+      throw error;
+    }
   }
 
   async prepareChunk(request: filesApi.PrepareChunkRequest): Promise<filesApi.PrepareChunkResponse> {
@@ -136,6 +162,7 @@ export class UploadsService {
         return received;
       },
       async (manager, upload) => {
+        await this.recordStored(manager, upload, request.stored);
         await this.chunks.insertPending(manager, {
           id: chunkId,
           uploadId: upload.id,
@@ -155,24 +182,14 @@ export class UploadsService {
     };
   }
 
-  async completeChunk(request: filesApi.CompleteChunkRequest): Promise<void> {
-    await this.dataSource.transaction(async (manager) => {
-      const upload = await this.requireOpen(manager, request.uploadId, request.ownerId);
-      const chunk = await this.chunks.findOfUpload(manager, upload.id, request.chunkId);
-      if (!chunk) throw new InvalidArgumentError('No such chunk in this upload');
-      const unplanned = request.nodeIds.filter((id) => !chunk.plannedNodeIds.includes(id));
-      if (unplanned.length > 0) throw new InvalidArgumentError(`Nodes ${unplanned.join(', ')} were not planned for this chunk`);
-      await this.chunks.addReplicas(manager, chunk.id, request.nodeIds);
-      await this.uploads.update(manager, upload.id, {});
-    });
-  }
-
   async commit(request: filesApi.CommitUploadRequest): Promise<filesApi.FileRecord> {
     let summary: Awaited<ReturnType<ChunksRepository['summaryOfUpload']>> = [];
     const record = await this.reservations.withRoom(
       request.uploadId,
       request.ownerId,
       async (manager, upload) => {
+        // Recorded again, harmlessly, if the upload waits for room and this runs once more.
+        await this.recordStored(manager, upload, request.stored);
         summary = await this.chunks.summaryOfUpload(manager, upload.id);
         const sizes = summary.reduce((sum, c) => sum + Number(c.size_bytes) - upload.chunkOverhead, 0);
         if (summary.length !== request.chunkCount || summary.some((c, i) => c.index !== i)) {
@@ -284,10 +301,14 @@ export class UploadsService {
     return uploadIds.length;
   }
 
-  private async requireOpen(manager: EntityManager, uploadId: string, ownerId: string): Promise<UploadEntity> {
-    if (!isUuid(uploadId) || !isUuid(ownerId)) throw uploadNotFound();
-    const upload = await this.uploads.lockOpen(manager, uploadId, ownerId);
-    if (!upload) throw uploadNotFound();
-    return upload;
+  /** The nodes that stored chunks of the upload, each among those planned for its chunk. */
+  private async recordStored(
+    manager: EntityManager,
+    upload: UploadEntity,
+    stored: readonly filesApi.StoredChunk[],
+  ): Promise<void> {
+    const given = stored.reduce((sum, chunk) => sum + chunk.nodeIds.length, 0);
+    if ((await this.chunks.recordStored(manager, upload.id, stored)) !== given)
+      throw new InvalidArgumentError('A stored chunk is not of this upload, or a node was not planned for it');
   }
 }

@@ -45,6 +45,13 @@ export interface CreateUploadRequest {
    * quotas and file sizes count without them.
    */
   chunkOverhead: number;
+  /**
+   * A fresh UUID the gateway made for a file whose id the client did not choose (the gateway
+   * seals chunks under the file's id before it calls); empty for one made here.
+   */
+  newFileId: string;
+  /** The upload's first chunk (index 0), to prepare with the upload; unset to prepare it apart. */
+  firstChunk: ChunkDigest | undefined;
 }
 
 export interface CreateUploadResponse {
@@ -52,6 +59,20 @@ export interface CreateUploadResponse {
   fileId: string;
   /** sanitised */
   filename: string;
+  /** Where to write the first chunk, when the request gave it. */
+  firstChunk: PrepareChunkResponse | undefined;
+}
+
+/** A chunk as stored on the nodes: its size (with the chunk overhead) and the SHA-256 of its bytes. */
+export interface ChunkDigest {
+  size: number;
+  sha256: string;
+}
+
+/** The nodes that stored a chunk (fsynced, SHA-256 checked), among those planned for it. */
+export interface StoredChunk {
+  chunkId: string;
+  nodeIds: string[];
 }
 
 export interface PrepareChunkRequest {
@@ -61,6 +82,8 @@ export interface PrepareChunkRequest {
   /** Of the bytes stored on the nodes (with the chunk overhead). */
   size: number;
   sha256: string;
+  /** Earlier chunks of the upload that their nodes have stored since the last call. */
+  stored: StoredChunk[];
 }
 
 export interface PrepareChunkResponse {
@@ -69,16 +92,6 @@ export interface PrepareChunkResponse {
   candidates: NodeTarget[];
   replicationFactor: number;
   writeQuorum: number;
-}
-
-export interface CompleteChunkRequest {
-  uploadId: string;
-  ownerId: string;
-  chunkId: string;
-  nodeIds: string[];
-}
-
-export interface CompleteChunkResponse {
 }
 
 export interface CommitUploadRequest {
@@ -93,6 +106,8 @@ export interface CommitUploadRequest {
   /** The file's data key, wrapped by the gateway's master key (the metadata never sees it plain). */
   wrappedDataKey: Uint8Array;
   masterKeyId: string;
+  /** The chunks stored since the last PrepareChunk (every chunk must have been by now). */
+  stored: StoredChunk[];
 }
 
 export interface AbortUploadRequest {
@@ -243,22 +258,25 @@ export interface SetQuotaRequest {
 }
 
 export interface FileServiceClient {
-  /** Opens an upload: nothing is visible or charged until CommitUpload. */
+  /**
+   * Opens an upload: nothing is visible or charged until CommitUpload. Given its first chunk, also
+   * prepares that (as PrepareChunk): a file of one chunk takes this call and CommitUpload only.
+   */
 
   createUpload(request: CreateUploadRequest, metadata: Metadata, ...rest: any): Observable<CreateUploadResponse>;
 
   /**
    * Reserves the chunk's bytes in the owner's quota and records the chunk before any node
-   * stores it; answers with the chunk id and the nodes to write it to, best first.
+   * stores it; answers with the chunk id and the nodes to write it to, best first. Records, in
+   * the same transaction, the nodes that stored earlier chunks of the upload.
    */
 
   prepareChunk(request: PrepareChunkRequest, metadata: Metadata, ...rest: any): Observable<PrepareChunkResponse>;
 
-  /** Records the nodes that stored the chunk (fsynced, SHA-256 checked). */
-
-  completeChunk(request: CompleteChunkRequest, metadata: Metadata, ...rest: any): Observable<CompleteChunkResponse>;
-
-  /** Makes the file visible and charges it, in one transaction. */
+  /**
+   * Records the nodes that stored the chunks not yet recorded, then makes the file visible and
+   * charges it, in one transaction.
+   */
 
   commitUpload(request: CommitUploadRequest, metadata: Metadata, ...rest: any): Observable<FileRecord>;
 
@@ -310,7 +328,10 @@ export interface FileServiceClient {
 }
 
 export interface FileServiceController {
-  /** Opens an upload: nothing is visible or charged until CommitUpload. */
+  /**
+   * Opens an upload: nothing is visible or charged until CommitUpload. Given its first chunk, also
+   * prepares that (as PrepareChunk): a file of one chunk takes this call and CommitUpload only.
+   */
 
   createUpload(
     request: CreateUploadRequest,
@@ -320,7 +341,8 @@ export interface FileServiceController {
 
   /**
    * Reserves the chunk's bytes in the owner's quota and records the chunk before any node
-   * stores it; answers with the chunk id and the nodes to write it to, best first.
+   * stores it; answers with the chunk id and the nodes to write it to, best first. Records, in
+   * the same transaction, the nodes that stored earlier chunks of the upload.
    */
 
   prepareChunk(
@@ -329,15 +351,10 @@ export interface FileServiceController {
     ...rest: any
   ): Promise<PrepareChunkResponse> | Observable<PrepareChunkResponse> | PrepareChunkResponse;
 
-  /** Records the nodes that stored the chunk (fsynced, SHA-256 checked). */
-
-  completeChunk(
-    request: CompleteChunkRequest,
-    metadata: Metadata,
-    ...rest: any
-  ): Promise<CompleteChunkResponse> | Observable<CompleteChunkResponse> | CompleteChunkResponse;
-
-  /** Makes the file visible and charges it, in one transaction. */
+  /**
+   * Records the nodes that stored the chunks not yet recorded, then makes the file visible and
+   * charges it, in one transaction.
+   */
 
   commitUpload(
     request: CommitUploadRequest,
@@ -433,7 +450,6 @@ export function FileServiceControllerMethods() {
     const grpcMethods: string[] = [
       "createUpload",
       "prepareChunk",
-      "completeChunk",
       "commitUpload",
       "abortUpload",
       "getFile",
