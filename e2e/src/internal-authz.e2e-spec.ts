@@ -93,7 +93,7 @@ describe('authorisation inside the cluster: by certificate identity and by verif
     await expect(
       nodeToMetadata.call(
         'listFiles',
-        { ownerId: bob.userId, limit: 10, offset: 0, filter: '' },
+        { ownerId: bob.userId, limit: 10, offset: 0, filter: '', after: '' },
         { metadata: bearer(bob.token) },
       ),
     ).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
@@ -147,15 +147,21 @@ describe('authorisation inside the cluster: by certificate identity and by verif
     const bobAsOwner = { userId: bob.userId, role: 'basic', username: bob.username };
 
     // Without a user's token, or with a made-up one, the gateway's certificate alone gets nothing.
-    await expect(files.call('listFiles', { ownerId: bob.userId, limit: 10, offset: 0, filter: '' })).rejects.toMatchObject({
+    await expect(
+      files.call('listFiles', { ownerId: bob.userId, limit: 10, offset: 0, filter: '', after: '' }),
+    ).rejects.toMatchObject({
       code: 'TOKEN_INVALID',
     });
     await expect(
-      files.call('listFiles', { ownerId: bob.userId, limit: 10, offset: 0, filter: '' }, { metadata: bearer('e30.e30.c2ln') }),
+      files.call(
+        'listFiles',
+        { ownerId: bob.userId, limit: 10, offset: 0, filter: '', after: '' },
+        { metadata: bearer('e30.e30.c2ln') },
+      ),
     ).rejects.toMatchObject({ code: 'TOKEN_INVALID' });
 
     // Alice's token naming Bob as the owner: Alice's own (empty) view, nothing of Bob's.
-    const listed = await files.call('listFiles', { ownerId: bob.userId, limit: 100, offset: 0, filter: '' }, asAlice);
+    const listed = await files.call('listFiles', { ownerId: bob.userId, limit: 100, offset: 0, filter: '', after: '' }, asAlice);
     expect(listed.files.map((f) => f.fileId)).not.toContain(bobFileId);
     expect(listed.totalCount).toBe(0);
     await expect(files.call('getFile', { ownerId: bob.userId, fileId: bobFileId }, asAlice)).rejects.toMatchObject({

@@ -210,6 +210,31 @@ describe('REST and gRPC parity', () => {
   });
 
   describe('files', () => {
+    it('REST pages a listing by cursor as well as by offset: every file once, newest first', async () => {
+      const user = await signUp(env.rest, env.smtp, 'par_pages');
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i += 1)
+        ids.push(await restUpload(env.cluster.httpUrl, user.token, `page-${i}.txt`, randomBytes(10)));
+      type Page = { files: { file_id: string }[]; total_count: number; next_cursor?: string };
+      const walked: string[] = [];
+      let cursor: string | undefined;
+      for (let pages = 0; pages < 5; pages += 1) {
+        const page = await env.rest.get<Page>(`/v1/files?limit=2${cursor ? `&after=${cursor}` : ''}`, user.token);
+        expect(page.body.total_count).toBe(5);
+        walked.push(...page.body.files.map((f) => f.file_id));
+        cursor = page.body.next_cursor;
+        if (!cursor) break;
+      }
+      expect(walked).toEqual([...ids].reverse());
+      const byOffset = await env.rest.get<Page>('/v1/files?limit=2&offset=4', user.token);
+      expect(byOffset.body).toEqual({ files: [expect.objectContaining({ file_id: ids[0] })], total_count: 5 });
+      const first = await env.rest.get<Page>('/v1/files?limit=2', user.token);
+      expect([
+        restCode(await env.rest.get(`/v1/files?limit=2&offset=2&after=${first.body.next_cursor ?? ''}`, user.token)),
+        restCode(await env.rest.get('/v1/files?after=not-a-cursor', user.token)),
+      ]).toEqual(['INVALID_ARGUMENT', 'INVALID_ARGUMENT']);
+    });
+
     it('upload, list, file info, download, delete and quota agree between the doors', async () => {
       const user = await signUp(env.rest, env.smtp, 'par_files');
       const data = randomBytes(300_000);

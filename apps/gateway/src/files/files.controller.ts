@@ -71,9 +71,18 @@ export class FilesController {
   async list(
     @CurrentCaller() caller: Caller,
     @Query() query: ListFilesQuery,
-  ): Promise<{ files: FileView[]; total_count: number }> {
-    const result = await this.files.list(caller, query.limit ?? 0, query.offset ?? 0, query.filter ?? '');
-    return { files: result.files.map((f) => fileView(f)), total_count: result.totalCount };
+  ): Promise<{ files: FileView[]; total_count: number; next_cursor?: string }> {
+    const result = await this.files.list(caller, {
+      limit: query.limit ?? 0,
+      offset: query.offset ?? 0,
+      filter: query.filter ?? '',
+      after: query.after ?? '',
+    });
+    return {
+      files: result.files.map((f) => fileView(f)),
+      total_count: result.totalCount,
+      ...(result.nextCursor ? { next_cursor: result.nextCursor } : {}),
+    };
   }
 
   @Get('files/:fileId')

@@ -14,7 +14,16 @@ export class UploadQuery {
   file_id?: string;
 }
 
-export class ListFilesQuery extends PageQuery {}
+export class ListFilesQuery extends PageQuery {
+  @ApiPropertyOptional({
+    description:
+      'the next_cursor of the page before: the page starts after its last file, however many files came or went meanwhile (instead of offset)',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(128)
+  after?: string;
+}
 
 /** `?limit=&offset=` of the trash listing. */
 export class TrashQuery extends OmitType(PageQuery, ['filter'] as const) {}

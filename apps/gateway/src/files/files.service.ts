@@ -61,8 +61,11 @@ export interface QuotaView {
 export class FilesService {
   constructor(private readonly clients: InternalClients) {}
 
-  list(caller: Caller, limit: number, offset: number, filter: string): Promise<filesApi.ListFilesResponse> {
-    return this.clients.files.call('listFiles', { ownerId: caller.userId, limit, offset, filter });
+  list(
+    caller: Caller,
+    page: { limit: number; offset: number; filter: string; after: string },
+  ): Promise<filesApi.ListFilesResponse> {
+    return this.clients.files.call('listFiles', { ownerId: caller.userId, ...page });
   }
 
   get(caller: Caller, fileId: string): Promise<filesApi.FileRecord> {

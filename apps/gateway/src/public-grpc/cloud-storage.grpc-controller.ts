@@ -125,7 +125,12 @@ export class CloudStorageGrpcController implements Omit<publicApi.CloudStorageSe
 
   async listFiles(request: publicApi.ListFilesRequest, metadata: Metadata): Promise<publicApi.ListFilesResponse> {
     const caller = await this.callers.user(request, metadata);
-    const result = await this.files.list(caller, request.limit, request.offset, request.filter);
+    const result = await this.files.list(caller, {
+      limit: request.limit,
+      offset: request.offset,
+      filter: request.filter,
+      after: '',
+    });
     return { success: true, files: result.files.map(fileInfo), totalCount: result.totalCount };
   }
 

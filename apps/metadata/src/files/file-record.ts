@@ -3,7 +3,14 @@ import { toUnixSeconds } from '@cloudstore/database';
 import type { FileEntity } from './file.entity';
 
 /** A file as the FileService API answers it; a file in the trash also says when it will be purged. */
-export function fileRecord(file: FileEntity, storageNodes: string[] = [], trashRetentionSeconds = 0): filesApi.FileRecord {
+export function fileRecord(
+  file: Pick<
+    FileEntity,
+    'publicId' | 'filename' | 'sizeBytes' | 'sha256' | 'uploadedAt' | 'contentType' | 'chunkCount' | 'chunkSize' | 'deletedAt'
+  >,
+  storageNodes: string[] = [],
+  trashRetentionSeconds = 0,
+): filesApi.FileRecord {
   const deletedAt = toUnixSeconds(file.deletedAt);
   return {
     fileId: file.publicId,

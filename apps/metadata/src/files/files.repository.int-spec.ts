@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createTestDataSource, newChunk, type TestDataSource } from '@cloudstore/testing';
 import type { DataSource } from 'typeorm';
 import { createMetadataDataSource, METADATA_SCHEMA } from '../database/metadata-data-source';
-import { FilesRepository } from './files.repository';
+import { FilesRepository, type ListPosition } from './files.repository';
 
 describe(FilesRepository.name, () => {
   let db: TestDataSource;
@@ -78,12 +78,35 @@ describe(FilesRepository.name, () => {
     const b = await newFile(owner, 'report-2026.pdf');
     const c = await newFile(owner, '100%.txt');
     await newFile(randomUUID(), 'report_other_owner.pdf');
-    const [all, total] = await sut.list(owner, 10, 0, '');
-    expect(all.map((f) => f.id)).toEqual([c.id, b.id, a.id]);
+    const page = (limit: number, offset: number, filter = '') => sut.list(owner, { limit, offset, filter });
+    const { files: all, total } = await page(10, 0);
+    expect(all.map((f) => f.publicId)).toEqual([c.publicId, b.publicId, a.publicId]);
     expect(total).toBeUndefined();
-    expect((await sut.list(owner, 1, 1, ''))[0].map((f) => f.id)).toEqual([b.id]);
-    expect(await sut.list(owner, 10, 0, 'REPORT_')).toEqual([[expect.objectContaining({ id: a.id })], 1]);
-    expect(await sut.list(owner, 10, 0, '%')).toEqual([[expect.objectContaining({ id: c.id })], 1]);
+    expect((await page(1, 1)).files.map((f) => f.publicId)).toEqual([b.publicId]);
+    expect(await page(10, 0, 'REPORT_')).toEqual({ files: [expect.objectContaining({ publicId: a.publicId })], total: 1 });
+    expect(await page(10, 0, '%')).toEqual({ files: [expect.objectContaining({ publicId: c.publicId })], total: 1 });
+    // A filtered page past the matches still counts them.
+    expect(await page(10, 5, 'report')).toEqual({ files: [], total: 2 });
+  });
+
+  it('pages after a position: the files that follow it in order, ties in time broken by id, whatever came before meanwhile', async () => {
+    const owner = randomUUID();
+    for (let i = 0; i < 7; i += 1) await newFile(owner, `same-time-${i}.txt`);
+    await dataSource.query(`UPDATE metadata.files SET uploaded_at = '2026-01-01T00:00:00.123456Z' WHERE owner_id = $1`, [owner]);
+    const everything = (await sut.list(owner, { limit: 100, offset: 0, filter: '' })).files.map((f) => f.publicId);
+    const walked: string[] = [];
+    let after: ListPosition | undefined;
+    for (;;) {
+      const { files } = await sut.list(owner, { limit: 3, offset: 0, filter: '', after });
+      walked.push(...files.map((f) => f.publicId));
+      if (files.length < 3) break;
+      after = files.at(-1)?.position;
+      // A file arriving meanwhile is newer: it shifts offsets, never the pages that follow a position.
+      await newFile(owner, 'newcomer.txt');
+    }
+    expect(walked).toEqual(everything);
+    const filtered = await sut.list(owner, { limit: 2, offset: 0, filter: 'same-time', after: after });
+    expect(filtered).toEqual({ files: [expect.objectContaining({ publicId: everything[6] })], total: 7 });
   });
 
   it('moves a file to the trash once; it leaves the listing and is restored within its retention', async () => {
@@ -97,7 +120,7 @@ describe(FilesRepository.name, () => {
     });
     expect(await dataSource.transaction((m) => sut.softDelete(m, owner, file.publicId))).toBeUndefined();
     expect(await sut.findActive(owner, file.publicId)).toBeNull();
-    expect((await sut.list(owner, 10, 0, ''))[0]).toEqual([]);
+    expect((await sut.list(owner, { limit: 10, offset: 0, filter: '' })).files).toEqual([]);
     expect(await sut.listTrash(owner, 10, 0)).toEqual([[expect.objectContaining({ id: file.id })], 1]);
 
     await deletedSecondsAgo(file.id, 50);

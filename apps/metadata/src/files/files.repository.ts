@@ -24,6 +24,50 @@ export interface PurgedFile {
   readonly sizeBytes: number;
 }
 
+/** Where a listing stands: the newest-first order's key of the last file listed. */
+export interface ListPosition {
+  /** Microseconds since the epoch, as decimal digits: exact, unlike a JavaScript Date. */
+  readonly uploadedAtMicros: string;
+  readonly id: string;
+}
+
+/** A live file as listings show it, with its position in the listing. */
+export type ListedFile = Pick<
+  FileEntity,
+  'publicId' | 'filename' | 'sizeBytes' | 'sha256' | 'uploadedAt' | 'contentType' | 'chunkCount' | 'chunkSize' | 'deletedAt'
+> & { readonly position: ListPosition };
+
+interface ListedFileRow {
+  id: string;
+  public_id: string;
+  filename: string;
+  size_bytes: string;
+  sha256: string;
+  uploaded_at: Date;
+  position: string;
+  content_type: string;
+  chunk_count: number;
+  chunk_size: string;
+}
+
+const LISTED_COLUMNS = `"id", "public_id", "filename", "size_bytes", "sha256", "uploaded_at",
+  (extract(epoch FROM "uploaded_at") * 1000000)::bigint::text AS "position", "content_type", "chunk_count", "chunk_size"`;
+
+function listedFile(row: ListedFileRow): ListedFile {
+  return {
+    publicId: row.public_id,
+    filename: row.filename,
+    sizeBytes: Number(row.size_bytes),
+    sha256: row.sha256,
+    uploadedAt: row.uploaded_at,
+    contentType: row.content_type,
+    chunkCount: row.chunk_count,
+    chunkSize: Number(row.chunk_size),
+    deletedAt: null,
+    position: { uploadedAtMicros: row.position, id: row.id },
+  };
+}
+
 /** SQL of files. Every lookup names the owner in the query itself. */
 @Injectable()
 export class FilesRepository {
@@ -51,22 +95,46 @@ export class FilesRepository {
   }
 
   /**
-   * Newest first; `filter` is a case-insensitive substring of the name, `%` and `_` literal.
-   * Counts the matches only when filtered (the unfiltered total is kept with the quota).
+   * Newest first; `filter` is a case-insensitive substring of the name, `%` and `_` literal;
+   * `after` a position a page before ended at, to go on from (keyset: no rows skipped over).
+   * Counts the matches only when filtered (the unfiltered total is kept with the quota), in the
+   * same query unless the page is empty or starts after a position.
    */
-  async list(ownerId: string, limit: number, offset: number, filter: string): Promise<[FileEntity[], number | undefined]> {
-    const query = this.dataSource.manager
-      .createQueryBuilder(FileEntity, 'f')
-      .where('f.owner_id = :ownerId AND f.deleted_at IS NULL', { ownerId })
-      .orderBy('f.uploaded_at', 'DESC')
-      .addOrderBy('f.id', 'DESC')
-      .limit(limit)
-      .offset(offset);
-    if (!filter) return [await query.getMany(), undefined];
-    const pattern = substringPattern(filter);
-    if (pattern === undefined) return [[], 0];
-    query.andWhere(`lower(f.filename) LIKE :pattern ESCAPE '\\'`, { pattern });
-    return query.getManyAndCount();
+  async list(
+    ownerId: string,
+    page: { limit: number; offset: number; filter: string; after?: ListPosition },
+  ): Promise<{ files: ListedFile[]; total?: number }> {
+    const where = ['"owner_id" = $1', '"deleted_at" IS NULL'];
+    const params: unknown[] = [ownerId];
+    if (page.filter) {
+      const pattern = substringPattern(page.filter);
+      if (pattern === undefined) return { files: [], total: 0 };
+      params.push(pattern);
+      where.push(`lower("filename") LIKE $${params.length} ESCAPE '\\'`);
+    }
+    const filtered = where.length;
+    if (page.after) {
+      params.push(page.after.uploadedAtMicros, page.after.id);
+      where.push(
+        `("uploaded_at", "id") < ('epoch'::timestamptz + $${params.length - 1}::bigint * interval '1 microsecond', $${params.length}::uuid)`,
+      );
+    }
+    const countHere = page.filter && !page.after;
+    params.push(page.limit, page.offset);
+    const rows = await this.dataSource.manager.query<(ListedFileRow & { total?: string })[]>(
+      `SELECT ${LISTED_COLUMNS}${countHere ? ', count(*) OVER () AS "total"' : ''}
+       FROM "metadata"."files" WHERE ${where.join(' AND ')}
+       ORDER BY "uploaded_at" DESC, "id" DESC LIMIT $${params.length - 1} OFFSET $${params.length}`,
+      params,
+    );
+    const files = rows.map(listedFile);
+    if (!page.filter) return { files };
+    if (countHere && rows[0]) return { files, total: Number(rows[0].total) };
+    const [count] = await this.dataSource.manager.query<{ n: string }[]>(
+      `SELECT count(*) AS "n" FROM "metadata"."files" WHERE ${where.slice(0, filtered).join(' AND ')}`,
+      params.slice(0, filtered - 1),
+    );
+    return { files, total: Number(count?.n ?? 0) };
   }
 
   /** Marks the file deleted (into the trash); the file, or undefined when there was no such live file. */

@@ -13,6 +13,7 @@ import { QuotasRepository } from '../quotas/quotas.repository';
 import { ChunksRepository, type ChunkWithReplicas } from './chunks.repository';
 import type { FileEntity } from './file.entity';
 import { fileRecord } from './file-record';
+import { listCursor } from './list-cursor';
 import { isUuid } from '../uuid';
 import { FilesRepository } from './files.repository';
 import type { DataSource } from 'typeorm';
@@ -47,10 +48,23 @@ export class FilesService {
 
   async list(request: filesApi.ListFilesRequest): Promise<filesApi.ListFilesResponse> {
     const { limit, offset } = pageOf(request.limit, request.offset);
-    if (!isUuid(request.ownerId)) return { files: [], totalCount: 0 };
-    const [files, filteredTotal] = await this.files.list(request.ownerId, limit, offset, request.filter.trim().slice(0, 255));
-    const total = filteredTotal ?? (await this.quotas.fileCount(request.ownerId));
-    return { files: files.map((f) => fileRecord(f)), totalCount: total };
+    const after = request.after ? listCursor.decode(request.after) : undefined;
+    if (after && offset > 0) throw new InvalidArgumentError('A page starts after a cursor or at an offset, not both');
+    if (!isUuid(request.ownerId)) return { files: [], totalCount: 0, nextCursor: '' };
+    // One more than the page: whether a next page exists.
+    const { files, total } = await this.files.list(request.ownerId, {
+      limit: limit + 1,
+      offset,
+      filter: request.filter.trim().slice(0, 255),
+      after,
+    });
+    const page = files.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      files: page.map((f) => fileRecord(f)),
+      totalCount: total ?? (await this.quotas.fileCount(request.ownerId)),
+      nextCursor: files.length > limit && last ? listCursor.encode(last.position) : '',
+    };
   }
 
   async delete(request: filesApi.DeleteFileRequest): Promise<filesApi.DeleteFileResponse> {

@@ -38,9 +38,9 @@ export class TrashService {
 
   async list(request: filesApi.ListTrashRequest): Promise<filesApi.ListFilesResponse> {
     const { limit, offset } = pageOf(request.limit, request.offset);
-    if (!isUuid(request.ownerId)) return { files: [], totalCount: 0 };
+    if (!isUuid(request.ownerId)) return { files: [], totalCount: 0, nextCursor: '' };
     const [files, total] = await this.files.listTrash(request.ownerId, limit, offset);
-    return { files: files.map((f) => fileRecord(f, [], this.config.TRASH_RETENTION_SECONDS)), totalCount: total };
+    return { files: files.map((f) => fileRecord(f, [], this.config.TRASH_RETENTION_SECONDS)), totalCount: total, nextCursor: '' };
   }
 
   /** FILE_NOT_FOUND when the file is not in the owner's trash (any more); QUOTA_EXCEEDED when it no longer fits. */

@@ -147,11 +147,18 @@ export interface ListFilesRequest {
   limit: number;
   offset: number;
   filter: string;
+  /**
+   * The next_cursor of the page before: the page starts after its last file, however many files
+   * came or went meanwhile (not with offset).
+   */
+  after: string;
 }
 
 export interface ListFilesResponse {
   files: FileRecord[];
   totalCount: number;
+  /** Where the next page starts (ListFilesRequest.after); empty after the last page. */
+  nextCursor: string;
 }
 
 export interface DeleteFileRequest {
