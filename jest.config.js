@@ -3,6 +3,8 @@ module.exports = {
   // Jest reads the timeout from the root config when it runs several projects: the preset's does
   // not reach them, and 5 s is too short for Argon2 on a loaded machine.
   testTimeout: 30_000,
+  globalSetup: '<rootDir>/jest.global-setup.js',
+  globalTeardown: '<rootDir>/jest.global-teardown.js',
   projects: [
     '<rootDir>/apps/*/jest.config.js',
     '<rootDir>/libs/*/jest.config.js',

@@ -6,7 +6,8 @@ module.exports = {
   ...preset,
   displayName: 'e2e',
   testMatch: ['<rootDir>/src/**/*.e2e-spec.ts'],
-  globalSetup: '<rootDir>/src/support/global-setup.js',
+  globalSetup: '<rootDir>/../jest.global-setup.js',
+  globalTeardown: '<rootDir>/../jest.global-teardown.js',
   testTimeout: 180_000,
   maxWorkers: 1,
 };

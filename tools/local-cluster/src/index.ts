@@ -2,3 +2,5 @@
 export * from './local-cluster';
 export * from './supervised-process';
 export * from './preflight';
+export * from './embedded-dependencies';
+export * from './test-dependencies';

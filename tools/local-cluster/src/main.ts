@@ -1,6 +1,8 @@
 import { ConfigError, loadConfig, localClusterConfigSchema } from '@cloudstore/config';
 import { redactDatabaseUrl } from '@cloudstore/database';
 import { redactRedisUrl } from '@cloudstore/redis';
+import { resolve } from 'node:path';
+import { type EmbeddedDependency, EmbeddedDependencyError, startLocalDependencies, stopAll } from './embedded-dependencies';
 import { LocalCluster } from './local-cluster';
 import { preflight, PreflightError } from './preflight';
 
@@ -21,10 +23,16 @@ function fail(line: string, exitCode = 1): never {
  */
 async function main(): Promise<void> {
   let cluster: LocalCluster;
+  // eslint-disable-next-line no-restricted-syntax -- the services inherit the environment, as in docker-compose
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  let embedded: EmbeddedDependency[] = [];
+  const stopEmbedded = () => stopAll(embedded);
   try {
-    const config = loadConfig(localClusterConfigSchema);
-    // eslint-disable-next-line no-restricted-syntax -- the services inherit the environment, as in docker-compose
-    cluster = new LocalCluster(config, process.env, {
+    // With no DATABASE_URL or REDIS_URL and nothing at their local ports, this runs them, so that
+    // `npm ci && npm start` works on a machine with Node and the Redis package alone.
+    embedded = await startLocalDependencies(env, resolve(loadConfig(localClusterConfigSchema, env).DATA_DIR), say);
+    const config = loadConfig(localClusterConfigSchema, env);
+    cluster = new LocalCluster(config, env, {
       output: (name, line, stream) =>
         (stream === 'stdout' ? process.stdout : process.stderr).write(`${name.padEnd(9)}| ${line}\n`),
       started: (name, pid) => say(`${name} started (pid ${pid})`),
@@ -40,7 +48,9 @@ async function main(): Promise<void> {
     if (config.INTERNAL_TLS === 'off')
       say('WARNING: INTERNAL_TLS=off: internal gRPC is plaintext and unauthenticated (debugging only)');
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof PreflightError) fail(error.message);
+    await stopEmbedded();
+    if (error instanceof ConfigError || error instanceof PreflightError || error instanceof EmbeddedDependencyError)
+      fail(error.message);
     throw error;
   }
 
@@ -50,6 +60,7 @@ async function main(): Promise<void> {
     stopping = true;
     say('stopping all services…');
     await cluster.stop(8000);
+    await stopEmbedded();
     say('stopped');
     process.exit(exitCode);
   }

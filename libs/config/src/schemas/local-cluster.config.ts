@@ -3,12 +3,21 @@ import { checkRedisCaFile, commonVars, DEFAULT_PORTS, internalTlsVars } from '..
 import { checkPublicTlsFiles, publicTlsVars } from './gateway.config';
 import { envVars } from '../env-vars';
 
+/** Where `npm start` and the tests look for PostgreSQL and Redis when DATABASE_URL and REDIS_URL are unset. */
+export const localDependencyVars = {
+  /** With DATABASE_URL unset: the PostgreSQL on 127.0.0.1 at this port, or an embedded one run there. */
+  LOCAL_POSTGRES_PORT: envVars.port(5432),
+  /** With REDIS_URL unset: the Redis on 127.0.0.1 at this port, or a redis-server from the PATH run there. */
+  LOCAL_REDIS_PORT: envVars.port(6379),
+};
+
 /** What `npm start` itself reads; every service's own schema is checked too before it starts. */
 export const localClusterConfigSchema = z
   .object({
     LOG_LEVEL: commonVars.LOG_LEVEL,
     DATABASE_URL: commonVars.DATABASE_URL,
     REDIS_URL: commonVars.REDIS_URL,
+    ...localDependencyVars,
     REDIS_CA_FILE: commonVars.REDIS_CA_FILE,
     DATA_DIR: commonVars.DATA_DIR,
     GRPC_PORT: envVars.port(DEFAULT_PORTS.GRPC_PORT),
