@@ -250,6 +250,16 @@ describe('k8s manifests', () => {
     for (const file of kustomization.resources) expect(existsSync(join(REPO_ROOT, 'k8s', file))).toBe(true);
   });
 
+  it('runs every container from an image of a fixed tag, never latest', () => {
+    const pinned = new Map((kustomization.images ?? []).map((i) => [i.name, i.newTag ?? '']));
+    expect(pinned.get('cloudstore')).toMatch(/^\d+\.\d+\.\d+$/);
+    const images = workloads.flatMap((w) => w.spec.template.spec.containers.map((c) => c.image));
+    for (const image of images) {
+      const [name = '', tag = pinned.get(name) ?? ''] = image.split(':');
+      expect({ image, tag: /^v?\d[\w.-]*$/.test(tag) }).toEqual({ image, tag: true });
+    }
+  });
+
   it('runs each service from the image with its own command', () => {
     expect(appWorkloads.map((w) => appOfCommand(w.spec.template.spec.containers[0]?.command)).sort()).toEqual(
       ['auth', 'gateway', 'metadata', 'storage-node'].sort(),

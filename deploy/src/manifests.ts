@@ -110,6 +110,10 @@ export function loadK8s(): { file: string; object: K8sObject }[] {
     );
 }
 
-export function loadKustomization(): { resources: string[]; namespace: string } {
+export function loadKustomization(): {
+  resources: string[];
+  namespace: string;
+  images?: { name: string; newName?: string; newTag?: string }[];
+} {
   return parse(readFileSync(join(REPO_ROOT, 'k8s/kustomization.yaml'), 'utf8')) as never;
 }
