@@ -1,4 +1,4 @@
-import { TransferBudget } from './transfer-budget';
+import { TransferBudget, TransferBudgetTimeoutError } from './transfer-budget';
 
 describe(TransferBudget.name, () => {
   const settled = () => new Promise((resolve) => setImmediate(resolve));
@@ -41,6 +41,16 @@ describe(TransferBudget.name, () => {
     sut.release(1);
     await huge;
     expect(sut.inUse).toBe(25);
+  });
+
+  it('gives up on a taker not served in time, holding nothing, and serves those behind it that fit', async () => {
+    const sut = new TransferBudget(10);
+    await sut.take(6);
+    const large = sut.take(8, 20);
+    const small = sut.take(3);
+    await expect(large).rejects.toBeInstanceOf(TransferBudgetTimeoutError);
+    await small;
+    expect(sut.inUse).toBe(9);
   });
 
   it('refuses an empty budget and a release of more than is held', () => {

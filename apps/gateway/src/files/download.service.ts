@@ -6,6 +6,7 @@ import {
   ReplicaReader,
   ReplicasExhaustedError,
   TransferBudget,
+  TransferBudgetTimeoutError,
 } from '@cloudstore/chunk-transfer';
 import { ChecksumMismatchError, type commonApi, type filesApi, StorageUnavailableError } from '@cloudstore/contracts';
 import { LOGGER, type Logger } from '@cloudstore/observability';
@@ -23,6 +24,12 @@ export const CHUNKS_READ_AHEAD = 2;
  * and opened): past it, downloads wait for one another rather than grow the gateway.
  */
 export const DOWNLOAD_CHUNK_MEMORY_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The longest a chunk of a download waits for room in that memory: the holders may be clients
+ * that stopped reading, and past this the gateway is too busy for the download (STORAGE_UNAVAILABLE).
+ */
+export const CHUNK_READ_WAIT_MS = 60_000;
 
 /** Buffers for sealed chunks being read, kept for reuse while no download needs them: a few downloads' worth. */
 export const IDLE_READ_BUFFERS = 8;
@@ -141,7 +148,12 @@ export class DownloadService {
     const prefetch = (i: number) => {
       const chunk = chunks[i];
       if (!chunk) return;
-      const fetching = this.budget.take(chunk.size).then(() =>
+      const room = this.budget.take(chunk.size, CHUNK_READ_WAIT_MS).catch((error: unknown) => {
+        throw error instanceof TransferBudgetTimeoutError
+          ? new StorageUnavailableError('The gateway is at its limit of downloads in flight; try again shortly')
+          : error;
+      });
+      const fetching = room.then(() =>
         this.fetch(fileOwner, fileId, chunk, openChunk).catch((error: unknown) => {
           this.budget.release(chunk.size);
           throw error;

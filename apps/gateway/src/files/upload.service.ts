@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Caller } from '@cloudstore/access-tokens';
-import { BufferPool, encodedChunkBytes, putChunk, TransferBudget } from '@cloudstore/chunk-transfer';
+import { BufferPool, encodedChunkBytes, putChunk, TransferBudget, TransferBudgetTimeoutError } from '@cloudstore/chunk-transfer';
 import type { GatewayConfig } from '@cloudstore/config';
 import {
   type commonApi,
@@ -33,6 +33,12 @@ export const CHUNK_WRITES_IN_FLIGHT = 2;
  * than grow the gateway. With 4 MiB chunks: one upload at full speed, and small files beside it.
  */
 export const UPLOAD_CHUNK_MEMORY_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The longest an upload waits for room in that memory: the holders may be clients that trickle,
+ * and past this the gateway is too busy for the upload (STORAGE_UNAVAILABLE, to retry).
+ */
+export const CHUNK_MEMORY_WAIT_MS = 60_000;
 
 /** How long writes still under way may finish once a quorum has a chunk: as long as the quorum took, within these bounds. */
 const QUORUM_GRACE_MS = { min: 250, max: 1000 };
@@ -148,16 +154,31 @@ export class UploadService {
           params.declaredSize >= 0 ? params.declaredSize - index * this.config.CHUNK_SIZE_BYTES : Infinity,
         );
         const bytes = encodedChunkBytes(chunkSize + CHUNK_OVERHEAD);
-        await this.budget.take(bytes);
+        await this.budget.take(bytes, CHUNK_MEMORY_WAIT_MS).catch((error: unknown) => {
+          throw error instanceof TransferBudgetTimeoutError
+            ? new StorageUnavailableError('The gateway is at its limit of uploads in flight; try again shortly')
+            : error;
+        });
         const buffer = bytes === this.chunkBuffers.bufferBytes ? this.chunkBuffers.acquire() : Buffer.allocUnsafe(bytes);
         const chunkIndex = index;
-        return new ChunkSealer(chunkIndex, buffer, chunkSize, (sink) =>
-          this.cipher.chunkSealer(dataKey.key, fileId, chunkIndex, sink),
-        );
+        try {
+          return new ChunkSealer(chunkIndex, buffer, chunkSize, (sink) =>
+            this.cipher.chunkSealer(dataKey.key, fileId, chunkIndex, sink),
+          );
+        } catch (error) {
+          this.releaseChunk(buffer);
+          throw error;
+        }
       };
       const submit = async (chunk: ChunkSealer) => {
         filling = undefined;
-        const sealed = chunk.finish();
+        let sealed: SealedChunk;
+        try {
+          sealed = chunk.finish();
+        } catch (error) {
+          this.releaseChunk(chunk.buffer);
+          throw error;
+        }
         let prepared: filesApi.PrepareChunkResponse | undefined;
         try {
           if (!opening) prepared = (await open({ size: sealed.encoded.size, sha256: sealed.sha256 })).firstChunk;

@@ -95,11 +95,13 @@ describe(ChunksRepository.name, () => {
       { index: 2, size_bytes: '10', replicas: '2' },
     ]);
     // Recording a replica again is an upsert: the corrupt one is good again.
-    expect(await sut.recordStored(dataSource.manager, uploadId, [{ chunkId: chunkIds[1], nodeIds: [a] }])).toBe(1);
+    expect(await sut.recordStored(dataSource.manager, uploadId, [{ chunkId: chunkIds[1], nodeIds: [a, a] }])).toBe(true);
     expect((await sut.summaryOfUpload(dataSource.manager, uploadId))[1]?.replicas).toBe('2');
     // Only the upload's own chunks, on the nodes planned for them.
-    expect(await sut.recordStored(dataSource.manager, randomUUID(), [{ chunkId: chunkIds[0], nodeIds: [a] }])).toBe(0);
-    expect(await sut.recordStored(dataSource.manager, uploadId, [{ chunkId: chunkIds[0], nodeIds: ['node-unplanned'] }])).toBe(0);
+    expect(await sut.recordStored(dataSource.manager, randomUUID(), [{ chunkId: chunkIds[0], nodeIds: [a] }])).toBe(false);
+    expect(await sut.recordStored(dataSource.manager, uploadId, [{ chunkId: chunkIds[0], nodeIds: [a, 'node-unplanned'] }])).toBe(
+      false,
+    );
 
     const fileId = await commit(uploadId, 3);
     expect(await sut.summaryOfUpload(dataSource.manager, uploadId)).toEqual([]);

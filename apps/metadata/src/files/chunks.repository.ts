@@ -34,16 +34,19 @@ export class ChunksRepository {
 
   /**
    * Records the nodes that stored chunks of an open upload, in one statement, each among the nodes
-   * planned for its chunk; the number of replicas recorded, which is fewer than given when a chunk
-   * is not the upload's or a node was not planned for it (the caller then rolls back).
+   * planned for its chunk (a pair given twice counts once): whether every one was, which it is
+   * not when a chunk is not the upload's or a node was not planned for it (the caller then rolls back).
    */
   async recordStored(
     manager: EntityManager,
     uploadId: string,
     stored: readonly { chunkId: string; nodeIds: readonly string[] }[],
-  ): Promise<number> {
-    const pairs = stored.flatMap((s) => s.nodeIds.map((nodeId) => [s.chunkId, nodeId] as const));
-    if (pairs.length === 0) return 0;
+  ): Promise<boolean> {
+    const distinct = new Map(
+      stored.flatMap((s) => s.nodeIds.map((nodeId) => [`${s.chunkId}/${nodeId}`, [s.chunkId, nodeId]] as const)),
+    );
+    const pairs = [...distinct.values()];
+    if (pairs.length === 0) return true;
     const rows = await manager.query<unknown[]>(
       `INSERT INTO "metadata"."chunk_replicas" ("chunk_id", "node_id", "state")
        SELECT s."chunk_id", s."node_id", 'ok'
@@ -54,7 +57,7 @@ export class ChunksRepository {
        RETURNING 1`,
       [uploadId, pairs.map(([chunkId]) => chunkId), pairs.map(([, nodeId]) => nodeId)],
     );
-    return rows.length;
+    return rows.length === pairs.length;
   }
 
   /** Index, size and number of good replicas of every chunk of an upload, in order. */
