@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { BenchCluster } from './bench-cluster';
 import { cpuMsPerMiB } from './process-cpu';
 import { type BenchSize, type LatencySummary, samples, summarize } from './stats';
-import { peakRss, processGroups, request } from './storage.bench';
+import { peakRss, processGroups, request, streamDownload } from './storage.bench';
 
 export interface ConcurrencyBenchReport {
   small_files: {
@@ -82,14 +82,6 @@ async function timedByClients(
   return times;
 }
 
-async function downloadSha256(base: string, token: string, fileId: string): Promise<string> {
-  const res = await fetch(`${base}/v1/files/${fileId}/content`, { headers: { authorization: `Bearer ${token}` } });
-  if (!res.ok || !res.body) throw new Error(`download ${res.status}: ${await res.text()}`);
-  const hash = createHash('sha256');
-  for await (const piece of res.body as AsyncIterable<Uint8Array>) hash.update(piece);
-  return hash.digest('hex');
-}
-
 /** Uploads `body`, downloads it again and checks the bytes; the time of each half. */
 async function upAndDown(
   base: string,
@@ -100,7 +92,7 @@ async function upAndDown(
   const started = performance.now();
   const file = await request('PUT', `${base}/v1/files?filename=${name}`, token, body);
   const uploaded = performance.now();
-  const sha256 = await downloadSha256(base, token, file['file_id'] as string);
+  const sha256 = await streamDownload(base, token, file['file_id'] as string);
   if (sha256 !== createHash('sha256').update(body).digest('hex')) throw new Error(`${name}: downloaded bytes differ`);
   return { uploadMs: uploaded - started, downloadMs: performance.now() - uploaded };
 }

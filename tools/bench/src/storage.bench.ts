@@ -123,9 +123,10 @@ function streamUpload(
   });
 }
 
-async function streamDownload(base: string, token: string, fileId: string): Promise<string> {
+/** Streams a file's content down, hashing it as it comes; the SHA-256 of what arrived. */
+export async function streamDownload(base: string, token: string, fileId: string): Promise<string> {
   const res = await fetch(`${base}/v1/files/${fileId}/content`, { headers: { authorization: `Bearer ${token}` } });
-  if (!res.ok || !res.body) throw new Error(`download ${res.status}`);
+  if (!res.ok || !res.body) throw new Error(`download ${res.status}: ${await res.text()}`);
   const hash = createHash('sha256');
   for await (const piece of res.body as AsyncIterable<Uint8Array>) hash.update(piece);
   return hash.digest('hex');

@@ -40,10 +40,7 @@ const STOP_TIMEOUT_MS = 10_000;
 async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([
-      work,
-      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(what || `not done in ${ms} ms`)), ms))),
-    ]);
+    return await Promise.race([work, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(what)), ms)))]);
   } finally {
     clearTimeout(timer);
   }
@@ -131,7 +128,7 @@ export async function embeddedPostgres(dir: string, port: number, log: (line: st
     await withTimeout(server.start(), START_TIMEOUT_MS, 'it did not answer in time');
   } catch (error) {
     const reason = (error instanceof Error ? error.message : 'it exited before it answered').replace(/\s+/g, ' ').trim();
-    await withTimeout(server.stop(), STOP_TIMEOUT_MS, '').catch(() => undefined);
+    await withTimeout(server.stop(), STOP_TIMEOUT_MS, 'it did not stop in time').catch(() => undefined);
     throw new EmbeddedDependencyError(
       `the embedded PostgreSQL did not start in ${dir} (${reason}); set DATABASE_URL to use another`,
     );
@@ -139,7 +136,7 @@ export async function embeddedPostgres(dir: string, port: number, log: (line: st
   return {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/cloudstore`,
     // A Ctrl-C reaches the server too (same process group), which may then be gone before this runs.
-    stop: () => withTimeout(server.stop(), STOP_TIMEOUT_MS, '').catch(() => undefined),
+    stop: () => withTimeout(server.stop(), STOP_TIMEOUT_MS, 'it did not stop in time').catch(() => undefined),
   };
 }
 
