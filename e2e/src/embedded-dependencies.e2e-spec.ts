@@ -58,7 +58,8 @@ describe('npm start with nothing running: embedded PostgreSQL and Redis', () => 
     );
   });
 
-  it('serves register, login, upload and download on them', async () => {
+  // One test, as the stop must follow the use (tests of a file run in any order under --randomize).
+  it('serves register, login, upload and download on them, and stops them with the cluster', async () => {
     const rest = new RestClient(cluster.httpUrl);
     const user = await signUp(rest, smtp, 'embedded');
     const data = randomBytes(300_000);
@@ -72,9 +73,7 @@ describe('npm start with nothing running: embedded PostgreSQL and Redis', () => 
         .update(Buffer.from(await res.arrayBuffer()))
         .digest('hex'),
     ).toBe(createHash('sha256').update(data).digest('hex'));
-  });
 
-  it('stops them with the cluster', async () => {
     expect(await listening(ports.postgres)).toBe(true);
     expect(await listening(ports.redis)).toBe(true);
     expect(await cluster.stop('SIGTERM')).toBe(0);
