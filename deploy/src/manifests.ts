@@ -1,7 +1,7 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { APP_CONFIG_SCHEMAS, type AppName } from '@cloudstore/config';
-import { parse, parseAllDocuments } from 'yaml';
+import { parse } from 'yaml';
 
 export const REPO_ROOT = join(__dirname, '../..');
 
@@ -87,33 +87,4 @@ export function loadCompose(): { services: Record<string, ComposeService>; volum
     services: Record<string, ComposeService>;
     volumes: Record<string, unknown>;
   };
-}
-
-export interface K8sObject {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; labels?: Record<string, string> };
-  spec?: Record<string, unknown>;
-  data?: Record<string, string>;
-  stringData?: Record<string, string>;
-}
-
-export function loadK8s(): { file: string; object: K8sObject }[] {
-  const dir = join(REPO_ROOT, 'k8s');
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
-    .flatMap((file) =>
-      parseAllDocuments(readFileSync(join(dir, file), 'utf8')).map((doc) => {
-        if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors[0]?.message}`);
-        return { file, object: doc.toJSON() as K8sObject };
-      }),
-    );
-}
-
-export function loadKustomization(): {
-  resources: string[];
-  namespace: string;
-  images?: { name: string; newName?: string; newTag?: string }[];
-} {
-  return parse(readFileSync(join(REPO_ROOT, 'k8s/kustomization.yaml'), 'utf8')) as never;
 }

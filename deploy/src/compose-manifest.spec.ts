@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { allConfigVariables, APP_CONFIG_SCHEMAS, type AppName, loadConfig } from '@cloudstore/config';
 import Ajv2019 from 'ajv/dist/2019';
@@ -7,49 +7,13 @@ import {
   appOfCommand,
   composeVariables,
   interpolatedCompose,
-  type K8sObject,
   loadCompose,
-  loadK8s,
-  loadKustomization,
   REPO_ROOT,
   requiredValue,
   sourceOfScriptExists,
 } from './manifests';
 
 const KNOWN_VARIABLES = allConfigVariables();
-
-interface Container {
-  name: string;
-  image: string;
-  command?: string[];
-  env?: {
-    name: string;
-    value?: string;
-    valueFrom?: { fieldRef?: { fieldPath: string }; secretKeyRef?: { name: string; key: string } };
-  }[];
-  envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
-  ports?: { name: string; containerPort: number }[];
-  readinessProbe?: Probe;
-  livenessProbe?: Probe;
-}
-
-type Probe = { httpGet?: { port: number | string }; exec?: { command: string[] } };
-
-/** The port a probe checks: an HTTP GET's, or the address the gRPC health probe tool dials. */
-function portOfProbe(probe: Probe | undefined): number | undefined {
-  if (probe?.httpGet) return Number(probe.httpGet.port);
-  const command = probe?.exec?.command ?? [];
-  if (!command.includes('dist/tools/grpc-health-probe/src/main.js')) return undefined;
-  return Number(/:(\d+)$/.exec(command.at(-1) ?? '')?.[1]);
-}
-
-interface PodSpecOwner extends K8sObject {
-  spec: {
-    replicas?: number;
-    selector: { matchLabels: Record<string, string> };
-    template: { metadata: { labels: Record<string, string> }; spec: { containers: Container[] } };
-  };
-}
 
 describe('docker-compose.yml', () => {
   const { services, volumes } = loadCompose();
@@ -232,120 +196,6 @@ describe('docker-compose.yml', () => {
       expect({ name, security_opt: service.security_opt }).toEqual({ name, security_opt: ['no-new-privileges:true'] });
       const [, tag = ''] = (service.image ?? '').split(':');
       expect({ name, tag: /^\d[\w.-]*$|^v\d[\w.-]*$/.test(tag) }).toEqual({ name, tag: true });
-    }
-  });
-});
-
-describe('k8s manifests', () => {
-  const objects = loadK8s();
-  const kustomization = loadKustomization();
-  const byKind = (kind: string) => objects.filter((o) => o.object.kind === kind).map((o) => o.object);
-  const config = byKind('ConfigMap').find((c) => c.metadata.name === 'cloudstore-config');
-  const secret = byKind('Secret').find((s) => s.metadata.name === 'cloudstore-secrets');
-  const workloads = [...byKind('Deployment'), ...byKind('StatefulSet')] as PodSpecOwner[];
-  const appWorkloads = workloads.filter((w) => appOfCommand(w.spec.template.spec.containers[0]?.command));
-
-  it('lists every manifest in the kustomization', () => {
-    expect([...new Set(objects.map((o) => o.file))].sort()).toEqual([...kustomization.resources].sort());
-    for (const file of kustomization.resources) expect(existsSync(join(REPO_ROOT, 'k8s', file))).toBe(true);
-  });
-
-  it('runs every container from an image of a fixed tag, never latest', () => {
-    const pinned = new Map((kustomization.images ?? []).map((i) => [i.name, i.newTag ?? '']));
-    expect(pinned.get('cloudstore')).toMatch(/^\d+\.\d+\.\d+$/);
-    const images = workloads.flatMap((w) => w.spec.template.spec.containers.map((c) => c.image));
-    for (const image of images) {
-      const [name = '', tag = pinned.get(name) ?? ''] = image.split(':');
-      expect({ image, tag: /^v?\d[\w.-]*$/.test(tag) }).toEqual({ image, tag: true });
-    }
-  });
-
-  it('runs each service from the image with its own command', () => {
-    expect(appWorkloads.map((w) => appOfCommand(w.spec.template.spec.containers[0]?.command)).sort()).toEqual(
-      ['auth', 'gateway', 'metadata', 'storage-node'].sort(),
-    );
-    expect(byKind('StatefulSet').map((s) => s.metadata.name)).toContain('storage-node');
-  });
-
-  it('only sets variables that cloudstore reads', () => {
-    expect(Object.keys(config?.data ?? {}).filter((v) => !KNOWN_VARIABLES.has(v))).toEqual([]);
-  });
-
-  it.each(appWorkloads.map((w) => [w.metadata.name, w] as const))(
-    '%s gets a configuration its service accepts',
-    (_name, workload) => {
-      const container = workload.spec.template.spec.containers[0];
-      const app = appOfCommand(container.command) as AppName;
-      const env: Record<string, string> = {};
-      for (const source of container.envFrom ?? []) {
-        if (source.configMapRef) Object.assign(env, config?.data);
-        if (source.secretRef) Object.assign(env, secret?.stringData);
-      }
-      for (const variable of container.env ?? []) {
-        const podName = `${workload.metadata.name}-0`;
-        const value = variable.valueFrom?.fieldRef ? podName : (variable.value ?? '');
-        env[variable.name] = value.replace(/\$\(([A-Z_]+)\)/g, (_, name: string) => env[name] ?? '');
-      }
-      expect(() => loadConfig(APP_CONFIG_SCHEMAS[app], env)).not.toThrow();
-      const ports = new Set((container.ports ?? []).map((p) => p.containerPort));
-      for (const probe of [container.readinessProbe, container.livenessProbe]) {
-        expect(ports.has(portOfProbe(probe) ?? -1)).toBe(true);
-      }
-    },
-  );
-
-  it('gives every service its own certificate from the Secret cloudstore-pki, which no manifest defines', () => {
-    for (const workload of appWorkloads) {
-      const pod = workload.spec.template.spec as {
-        containers: Container[];
-        volumes?: { name: string; secret?: { secretName: string } }[];
-      };
-      const name = appOfCommand(pod.containers[0]?.command) === 'storage-node' ? '$(STORAGE_NODE_ID)' : workload.metadata.name;
-      expect(pod.containers[0]?.env).toEqual(
-        expect.arrayContaining([
-          { name: 'INTERNAL_CERT_FILE', value: `/pki/${name}.crt` },
-          { name: 'INTERNAL_KEY_FILE', value: `/pki/${name}.key` },
-        ]),
-      );
-      expect(pod.volumes?.find((v) => v.name === 'pki')?.secret?.secretName).toBe('cloudstore-pki');
-    }
-    expect(config?.data).toMatchObject({ INTERNAL_TLS: 'on', INTERNAL_CA_FILE: '/pki/ca.crt' });
-    expect(byKind('Secret').map((s) => s.metadata.name)).not.toContain('cloudstore-pki');
-  });
-
-  it('gives every gateway and auth replica one MASTER_KEY, from a Secret no manifest defines (so no apply replaces it)', () => {
-    for (const app of ['gateway', 'auth']) {
-      const workload = appWorkloads.find((w) => appOfCommand(w.spec.template.spec.containers[0]?.command) === app);
-      const masterKey = workload?.spec.template.spec.containers[0]?.env?.find((v) => v.name === 'MASTER_KEY');
-      expect(masterKey?.valueFrom?.secretKeyRef).toEqual({ name: 'cloudstore-master-key', key: 'MASTER_KEY' });
-    }
-    expect(byKind('Secret').map((s) => s.metadata.name)).not.toContain('cloudstore-master-key');
-  });
-
-  it('mounts the public TLS Secret on the gateway as optional: without it the public ports stay plaintext', () => {
-    const gateway = appWorkloads.find((w) => appOfCommand(w.spec.template.spec.containers[0]?.command) === 'gateway');
-    const pod = gateway?.spec.template.spec as {
-      containers: (Container & { volumeMounts?: { name: string; mountPath: string }[] })[];
-      volumes?: { name: string; secret?: { secretName: string; optional?: boolean } }[];
-    };
-    expect(pod.volumes?.find((v) => v.name === 'public-tls')?.secret).toMatchObject({
-      secretName: 'cloudstore-public-tls',
-      optional: true,
-    });
-    expect(pod.containers[0]?.volumeMounts).toEqual(
-      expect.arrayContaining([expect.objectContaining({ name: 'public-tls', mountPath: '/public-tls' })]),
-    );
-    expect(byKind('Secret').map((s) => s.metadata.name)).not.toContain('cloudstore-public-tls');
-  });
-
-  it('selects pods by labels they carry', () => {
-    for (const workload of workloads) {
-      expect(workload.spec.template.metadata.labels).toMatchObject(workload.spec.selector.matchLabels);
-    }
-    const podLabels = workloads.map((w) => w.spec.template.metadata.labels);
-    for (const service of byKind('Service')) {
-      const selector = (service.spec as { selector: Record<string, string> }).selector;
-      expect(podLabels.some((labels) => Object.entries(selector).every(([k, v]) => labels[k] === v))).toBe(true);
     }
   });
 });
