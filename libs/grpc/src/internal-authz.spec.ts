@@ -84,6 +84,11 @@ class RulesController implements nodeRegistryApi.NodeRegistryServiceController {
     return { nodes: [], underReplicatedChunks: 0, jobs: undefined, replicationFactor: 3 };
   }
 
+  @AllowedCallers('storage-node')
+  getSoleCopies(): nodeRegistryApi.SoleCopies {
+    return { soleCopies: 0 };
+  }
+
   /** Declares no callers: nobody may call it. */
   listNodes(): nodeRegistryApi.ListNodesResponse {
     return { nodes: [] };

@@ -4,9 +4,10 @@ import { callerIdentity, type InternalTransport, serviceIdentity } from '@clouds
 import { METADATA_TRANSPORT } from '../metadata.tokens';
 
 /**
- * A storage node registers and heartbeats only as the node its certificate names
- * (`spiffe://cloudstore/<node id>`): no other caller can announce a node and so receive
- * replicas. With INTERNAL_TLS=off there are no identities, and nothing to check.
+ * A storage node registers, heartbeats and asks before it stops only as the node its certificate
+ * names (`spiffe://cloudstore/<node id>`): no other caller can announce a node and so receive
+ * replicas, nor learn what another node holds. With INTERNAL_TLS=off there are no identities,
+ * and nothing to check.
  */
 @Injectable()
 export class NodeIdentityGuard implements CanActivate {

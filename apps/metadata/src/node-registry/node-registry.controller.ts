@@ -27,6 +27,13 @@ export class NodeRegistryController implements nodeRegistryApi.NodeRegistryServi
     return this.registry.heartbeat(request);
   }
 
+  /** A node's preStop guard, asking about itself only. */
+  @AllowedCallers('storage-node')
+  @UseGuards(NodeIdentityGuard)
+  getSoleCopies(request: nodeRegistryApi.GetSoleCopiesRequest): Promise<nodeRegistryApi.SoleCopies> {
+    return this.cluster.soleCopies(request.nodeId);
+  }
+
   /** The gateway's readiness check. */
   @AllowedCallers('gateway')
   listNodes(): Promise<nodeRegistryApi.ListNodesResponse> {

@@ -8,7 +8,7 @@ import { startMetadataService } from '../metadata.bootstrap';
 
 const usage = { capacityBytes: 1_000_000, usedBytes: 1000, chunkCount: 3 };
 const diskId = 'disk-1';
-const NODES = ['node-a', 'node-b', 'node-c', 'node-d', 'node-e', 'node-f', 'never-registered'];
+const NODES = ['node-a', 'node-b', 'node-c', 'node-d', 'node-e', 'node-f', 'node-g', 'node-h', 'never-registered'];
 
 describe('node registry (metadata service over gRPC, real PostgreSQL)', () => {
   let db: TestDatabase;
@@ -145,7 +145,7 @@ describe('node registry (metadata service over gRPC, real PostgreSQL)', () => {
     await expect((await as('node-e')).call('registerNode', request)).rejects.toMatchObject({ code });
   });
 
-  it('lets a node register and heartbeat only as the node its certificate names', async () => {
+  it('lets a node register, heartbeat and ask about its sole copies only as the node its certificate names', async () => {
     const request = { address: '127.0.0.1:7009', usage, diskId };
     for (const [caller, nodeId] of [
       ['node-a', 'node-z'],
@@ -159,10 +159,28 @@ describe('node registry (metadata service over gRPC, real PostgreSQL)', () => {
           : new GrpcServiceClient(NODE_REGISTRY_SERVICE, address, await pki.transport(caller));
       await expect(sut.call('registerNode', { ...request, nodeId })).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
       await expect(sut.call('heartbeat', { nodeId, usage })).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+      await expect(sut.call('getSoleCopies', { nodeId })).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
       if (sut !== (await as('node-a'))) sut.close();
     }
     expect((await client.call('listNodes', {})).nodes.map((n) => n.nodeId)).not.toContain('node-z');
     expect(await sql(`SELECT 1 FROM metadata.audit_log WHERE details->>'nodeId' = 'node-z'`)).toEqual([]);
+  });
+
+  it('tells a node about to stop how many chunks of files only it holds a healthy copy of', async () => {
+    for (const nodeId of ['node-g', 'node-h']) {
+      await (await as(nodeId)).call('registerNode', { nodeId, address: '127.0.0.1:7007', usage, diskId });
+    }
+    await sql(
+      `WITH f AS (
+         INSERT INTO metadata.files (id, public_id, owner_id, filename, size_bytes, sha256, chunk_count, chunk_size)
+         VALUES (gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), 'g.bin', 2, 'x', 2, 1) RETURNING id)
+       INSERT INTO metadata.chunks (id, file_id, index, size_bytes, sha256)
+       SELECT v.id, f.id, v.i, 1, 'x' FROM f, (VALUES ('chunk-g-1', 0), ('chunk-gh-2', 1)) AS v(id, i);
+       INSERT INTO metadata.chunk_replicas (chunk_id, node_id)
+       VALUES ('chunk-g-1', 'node-g'), ('chunk-gh-2', 'node-g'), ('chunk-gh-2', 'node-h')`,
+    );
+    expect(await (await as('node-g')).call('getSoleCopies', { nodeId: 'node-g' })).toEqual({ soleCopies: 1 });
+    expect(await (await as('node-h')).call('getSoleCopies', { nodeId: 'node-h' })).toEqual({ soleCopies: 0 });
   });
 
   it('stops counting the replicas of a node that comes back with another disk, at once', async () => {

@@ -13,8 +13,10 @@ import { NodeRegistryRepository, type NodeUsage, type NodeWithLiveness } from '.
 const NODE_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 const ADDRESS_PATTERN = /^[^\s:]+:\d{1,5}$/;
 
-// Never quotes the id: it may be anything a caller sent, of any length.
-const invalidNodeId = () => new InvalidArgumentError('node_id must be 1-64 characters of [A-Za-z0-9_-]');
+/** Refuses a node id that no node can have; never quotes it: it may be anything a caller sent, of any length. */
+export function checkNodeId(nodeId: string): void {
+  if (!NODE_ID_PATTERN.test(nodeId)) throw new InvalidArgumentError('node_id must be 1-64 characters of [A-Za-z0-9_-]');
+}
 
 function validUsage(usage: nodeRegistryApi.NodeUsage | undefined): NodeUsage {
   const u = usage ?? { capacityBytes: 0, usedBytes: 0, chunkCount: 0 };
@@ -37,7 +39,7 @@ export class NodeRegistryService {
   ) {}
 
   async register(request: nodeRegistryApi.RegisterNodeRequest): Promise<nodeRegistryApi.RegisterNodeResponse> {
-    if (!NODE_ID_PATTERN.test(request.nodeId)) throw invalidNodeId();
+    checkNodeId(request.nodeId);
     if (!ADDRESS_PATTERN.test(request.address)) throw new InvalidArgumentError('address must be host:port');
     // A node that joins the cluster is audited (the guard let only its own certificate register it).
     const lost = await this.repository.register(
@@ -68,7 +70,7 @@ export class NodeRegistryService {
 
   /** Marks the node draining: it receives nothing new, and its replicas are copied away. */
   async startDrain(nodeId: string): Promise<nodeRegistryApi.NodeInfo | undefined> {
-    if (!NODE_ID_PATTERN.test(nodeId)) throw invalidNodeId();
+    checkNodeId(nodeId);
     if (!(await this.repository.markDraining(nodeId))) return undefined;
     this.logger.info({ nodeId }, 'draining storage node');
     return (await this.list()).nodes.find((n) => n.nodeId === nodeId);

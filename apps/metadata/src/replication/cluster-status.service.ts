@@ -1,16 +1,19 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { MetadataConfig } from '@cloudstore/config';
 import { NotFoundError, type nodeRegistryApi } from '@cloudstore/contracts';
-import { Metrics } from '@cloudstore/observability';
+import { LOGGER, type Logger, Metrics } from '@cloudstore/observability';
 import { Gauge } from 'prom-client';
 import { adminAuditEvent } from '../audit/audit-entry';
 import { AuditLogRepository } from '../audit/audit-log.repository';
 import { JobQueues } from '../jobs/job-queues';
 import { METADATA_CONFIG } from '../metadata.tokens';
-import { NodeRegistryService } from '../node-registry/node-registry.service';
+import { checkNodeId, NodeRegistryService } from '../node-registry/node-registry.service';
 import { ReplicationRepository } from './replication.repository';
 
-/** What an operator watches: nodes, chunks below target, repair jobs; as an RPC and as gauges. */
+/**
+ * What an operator watches (nodes, chunks below target, repair jobs; as an RPC and as gauges),
+ * and what decides whether a node may leave: drains, and the chunks only it still holds.
+ */
 @Injectable()
 export class ClusterStatusService {
   constructor(
@@ -19,6 +22,7 @@ export class ClusterStatusService {
     private readonly replicas: ReplicationRepository,
     private readonly queues: JobQueues,
     private readonly auditLog: AuditLogRepository,
+    @Inject(LOGGER) private readonly logger: Logger,
     metrics: Metrics,
   ) {
     const registers = [metrics.registry];
@@ -91,5 +95,20 @@ export class ClusterStatusService {
     await this.auditLog.append([adminAuditEvent(admin, 'admin.node_drain', { nodeId })]);
     await this.queues.checkReplicationNow();
     return node;
+  }
+
+  /**
+   * How many chunks would lose their last healthy copy if the node stopped now (its preStop
+   * guard asks until none would). While any would, the replication check runs now rather than
+   * at its interval, so that the node waits for their repair, not for the next check.
+   */
+  async soleCopies(nodeId: string): Promise<nodeRegistryApi.SoleCopies> {
+    checkNodeId(nodeId);
+    const soleCopies = await this.replicas.countSoleCopies(nodeId);
+    if (soleCopies > 0) {
+      this.logger.info({ nodeId, soleCopies }, 'a node about to stop holds the only healthy copy of chunks: repairing them now');
+      await this.queues.checkReplicationNow();
+    }
+    return { soleCopies };
   }
 }

@@ -4,6 +4,7 @@ import { createLogger } from '@cloudstore/observability';
 import { waitFor } from '@cloudstore/testing';
 import { type Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
+import { ChunksRepository } from '../files/chunks.repository';
 import { JobQueues } from '../jobs/job-queues';
 import { NodeRegistryRepository } from '../node-registry/node-registry.repository';
 import type { NodeState } from '../node-registry/storage-node.entity';
@@ -195,6 +196,40 @@ describe('repair detection (real PostgreSQL and Redis, migrations applied)', () 
     await nodes({ id: 'c', state: 'draining' });
     expect(await check.run()).toMatchObject({ queued: 2 });
     expect(await queued()).toEqual(['moved', 'stays']);
+  });
+
+  it('counts for a node about to stop the chunks of files not purged whose only healthy replica it holds', async () => {
+    await nodes({ id: 'x' }, { id: 'y' }, { id: 'z' }, { id: 'gone', alive: false }, { id: 'leaving', state: 'draining' });
+    await chunk('on-three', ['x', 'y', 'z']);
+    await chunk('only-x', ['x']);
+    await chunk('x-and-broken', ['x', 'y:corrupt', 'z:missing']);
+    await chunk('x-and-down', ['x', 'gone']);
+    await chunk('x-and-draining', ['x', 'leaving']);
+    await chunk('trashed-only-x', ['x'], { deleted: true });
+    await chunk('broken-on-x', ['x:corrupt']);
+    await chunk('only-y', ['y']);
+    await chunk('purged-only-x', ['x']);
+    const [purged] = await dataSource.query<{ file_id: string }[]>(
+      `SELECT file_id FROM metadata.chunks WHERE id = 'purged-only-x'`,
+    );
+    await dataSource.transaction(async (manager) => {
+      await new ChunksRepository(dataSource).detachFromFile(manager, purged?.file_id ?? '');
+      await manager.query(`DELETE FROM metadata.files WHERE id = $1`, [purged?.file_id]);
+    });
+    // An open upload's chunk is no file's yet: repair does not keep it, so it is not waited for.
+    await dataSource.query(
+      `INSERT INTO metadata.chunks (id, upload_id, "index", size_bytes, sha256) VALUES ('uploading-on-x', $1, 0, 10, 'x')`,
+      [randomUUID()],
+    );
+    await dataSource.query(`INSERT INTO metadata.chunk_replicas (chunk_id, node_id) VALUES ('uploading-on-x', 'x')`);
+
+    expect(await repository.countSoleCopies('x')).toBe(5);
+    expect(await repository.countSoleCopies('y')).toBe(1);
+    expect(await repository.countSoleCopies('z')).toBe(0);
+    // A copy on a node that does not count is still the last copy when no healthy one is elsewhere.
+    await chunk('only-leaving', ['leaving']);
+    expect(await repository.countSoleCopies('leaving')).toBe(1);
+    expect(await repository.countSoleCopies('never-registered')).toBe(0);
   });
 
   it('marks a draining node drained once it holds no replica', async () => {

@@ -24,6 +24,12 @@ export interface ChunkForRepair {
 }
 
 /**
+ * Whether replica `r` on node `n` is healthy: state ok, on a live node that is active. The one
+ * definition of a replica that counts toward the factor. `$1` is NODE_DOWN_AFTER_SECONDS.
+ */
+const HEALTHY = `r.state = 'ok' AND n.state = 'active' AND n.last_heartbeat_at > now() - make_interval(secs => $1)`;
+
+/**
  * Of the committed chunks with ids in `$3`, those that need work: fewer or more `healthy`
  * replicas (state ok, on a live node that is active) than the target (REPLICATION_FACTOR `$2`
  * capped at the live active nodes), or a replica to remove once at target (broken ones on live
@@ -40,8 +46,7 @@ const NEEDING_WORK = `
   FROM unnest($3::text[]) AS ids(id)
   CROSS JOIN LATERAL (
     SELECT c.id,
-           count(r.node_id) FILTER (
-             WHERE r.state = 'ok' AND n.state = 'active' AND n.last_heartbeat_at > now() - make_interval(secs => $1)) AS healthy,
+           count(r.node_id) FILTER (WHERE ${HEALTHY}) AS healthy,
            count(r.node_id) FILTER (WHERE r.state <> 'ok' AND n.last_heartbeat_at > now() - make_interval(secs => $1)) AS broken,
            count(r.node_id) FILTER (WHERE n.state <> 'active') AS retiring
     FROM metadata.chunks c
@@ -83,6 +88,21 @@ const COUNT_UNDER_REPLICATED = `
      JOIN metadata.files f ON f.id = c.file_id AND f.deleted_at IS NULL
      WHERE c.ok_replicas >= $1 AND c.ok_replicas - u.n < $1) AS n`;
 
+/**
+ * Committed chunks (of files live or in the trash: the chunks repair keeps at the factor) of
+ * which node `$2` holds an ok replica and no other node a healthy one: those that would have no
+ * healthy copy left if it stopped. Its own replica counts whatever its standing (down, draining):
+ * that copy is still the last. Read from the node's replicas, each other replica by primary key.
+ */
+const SOLE_COPIES = `
+  SELECT count(*) AS n
+  FROM metadata.chunk_replicas own
+  JOIN metadata.chunks c ON c.id = own.chunk_id AND c.file_id IS NOT NULL
+  WHERE own.node_id = $2 AND own.state = 'ok'
+    AND NOT EXISTS (
+      SELECT 1 FROM metadata.chunk_replicas r JOIN metadata.storage_nodes n ON n.node_id = r.node_id
+      WHERE r.chunk_id = own.chunk_id AND r.node_id <> $2 AND ${HEALTHY})`;
+
 /** SQL of replica health: which chunks need copies, which replicas need checking or removing. */
 @Injectable()
 export class ReplicationRepository {
@@ -116,6 +136,12 @@ export class ReplicationRepository {
   async countUnderReplicated(): Promise<number> {
     const { target, uncounted } = await this.standing();
     const rows = await this.dataSource.query<{ n: string }[]>(COUNT_UNDER_REPLICATED, [target, uncounted]);
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  /** How many chunks would be left without a healthy replica if this node stopped now. */
+  async countSoleCopies(nodeId: string): Promise<number> {
+    const rows = await this.dataSource.query<{ n: string }[]>(SOLE_COPIES, [this.config.NODE_DOWN_AFTER_SECONDS, nodeId]);
     return Number(rows[0]?.n ?? 0);
   }
 

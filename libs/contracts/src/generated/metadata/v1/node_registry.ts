@@ -94,6 +94,18 @@ export interface DrainNodeRequest {
   nodeId: string;
 }
 
+export interface GetSoleCopiesRequest {
+  nodeId: string;
+}
+
+export interface SoleCopies {
+  /**
+   * Chunks of files not purged (live or in the trash) of which this node holds an ok replica
+   * and no other node a healthy one (ok, on a live, active node): what stopping it would lose.
+   */
+  soleCopies: number;
+}
+
 export interface NodeRegistryServiceClient {
   /** Called by a node at start; idempotent, a restarted node registers again. */
 
@@ -110,6 +122,13 @@ export interface NodeRegistryServiceClient {
   /** Moves every replica off the node; it ends "drained", holding nothing, and can be removed. */
 
   drainNode(request: DrainNodeRequest, metadata: Metadata, ...rest: any): Observable<NodeInfo>;
+
+  /**
+   * Asked by a node about to stop (its preStop guard): how many chunks would lose their last
+   * healthy copy with it. When any would, their repair is started at once.
+   */
+
+  getSoleCopies(request: GetSoleCopiesRequest, metadata: Metadata, ...rest: any): Observable<SoleCopies>;
 }
 
 export interface NodeRegistryServiceController {
@@ -148,11 +167,29 @@ export interface NodeRegistryServiceController {
     metadata: Metadata,
     ...rest: any
   ): Promise<NodeInfo> | Observable<NodeInfo> | NodeInfo;
+
+  /**
+   * Asked by a node about to stop (its preStop guard): how many chunks would lose their last
+   * healthy copy with it. When any would, their repair is started at once.
+   */
+
+  getSoleCopies(
+    request: GetSoleCopiesRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<SoleCopies> | Observable<SoleCopies> | SoleCopies;
 }
 
 export function NodeRegistryServiceControllerMethods() {
   return function (constructor: Function) {
-    const grpcMethods: string[] = ["registerNode", "heartbeat", "listNodes", "getClusterStatus", "drainNode"];
+    const grpcMethods: string[] = [
+      "registerNode",
+      "heartbeat",
+      "listNodes",
+      "getClusterStatus",
+      "drainNode",
+      "getSoleCopies",
+    ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
       GrpcMethod("NodeRegistryService", method)(constructor.prototype[method], method, descriptor);
