@@ -64,6 +64,7 @@ export async function startAuthService(
     userTokens: (app) => app.get(AccessTokenVerifier),
     health,
     maxReceiveMessageBytes: CONTROL_MESSAGE_MAX_BYTES,
+    replicated: true,
     logger,
     metrics,
     metricsPort: config.METRICS_PORT,

@@ -48,6 +48,7 @@ export async function startMetadataService(
     userTokens: () => userTokens,
     health,
     maxReceiveMessageBytes: CONTROL_MESSAGE_MAX_BYTES,
+    replicated: true,
     logger,
     metrics,
     metricsPort: config.METRICS_PORT,

@@ -1,4 +1,5 @@
 import {
+  type ChannelOptions,
   credentials,
   makeGenericClientConstructor,
   Metadata,
@@ -43,10 +44,12 @@ type EchoClient = InstanceType<ReturnType<typeof makeGenericClientConstructor>> 
 function startServer(
   maxReceiveMessageBytes = 4 * 1024 * 1024,
   handled = { calls: 0 },
+  serverOptions: ChannelOptions = {},
 ): Promise<{ server: Server; port: number }> {
   const server = new Server({
     interceptors: [boundedStatusInterceptor],
     'grpc.max_receive_message_length': maxReceiveMessageBytes,
+    ...serverOptions,
   });
   server.addService(definition, {
     Call: (call: ServerUnaryCall<EchoRequest, unknown>, callback: sendUnaryData<unknown>) => {
@@ -120,5 +123,52 @@ describe('receive limit', () => {
       client.close();
       server.forceShutdown();
     }
+  });
+});
+
+describe('replicated services', () => {
+  const servers: Server[] = [];
+  const clients: EchoClient[] = [];
+  afterEach(() => {
+    for (const client of clients.splice(0)) client.close();
+    for (const server of servers.splice(0)) server.forceShutdown();
+  });
+
+  async function replica(serverOptions: ChannelOptions = {}): Promise<{ port: number; handled: { calls: number } }> {
+    const handled = { calls: 0 };
+    const { server, port } = await startServer(CONTROL_MESSAGE_MAX_BYTES, handled, serverOptions);
+    servers.push(server);
+    return { port, handled };
+  }
+  function clientOf(target: string): (request: EchoRequest) => Promise<ServiceError | undefined> {
+    const Client = makeGenericClientConstructor(definition, 'Echo');
+    const client = new Client(target, credentials.createInsecure(), {
+      ...INTERNAL_CHANNEL_OPTIONS,
+      'grpc.use_local_subchannel_pool': 1,
+    }) as EchoClient;
+    clients.push(client);
+    return (request) =>
+      new Promise((resolve) => client.Call(request, { deadline: Date.now() + 5000 }, (error) => resolve(error ?? undefined)));
+  }
+
+  it('spreads an internal client’s calls over every replica its target names', async () => {
+    const [a, b] = [await replica(), await replica()];
+    // What a headless Service's DNS name gives: several addresses for one name.
+    const call = clientOf(`ipv4:127.0.0.1:${a.port},127.0.0.1:${b.port}`);
+    for (let i = 0; i < 20; i += 1) expect(await call({})).toBeUndefined();
+    expect(a.handled.calls + b.handled.calls).toBe(20);
+    expect(Math.min(a.handled.calls, b.handled.calls)).toBeGreaterThanOrEqual(5);
+  });
+
+  it('loses no call when a replica ends an aged connection (the client reconnects and goes on)', async () => {
+    const server = await replica({ 'grpc.max_connection_age_ms': 100, 'grpc.max_connection_age_grace_ms': 1000 });
+    const call = clientOf(`127.0.0.1:${server.port}`);
+    const until = Date.now() + 1000;
+    let calls = 0;
+    while (Date.now() < until) {
+      expect(await call({})).toBeUndefined();
+      calls += 1;
+    }
+    expect(server.handled.calls).toBe(calls);
   });
 });

@@ -70,7 +70,21 @@ export interface GrpcServerSetup {
    * buffering it, so an oversized message costs no memory.
    */
   readonly maxReceiveMessageBytes: number;
+  /**
+   * A service run as interchangeable replicas (auth, metadata): connections are closed after
+   * REPLICA_CONNECTION_AGE_MS, so that clients look the service's name up again and spread their
+   * calls over replicas added since. Not for storage nodes, whose chunk streams may run longer.
+   */
+  readonly replicated?: boolean;
 }
+
+/**
+ * How long a connection to a replicated service lives before the server asks the client to
+ * reconnect (HTTP/2 GOAWAY); calls in flight then have REPLICA_CONNECTION_GRACE_MS to finish,
+ * far more than any unary call of auth or metadata takes.
+ */
+export const REPLICA_CONNECTION_AGE_MS = 5 * 60_000;
+export const REPLICA_CONNECTION_GRACE_MS = 60_000;
 
 /**
  * The interface an internal server binds, from the address its peers dial it at: loopback only
@@ -92,7 +106,15 @@ export function createGrpcStrategy(setup: GrpcServerSetup): CustomStrategy {
     gracefulShutdown: true,
     maxReceiveMessageLength: setup.maxReceiveMessageBytes,
     maxSendMessageLength: 64 * 1024 * 1024,
-    channelOptions: { interceptors: [boundedStatusInterceptor] },
+    channelOptions: {
+      interceptors: [boundedStatusInterceptor],
+      ...(setup.replicated
+        ? {
+            'grpc.max_connection_age_ms': REPLICA_CONNECTION_AGE_MS,
+            'grpc.max_connection_age_grace_ms': REPLICA_CONNECTION_GRACE_MS,
+          }
+        : {}),
+    },
     keepalive: { keepaliveTimeMs: 30_000, keepaliveTimeoutMs: 10_000, http2MinPingIntervalWithoutDataMs: 10_000 },
     onLoadPackageDefinition: (_pkg: unknown, server: GrpcJsServer) => setup.health.implementation.addToServer(server),
   };

@@ -20,6 +20,8 @@ export interface GrpcServiceRun {
   readonly health: HealthMonitor;
   /** See GrpcServerSetup.maxReceiveMessageBytes. */
   readonly maxReceiveMessageBytes: number;
+  /** See GrpcServerSetup.replicated. */
+  readonly replicated?: boolean;
   readonly logger: Logger;
   readonly metrics: Metrics;
   /** 0 for no metrics listener. */
@@ -53,6 +55,7 @@ export async function startGrpcService(run: GrpcServiceRun): Promise<RunningServ
       credentials: run.transport.serverCredentials(),
       health: run.health,
       maxReceiveMessageBytes: run.maxReceiveMessageBytes,
+      replicated: run.replicated,
     }),
     logger: new NestPinoLogger(run.logger),
   });
