@@ -6,7 +6,7 @@ import { loadConfig, type StorageNodeConfig, storageNodeConfigSchema } from '@cl
 import { STORAGE_NODE_SERVICE, type storageNodeApi } from '@cloudstore/contracts';
 import { GrpcServiceClient, type RunningService } from '@cloudstore/grpc';
 import { createLogger } from '@cloudstore/observability';
-import { createTestPki, findFreePortRange, newChunk, openPutChunk, type TestPki, waitFor } from '@cloudstore/testing';
+import { createTestPki, findFreePortRange, putChunkInFlight, standaloneNodeEnv, type TestPki } from '@cloudstore/testing';
 import { startStorageNode } from './storage-node.bootstrap';
 import { nodeDataDir } from './storage-node.module';
 
@@ -25,16 +25,7 @@ describe('a storage node that is told to stop', () => {
 
   beforeEach(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'cloudstore-node-life-'));
-    const port = await findFreePortRange(2);
-    config = loadConfig(storageNodeConfigSchema, {
-      ...pki.env(NODE_ID),
-      DATA_DIR: dataDir,
-      STORAGE_NODE_ID: NODE_ID,
-      STORAGE_NODE_PORT: String(port),
-      METRICS_PORT: String(port + 1),
-      // No metadata service: registration retries in the background, the node serves anyway.
-      METADATA_ADDRESS: '127.0.0.1:1',
-    });
+    config = loadConfig(storageNodeConfigSchema, standaloneNodeEnv(pki, NODE_ID, dataDir, await findFreePortRange(2)));
     node = await startStorageNode(config, createLogger('node-test', 'silent'), await pki.transport(NODE_ID));
     client = new GrpcServiceClient(STORAGE_NODE_SERVICE, config.STORAGE_NODE_ADDRESS, await pki.transport('gateway'));
   });
@@ -58,10 +49,7 @@ describe('a storage node that is told to stop', () => {
 
   it('is not ready from the start of the stop, stays live, and lets a PutChunk under way finish', async () => {
     expect((await probe('/readyz')).status).toBe(200);
-    const chunk = newChunk(256 * 1024);
-    const put = openPutChunk(client, chunk);
-    put.send(chunk.data.subarray(0, 1000));
-    await waitFor('the node writing the chunk', async () => (await tmpFiles()).length === 1, 10_000, 10);
+    const put = await putChunkInFlight(client, nodeDataDir(config), 256 * 1024);
 
     const stopping = node?.stop();
     const readyz = await probe('/readyz');
@@ -76,8 +64,8 @@ describe('a storage node that is told to stop', () => {
     expect(healthz.status).toBe(200);
     expect(await healthz.text()).toBe('ok\n');
 
-    put.send(chunk.data.subarray(1000));
-    put.end();
+    put.finish();
+    const { chunk } = put;
     expect(await put.result).toEqual({ chunkId: chunk.id, size: chunk.sizeBytes, sha256: chunk.sha256 });
     await stopping;
     node = undefined;
@@ -86,15 +74,12 @@ describe('a storage node that is told to stop', () => {
   });
 
   it('cancels a PutChunk still open when the drain time is up, and keeps nothing of it', async () => {
-    const chunk = newChunk(256 * 1024);
-    const put = openPutChunk(client, chunk);
-    put.send(chunk.data.subarray(0, 1000));
-    await waitFor('the node writing the chunk', async () => (await tmpFiles()).length === 1, 10_000, 10);
+    const put = await putChunkInFlight(client, nodeDataDir(config), 256 * 1024);
 
     await node?.stop(200);
     node = undefined;
     await expect(put.result).rejects.toMatchObject({ code: GrpcStatus.CANCELLED });
     expect(await tmpFiles()).toEqual([]);
-    expect(await storedSize(chunk.id)).toBeUndefined();
+    expect(await storedSize(put.chunk.id)).toBeUndefined();
   });
 });
