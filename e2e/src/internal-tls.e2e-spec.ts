@@ -1,42 +1,16 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { join } from 'node:path';
 import { EXIT_CODE_BAD_CONFIG } from '@cloudstore/config';
 import { checkGrpcHealth, InternalTransport } from '@cloudstore/grpc';
 import { createTestPki, findFreePortRange, type TestPki, waitFor } from '@cloudstore/testing';
-
-const STORAGE_NODE_MAIN = resolve(__dirname, '../../dist/apps/storage-node/src/main.js');
-
-/** A storage node as its own process (it needs neither PostgreSQL nor metadata to serve). */
-class NodeProcess {
-  readonly lines: string[] = [];
-  readonly exited: Promise<number | null>;
-  private readonly child: ChildProcess;
-
-  constructor(env: Record<string, string>) {
-    this.child = spawn(process.execPath, [STORAGE_NODE_MAIN], {
-      env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'info', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    for (const stream of [this.child.stdout, this.child.stderr]) {
-      if (stream) createInterface({ input: stream }).on('line', (line) => this.lines.push(line));
-    }
-    this.exited = once(this.child, 'exit').then(([code]) => code as number | null);
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
-    await this.exited;
-  }
-}
+import { ServiceProcess } from './support/service-process';
 
 describe('internal TLS settings at a service start', () => {
   let dataDir: string;
   let pki: TestPki;
-  let node: NodeProcess | undefined;
+  /** A storage node as its own process: it needs neither PostgreSQL nor metadata to serve. */
+  let node: ServiceProcess | undefined;
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'cloudstore-tls-e2e-'));
@@ -65,7 +39,7 @@ describe('internal TLS settings at a service start', () => {
 
   it('serves mutual TLS with its certificate, and nothing else', async () => {
     const env = await nodeEnv();
-    node = new NodeProcess({ ...env, ...pki.env('node-t') });
+    node = new ServiceProcess('storage-node', { ...env, ...pki.env('node-t') });
     const address = `127.0.0.1:${env['STORAGE_NODE_PORT']}`;
     const gateway = await pki.transport('gateway');
     await waitFor(
@@ -82,7 +56,7 @@ describe('internal TLS settings at a service start', () => {
   });
 
   it('stops at once with one line naming the variable when a file is bad', async () => {
-    node = new NodeProcess({
+    node = new ServiceProcess('storage-node', {
       ...(await nodeEnv()),
       ...pki.env('node-t'),
       INTERNAL_KEY_FILE: pki.env('gateway')['INTERNAL_KEY_FILE'] ?? '',
@@ -95,7 +69,7 @@ describe('internal TLS settings at a service start', () => {
     const env = await nodeEnv();
     const address = `127.0.0.1:${env['STORAGE_NODE_PORT']}`;
     for (let start = 0; start < 2; start += 1) {
-      node = new NodeProcess({ ...env, INTERNAL_TLS: 'off' });
+      node = new ServiceProcess('storage-node', { ...env, INTERNAL_TLS: 'off' });
       await waitFor(
         'the node serving',
         () =>

@@ -6,13 +6,6 @@ import { loadMasterKey } from '@cloudstore/master-key';
 import { startGateway } from './gateway.bootstrap';
 import { PublicTls, reloadPublicTlsOnSighup } from './public-tls/public-tls';
 
-/**
- * How long a gateway told to stop lets the transfers under way finish before it exits anyway:
- * within the 30 s that Kubernetes (terminationGracePeriodSeconds) and docker-compose
- * (stop_grace_period) give before they kill.
- */
-const TRANSFERS_DRAIN_MS = 25_000;
-
 runMain('gateway', async () => {
   const config = loadConfigOrExit('gateway', gatewayConfigSchema);
   const logger = createLogger('gateway', config.LOG_LEVEL);
@@ -24,5 +17,6 @@ runMain('gateway', async () => {
   const publicTls = await awaitConfigOrExit('gateway', PublicTls.load(config));
   const gateway = await startGateway(config, masterKey, logger, transport, publicTls);
   reloadPublicTlsOnSighup(publicTls, logger);
-  exitOnShutdownSignal(logger, () => gateway.stop(), TRANSFERS_DRAIN_MS);
+  // Transfers under way may finish until the process's SHUTDOWN_TIMEOUT_MS runs out.
+  exitOnShutdownSignal(logger, () => gateway.stop());
 });

@@ -40,5 +40,7 @@ export async function startStorageNode(
     logger,
     metrics,
     metricsPort: config.METRICS_PORT,
+    // A write cancelled by the stop removes its temp file: let it, so no stray bytes stay behind.
+    onShutdown: () => store.settle(),
   });
 }

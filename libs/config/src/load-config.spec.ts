@@ -123,6 +123,21 @@ describe(loadConfig.name, () => {
     );
   });
 
+  it('refuses SMTP_REQUIRED without SMTP_URL, in one line', () => {
+    expect(loadConfig(authConfigSchema, {}).SMTP_REQUIRED).toBe(false);
+    expect(loadConfig(authConfigSchema, { SMTP_REQUIRED: 'true', SMTP_URL: 'smtp://mail:25' }).SMTP_REQUIRED).toBe(true);
+    for (const on of ['true', '1']) {
+      expect(() => loadConfig(authConfigSchema, { SMTP_REQUIRED: on })).toThrow(
+        new ConfigError(
+          'invalid configuration: SMTP_REQUIRED is on but SMTP_URL is not set: sign-in codes would be written to a local outbox nobody reads',
+        ),
+      );
+    }
+    expect(() => loadConfig(authConfigSchema, { SMTP_REQUIRED: 'yes' })).toThrow(
+      'invalid configuration: SMTP_REQUIRED must be true or false, got "yes"',
+    );
+  });
+
   it('takes PUBLIC_TLS_CERT_FILE and PUBLIC_TLS_KEY_FILE together or not at all', () => {
     const file = __filename;
     expect(loadConfig(gatewayConfigSchema, { PUBLIC_TLS_CERT_FILE: file, PUBLIC_TLS_KEY_FILE: file })).toMatchObject({

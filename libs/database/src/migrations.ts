@@ -25,6 +25,26 @@ export async function migrateServiceSchema(dataSource: DataSource, schema: strin
 }
 
 /**
+ * A service's database created when missing, connected and its schema migrated, and the names of
+ * the migrations that ran. The service's start and its migration-only command both come here.
+ */
+export async function prepareServiceDatabase(
+  url: string,
+  schema: string,
+  createDataSource: (url: string) => DataSource,
+): Promise<{ dataSource: DataSource; migrations: string[] }> {
+  await ensureDatabaseExists(url);
+  const dataSource = createDataSource(url);
+  await dataSource.initialize();
+  try {
+    return { dataSource, migrations: await migrateServiceSchema(dataSource, schema) };
+  } catch (error) {
+    await dataSource.destroy();
+    throw error;
+  }
+}
+
+/**
  * A service's database, ready to serve: created when missing, connected, its schema migrated.
  * Every service that owns data starts this way.
  */
@@ -34,10 +54,7 @@ export async function openServiceDatabase(
   createDataSource: (url: string) => DataSource,
   logger: Pick<Logger, 'info'>,
 ): Promise<DataSource> {
-  await ensureDatabaseExists(url);
-  const dataSource = createDataSource(url);
-  await dataSource.initialize();
-  const migrations = await migrateServiceSchema(dataSource, schema);
+  const { dataSource, migrations } = await prepareServiceDatabase(url, schema, createDataSource);
   logger.info({ database: redactDatabaseUrl(url), migrations }, 'database ready');
   return dataSource;
 }

@@ -28,9 +28,10 @@ export const SERVER_FLOW_CONTROL_WINDOW = 8 * 1024 * 1024;
 
 /**
  * NestJS's gRPC transport, with a receive window large enough for bulk chunk streams. grpc-js
- * has no server option for it, so it is set on each HTTP/2 session as it opens.
+ * has no server option for it, so it is set on each HTTP/2 session as it opens. Closing it
+ * (`gracefulShutdown`) lets the calls under way finish; `abortCalls` ends those still open.
  */
-class WideWindowGrpcServer extends ServerGrpc {
+export class WideWindowGrpcServer extends ServerGrpc {
   override async start(callback?: () => void): Promise<void> {
     const http2Servers = (this.grpcClient as { http2Servers?: Map<Http2Server, unknown> }).http2Servers;
     for (const http2Server of http2Servers?.keys() ?? []) {
@@ -40,6 +41,12 @@ class WideWindowGrpcServer extends ServerGrpc {
       });
     }
     await super.start(callback);
+  }
+
+  /** Cancels every call still open (the client sees CANCELLED), for a close that cannot wait longer. */
+  abortCalls(): void {
+    // Null once closed; grpc-js is the server behind it.
+    (this.grpcClient as GrpcJsServer | null)?.forceShutdown();
   }
 }
 
@@ -96,7 +103,7 @@ export function listenHostFor(advertisedAddress: string): string {
 }
 
 /** The NestJS microservice strategy of a cloudstore gRPC server. */
-export function createGrpcStrategy(setup: GrpcServerSetup): CustomStrategy {
+export function createGrpcStrategy(setup: GrpcServerSetup): CustomStrategy & { strategy: WideWindowGrpcServer } {
   const options: GrpcOptions['options'] = {
     url: `${setup.host ?? '0.0.0.0'}:${setup.port}`,
     package: [...new Set(setup.services.map((s) => s.packageName))],

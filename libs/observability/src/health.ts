@@ -1,16 +1,11 @@
 import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 import type { Logger } from 'pino';
+import { type CheckResult, probe, type Readiness, readinessOf } from './readiness';
 
 /** A dependency a service needs to serve: resolves when reachable, rejects with why not. */
 export interface DependencyCheck {
   readonly name: string;
   check(): Promise<void>;
-}
-
-export interface DependencyStatus {
-  readonly name: string;
-  readonly ok: boolean;
-  readonly error?: string;
 }
 
 /**
@@ -21,16 +16,19 @@ export function dependencyHealthName(dependency: string): string {
   return `dependency/${dependency}`;
 }
 
+/** Before the first checks have answered: not ready, nothing known yet. */
+const NOT_CHECKED: Readiness = { status: 'not_ready', failed: [], checks: {} };
+
 /**
- * Keeps `grpc.health.v1.Health` of a process true: the overall status ("" service) and the
- * named gRPC service are SERVING while every dependency check passes, NOT_SERVING otherwise.
+ * Keeps a process's readiness true, as `grpc.health.v1.Health` (the overall status, "" service,
+ * and the named gRPC services) and as the report of its `/readyz`: SERVING / ready while every
+ * dependency check passes, NOT_SERVING / not ready otherwise, and for good once stopped.
  */
 export class HealthMonitor {
   readonly implementation = new HealthImplementation({ '': 'NOT_SERVING' });
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
-  private lastStatuses: DependencyStatus[] = [];
-  private serving: ServingStatus = 'NOT_SERVING';
+  private report: Readiness = NOT_CHECKED;
 
   constructor(
     private readonly serviceNames: readonly string[],
@@ -49,57 +47,54 @@ export class HealthMonitor {
       if (this.stopped) return;
       this.timer = setTimeout(
         () => void this.refresh().finally(next),
-        this.serving === 'SERVING' ? intervalMs : Math.min(intervalMs, 1000),
+        this.report.status === 'ready' ? intervalMs : Math.min(intervalMs, 1000),
       );
       this.timer.unref();
     };
     next();
   }
 
+  /** Not ready from now on, even if a check under way passes: the process is stopping. */
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    this.setServing('NOT_SERVING');
+    this.publish(readinessOf(this.report.checks, true));
   }
 
-  get statuses(): readonly DependencyStatus[] {
-    return this.lastStatuses;
+  /** The last report: what `/readyz` answers. */
+  get readiness(): Readiness {
+    return this.report;
   }
 
-  async refresh(): Promise<readonly DependencyStatus[]> {
-    this.lastStatuses = await Promise.all(this.checks.map((c) => this.runCheck(c)));
-    for (const status of this.lastStatuses) {
-      this.implementation.setStatus(dependencyHealthName(status.name), status.ok ? 'SERVING' : 'NOT_SERVING');
+  async refresh(): Promise<Readiness> {
+    const results = await Promise.all(this.checks.map(async (c) => [c.name, await this.runCheck(c)] as const));
+    for (const [name, result] of results) {
+      this.implementation.setStatus(dependencyHealthName(name), result.status === 'up' ? 'SERVING' : 'NOT_SERVING');
     }
-    const failed = this.lastStatuses.filter((s) => !s.ok);
-    const next: ServingStatus = failed.length === 0 ? 'SERVING' : 'NOT_SERVING';
-    if (next !== this.serving) {
-      if (next === 'SERVING') this.logger.info('all dependencies reachable: serving');
-      else this.logger.warn({ failed }, 'a dependency is unreachable: not serving');
+    const next = readinessOf(Object.fromEntries(results), this.stopped);
+    if (!this.stopped && next.status !== this.report.status) {
+      if (next.status === 'ready') this.logger.info('all dependencies reachable: serving');
+      else this.logger.warn({ failed: next.failed, checks: next.checks }, 'a dependency is unreachable: not serving');
     }
-    this.setServing(next);
-    return this.lastStatuses;
+    this.publish(next);
+    return next;
   }
 
-  private async runCheck(dependency: DependencyCheck): Promise<DependencyStatus> {
+  private runCheck(dependency: DependencyCheck): Promise<CheckResult> {
     let timeout: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
+    return probe(() =>
+      Promise.race([
         dependency.check(),
         new Promise<never>((_, reject) => {
           timeout = setTimeout(() => reject(new Error(`no answer within ${this.checkTimeoutMs} ms`)), this.checkTimeoutMs);
         }),
-      ]);
-      return { name: dependency.name, ok: true };
-    } catch (error) {
-      return { name: dependency.name, ok: false, error: error instanceof Error ? error.message : String(error) };
-    } finally {
-      clearTimeout(timeout);
-    }
+      ]),
+    ).finally(() => clearTimeout(timeout));
   }
 
-  private setServing(status: ServingStatus): void {
-    this.serving = status;
+  private publish(report: Readiness): void {
+    this.report = report;
+    const status: ServingStatus = report.status === 'ready' ? 'SERVING' : 'NOT_SERVING';
     this.implementation.setStatus('', status);
     for (const name of this.serviceNames) this.implementation.setStatus(name, status);
   }

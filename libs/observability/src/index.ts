@@ -4,6 +4,7 @@ export * from './logger';
 export * from './nest-logger';
 export * from './metrics';
 export * from './health';
+export * from './readiness';
 export * from './shutdown';
 export * from './tokens';
 export * from './run-main';

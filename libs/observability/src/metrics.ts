@@ -1,5 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { HealthMonitor } from './health';
+import { readinessHttpStatus } from './readiness';
 
 const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
@@ -51,10 +53,33 @@ export class Metrics {
   }
 }
 
-/** A bare HTTP listener with `/metrics`, for services that have no public HTTP port. */
-export async function startMetricsServer(metrics: Metrics, port: number, host = '0.0.0.0'): Promise<Server> {
+/**
+ * A bare HTTP listener for a service that has no public HTTP port: `/metrics`, and the probes of
+ * its orchestrator. `/healthz` (liveness) is 200 whenever the process runs and its event loop
+ * answers, whatever its dependencies do and while it is stopping: a database outage must not
+ * restart every pod. `/readyz` is the `health` report: 200 while it is ready, 503 otherwise, and
+ * from the moment the process starts stopping.
+ */
+export async function startMetricsServer(
+  metrics: Metrics,
+  health: Pick<HealthMonitor, 'readiness'>,
+  port: number,
+  host = '0.0.0.0',
+): Promise<Server> {
   const server = createServer((req, res) => {
-    if (req.method === 'GET' && req.url?.split('?')[0] === '/metrics') {
+    const path = req.url?.split('?')[0];
+    if (req.method === 'GET' && path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'no-store' }).end('ok\n');
+      return;
+    }
+    if (req.method === 'GET' && path === '/readyz') {
+      const readiness = health.readiness;
+      res
+        .writeHead(readinessHttpStatus(readiness), { 'content-type': 'application/json', 'cache-control': 'no-store' })
+        .end(JSON.stringify(readiness));
+      return;
+    }
+    if (req.method === 'GET' && path === '/metrics') {
       metrics.render().then(
         ({ contentType, body }) => {
           res.writeHead(200, { 'content-type': contentType });

@@ -1,11 +1,18 @@
 import type { Logger } from 'pino';
 
 /**
- * Stops the process cleanly on SIGTERM, SIGINT, or when the supervisor that spawned it goes
- * away (its IPC channel closes), so that no service outlives `npm start`. If `close` hangs, the
- * process exits anyway after `hardTimeoutMs`.
+ * How long a process told to stop takes at most before it exits anyway: within the 30 s that
+ * Kubernetes (terminationGracePeriodSeconds) and docker-compose (stop_grace_period) give before
+ * they kill, so that a stop is always the process's own, never a SIGKILL.
  */
-export function exitOnShutdownSignal(logger: Logger, close: () => Promise<void>, hardTimeoutMs = 8000): void {
+export const SHUTDOWN_TIMEOUT_MS = 25_000;
+
+/**
+ * Stops the process cleanly on SIGTERM, SIGINT, or when the supervisor that spawned it goes
+ * away (its IPC channel closes), so that no service outlives `npm start`: exit 0 once `close`
+ * resolves, 1 if it fails or is not done after `hardTimeoutMs`.
+ */
+export function exitOnShutdownSignal(logger: Logger, close: () => Promise<void>, hardTimeoutMs = SHUTDOWN_TIMEOUT_MS): void {
   let stopping = false;
   const stop = (reason: string) => {
     if (stopping) return;

@@ -12,3 +12,4 @@ export * from './mail-text';
 export * from './service-migrations';
 export * from './test-pki';
 export * from './tls-handshake';
+export * from './standalone-node';

@@ -1,4 +1,5 @@
-import { describeServiceMigrations } from '@cloudstore/testing';
+import { describeMigrateCommand, describeServiceMigrations } from '@cloudstore/testing';
 import { AUTH_SCHEMA, createAuthDataSource } from './auth-data-source';
 
 describeServiceMigrations('auth', AUTH_SCHEMA, createAuthDataSource);
+describeMigrateCommand('auth', AUTH_SCHEMA, createAuthDataSource);

@@ -1,7 +1,7 @@
 import { Controller, Get, Header, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { bearerToken } from '@cloudstore/access-tokens';
-import { Metrics } from '@cloudstore/observability';
+import { Metrics, readinessHttpStatus } from '@cloudstore/observability';
 import type { Request, Response } from 'express';
 import { RequestAuthenticator } from '../auth/request-authenticator';
 import { ReadinessService } from './readiness.service';
@@ -32,7 +32,7 @@ export class HealthController {
   @Header('cache-control', 'no-store')
   async readyz(@Req() req: Request, @Res() res: Response): Promise<void> {
     const [readiness, admin] = await Promise.all([this.readiness.check(), this.isAdmin(req)]);
-    res.status(readiness.status === 'ready' ? 200 : 503).json(admin ? readiness : { status: readiness.status });
+    res.status(readinessHttpStatus(readiness)).json(admin ? readiness : { status: readiness.status });
   }
 
   private async isAdmin(req: Request): Promise<boolean> {

@@ -1,46 +1,22 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { GatewayConfig } from '@cloudstore/config';
 import { checkGrpcHealth, type InternalTransport } from '@cloudstore/grpc';
-import { dependencyHealthName } from '@cloudstore/observability';
+import { type CheckResult, dependencyHealthName, probe, type Readiness, readinessOf } from '@cloudstore/observability';
 import type { Redis } from 'ioredis';
 import { GATEWAY_CONFIG, REDIS } from '../gateway.tokens';
 import { InternalClients } from '../internal-clients/internal-clients';
 
-export interface CheckResult {
-  status: 'up' | 'down';
-  error?: string;
-}
+export type StorageNodeCheck = CheckResult & { node_id: string; address: string };
 
-export interface StorageNodeCheck {
-  node_id: string;
-  address: string;
-  status: 'up' | 'down';
-  error?: string;
-}
-
-export interface Readiness {
-  status: 'ready' | 'not_ready';
-  /** Names of the checks that failed. */
-  failed: string[];
-  checks: {
-    postgres: CheckResult;
-    redis: CheckResult;
-    auth: CheckResult;
-    metadata: CheckResult;
-    storage_nodes: CheckResult & { up: number; total: number; nodes: StorageNodeCheck[] };
-  };
-}
+export type GatewayReadiness = Readiness<{
+  postgres: CheckResult;
+  redis: CheckResult;
+  auth: CheckResult;
+  metadata: CheckResult;
+  storage_nodes: CheckResult & { up: number; total: number; nodes: StorageNodeCheck[] };
+}>;
 
 const CHECK_TIMEOUT_MS = 1500;
-
-async function probe(check: () => Promise<void>): Promise<CheckResult> {
-  try {
-    await check();
-    return { status: 'up' };
-  } catch (error) {
-    return { status: 'down', error: error instanceof Error ? error.message : String(error) };
-  }
-}
 
 async function expectServing(transport: InternalTransport, address: string, service = ''): Promise<void> {
   const status = await checkGrpcHealth(address, transport, service, CHECK_TIMEOUT_MS);
@@ -69,7 +45,7 @@ export class ReadinessService {
     ];
   }
 
-  async check(): Promise<Readiness> {
+  async check(): Promise<GatewayReadiness> {
     const [postgres, redis, auth, metadata, storageNodes] = await Promise.all([
       probe(() => expectServing(this.clients.transport, this.config.METADATA_ADDRESS, dependencyHealthName('postgres'))),
       probe(async () => void (await this.redis.ping())),
@@ -77,14 +53,10 @@ export class ReadinessService {
       probe(() => expectServing(this.clients.transport, this.config.METADATA_ADDRESS)),
       this.checkStorageNodes(),
     ]);
-    const checks = { postgres, redis, auth, metadata, storage_nodes: storageNodes };
-    const failed = Object.entries(checks)
-      .filter(([, result]) => result.status === 'down')
-      .map(([name]) => name);
-    return { status: failed.length === 0 ? 'ready' : 'not_ready', failed, checks };
+    return readinessOf({ postgres, redis, auth, metadata, storage_nodes: storageNodes });
   }
 
-  private async checkStorageNodes(): Promise<Readiness['checks']['storage_nodes']> {
+  private async checkStorageNodes(): Promise<GatewayReadiness['checks']['storage_nodes']> {
     let registered;
     try {
       registered = (await this.clients.nodeRegistry.call('listNodes', {}, { timeoutMs: CHECK_TIMEOUT_MS })).nodes;

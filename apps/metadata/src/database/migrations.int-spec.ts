@@ -1,12 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { migrateServiceSchema } from '@cloudstore/database';
-import { createTestDatabase, describeServiceMigrations, newChunk, type TestDatabase } from '@cloudstore/testing';
+import {
+  createTestDatabase,
+  describeMigrateCommand,
+  describeServiceMigrations,
+  newChunk,
+  type TestDatabase,
+} from '@cloudstore/testing';
 import type { DataSource } from 'typeorm';
 import { createMetadataDataSource, METADATA_SCHEMA } from './metadata-data-source';
 import { METADATA_MIGRATIONS } from './migrations';
 import { PerOwnerFileIds1796192774215 } from './migrations/1796192774215-PerOwnerFileIds';
 
 describeServiceMigrations('metadata', METADATA_SCHEMA, createMetadataDataSource);
+describeMigrateCommand('metadata', METADATA_SCHEMA, createMetadataDataSource);
 
 describe(PerOwnerFileIds1796192774215.name, () => {
   let db: TestDatabase;

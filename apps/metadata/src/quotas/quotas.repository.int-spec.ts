@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { loadConfig, metadataConfigSchema } from '@cloudstore/config';
+import { loadConfig, type MetadataConfig, metadataConfigSchema } from '@cloudstore/config';
+import { Metrics } from '@cloudstore/observability';
 import { createTestDataSource, type TestDataSource, waitFor } from '@cloudstore/testing';
 import type { DataSource } from 'typeorm';
 import { createMetadataDataSource, METADATA_SCHEMA } from '../database/metadata-data-source';
 import { QuotasRepository } from './quotas.repository';
+import { NEAR_QUOTA_FRACTION, QuotasService } from './quotas.service';
 
 const BASIC = 1000;
 const PREMIUM = 5000;
@@ -12,11 +14,12 @@ describe(QuotasRepository.name, () => {
   let db: TestDataSource;
   let dataSource: DataSource;
   let sut: QuotasRepository;
+  let config: MetadataConfig;
 
   beforeAll(async () => {
     db = await createTestDataSource(createMetadataDataSource, METADATA_SCHEMA);
     dataSource = db.dataSource;
-    const config = loadConfig(metadataConfigSchema, {
+    config = loadConfig(metadataConfigSchema, {
       DATABASE_URL: db.db.url,
       DEFAULT_QUOTA_BYTES: String(BASIC),
       PREMIUM_QUOTA_BYTES: String(PREMIUM),
@@ -80,6 +83,44 @@ describe(QuotasRepository.name, () => {
     const results = await Promise.all(Array.from({ length: 20 }, () => sut.reserve(user, 100)));
     expect(results.filter(Boolean)).toHaveLength(10);
     expect(await sut.find(user)).toMatchObject({ reservedBytes: 1000 });
+  });
+
+  /** A user of `role` (with a custom quota when given) who has committed `bytes`. */
+  async function userUsing(role: string, bytes: number, quotaBytes?: number): Promise<string> {
+    const user = await newUser(role);
+    if (quotaBytes !== undefined) await sut.set(user, { quotaBytes });
+    expect(await sut.reserve(user, bytes)).toBe(true);
+    await dataSource.transaction((m) => sut.charge(user, bytes, bytes, m));
+    return user;
+  }
+
+  it('counts the users whose used bytes reach a share of their limit, never one without a limit', async () => {
+    const before = await sut.countNearLimit(0.9);
+    await userUsing('basic', 899);
+    await userUsing('basic', 900);
+    await userUsing('basic', 1000);
+    await userUsing('premium', 4600);
+    await userUsing('premium', 900);
+    await userUsing('basic', 95, 100);
+    await userUsing('basic', 95, 10_000);
+    await userUsing('admin', 1_000_000);
+    expect(await sut.countNearLimit(0.9)).toBe(before + 4);
+  });
+
+  it('exposes that count as cloudstore_users_near_quota, read at scrape time', async () => {
+    const metrics = new Metrics('metadata');
+    // Only the gauge is used: the service's other collaborators stay out of this test.
+    new QuotasService(sut, {} as never, {} as never, config, metrics);
+    const gauge = async () => {
+      const { body } = await metrics.render();
+      const line = body.split('\n').find((l) => l.startsWith('cloudstore_users_near_quota{'));
+      return { line, value: Number(line?.split(' ').pop()) };
+    };
+    const before = await gauge();
+    expect(before.line).toContain(`threshold="${NEAR_QUOTA_FRACTION}"`);
+    expect(before.value).toBe(await sut.countNearLimit(NEAR_QUOTA_FRACTION));
+    await userUsing('basic', 950);
+    expect((await gauge()).value).toBe(before.value + 1);
   });
 
   it('holds the owner row locked until the transaction ends', async () => {

@@ -128,6 +128,17 @@ export class QuotasRepository {
     };
   }
 
+  /** Users with a limit whose used bytes reach `fraction` of it; unlimited users never count. */
+  async countNearLimit(fraction: number): Promise<number> {
+    const rows = await this.dataSource.manager.query<{ count: string }[]>(
+      `SELECT count(*) AS "count"
+       FROM (SELECT q."used_bytes", ${this.limitSql('q')} AS "limit_bytes" FROM "metadata"."user_quotas" q) l
+       WHERE l."limit_bytes" IS NOT NULL AND l."used_bytes" >= $4::numeric * l."limit_bytes"`,
+      this.withLimitParams([fraction]),
+    );
+    return Number(rows[0]?.count ?? 0);
+  }
+
   async fileCount(userId: string): Promise<number> {
     const rows = await this.dataSource.manager.query<{ file_count: string }[]>(
       `SELECT "file_count" FROM "metadata"."user_quotas" WHERE "user_id" = $1`,

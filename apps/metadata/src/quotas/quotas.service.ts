@@ -1,12 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { MetadataConfig } from '@cloudstore/config';
 import { type filesApi, InvalidArgumentError } from '@cloudstore/contracts';
+import { Metrics } from '@cloudstore/observability';
+import { Gauge } from 'prom-client';
 import { adminAuditEvent } from '../audit/audit-entry';
 import { AuditLogRepository } from '../audit/audit-log.repository';
 import { METADATA_CONFIG } from '../metadata.tokens';
 import { NodeRegistryRepository } from '../node-registry/node-registry.repository';
 import { isUuid } from '../uuid';
 import { QuotasRepository } from './quotas.repository';
+
+/** The share of their quota from which users count as near it, for an alert before uploads fail. */
+export const NEAR_QUOTA_FRACTION = 0.9;
 
 /** Quota status from the committed numbers; role defaults and custom quotas set by admins. */
 @Injectable()
@@ -16,7 +21,19 @@ export class QuotasService {
     private readonly nodes: NodeRegistryRepository,
     private readonly auditLog: AuditLogRepository,
     @Inject(METADATA_CONFIG) private readonly config: MetadataConfig,
-  ) {}
+    metrics: Metrics,
+  ) {
+    // Read from the database when Prometheus scrapes, like the gauges of ClusterStatusService.
+    new Gauge({
+      name: 'cloudstore_users_near_quota',
+      help: 'Users whose used bytes are at least `threshold` of their quota (users without a limit never count).',
+      labelNames: ['threshold'],
+      registers: [metrics.registry],
+      async collect() {
+        this.set({ threshold: String(NEAR_QUOTA_FRACTION) }, await quotas.countNearLimit(NEAR_QUOTA_FRACTION));
+      },
+    });
+  }
 
   async status(owner: filesApi.Owner | undefined): Promise<filesApi.QuotaStatus> {
     if (!owner?.userId || !isUuid(owner.userId)) throw new InvalidArgumentError('owner is required');

@@ -57,6 +57,8 @@ export class ChunkStore {
   private writingBytes = 0;
   private chunkCount = 0;
   private diskIdentity = '';
+  /** Writes under way, so that a stopping node can wait until each has ended. */
+  private readonly writes = new Set<Promise<StoredChunk>>();
 
   constructor(
     readonly rootDir: string,
@@ -121,11 +123,22 @@ export class ChunkStore {
       throw new StorageUnavailableError('storage node is full');
     }
     this.writingBytes += expected.size;
+    const writing = this.writeChunk(chunkId, expected, data);
+    this.writes.add(writing);
     try {
-      return await this.writeChunk(chunkId, expected, data);
+      return await writing;
     } finally {
+      this.writes.delete(writing);
       this.writingBytes -= expected.size;
     }
+  }
+
+  /**
+   * Resolves once every write under way has ended: stored whole, or failed with its temp file
+   * removed (a cancelled call ends its write). A stopping node waits for this before it exits.
+   */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.writes]);
   }
 
   private async writeChunk(

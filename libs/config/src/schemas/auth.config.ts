@@ -23,6 +23,8 @@ export const authConfigSchema = z
     ...internalTlsVars,
     /** e.g. smtp://127.0.0.1:2525; without it OTP mail goes to OTP_OUTBOX_DIR as .eml files. */
     SMTP_URL: envVars.optionalUrl(['smtp:', 'smtps:']),
+    /** On where codes must reach real mailboxes: auth then will not start without SMTP_URL. */
+    SMTP_REQUIRED: envVars.boolean(false),
     MAIL_FROM: envVars.email('cloudstore@localhost'),
     OTP_OUTBOX_DIR: envVars.optionalString(),
     OTP_TTL_SECONDS: envVars.integer(300, 1, 3600),
@@ -61,6 +63,10 @@ export const authConfigSchema = z
       [c.ADMIN_USERNAME, c.ADMIN_EMAIL, c.ADMIN_PASSWORD].every((v) => v !== undefined),
     { message: 'ADMIN_USERNAME, ADMIN_EMAIL and ADMIN_PASSWORD must be set together (or none of them)' },
   )
+  .refine((c) => !c.SMTP_REQUIRED || c.SMTP_URL !== undefined, {
+    path: ['SMTP_REQUIRED'],
+    message: 'is on but SMTP_URL is not set: sign-in codes would be written to a local outbox nobody reads',
+  })
   .superRefine(checkRedisCaFile)
   .transform((config) => ({
     ...withInternalTlsFiles(config, 'auth'),
