@@ -107,6 +107,11 @@ describe(AuditEventsRepository.name, () => {
     const user = randomUUID();
     const same = new Date('2024-05-01T10:00:00.123Z');
     const older = await write(user, 'file.upload', 1_700_000_300);
+    // The tied rows' ids straddle a power of ten (…98, …99, 100…): ordered as text, "100" would
+    // come before "99".
+    await db.dataSource.query(
+      `SELECT setval(pg_get_serial_sequence('metadata.audit_log', 'id'), (10 ^ ceil(log(nextval(pg_get_serial_sequence('metadata.audit_log', 'id')) + 5)))::bigint - 4)`,
+    );
     const tied: string[] = [];
     for (let i = 0; i < 7; i += 1) tied.push(await write(user, 'file.upload', same));
     const newer = await write(user, 'file.upload', new Date(same.getTime() + 1));

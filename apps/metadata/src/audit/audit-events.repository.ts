@@ -34,7 +34,7 @@ export interface StoredAuditEvent {
 }
 
 interface AuditEventRow {
-  id: string;
+  row_id: string;
   position: string;
   event_id: string;
   occurred_at: Date;
@@ -66,7 +66,7 @@ function storedEvent(row: AuditEventRow): StoredAuditEvent {
     filename: row.filename,
     sizeBytes: row.size_bytes === null ? null : Number(row.size_bytes),
     details: row.details,
-    position: { atMicros: row.position, id: row.id },
+    position: { atMicros: row.position, id: row.row_id },
   };
 }
 
@@ -95,7 +95,8 @@ export class AuditEventsRepository {
       );
     }
     const rows = await this.dataSource.manager.query<AuditEventRow[]>(
-      `SELECT "id"::text AS "id", (extract(epoch FROM "occurred_at") * 1000000)::bigint::text AS "position",
+      // Not aliased "id": ORDER BY would then sort by the text, where "9" comes after "15".
+      `SELECT "id"::text AS "row_id", (extract(epoch FROM "occurred_at") * 1000000)::bigint::text AS "position",
          "event_id", "occurred_at", "operation", "status", "error_code", "user_id", "username", "client_address",
          "user_agent", "file_id", "filename", "size_bytes", "details"
        FROM "metadata"."audit_log" ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
