@@ -18,6 +18,8 @@ import { PasswordResetsRepository } from './passwords/password-resets.repository
 import { PasswordsService } from './passwords/passwords.service';
 import { Reauthentication } from './passwords/reauthentication.service';
 import { BruteForceProtection } from './rate-limits/brute-force-protection.service';
+import { AuthRetentionProcessor } from './retention/auth-retention.processor';
+import { AuthRetentionRepository } from './retention/auth-retention.repository';
 import { SessionsService } from './sessions/sessions.service';
 import { SignInsRepository } from './sessions/sign-ins.repository';
 import { RefreshTokensRepository } from './tokens/refresh-tokens.repository';
@@ -74,6 +76,8 @@ export class AuthModule {
       controllers: [AuthController, UserAdminController],
       providers: [
         AuditTrail,
+        AuthRetentionProcessor,
+        AuthRetentionRepository,
         BruteForceProtection,
         LoginService,
         LoginSessionsStore,

@@ -10,6 +10,8 @@ import { AdminUsersService } from './admin/admin-users.service';
 import { ClusterAdminController } from './admin/cluster-admin.controller';
 import { ClusterAdminService } from './admin/cluster-admin.service';
 import { SigningKeysAdminService } from './admin/signing-keys-admin.service';
+import { AuditController } from './audit/audit.controller';
+import { AuditService } from './audit/audit.service';
 import { AccountsService } from './auth/accounts.service';
 import { AuthController } from './auth/auth.controller';
 import { AuthenticatedGuard } from './auth/authenticated.guard';
@@ -68,6 +70,7 @@ export class GatewayModule implements NestModule {
         CloudStorageGrpcController,
         AdminUsersController,
         AdminGrpcController,
+        AuditController,
         ClusterAdminController,
         FilesController,
         TrashController,
@@ -76,6 +79,7 @@ export class GatewayModule implements NestModule {
         ReadinessService,
         AccountsService,
         AdminUsersService,
+        AuditService,
         ClusterAdminService,
         SigningKeysAdminService,
         RequestAuthenticator,

@@ -1,6 +1,13 @@
 import { AccessTokenVerifier, TokenRevocations } from '@cloudstore/access-tokens';
 import type { MetadataConfig } from '@cloudstore/config';
-import { AUTH_SERVICE, type authApi, FILE_SERVICE, NODE_REGISTRY_SERVICE, QUOTA_SERVICE } from '@cloudstore/contracts';
+import {
+  AUDIT_LOG_SERVICE,
+  AUTH_SERVICE,
+  type authApi,
+  FILE_SERVICE,
+  NODE_REGISTRY_SERVICE,
+  QUOTA_SERVICE,
+} from '@cloudstore/contracts';
 import { openServiceDatabase } from '@cloudstore/database';
 import {
   CONTROL_MESSAGE_MAX_BYTES,
@@ -24,7 +31,7 @@ export async function startMetadataService(
   const metrics = new Metrics('metadata');
   const dataSource = await openServiceDatabase(config.DATABASE_URL, METADATA_SCHEMA, createMetadataDataSource, logger);
   const redis = createRedisClient(config, logger);
-  const services = [NODE_REGISTRY_SERVICE, FILE_SERVICE, QUOTA_SERVICE];
+  const services = [NODE_REGISTRY_SERVICE, FILE_SERVICE, QUOTA_SERVICE, AUDIT_LOG_SERVICE];
   const health = new HealthMonitor(
     services.map((s) => s.serviceName),
     [

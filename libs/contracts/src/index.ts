@@ -8,6 +8,7 @@ export * as nodeRegistryApi from './generated/metadata/v1/node_registry';
 export * as authApi from './generated/auth/v1/auth';
 export * as commonApi from './generated/common/v1/common';
 export * as filesApi from './generated/metadata/v1/files';
+export * as auditApi from './generated/metadata/v1/audit';
 export * from './errors';
 export * from './proto-packages';
 export * from './pagination';

@@ -63,3 +63,10 @@ export const QUOTA_SERVICE: ProtoService = {
   serviceName: 'QuotaService',
   verifiesUsers: true,
 };
+
+export const AUDIT_LOG_SERVICE: ProtoService = {
+  file: 'metadata/v1/audit.proto',
+  packageName: 'cloudstore.metadata.v1',
+  serviceName: 'AuditLogService',
+  verifiesUsers: true,
+};

@@ -4,7 +4,7 @@ import { createTestPki, RedisServer, testRedisSettings, waitFor } from '@cloudst
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { createJobsConnection, createQueue, type RunningWorker, startWorker, QUEUES } from './queues';
+import { createJobsConnection, createQueue, QUEUE_JOB_OPTIONS, type RunningWorker, startWorker, QUEUES } from './queues';
 
 const redis = testRedisSettings();
 
@@ -61,6 +61,30 @@ describe('job queues', () => {
     await waitFor('the job to be processed', () => seen.length === 1, 15_000, 50);
     expect(seen).toEqual(['e-1']);
     expect(await connection.keys(`${prefix}:bull:audit:*`)).not.toHaveLength(0);
+  });
+
+  it.each(Object.values(QUEUES))('keeps the finished jobs of queue %s bounded in number, done or failed', (name) => {
+    const queue = createQueue(name, connection, prefix);
+    queues.push(queue);
+    const bounded = (removal: unknown) => typeof (removal as { count?: unknown } | undefined)?.count === 'number';
+    expect(queue.defaultJobOptions).toEqual(QUEUE_JOB_OPTIONS[name]);
+    expect([bounded(queue.defaultJobOptions.removeOnComplete), bounded(queue.defaultJobOptions.removeOnFail)]).toEqual([
+      true,
+      true,
+    ]);
+  });
+
+  it('trims completed jobs to the count its queue keeps', async () => {
+    const { logger } = capturingLogger();
+    const queue = createQueue<{ n: number }>(QUEUES.maintenance, connection, prefix);
+    queues.push(queue as Queue);
+    const kept = (QUEUE_JOB_OPTIONS.maintenance.removeOnComplete as { count: number }).count;
+    let done = 0;
+    workers.push(startWorker<{ n: number }>(QUEUES.maintenance, redis, prefix, () => Promise.resolve((done += 1)), logger, 20));
+    await queue.addBulk(Array.from({ length: kept + 20 }, (_, n) => ({ name: 'tick', data: { n } })));
+    await waitFor('every job done', () => done === kept + 20, 30_000, 50);
+    await waitFor('the completed jobs trimmed', async () => (await queue.getJobCountByTypes('completed')) <= kept, 15_000, 50);
+    expect(await queue.getJobCountByTypes('completed')).toBeGreaterThan(0);
   });
 
   it('keeps clusters that share a Redis apart: a worker of another prefix never sees the job', async () => {

@@ -22,16 +22,28 @@ export const QUEUES = {
   replication: 'replication',
   /** Periodic care of the cluster: replication checks, scrubbing, rebalancing, node inventories. */
   maintenance: 'maintenance',
+  /** Periodic care of the auth service: deleting ended sign-in state. */
+  authMaintenance: 'auth-maintenance',
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
-/** Retried with backoff, kept briefly once done, kept longer when failed for inspection. */
+/**
+ * Retried with backoff, kept briefly once done, kept longer when failed for inspection. Finished
+ * jobs are bounded by count too, so a flood of them cannot fill Redis before they age out.
+ */
 export const DEFAULT_JOB_OPTIONS: DefaultJobOptions = {
   attempts: 10,
   backoff: { type: 'exponential', delay: 1000 },
   removeOnComplete: { age: 3600, count: 1000 },
-  removeOnFail: { age: 7 * 24 * 3600 },
+  removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+};
+
+const MAINTENANCE_JOB_OPTIONS: DefaultJobOptions = {
+  attempts: 3,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: { count: 100 },
+  removeOnFail: { count: 100 },
 };
 
 /** The job options of each queue: what its jobs are retried with, and how long they are kept. */
@@ -43,15 +55,11 @@ export const QUEUE_JOB_OPTIONS: Record<QueueName, DefaultJobOptions> = {
     attempts: 8,
     backoff: { type: 'exponential', delay: 2000 },
     removeOnComplete: { age: 3600, count: 10_000 },
-    removeOnFail: { age: 24 * 3600 },
+    removeOnFail: { age: 24 * 3600, count: 10_000 },
   },
   // Periodic and re-run on schedule: a few attempts, a short history.
-  maintenance: {
-    attempts: 3,
-    backoff: { type: 'exponential', delay: 1000 },
-    removeOnComplete: { count: 100 },
-    removeOnFail: { count: 100 },
-  },
+  maintenance: MAINTENANCE_JOB_OPTIONS,
+  'auth-maintenance': MAINTENANCE_JOB_OPTIONS,
 };
 
 /**
@@ -77,7 +85,7 @@ export function createQueue<T>(
   return new Queue<T>(name, {
     connection,
     prefix: jobsPrefix(redisKeyPrefix),
-    defaultJobOptions: DEFAULT_JOB_OPTIONS,
+    defaultJobOptions: QUEUE_JOB_OPTIONS[name],
     ...options,
   });
 }

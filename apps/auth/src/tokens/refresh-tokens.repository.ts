@@ -46,15 +46,4 @@ export class RefreshTokensRepository {
       { revokedAt: () => 'now()' },
     );
   }
-
-  /** Drops tokens that expired a while ago; they can no longer be used or reused. */
-  async deleteExpired(olderThanDays: number): Promise<number> {
-    const result = await this.dataSource.manager
-      .createQueryBuilder()
-      .delete()
-      .from(RefreshTokenEntity)
-      .where(`expires_at < now() - make_interval(days => :days)`, { days: olderThanDays })
-      .execute();
-    return result.affected ?? 0;
-  }
 }

@@ -1,6 +1,7 @@
 import type { Metadata, ServerUnaryCall } from '@grpc/grpc-js';
 import { Controller } from '@nestjs/common';
 import { publicApi } from '@cloudstore/contracts';
+import { AuditService, grpcAuditRequest } from '../audit/audit.service';
 import { GrpcCallers } from '../public-grpc/grpc-callers';
 import { AdminUsersService, type UserView } from './admin-users.service';
 import { ClusterAdminService, type ClusterNodeView } from './cluster-admin.service';
@@ -40,6 +41,7 @@ export class AdminGrpcController implements publicApi.AdminServiceController {
     private readonly users: AdminUsersService,
     private readonly cluster: ClusterAdminService,
     private readonly signingKeys: SigningKeysAdminService,
+    private readonly audit: AuditService,
     private readonly callers: GrpcCallers,
   ) {}
 
@@ -91,5 +93,13 @@ export class AdminGrpcController implements publicApi.AdminServiceController {
       createdAt: rotation.created_at,
       retiring: rotation.retiring.map((k) => ({ keyId: k.key_id, verifyUntil: k.verify_until })),
     };
+  }
+
+  async listAllAuditEvents(
+    request: publicApi.ListAllAuditEventsRequest,
+    metadata: Metadata,
+  ): Promise<publicApi.ListAuditEventsResponse> {
+    await this.callers.admin(request, metadata);
+    return { success: true, ...(await this.audit.listAll(grpcAuditRequest(request))) };
   }
 }

@@ -1,6 +1,8 @@
 import { StorageNodeClients } from '@cloudstore/chunk-transfer';
 import type { GatewayConfig } from '@cloudstore/config';
 import {
+  AUDIT_LOG_SERVICE,
+  type auditApi,
   AUTH_SERVICE,
   type authApi,
   FILE_SERVICE,
@@ -19,6 +21,7 @@ export class InternalClients {
   readonly nodeRegistry: GrpcServiceClient<nodeRegistryApi.NodeRegistryServiceClient>;
   readonly files: GrpcServiceClient<filesApi.FileServiceClient>;
   readonly quotas: GrpcServiceClient<filesApi.QuotaServiceClient>;
+  readonly auditLog: GrpcServiceClient<auditApi.AuditLogServiceClient>;
   /** Chunk bytes go straight between the gateway and the nodes; `storageNodes.health` orders replicas, hedges reads, skips suspect nodes. */
   readonly storageNodes: StorageNodeClients;
 
@@ -34,6 +37,7 @@ export class InternalClients {
     this.nodeRegistry = new GrpcServiceClient(NODE_REGISTRY_SERVICE, config.METADATA_ADDRESS, transport, 5000);
     this.files = new GrpcServiceClient(FILE_SERVICE, config.METADATA_ADDRESS, transport, 15_000);
     this.quotas = new GrpcServiceClient(QUOTA_SERVICE, config.METADATA_ADDRESS, transport, 10_000);
+    this.auditLog = new GrpcServiceClient(AUDIT_LOG_SERVICE, config.METADATA_ADDRESS, transport, 10_000);
   }
 
   close(): void {
@@ -42,6 +46,7 @@ export class InternalClients {
     this.nodeRegistry.close();
     this.files.close();
     this.quotas.close();
+    this.auditLog.close();
     this.storageNodes.close();
   }
 }

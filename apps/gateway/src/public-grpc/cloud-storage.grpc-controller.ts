@@ -5,6 +5,7 @@ import { InvalidArgumentError, publicApi } from '@cloudstore/contracts';
 import { answerStreamCall, ClientStreamCall, writeAll } from '@cloudstore/grpc';
 import { LOGGER, type Logger, Metrics } from '@cloudstore/observability';
 import { from, ignoreElements, type Observable } from 'rxjs';
+import { AuditService, grpcAuditRequest } from '../audit/audit.service';
 import { AccountsService, PASSWORD_RESET_ACCEPTED } from '../auth/accounts.service';
 import { DownloadService } from '../files/download.service';
 import { fileInfo, FilesService } from '../files/files.service';
@@ -31,6 +32,7 @@ export class CloudStorageGrpcController implements Omit<publicApi.CloudStorageSe
     private readonly uploads: UploadService,
     private readonly downloads: DownloadService,
     private readonly files: FilesService,
+    private readonly audit: AuditService,
     private readonly callers: GrpcCallers,
     private readonly metrics: Metrics,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -254,5 +256,13 @@ export class CloudStorageGrpcController implements Omit<publicApi.CloudStorageSe
     const { caller, origin } = await this.callers.userCall(request, metadata, call);
     await this.accounts.logoutAll(caller, origin);
     return { success: true, message: 'Every session is signed out' };
+  }
+
+  async listAuditEvents(
+    request: publicApi.ListAuditEventsRequest,
+    metadata: Metadata,
+  ): Promise<publicApi.ListAuditEventsResponse> {
+    await this.callers.user(request, metadata);
+    return { success: true, ...(await this.audit.listOwn(grpcAuditRequest(request))) };
   }
 }

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { createTestDataSource, newChunk, type TestDataSource } from '@cloudstore/testing';
 import type { DataSource } from 'typeorm';
 import { createMetadataDataSource, METADATA_SCHEMA } from '../database/metadata-data-source';
-import { FilesRepository, type ListPosition } from './files.repository';
+import { FilesRepository } from './files.repository';
+import type { ListPosition } from './list-cursor';
 
 describe(FilesRepository.name, () => {
   let db: TestDataSource;

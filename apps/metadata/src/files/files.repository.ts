@@ -4,6 +4,7 @@ import { InvalidArgumentError } from '@cloudstore/contracts';
 import { substringPattern } from '@cloudstore/database';
 import { type DataSource, type EntityManager, IsNull } from 'typeorm';
 import { FileEntity, OWNER_PUBLIC_ID_UNIQUE } from './file.entity';
+import type { ListPosition } from './list-cursor';
 
 /** A chosen file id the owner already uses, for a file (alive or in the trash) or an open upload. */
 export function fileIdInUseError(): InvalidArgumentError {
@@ -22,13 +23,6 @@ export interface PurgedFile {
   readonly ownerId: string;
   readonly filename: string;
   readonly sizeBytes: number;
-}
-
-/** Where a listing stands: the newest-first order's key of the last file listed. */
-export interface ListPosition {
-  /** Microseconds since the epoch, as decimal digits: exact, unlike a JavaScript Date. */
-  readonly uploadedAtMicros: string;
-  readonly id: string;
 }
 
 /** A live file as listings show it, with its position in the listing. */
@@ -64,7 +58,7 @@ function listedFile(row: ListedFileRow): ListedFile {
     chunkCount: row.chunk_count,
     chunkSize: Number(row.chunk_size),
     deletedAt: null,
-    position: { uploadedAtMicros: row.position, id: row.id },
+    position: { atMicros: row.position, id: row.id },
   };
 }
 
@@ -114,7 +108,7 @@ export class FilesRepository {
     }
     const filtered = where.length;
     if (page.after) {
-      params.push(page.after.uploadedAtMicros, page.after.id);
+      params.push(page.after.atMicros, page.after.id);
       where.push(
         `("uploaded_at", "id") < ('epoch'::timestamptz + $${params.length - 1}::bigint * interval '1 microsecond', $${params.length}::uuid)`,
       );

@@ -3,7 +3,7 @@ import { listCursor } from './list-cursor';
 
 describe('listCursor', () => {
   it('gives back the position it was made of', () => {
-    const position = { uploadedAtMicros: '1796224249123456', id: randomUUID() };
+    const position = { atMicros: '1796224249123456', id: randomUUID() };
     const cursor = listCursor.encode(position);
     expect(cursor).toMatch(/^[A-Za-z0-9_-]+$/);
     expect(listCursor.decode(cursor)).toEqual(position);

@@ -421,6 +421,72 @@ export interface RotateSigningKeysResponse {
   retiring: RetiringSigningKey[];
 }
 
+export interface ListAuditEventsRequest {
+  authToken: string;
+  /** Default: 50, at most 1000 */
+  limit: number;
+  /** the next_cursor of the page before; empty for the first page */
+  cursor: string;
+  /** An operation ("file.upload"), or a prefix of one ending in "*" ("auth.*"); empty for all. */
+  operation: string;
+  /** "success" or "failure"; empty for both */
+  outcome: string;
+  /** Unix seconds: events at or after `from`, and before `to`; 0 leaves that end open. */
+  from: number;
+  to: number;
+}
+
+export interface ListAllAuditEventsRequest {
+  authToken: string;
+  /** Default: 50, at most 1000 */
+  limit: number;
+  cursor: string;
+  operation: string;
+  outcome: string;
+  from: number;
+  to: number;
+  /** one user's events; empty for everyone's */
+  userId: string;
+}
+
+/** One audited event. Empty strings and zeros are fields the event does not have. */
+export interface AuditEvent {
+  eventId: string;
+  /** Unix seconds */
+  occurredAt: number;
+  /** e.g. "auth.login", "file.upload", "file.delete" */
+  operation: string;
+  /** "success" or "failure" */
+  outcome: string;
+  /** the error code of a failure */
+  errorCode: string;
+  /** who acted */
+  userId: string;
+  username: string;
+  clientAddress: string;
+  userAgent: string;
+  /** the file concerned */
+  fileId: string;
+  filename: string;
+  sizeBytes: number;
+  /** the sign-in concerned */
+  sessionId: string;
+  /** more about the event; never a secret */
+  details: { [key: string]: string };
+}
+
+export interface AuditEvent_DetailsEntry {
+  key: string;
+  value: string;
+}
+
+export interface ListAuditEventsResponse {
+  success: boolean;
+  events: AuditEvent[];
+  /** empty after the last page */
+  nextCursor: string;
+}
+
 export interface CloudStorageServiceClient {
   /** Authentication */
 
@@ -493,6 +559,14 @@ export interface CloudStorageServiceClient {
   revokeSession(request: RevokeSessionRequest, metadata: Metadata, ...rest: any): Observable<RevokeSessionResponse>;
 
   logoutAll(request: LogoutAllRequest, metadata: Metadata, ...rest: any): Observable<LogoutAllResponse>;
+
+  /** The caller's own audit events, newest first, a page at a time (next_cursor), filtered. */
+
+  listAuditEvents(
+    request: ListAuditEventsRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Observable<ListAuditEventsResponse>;
 }
 
 export interface CloudStorageServiceController {
@@ -643,6 +717,14 @@ export interface CloudStorageServiceController {
     metadata: Metadata,
     ...rest: any
   ): Promise<LogoutAllResponse> | Observable<LogoutAllResponse> | LogoutAllResponse;
+
+  /** The caller's own audit events, newest first, a page at a time (next_cursor), filtered. */
+
+  listAuditEvents(
+    request: ListAuditEventsRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<ListAuditEventsResponse> | Observable<ListAuditEventsResponse> | ListAuditEventsResponse;
 }
 
 export function CloudStorageServiceControllerMethods() {
@@ -669,6 +751,7 @@ export function CloudStorageServiceControllerMethods() {
       "listSessions",
       "revokeSession",
       "logoutAll",
+      "listAuditEvents",
     ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
@@ -715,6 +798,14 @@ export interface AdminServiceClient {
     metadata: Metadata,
     ...rest: any
   ): Observable<RotateSigningKeysResponse>;
+
+  /** Everyone's audit events (or one user's), newest first, a page at a time, filtered. */
+
+  listAllAuditEvents(
+    request: ListAllAuditEventsRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Observable<ListAuditEventsResponse>;
 }
 
 /** Administration; every RPC needs an access token of a user with role "admin". */
@@ -758,11 +849,26 @@ export interface AdminServiceController {
     metadata: Metadata,
     ...rest: any
   ): Promise<RotateSigningKeysResponse> | Observable<RotateSigningKeysResponse> | RotateSigningKeysResponse;
+
+  /** Everyone's audit events (or one user's), newest first, a page at a time, filtered. */
+
+  listAllAuditEvents(
+    request: ListAllAuditEventsRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<ListAuditEventsResponse> | Observable<ListAuditEventsResponse> | ListAuditEventsResponse;
 }
 
 export function AdminServiceControllerMethods() {
   return function (constructor: Function) {
-    const grpcMethods: string[] = ["listUsers", "updateUser", "getClusterStatus", "drainNode", "rotateSigningKeys"];
+    const grpcMethods: string[] = [
+      "listUsers",
+      "updateUser",
+      "getClusterStatus",
+      "drainNode",
+      "rotateSigningKeys",
+      "listAllAuditEvents",
+    ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
       GrpcMethod("AdminService", method)(constructor.prototype[method], method, descriptor);
