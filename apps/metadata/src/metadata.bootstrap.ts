@@ -10,6 +10,7 @@ import {
   type RunningService,
   startGrpcService,
 } from '@cloudstore/grpc';
+import type { MasterKey } from '@cloudstore/master-key';
 import { HealthMonitor, type Logger, Metrics } from '@cloudstore/observability';
 import { createRedisClient } from '@cloudstore/redis';
 import { createMetadataDataSource, METADATA_SCHEMA } from './database/metadata-data-source';
@@ -20,6 +21,7 @@ export async function startMetadataService(
   config: MetadataConfig,
   logger: Logger,
   transport: InternalTransport,
+  masterKey: MasterKey,
 ): Promise<RunningService> {
   const metrics = new Metrics('metadata');
   const dataSource = await openServiceDatabase(config.DATABASE_URL, METADATA_SCHEMA, createMetadataDataSource, logger);
@@ -40,7 +42,7 @@ export async function startMetadataService(
     new TokenRevocations(redis, config.REDIS_KEY_PREFIX),
   );
   return startGrpcService({
-    module: MetadataModule.register({ config, logger, metrics, dataSource, redis, transport }),
+    module: MetadataModule.register({ config, logger, metrics, dataSource, redis, transport, masterKey }),
     services,
     port: config.METADATA_PORT,
     host: listenHostFor(config.METADATA_ADDRESS),
