@@ -96,18 +96,20 @@ describe('docker-compose.yml', () => {
     expect(services['certs']?.volumes).toEqual([`pki:${services['certs']?.environment?.['DATA_DIR']}/pki`]);
   });
 
-  it('keeps one master key for the gateway and auth: MASTER_KEY from the shell or .env, else generated on a volume both mount', () => {
+  it('keeps one master key for the gateway, auth and metadata: MASTER_KEY from the shell or .env, else generated on a volume all mount', () => {
     const gateway = services['gateway'];
     const auth = services['auth'];
+    const metadata = services['metadata'];
     expect(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8')).toContain('MASTER_KEY: ${MASTER_KEY:-}');
-    for (const service of [gateway, auth]) expect(service?.environment?.['MASTER_KEY']).toBe('');
+    for (const service of [gateway, auth, metadata]) expect(service?.environment?.['MASTER_KEY']).toBe('');
     expect(gateway?.volumes).toEqual([
       `gateway-data:${gateway?.environment?.['DATA_DIR']}`,
       'pki:/pki:ro',
       './public-tls:/public-tls:ro',
     ]);
-    // DATA_DIR/master.key is the same file in both.
-    expect(auth?.volumes).toContain(`gateway-data:${auth?.environment?.['DATA_DIR']}`);
+    // DATA_DIR/master.key is the same file in all three.
+    for (const service of [auth, metadata])
+      expect(service?.volumes).toContain(`gateway-data:${service?.environment?.['DATA_DIR']}`);
     expect('gateway-data' in volumes).toBe(true);
   });
 

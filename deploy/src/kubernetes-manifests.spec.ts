@@ -402,8 +402,8 @@ describe.each([
     expect([config['AUTH_ADDRESS'], config['METADATA_ADDRESS']]).toEqual(['auth:50061', 'metadata:50062']);
   });
 
-  it('gives the gateway and auth one MASTER_KEY, from a Secret', () => {
-    for (const app of ['gateway', 'auth']) {
+  it('gives the gateway, auth and metadata one MASTER_KEY, from a Secret', () => {
+    for (const app of ['gateway', 'auth', 'metadata']) {
       const masterKey = service(objects, app).container.env?.find((v) => v.name === 'MASTER_KEY');
       expect(masterKey?.valueFrom?.secretKeyRef?.name).toMatch(/^cloudstore-master-key/);
     }
@@ -498,7 +498,7 @@ describe('k8s/overlays/prod', () => {
     });
   });
 
-  it('scrapes every service and alerts on a node down, chunks under-replicated for 10 minutes, a growing repair queue and full quotas', () => {
+  it('scrapes every service and alerts on a node down, chunks under-replicated for 10 minutes, a growing repair queue, full quotas and a broken audit chain', () => {
     const monitored = ofKind(objects, 'ServiceMonitor').flatMap((m) => {
       const spec = m.spec as { selector: LabelSelector; endpoints: { port: string }[] };
       return ofKind(objects, 'Service').filter(
@@ -517,6 +517,7 @@ describe('k8s/overlays/prod', () => {
         'CloudstoreUnderReplicatedChunks',
         'CloudstoreRepairQueueGrowing',
         'CloudstoreQuotaNearFull',
+        'CloudstoreAuditChainBroken',
       ]),
     );
     expect(rules.find((r) => r.alert === 'CloudstoreUnderReplicatedChunks')?.for).toBe('10m');

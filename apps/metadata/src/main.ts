@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { awaitConfigOrExit, loadConfigOrExit, metadataConfigSchema } from '@cloudstore/config';
 import { loadInternalTransport } from '@cloudstore/grpc';
+import { loadMasterKey } from '@cloudstore/master-key';
 import { createLogger, exitOnShutdownSignal, runMain } from '@cloudstore/observability';
 import { startMetadataService } from './metadata.bootstrap';
 
@@ -11,6 +12,7 @@ runMain('metadata', async () => {
     'metadata',
     loadInternalTransport(config, (line) => logger.warn(line)),
   );
-  const service = await startMetadataService(config, logger, transport);
+  const masterKey = await awaitConfigOrExit('metadata', loadMasterKey(config, logger));
+  const service = await startMetadataService(config, logger, transport, masterKey);
   exitOnShutdownSignal(logger, () => service.stop());
 });

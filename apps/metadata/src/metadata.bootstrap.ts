@@ -17,6 +17,7 @@ import {
   type RunningService,
   startGrpcService,
 } from '@cloudstore/grpc';
+import type { MasterKey } from '@cloudstore/master-key';
 import { HealthMonitor, type Logger, Metrics } from '@cloudstore/observability';
 import { createRedisClient } from '@cloudstore/redis';
 import { createMetadataDataSource, METADATA_SCHEMA } from './database/metadata-data-source';
@@ -27,6 +28,7 @@ export async function startMetadataService(
   config: MetadataConfig,
   logger: Logger,
   transport: InternalTransport,
+  masterKey: MasterKey,
 ): Promise<RunningService> {
   const metrics = new Metrics('metadata');
   const dataSource = await openServiceDatabase(config.DATABASE_URL, METADATA_SCHEMA, createMetadataDataSource, logger);
@@ -47,7 +49,7 @@ export async function startMetadataService(
     new TokenRevocations(redis, config.REDIS_KEY_PREFIX),
   );
   return startGrpcService({
-    module: MetadataModule.register({ config, logger, metrics, dataSource, redis, transport }),
+    module: MetadataModule.register({ config, logger, metrics, dataSource, redis, transport, masterKey }),
     services,
     port: config.METADATA_PORT,
     host: listenHostFor(config.METADATA_ADDRESS),

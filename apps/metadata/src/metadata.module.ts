@@ -2,8 +2,10 @@ import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { MetadataConfig } from '@cloudstore/config';
 import type { InternalTransport } from '@cloudstore/grpc';
+import type { MasterKey } from '@cloudstore/master-key';
 import { type Logger, type Metrics, observabilityProviders } from '@cloudstore/observability';
 import type { DataSource } from 'typeorm';
+import { AuditChain } from './audit/audit-chain';
 import { AuditModule } from './audit/audit.module';
 import { FilesModule } from './files/files.module';
 import { NodeHealth, registerNodeHealthGauge, ReplicaReader, StorageNodeClients } from '@cloudstore/chunk-transfer';
@@ -27,9 +29,11 @@ class MetadataCoreModule {
     metrics: Metrics,
     redis: Redis,
     transport: InternalTransport,
+    masterKey: MasterKey,
   ): DynamicModule {
     const providers = [
       { provide: METADATA_CONFIG, useValue: config },
+      { provide: AuditChain, useValue: new AuditChain(masterKey) },
       { provide: METADATA_REDIS, useValue: redis },
       { provide: METADATA_TRANSPORT, useValue: transport },
       { provide: StorageNodeClients, useFactory: () => new StorageNodeClients(transport) },
@@ -65,11 +69,20 @@ export class MetadataModule {
     redis: Redis;
     /** Mutual TLS to the storage nodes (repairs, drains, scrubs, probes). */
     transport: InternalTransport;
+    /** Keys the audit chain (MASTER_KEY, or DATA_DIR/master.key as the gateway's). */
+    masterKey: MasterKey;
   }): DynamicModule {
     return {
       module: MetadataModule,
       imports: [
-        MetadataCoreModule.register(options.config, options.logger, options.metrics, options.redis, options.transport),
+        MetadataCoreModule.register(
+          options.config,
+          options.logger,
+          options.metrics,
+          options.redis,
+          options.transport,
+          options.masterKey,
+        ),
         TypeOrmModule.forRootAsync({
           useFactory: () => options.dataSource.options,
           dataSourceFactory: () => Promise.resolve(options.dataSource),

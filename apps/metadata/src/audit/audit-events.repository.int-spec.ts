@@ -4,6 +4,7 @@ import { createMetadataDataSource, METADATA_SCHEMA } from '../database/metadata-
 import type { ListPosition } from '../files/list-cursor';
 import { fileAuditEvent, nodeAuditEvent } from './audit-entry';
 import { type AuditEventFilter, AuditEventsRepository } from './audit-events.repository';
+import { AuditAppends } from './audit-appends';
 import { AuditLogRepository } from './audit-log.repository';
 
 describe(AuditEventsRepository.name, () => {
@@ -13,7 +14,7 @@ describe(AuditEventsRepository.name, () => {
 
   beforeAll(async () => {
     db = await createTestDataSource(createMetadataDataSource, METADATA_SCHEMA);
-    auditLog = new AuditLogRepository(db.dataSource);
+    auditLog = new AuditLogRepository(db.dataSource, new AuditAppends());
     sut = new AuditEventsRepository(db.dataSource);
   });
 

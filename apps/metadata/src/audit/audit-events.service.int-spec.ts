@@ -5,6 +5,7 @@ import { createMetadataDataSource, METADATA_SCHEMA } from '../database/metadata-
 import { fileAuditEvent } from './audit-entry';
 import { AuditEventsRepository } from './audit-events.repository';
 import { AuditEventsService } from './audit-events.service';
+import { AuditAppends } from './audit-appends';
 import { AuditLogRepository } from './audit-log.repository';
 
 function request(fields: Partial<auditApi.ListAuditEventsRequest> = {}): auditApi.ListAuditEventsRequest {
@@ -18,7 +19,7 @@ describe(AuditEventsService.name, () => {
 
   beforeAll(async () => {
     db = await createTestDataSource(createMetadataDataSource, METADATA_SCHEMA);
-    auditLog = new AuditLogRepository(db.dataSource);
+    auditLog = new AuditLogRepository(db.dataSource, new AuditAppends());
     sut = new AuditEventsService(new AuditEventsRepository(db.dataSource));
   });
 

@@ -1,11 +1,20 @@
 import { Check, Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 import { bigintToNumber } from '@cloudstore/database';
 
-/** The audit trail of every service: who did what, from where, and how it ended. Append-only. */
+/**
+ * The audit trail of every service: who did what, from where, and how it ended. Append-only:
+ * rows are inserted unsealed, then the sealer chains them (`chainSeq`, `mac`; see AuditChain).
+ */
 @Entity({ name: 'audit_log' })
 @Index('audit_log_user_time_idx', ['userId', 'occurredAt'])
 @Index('audit_log_time_idx', ['occurredAt'])
+@Index('audit_log_chain_seq_unique', ['chainSeq'], { unique: true })
+@Index('audit_log_unsealed_idx', ['id'], { where: '"chain_seq" IS NULL' })
 @Check('audit_log_status_check', `"status" IN ('success', 'failure')`)
+@Check(
+  'audit_log_sealed_check',
+  `("chain_seq" IS NULL AND "mac" IS NULL AND "personal_digest" IS NULL) OR ("chain_seq" IS NOT NULL AND "mac" IS NOT NULL AND "personal_digest" IS NOT NULL)`,
+)
 export class AuditLogEntity {
   @PrimaryGeneratedColumn({ type: 'bigint' })
   id!: string;
@@ -49,4 +58,24 @@ export class AuditLogEntity {
 
   @Column({ type: 'jsonb', default: () => "'{}'" })
   details!: Record<string, string | number | boolean>;
+
+  /** When the row was inserted (the producer's clock is `occurredAt`): how long it has waited to be sealed. */
+  @Column({ type: 'timestamptz', default: () => 'now()' })
+  recordedAt?: Date;
+
+  /** Position in the chain, gap-free from 1 (or from the latest checkpoint); null until sealed. */
+  @Column({ type: 'bigint', nullable: true })
+  chainSeq?: string | null;
+
+  /** HMAC of the previous row's mac and this row (AuditChain.link); null until sealed. */
+  @Column({ type: 'bytea', nullable: true })
+  mac?: Buffer | null;
+
+  /** Keyed digest of the personal fields as sealed, so they can be pseudonymised later and the mac still verify. */
+  @Column({ type: 'bytea', nullable: true })
+  personalDigest?: Buffer | null;
+
+  /** Set by a GDPR erasure: the pseudonym that replaced the user id; the other personal fields are cleared. */
+  @Column({ type: 'uuid', nullable: true })
+  erasedAs?: string | null;
 }

@@ -3,6 +3,7 @@ import { createTestDataSource, newOrigin, type TestDataSource } from '@cloudstor
 import type { DataSource } from 'typeorm';
 import { createMetadataDataSource, METADATA_SCHEMA } from '../database/metadata-data-source';
 import { fileAuditEvent } from './audit-entry';
+import { AuditAppends } from './audit-appends';
 import { AuditLogRepository } from './audit-log.repository';
 
 describe(AuditLogRepository.name, () => {
@@ -13,7 +14,7 @@ describe(AuditLogRepository.name, () => {
   beforeAll(async () => {
     db = await createTestDataSource(createMetadataDataSource, METADATA_SCHEMA);
     dataSource = db.dataSource;
-    sut = new AuditLogRepository(dataSource);
+    sut = new AuditLogRepository(dataSource, new AuditAppends());
   });
 
   afterAll(async () => {

@@ -4,6 +4,7 @@ import { storableText } from '@cloudstore/database';
 import type { AuditEvent } from '@cloudstore/jobs';
 import type { DataSource, EntityManager } from 'typeorm';
 import { isUuid } from '../uuid';
+import { AuditAppends } from './audit-appends';
 import { AuditLogEntity } from './audit-log.entity';
 
 /** Longest text kept per field, in code points: an event carries what a caller sent, of any size. */
@@ -46,10 +47,30 @@ function auditRow(e: AuditEvent): Omit<AuditLogEntity, 'id'> {
 /** Appends to the audit log, each event made storable; an event id already written is skipped, so deliveries are idempotent. */
 @Injectable()
 export class AuditLogRepository {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly appends: AuditAppends,
+  ) {}
 
+  /** Inserts the rows unsealed (no lock, no chain work here), and has the sealer chain them soon after. */
   async append(events: readonly AuditEvent[], manager: EntityManager = this.dataSource.manager): Promise<void> {
     if (events.length === 0) return;
     await manager.createQueryBuilder().insert().into(AuditLogEntity).values(events.map(auditRow)).orIgnore().execute();
+    this.appends.notify();
+  }
+
+  /**
+   * GDPR erasure of a user's rows: the user id becomes `pseudonym`, the other personal fields are
+   * cleared, and the rows are marked erased with it. The chain covers those fields only through
+   * their sealed digest, so it still verifies. How many rows.
+   */
+  async pseudonymiseUser(userId: string, pseudonym: string, manager: EntityManager = this.dataSource.manager): Promise<number> {
+    const [, count] = await manager.query<[unknown, number]>(
+      `UPDATE metadata.audit_log
+       SET user_id = $2, username = NULL, client_address = NULL, user_agent = NULL, filename = NULL, erased_as = $2
+       WHERE user_id = $1`,
+      [userId, pseudonym],
+    );
+    return count;
   }
 }

@@ -1,5 +1,6 @@
 import { createServiceDataSource } from '@cloudstore/database';
 import type { DataSource } from 'typeorm';
+import { AuditCheckpointEntity } from '../audit/audit-checkpoint.entity';
 import { AuditLogEntity } from '../audit/audit-log.entity';
 import { ChunkEntity } from '../files/chunk.entity';
 import { ChunkReplicaEntity } from '../files/chunk-replica.entity';
@@ -15,6 +16,7 @@ export const METADATA_SCHEMA = 'metadata';
 export const METADATA_ENTITIES = [
   StorageNodeEntity,
   AuditLogEntity,
+  AuditCheckpointEntity,
   FileEntity,
   ChunkEntity,
   ChunkReplicaEntity,

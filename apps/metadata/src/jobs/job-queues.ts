@@ -20,7 +20,12 @@ export const MAINTENANCE_JOBS = {
   scrub: 'scrub',
   rebalance: 'rebalance',
   reconcileNode: 'reconcile-node',
+  verifyAuditChain: 'verify-audit-chain',
+  pruneAuditLog: 'prune-audit-log',
 } as const;
+
+/** The audit chain is verified end to end, and pruned past its retention, this often. */
+export const AUDIT_CHAIN_JOB_EVERY_MS = 86_400_000;
 
 export const REPLICATE_CHUNK_JOB = 'replicate-chunk';
 
@@ -111,6 +116,8 @@ export class JobQueues implements OnApplicationBootstrap, OnApplicationShutdown 
       { every: Math.min(SCRUB_TICK_SECONDS, this.config.SCRUB_INTERVAL_SECONDS) * 1000 },
       { name: MAINTENANCE_JOBS.scrub },
     );
+    for (const name of [MAINTENANCE_JOBS.verifyAuditChain, MAINTENANCE_JOBS.pruneAuditLog])
+      await this.maintenance.upsertJobScheduler(name, { every: AUDIT_CHAIN_JOB_EVERY_MS }, { name });
     if (this.config.REBALANCE_INTERVAL_SECONDS > 0) {
       await this.maintenance.upsertJobScheduler(
         MAINTENANCE_JOBS.rebalance,

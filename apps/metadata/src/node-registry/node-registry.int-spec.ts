@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { loadConfig, metadataConfigSchema } from '@cloudstore/config';
 import { NODE_REGISTRY_SERVICE, type nodeRegistryApi } from '@cloudstore/contracts';
 import { checkGrpcHealth, GrpcServiceClient, type InternalTransport, type RunningService } from '@cloudstore/grpc';
+import { masterKey } from '@cloudstore/master-key';
 import { createLogger } from '@cloudstore/observability';
 import { createTestDatabase, createTestPki, findFreePortRange, type TestDatabase, type TestPki } from '@cloudstore/testing';
 import { Client } from 'pg';
@@ -31,7 +33,12 @@ describe('node registry (metadata service over gRPC, real PostgreSQL)', () => {
       HEARTBEAT_INTERVAL_SECONDS: '3',
       ...pki.env('metadata'),
     });
-    service = await startMetadataService(config, createLogger('metadata-test', 'silent'), await pki.transport('metadata'));
+    service = await startMetadataService(
+      config,
+      createLogger('metadata-test', 'silent'),
+      await pki.transport('metadata'),
+      masterKey(randomBytes(32)),
+    );
     client = new GrpcServiceClient(NODE_REGISTRY_SERVICE, address, gateway);
   });
 

@@ -4,6 +4,8 @@ import { QUEUES, type RunningWorker, startWorker } from '@cloudstore/jobs';
 import { LOGGER, type Logger } from '@cloudstore/observability';
 import { type Job, UnrecoverableError } from 'bullmq';
 import { MAINTENANCE_JOBS, type ReconcileNodeJob, type ReplicateChunkJob } from '../jobs/job-queues';
+import { AuditChainMonitor } from '../audit/audit-chain.monitor';
+import { AuditRetention } from '../audit/audit-retention';
 import { METADATA_CONFIG } from '../metadata.tokens';
 import { NodeInventoryService } from './node-inventory.service';
 import { RebalancerService } from './rebalancer.service';
@@ -14,7 +16,8 @@ import { ScrubberService } from './scrubber.service';
 /**
  * The workers of self-healing: `replication` copies chunks (REPAIR_CONCURRENCY at once), and
  * `maintenance` runs one job at a time: the replication check (which queues repairs and finishes
- * drains), the scrubber, the rebalancer, and node inventories.
+ * drains), the scrubber, the rebalancer, node inventories, and the audit chain's daily
+ * verification and retention.
  */
 @Injectable()
 export class ReplicationProcessors implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -27,6 +30,8 @@ export class ReplicationProcessors implements OnApplicationBootstrap, OnApplicat
     private readonly scrubber: ScrubberService,
     private readonly rebalancer: RebalancerService,
     private readonly inventory: NodeInventoryService,
+    private readonly auditChain: AuditChainMonitor,
+    private readonly auditRetention: AuditRetention,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -60,6 +65,10 @@ export class ReplicationProcessors implements OnApplicationBootstrap, OnApplicat
         return this.rebalancer.run();
       case MAINTENANCE_JOBS.reconcileNode:
         return this.inventory.reconcile((job.data as ReconcileNodeJob).nodeId);
+      case MAINTENANCE_JOBS.verifyAuditChain:
+        return this.auditChain.run();
+      case MAINTENANCE_JOBS.pruneAuditLog:
+        return this.auditRetention.prune();
       default:
         // No retry can teach this code a job it does not know: fail it at once, kept for inspection.
         throw new UnrecoverableError(`unknown maintenance job ${job.name}`);

@@ -4,6 +4,7 @@ import { type filesApi, QuotaExceededError } from '@cloudstore/contracts';
 import { createLogger } from '@cloudstore/observability';
 import { newChunk, newOrigin, newStorageNode } from '@cloudstore/testing';
 import type { DataSource } from 'typeorm';
+import { AuditAppends } from '../audit/audit-appends';
 import { AuditLogRepository } from '../audit/audit-log.repository';
 import { ChunksRepository } from '../files/chunks.repository';
 import { FilesRepository } from '../files/files.repository';
@@ -40,7 +41,7 @@ describe(UploadsService.name, () => {
       new ChunksRepository(dataSource),
       quotas,
       nodes,
-      new AuditLogRepository(dataSource),
+      new AuditLogRepository(dataSource, new AuditAppends()),
       queues,
       new UploadReservationsService(config, uploads, quotas, dataSource),
       createLogger('metadata-test', 'silent'),
@@ -153,6 +154,40 @@ describe(UploadsService.name, () => {
         stored: stored(uploadId),
       }),
     ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it('fails a commit whose audit row cannot be written: no file, nothing charged, the upload still open (never a silent gap)', async () => {
+    const owner = await newOwner(10_000);
+    const { uploadId, fileId } = await open(owner);
+    await storeChunks(owner.userId, uploadId, [1000]);
+    const trigger = `audit_refuses_${owner.userId.replace(/-/g, '')}`;
+    await dataSource.query(`CREATE FUNCTION metadata.${trigger}() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.user_id = '${owner.userId}' THEN RAISE EXCEPTION 'audit log unavailable'; END IF; RETURN NEW; END $$`);
+    await dataSource.query(
+      `CREATE TRIGGER ${trigger} BEFORE INSERT ON metadata.audit_log FOR EACH ROW EXECUTE FUNCTION metadata.${trigger}()`,
+    );
+    const commit = () =>
+      sut.commit({
+        uploadId,
+        ownerId: owner.userId,
+        size: 1000,
+        sha256: newChunk(1).sha256,
+        chunkCount: 1,
+        origin: newOrigin(),
+        wrappedDataKey: new Uint8Array(),
+        masterKeyId: '',
+        stored: stored(uploadId),
+      });
+    try {
+      await expect(commit()).rejects.toThrow('audit log unavailable');
+      expect(await files.findActive(owner.userId, fileId)).toBeNull();
+      expect(await quotas.find(owner.userId)).toMatchObject({ usedBytes: 0 });
+    } finally {
+      await dataSource.query(`DROP TRIGGER ${trigger} ON metadata.audit_log`);
+      await dataSource.query(`DROP FUNCTION metadata.${trigger}()`);
+    }
+    await expect(commit()).resolves.toMatchObject({ fileId, size: 1000 });
+    expect(await auditOf(owner.userId)).toEqual([{ operation: 'file.upload', status: 'success', error_code: null }]);
   });
 
   it('refuses a commit whose chunks do not add up, keeping the upload open', async () => {

@@ -17,6 +17,8 @@ export const metadataConfigSchema = z
     REDIS_KEY_PREFIX: commonVars.REDIS_KEY_PREFIX,
     METRICS_PORT: commonVars.METRICS_PORT,
     DATA_DIR: commonVars.DATA_DIR,
+    /** Keys the audit log's chain and the checkpoints its retention leaves (the same key as the gateway's). */
+    MASTER_KEY: commonVars.MASTER_KEY,
     ...internalTlsVars,
     /** How often storage nodes are asked to send a heartbeat. */
     HEARTBEAT_INTERVAL_SECONDS: envVars.integer(5, 1, 3600),
@@ -53,6 +55,8 @@ export const metadataConfigSchema = z
     REBALANCE_INTERVAL_SECONDS: envVars.integer(60, 0, 86400),
     /** Rebalancing moves at most this many bytes per second. */
     REBALANCE_BYTES_PER_SECOND: envVars.integer(10 * 1024 * 1024, 1024),
+    /** Sealed audit events older than this are pruned behind a signed checkpoint. */
+    AUDIT_RETENTION_DAYS: envVars.integer(400, 1, 100 * 365),
   })
   .superRefine((config, ctx) => {
     checkRedisCaFile(config, ctx);
