@@ -389,19 +389,6 @@ describe.each([
     expect(Object.keys(reach).filter((name) => reach[name]?.length === 0)).toEqual([]);
   });
 
-  it('names auth and metadata by headless Services, so that clients spread their calls over every ready replica', () => {
-    for (const app of ['auth', 'metadata']) {
-      const spec = named(objects, 'Service', app)?.spec as { clusterIP?: string; publishNotReadyAddresses?: boolean };
-      expect({ app, clusterIP: spec.clusterIP, notReady: spec.publishNotReadyAddresses ?? false }).toEqual({
-        app,
-        clusterIP: 'None',
-        notReady: false,
-      });
-    }
-    const config = named(objects, 'ConfigMap', 'cloudstore-config')?.data ?? {};
-    expect([config['AUTH_ADDRESS'], config['METADATA_ADDRESS']]).toEqual(['auth:50061', 'metadata:50062']);
-  });
-
   it('gives the gateway, auth and metadata one MASTER_KEY, from a Secret', () => {
     for (const app of ['gateway', 'auth', 'metadata']) {
       const masterKey = service(objects, app).container.env?.find((v) => v.name === 'MASTER_KEY');

@@ -1,5 +1,5 @@
 import { STORAGE_NODE_SERVICE, type storageNodeApi } from '@cloudstore/contracts';
-import { checkGrpcHealth, GrpcServiceClient, type InternalTransport, SINGLE_PEER_CHANNEL_OPTIONS } from '@cloudstore/grpc';
+import { checkGrpcHealth, GrpcServiceClient, type InternalTransport } from '@cloudstore/grpc';
 import { DEFAULT_NODE_HEALTH, NodeHealth, type NodeHealthOptions, type NodeProbe } from './node-health';
 
 export type StorageNodeClient = GrpcServiceClient<storageNodeApi.StorageNodeServiceClient>;
@@ -29,7 +29,6 @@ export class StorageNodeClients {
     let client = this.clients.get(address);
     if (!client) {
       client = new GrpcServiceClient(STORAGE_NODE_SERVICE, address, this.transport, 10_000, {
-        ...SINGLE_PEER_CHANNEL_OPTIONS,
         'grpc.max_reconnect_backoff_ms': MAX_RECONNECT_BACKOFF_MS,
       });
       this.clients.set(address, client);

@@ -31,19 +31,6 @@ export const INTERNAL_CHANNEL_OPTIONS: ChannelOptions = {
   'grpc-node.flow_control_window': 32 * 1024 * 1024,
   'grpc.initial_reconnect_backoff_ms': 200,
   'grpc.max_reconnect_backoff_ms': 5_000,
-  // auth and metadata run as several replicas behind one name (in Kubernetes a headless Service,
-  // whose DNS name gives every ready pod): spread the calls over all of them rather than sending
-  // every call down the first connection. The servers end connections after a while
-  // (REPLICA_CONNECTION_AGE_MS), so clients look the name up again and find new replicas.
-  'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
-};
-
-/**
- * Channel settings for a peer that is one process at one address (a storage node): pick_first
- * leaves the channel idle once the node is gone, instead of round_robin's reconnecting forever.
- */
-export const SINGLE_PEER_CHANNEL_OPTIONS: ChannelOptions = {
-  'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ pick_first: {} }] }),
 };
 
 /** Carries the current request id to the next service. */

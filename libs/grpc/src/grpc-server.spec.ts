@@ -151,15 +151,6 @@ describe('replicated services', () => {
       new Promise((resolve) => client.Call(request, { deadline: Date.now() + 5000 }, (error) => resolve(error ?? undefined)));
   }
 
-  it('spreads an internal client’s calls over every replica its target names', async () => {
-    const [a, b] = [await replica(), await replica()];
-    // What a headless Service's DNS name gives: several addresses for one name.
-    const call = clientOf(`ipv4:127.0.0.1:${a.port},127.0.0.1:${b.port}`);
-    for (let i = 0; i < 20; i += 1) expect(await call({})).toBeUndefined();
-    expect(a.handled.calls + b.handled.calls).toBe(20);
-    expect(Math.min(a.handled.calls, b.handled.calls)).toBeGreaterThanOrEqual(5);
-  });
-
   it('loses no call when a replica ends an aged connection (the client reconnects and goes on)', async () => {
     const server = await replica({ 'grpc.max_connection_age_ms': 100, 'grpc.max_connection_age_grace_ms': 1000 });
     const call = clientOf(`127.0.0.1:${server.port}`);

@@ -79,8 +79,8 @@ export interface GrpcServerSetup {
   readonly maxReceiveMessageBytes: number;
   /**
    * A service run as interchangeable replicas (auth, metadata): connections are closed after
-   * REPLICA_CONNECTION_AGE_MS, so that clients look the service's name up again and spread their
-   * calls over replicas added since. Not for storage nodes, whose chunk streams may run longer.
+   * REPLICA_CONNECTION_AGE_MS, so that clients connect again through the Service in front and
+   * replicas added since get their share (a gRPC connection otherwise sticks to one for good). Not for storage nodes, whose chunk streams may run longer.
    */
   readonly replicated?: boolean;
 }
