@@ -35,6 +35,7 @@ describe(FilesRepository.name, () => {
         chunkOverhead: 0,
         wrappedDataKey: null,
         masterKeyId: null,
+        wrappedByUserKey: false,
       }),
     );
   }

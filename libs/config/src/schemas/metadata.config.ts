@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { checkRedisCaFile, commonVars, internalTlsVars, withInternalTlsFiles, withServiceAddresses } from '../common-vars';
+import {
+  checkMasterKeys,
+  checkRedisCaFile,
+  commonVars,
+  internalTlsVars,
+  withInternalTlsFiles,
+  withServiceAddresses,
+} from '../common-vars';
 import { envVars } from '../env-vars';
 
 export const metadataConfigSchema = z
@@ -17,6 +24,9 @@ export const metadataConfigSchema = z
     REDIS_KEY_PREFIX: commonVars.REDIS_KEY_PREFIX,
     METRICS_PORT: commonVars.METRICS_PORT,
     DATA_DIR: commonVars.DATA_DIR,
+    /** Read only by `npm run keys:rotate-master`, which re-wraps the users' keys; the service never unwraps. */
+    MASTER_KEY: commonVars.MASTER_KEY,
+    MASTER_KEY_PREVIOUS: commonVars.MASTER_KEY_PREVIOUS,
     ...internalTlsVars,
     /** How often storage nodes are asked to send a heartbeat. */
     HEARTBEAT_INTERVAL_SECONDS: envVars.integer(5, 1, 3600),
@@ -56,6 +66,7 @@ export const metadataConfigSchema = z
   })
   .superRefine((config, ctx) => {
     checkRedisCaFile(config, ctx);
+    checkMasterKeys(config, ctx);
     if (config.WRITE_QUORUM !== undefined && config.WRITE_QUORUM > config.REPLICATION_FACTOR)
       ctx.addIssue({ code: 'custom', path: ['WRITE_QUORUM'], message: 'must not be more than REPLICATION_FACTOR' });
   })

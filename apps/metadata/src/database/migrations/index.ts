@@ -8,6 +8,7 @@ import { AddRepairDetection1795912405117 } from './1795912405117-AddRepairDetect
 import { AddOpenUploadsByOwnerIndex1796171341605 } from './1796171341605-AddOpenUploadsByOwnerIndex';
 import { AddNodeDiskId1796171367929 } from './1796171367929-AddNodeDiskId';
 import { PerOwnerFileIds1796192774215 } from './1796192774215-PerOwnerFileIds';
+import { AddUserKeys1796233514291 } from './1796233514291-AddUserKeys';
 
 /** In the order they run; `npm run migration:generate` keeps this list. */
 export const METADATA_MIGRATIONS = [
@@ -21,4 +22,5 @@ export const METADATA_MIGRATIONS = [
   AddOpenUploadsByOwnerIndex1796171341605,
   AddNodeDiskId1796171367929,
   PerOwnerFileIds1796192774215,
+  AddUserKeys1796233514291,
 ];
