@@ -3,7 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type AuthConfig, authConfigSchema, loadConfig } from '@cloudstore/config';
 import { type AuditEvent, createQueue, QUEUES } from '@cloudstore/jobs';
-import { masterKey } from '@cloudstore/master-key';
+import { MasterKeyring, masterKey } from '@cloudstore/master-key';
 import { createLogger, Metrics } from '@cloudstore/observability';
 import { mailText, newUserInput, startTestApplication, type TestApplication } from '@cloudstore/testing';
 import type { Queue } from 'bullmq';
@@ -35,7 +35,7 @@ export async function startAuthTestApplication(env: Record<string, string> = {})
       dataSource: stores.dataSource,
       redis: stores.redis.client,
       auditQueue,
-      masterKey: masterKey(config.MASTER_KEY ?? randomBytes(32)),
+      masterKeys: new MasterKeyring(masterKey(config.MASTER_KEY ?? randomBytes(32))),
     });
   });
   return { ...test, config, auditQueue };

@@ -11,25 +11,26 @@ import {
   startGrpcService,
 } from '@cloudstore/grpc';
 import { type AuditEvent, createJobsConnection, createQueue, QUEUES } from '@cloudstore/jobs';
-import type { MasterKey } from '@cloudstore/master-key';
+import type { MasterKeyring } from '@cloudstore/master-key';
 import { HealthMonitor, type Logger, Metrics } from '@cloudstore/observability';
 import { createRedisClient } from '@cloudstore/redis';
 import { AuthModule, type AuthModuleOptions } from './auth.module';
 import { AUTH_SCHEMA, createAuthDataSource } from './database/auth-data-source';
 import { type Rotation, SigningKeysService } from './tokens/signing-keys.service';
+import { TotpSecrets } from './totp/totp-secrets';
 
 /** The auth module's stores, opened (the database migrated), and how to close them. */
 async function openAuthStores(
   config: AuthConfig,
   logger: Logger,
-  masterKey: MasterKey,
+  masterKeys: MasterKeyring,
 ): Promise<{ options: AuthModuleOptions; close: () => void }> {
   const dataSource = await openServiceDatabase(config.DATABASE_URL, AUTH_SCHEMA, createAuthDataSource, logger);
   const redis = createRedisClient(config, logger);
   const jobsConnection = createJobsConnection(config);
   const auditQueue = createQueue<AuditEvent>(QUEUES.audit, jobsConnection, config.REDIS_KEY_PREFIX);
   return {
-    options: { config, logger, metrics: new Metrics('auth'), dataSource, redis, auditQueue, masterKey },
+    options: { config, logger, metrics: new Metrics('auth'), dataSource, redis, auditQueue, masterKeys },
     close: () => {
       redis.disconnect();
       jobsConnection.disconnect();
@@ -42,9 +43,9 @@ export async function startAuthService(
   config: AuthConfig,
   logger: Logger,
   transport: InternalTransport,
-  masterKey: MasterKey,
+  masterKeys: MasterKeyring,
 ): Promise<RunningService> {
-  const { options, close } = await openAuthStores(config, logger, masterKey);
+  const { options, close } = await openAuthStores(config, logger, masterKeys);
   const { dataSource, redis, metrics } = options;
   const health = new HealthMonitor(
     [AUTH_SERVICE.serviceName, USER_ADMIN_SERVICE.serviceName],
@@ -79,13 +80,37 @@ export async function startAuthService(
 export async function rotateSigningKeyOnce(
   config: AuthConfig,
   logger: Logger,
-  masterKey: MasterKey,
+  masterKeys: MasterKeyring,
   operator: string,
 ): Promise<Rotation> {
-  const { options, close } = await openAuthStores(config, logger, masterKey);
+  const { options, close } = await openAuthStores(config, logger, masterKeys);
   const app = await NestFactory.createApplicationContext(AuthModule.register(options), { logger: false });
   try {
     return await app.get(SigningKeysService).rotate({ operator });
+  } finally {
+    await app.close(); // closes the database too (TypeOrmModule)
+    close();
+  }
+}
+
+/** How many sealed secrets a master-key rotation re-sealed. */
+export interface Resealing {
+  readonly signingKeys: number;
+  readonly totpSecrets: number;
+}
+
+/**
+ * `npm run keys:rotate-master` (its auth part): the auth module without its gRPC server re-seals
+ * under the current master key every signing key and TOTP secret sealed under another, and stops.
+ */
+export async function resealSecretsOnce(config: AuthConfig, logger: Logger, masterKeys: MasterKeyring): Promise<Resealing> {
+  const { options, close } = await openAuthStores(config, logger, masterKeys);
+  const app = await NestFactory.createApplicationContext(AuthModule.register(options), { logger: false });
+  try {
+    return {
+      signingKeys: await app.get(SigningKeysService).resealUnderCurrentKey(),
+      totpSecrets: await app.get(TotpSecrets).resealUnderCurrentKey(),
+    };
   } finally {
     await app.close(); // closes the database too (TypeOrmModule)
     close();

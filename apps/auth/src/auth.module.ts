@@ -2,7 +2,7 @@ import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AccessTokenVerifier, TokenRevocations } from '@cloudstore/access-tokens';
 import type { AuthConfig } from '@cloudstore/config';
-import type { MasterKey } from '@cloudstore/master-key';
+import type { MasterKeyring } from '@cloudstore/master-key';
 import { type Logger, type Metrics, observabilityProviders } from '@cloudstore/observability';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -41,8 +41,8 @@ export interface AuthModuleOptions {
   readonly dataSource: DataSource;
   readonly redis: Redis;
   readonly auditQueue: Queue;
-  /** Seals the service's secrets (MASTER_KEY, or DATA_DIR/master.key as the gateway's). */
-  readonly masterKey: MasterKey;
+  /** Seal the service's secrets (MASTER_KEY, or DATA_DIR/master.key as the gateway's; MASTER_KEY_PREVIOUS opens only). */
+  readonly masterKeys: MasterKeyring;
 }
 
 /** What the process provides to every feature: config, stores, logger, metrics. */
@@ -54,7 +54,7 @@ class AuthCoreModule {
       { provide: AUTH_CONFIG, useValue: options.config },
       { provide: REDIS, useValue: options.redis },
       { provide: AUDIT_QUEUE, useValue: options.auditQueue },
-      { provide: AuthSecrets, useValue: new AuthSecrets(options.masterKey) },
+      { provide: AuthSecrets, useValue: new AuthSecrets(options.masterKeys) },
       ...observabilityProviders(options.logger, options.metrics),
     ];
     return { module: AuthCoreModule, providers, exports: providers };

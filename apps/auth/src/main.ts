@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { awaitConfigOrExit, authConfigSchema, loadConfigOrExit } from '@cloudstore/config';
 import { loadInternalTransport } from '@cloudstore/grpc';
-import { loadMasterKey } from '@cloudstore/master-key';
+import { loadMasterKeyring } from '@cloudstore/master-key';
 import { createLogger, exitOnShutdownSignal, runMain } from '@cloudstore/observability';
 import { startAuthService } from './auth.bootstrap';
 
@@ -12,7 +12,7 @@ runMain('auth', async () => {
     'auth',
     loadInternalTransport(config, (line) => logger.warn(line)),
   );
-  const masterKey = await awaitConfigOrExit('auth', loadMasterKey(config, logger));
-  const service = await startAuthService(config, logger, transport, masterKey);
+  const masterKeys = await awaitConfigOrExit('auth', loadMasterKeyring(config, logger));
+  const service = await startAuthService(config, logger, transport, masterKeys);
   exitOnShutdownSignal(logger, () => service.stop());
 });

@@ -15,7 +15,7 @@ import {
 import { HealthMonitor, type Logger, Metrics, NestPinoLogger } from '@cloudstore/observability';
 import { createRedisClient } from '@cloudstore/redis';
 import { FileCipher } from './encryption/file-cipher';
-import type { MasterKey } from '@cloudstore/master-key';
+import type { MasterKeyring } from '@cloudstore/master-key';
 import { GatewayModule } from './gateway.module';
 import { ReadinessService } from './health/readiness.service';
 import { securityHeaders } from './http/security-headers';
@@ -47,12 +47,12 @@ export interface RunningGateway {
  */
 export async function startGateway(
   config: GatewayConfig,
-  masterKey: MasterKey,
+  masterKeys: MasterKeyring,
   logger: Logger,
   transport: InternalTransport,
   publicTls?: PublicTls,
 ): Promise<RunningGateway> {
-  const cipher = new FileCipher(masterKey);
+  const cipher = new FileCipher(masterKeys);
   const metrics = new Metrics('gateway');
   const redis = createRedisClient(config, logger);
   const clients = new InternalClients(config, transport);

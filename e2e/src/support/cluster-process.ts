@@ -133,6 +133,17 @@ export class ClusterProcess {
     return this.exited;
   }
 
+  /**
+   * Stops the cluster and starts it again on the same ports, database and data, its variables
+   * changed by `changes` (undefined removes one), as an operator restarts with a new configuration.
+   */
+  async restart(changes: NodeJS.ProcessEnv): Promise<ClusterProcess> {
+    await this.stop();
+    const restarted = new ClusterProcess({ ...this.env, ...changes }, this.ports, this.dataDir);
+    await restarted.waitUntilReady();
+    return restarted;
+  }
+
   /** Stops everything and removes the cluster's database, Redis keys and data. */
   async destroy(): Promise<void> {
     await this.stop();

@@ -30,6 +30,11 @@ export const commonVars = {
    * secrets with keys derived from it. Unset: DATA_DIR/master.key, generated there (mode 0600) once.
    */
   MASTER_KEY: envVars.base64Key(32),
+  /**
+   * During a master-key rotation, the key MASTER_KEY replaces: still accepted to unwrap what it
+   * wrapped, never used to wrap. Removed once `npm run keys:rotate-master` has re-wrapped everything.
+   */
+  MASTER_KEY_PREVIOUS: envVars.base64Key(32),
   AUTH_PORT: envVars.port(DEFAULT_PORTS.AUTH_PORT),
   METADATA_PORT: envVars.port(DEFAULT_PORTS.METADATA_PORT),
   /** Where other services dial auth / metadata; defaults to this host and the port above. */
@@ -43,6 +48,15 @@ export const commonVars = {
 export function checkRedisCaFile(config: { REDIS_URL: string; REDIS_CA_FILE?: string | undefined }, ctx: z.RefinementCtx): void {
   if (config.REDIS_CA_FILE !== undefined && !config.REDIS_URL.startsWith('rediss://'))
     ctx.addIssue({ code: 'custom', path: ['REDIS_CA_FILE'], message: 'is set, but REDIS_URL is not rediss:// (TLS)' });
+}
+
+/** A previous master key equal to the current one is a mistake: the rotation would change nothing. */
+export function checkMasterKeys(
+  config: { MASTER_KEY: Buffer | null; MASTER_KEY_PREVIOUS: Buffer | null },
+  ctx: z.RefinementCtx,
+): void {
+  if (config.MASTER_KEY && config.MASTER_KEY_PREVIOUS?.equals(config.MASTER_KEY))
+    ctx.addIssue({ code: 'custom', path: ['MASTER_KEY_PREVIOUS'], message: 'is the same key as MASTER_KEY' });
 }
 
 export const INTERNAL_TLS_MODES = ['on', 'off'] as const;

@@ -47,6 +47,18 @@ describe(loadConfig.name, () => {
     expect(() => loadConfig(gatewayConfigSchema, { MASTER_KEY: hex })).not.toThrow(hex);
   });
 
+  it('takes MASTER_KEY_PREVIOUS beside MASTER_KEY in the services that hold master keys, never the same key', () => {
+    const [current, previous] = [Buffer.alloc(32, 7), Buffer.alloc(32, 8)];
+    for (const schema of [gatewayConfigSchema, authConfigSchema, metadataConfigSchema]) {
+      const both = { MASTER_KEY: current.toString('base64'), MASTER_KEY_PREVIOUS: previous.toString('base64') };
+      expect(loadConfig(schema, both).MASTER_KEY_PREVIOUS?.equals(previous)).toBe(true);
+      expect(loadConfig(schema, {}).MASTER_KEY_PREVIOUS).toBeNull();
+      expect(() => loadConfig(schema, { ...both, MASTER_KEY_PREVIOUS: both.MASTER_KEY })).toThrow(
+        'MASTER_KEY_PREVIOUS is the same key as MASTER_KEY',
+      );
+    }
+  });
+
   it('takes TRUSTED_PROXIES as a list of CIDRs, empty when unset', () => {
     expect(loadConfig(gatewayConfigSchema, {}).TRUSTED_PROXIES).toEqual([]);
     expect(loadConfig(gatewayConfigSchema, { TRUSTED_PROXIES: '10.0.0.0/8, 192.168.1.7,::1/128' }).TRUSTED_PROXIES).toEqual([

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { MasterKeyring } from './keyring';
 import { masterKey } from './master-key';
 import { SealBrokenError } from './sealing';
 import { deriveKey, KeyedHash, SEALED_VALUE_PATTERN, SecretBox, UnknownMasterKeyError } from './secret-box';
 
 describe(SecretBox.name, () => {
   const master = masterKey(randomBytes(32));
-  const sut = new SecretBox(master, 'test secret');
+  const sut = new SecretBox(new MasterKeyring(master), 'test secret');
 
   it('seals a secret into `v1.<master key id>.<base64url>` that holds no plaintext, and opens it again', () => {
     const sealed = sut.seal('JBSWY3DPEHPK3PXP', 'row-1');
@@ -19,7 +20,7 @@ describe(SecretBox.name, () => {
   it('opens a sealed value only for its own row and purpose, and never altered', () => {
     const sealed = sut.seal('secret', 'row-1');
     expect(() => sut.open(sealed, 'row-2')).toThrow(SealBrokenError);
-    expect(() => new SecretBox(master, 'other purpose').open(sealed, 'row-1')).toThrow(SealBrokenError);
+    expect(() => new SecretBox(new MasterKeyring(master), 'other purpose').open(sealed, 'row-1')).toThrow(SealBrokenError);
     // One character near the end changed (the second-to-last always carries only data bits).
     const at = sealed.length - 2;
     const flipped = `${sealed.slice(0, at)}${sealed[at] === 'A' ? 'B' : 'A'}${sealed.slice(at + 1)}`;
@@ -31,11 +32,21 @@ describe(SecretBox.name, () => {
   it('names the master key that sealed a value when another one is asked to open it', () => {
     const sealed = sut.seal('secret', 'row-1');
     const other = masterKey(randomBytes(32));
-    expect(() => new SecretBox(other, 'test secret').open(sealed, 'row-1')).toThrow(
+    expect(() => new SecretBox(new MasterKeyring(other), 'test secret').open(sealed, 'row-1')).toThrow(
       new UnknownMasterKeyError(
-        `the test secret of row-1 was sealed under master key ${master.id}, this service has ${other.id}`,
+        `the test secret of row-1 was wrapped under master key ${master.id}, this service has ${other.id}`,
       ),
     );
+  });
+
+  it('opens under the previous key of the ring, and seals under the current one', () => {
+    const sealed = sut.seal('secret', 'row-1');
+    const next = masterKey(randomBytes(32));
+    const rotating = new SecretBox(new MasterKeyring(next, master), 'test secret');
+    expect(rotating.open(sealed, 'row-1')).toBe('secret');
+    const resealed = rotating.seal('secret', 'row-1');
+    expect(resealed.startsWith(`v1.${next.id}.`)).toBe(true);
+    expect(new SecretBox(new MasterKeyring(next), 'test secret').open(resealed, 'row-1')).toBe('secret');
   });
 });
 

@@ -1,4 +1,5 @@
 import { createHmac, hkdfSync } from 'node:crypto';
+import type { MasterKeyring } from './keyring';
 import type { MasterKey } from './master-key';
 import { open, SealBrokenError, seal } from './sealing';
 
@@ -7,6 +8,11 @@ const SEALED_FORMAT = /^v1\.([0-9a-f]{16})\.([A-Za-z0-9_-]+)$/;
 
 /** A SQL `LIKE` pattern every sealed value matches and no PEM or base32 secret does: finds rows still in plaintext. */
 export const SEALED_VALUE_PATTERN = 'v1.%';
+
+/** A SQL `LIKE` pattern of the values sealed under one master key: finds rows a rotation has still to re-seal. */
+export function sealedUnderPattern(masterKeyId: string): string {
+  return `v1.${masterKeyId}.%`;
+}
 
 /** Something was sealed under another master key than the one this process has. */
 export class UnknownMasterKeyError extends Error {
@@ -45,31 +51,34 @@ export class KeyedHash {
 /**
  * Secrets kept in a database (signing keys, TOTP secrets), sealed with AES-256-GCM under a key
  * derived from the master key for one purpose, and bound to their row's id as additional data,
- * so a sealed value copied to another row does not open. Stored as `v1.<master key id>.<base64url>`.
+ * so a sealed value copied to another row does not open. Stored as `v1.<master key id>.<base64url>`:
+ * sealed under the ring's current key, opened under whichever key of the ring sealed it.
  */
 export class SecretBox {
-  private readonly key: Buffer;
-
   constructor(
-    private readonly master: MasterKey,
+    private readonly keyring: MasterKeyring,
     private readonly purpose: string,
-  ) {
-    this.key = deriveKey(master, `secret box ${purpose}`);
+  ) {}
+
+  /** The master key new values are sealed under. */
+  get masterKeyId(): string {
+    return this.keyring.current.id;
   }
 
   seal(plain: string, rowId: string): string {
-    return `v1.${this.master.id}.${seal(this.key, Buffer.from(plain), this.context(rowId)).toString('base64url')}`;
+    const id = this.masterKeyId;
+    return `v1.${id}.${seal(this.key(id, rowId), Buffer.from(plain), this.context(rowId)).toString('base64url')}`;
   }
 
-  /** The secret; UnknownMasterKeyError when another master key sealed it, SealBrokenError when it was altered. */
+  /** The secret; UnknownMasterKeyError when a key the ring lacks sealed it, SealBrokenError when it was altered. */
   open(sealed: string, rowId: string): string {
     const parts = SEALED_FORMAT.exec(sealed);
     if (!parts) throw new SealBrokenError(`the ${this.purpose} of ${rowId} is not a sealed value`);
-    if (parts[1] !== this.master.id)
-      throw new UnknownMasterKeyError(
-        `the ${this.purpose} of ${rowId} was sealed under master key ${parts[1]}, this service has ${this.master.id}`,
-      );
-    return open(this.key, Buffer.from(parts[2], 'base64url'), this.context(rowId)).toString();
+    return open(this.key(parts[1], rowId), Buffer.from(parts[2], 'base64url'), this.context(rowId)).toString();
+  }
+
+  private key(masterKeyId: string, rowId: string): Buffer {
+    return deriveKey(this.keyring.get(masterKeyId, `the ${this.purpose} of ${rowId}`), `secret box ${this.purpose}`);
   }
 
   private context(rowId: string): string {

@@ -1,9 +1,11 @@
-import { KeyedHash, type MasterKey, SecretBox } from '@cloudstore/master-key';
+import { KeyedHash, type MasterKeyring, SecretBox } from '@cloudstore/master-key';
 
 /**
  * What the auth service keeps secret with the cluster's master key, one derived key per purpose:
  * sealed signing keys and TOTP secrets in the database, the MACs of mailed codes in Redis, and the
- * keyed hashes of attempted usernames in the audit log.
+ * keyed hashes of attempted usernames in the audit log. Sealed values open under any key of the
+ * ring (a rotation re-seals them); the keyed hashes follow the current key only, so a rotation
+ * voids the codes mailed before it and starts new hashes of attempted usernames.
  */
 export class AuthSecrets {
   readonly signingKeys: SecretBox;
@@ -11,10 +13,10 @@ export class AuthSecrets {
   readonly otpCodes: KeyedHash;
   readonly auditNames: KeyedHash;
 
-  constructor(master: MasterKey) {
-    this.signingKeys = new SecretBox(master, 'token signing key');
-    this.totpSecrets = new SecretBox(master, 'totp secret');
-    this.otpCodes = new KeyedHash(master, 'email otp');
-    this.auditNames = new KeyedHash(master, 'audit attempted username');
+  constructor(masterKeys: MasterKeyring) {
+    this.signingKeys = new SecretBox(masterKeys, 'token signing key');
+    this.totpSecrets = new SecretBox(masterKeys, 'totp secret');
+    this.otpCodes = new KeyedHash(masterKeys.current, 'email otp');
+    this.auditNames = new KeyedHash(masterKeys.current, 'audit attempted username');
   }
 }

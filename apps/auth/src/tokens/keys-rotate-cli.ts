@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { userInfo } from 'node:os';
 import { authConfigSchema, awaitConfigOrExit, loadConfigOrExit } from '@cloudstore/config';
-import { loadMasterKey } from '@cloudstore/master-key';
+import { loadMasterKeyring } from '@cloudstore/master-key';
 import { createLogger, runMain } from '@cloudstore/observability';
 import { rotateSigningKeyOnce } from '../auth.bootstrap';
 
@@ -13,8 +13,8 @@ import { rotateSigningKeyOnce } from '../auth.bootstrap';
 runMain('keys:rotate', async () => {
   const config = loadConfigOrExit('keys:rotate', authConfigSchema);
   const logger = createLogger('keys-rotate', config.LOG_LEVEL);
-  const masterKey = await awaitConfigOrExit('keys:rotate', loadMasterKey(config, logger));
-  const rotation = await rotateSigningKeyOnce(config, logger, masterKey, userInfo().username);
+  const masterKeys = await awaitConfigOrExit('keys:rotate', loadMasterKeyring(config, logger));
+  const rotation = await rotateSigningKeyOnce(config, logger, masterKeys, userInfo().username);
   const retiring = rotation.retiring.map((k) => `${k.keyId} verifies until ${k.verifyUntil.toISOString()}`);
   process.stdout.write(
     `cloudstore: token signing key ${rotation.keyId} signs from now on${retiring.length ? `; ${retiring.join('; ')}` : ''}\n`,

@@ -4,13 +4,13 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { ACCESS_TOKEN_ALGORITHM, type VerificationKey } from '@cloudstore/access-tokens';
 import type { AuthConfig } from '@cloudstore/config';
 import { InvalidArgumentError } from '@cloudstore/contracts';
-import type { SecretBox } from '@cloudstore/master-key';
+import { type SecretBox, SEALED_VALUE_PATTERN, sealedUnderPattern } from '@cloudstore/master-key';
 import { LOGGER, type Logger } from '@cloudstore/observability';
 import type { DataSource, EntityManager, Repository } from 'typeorm';
 import { AUTH_CONFIG } from '../auth.tokens';
 import { AuditTrail, type AuditedUser, type Origin } from '../audit/audit-trail.service';
 import { AuthSecrets } from '../secrets/auth-secrets';
-import { sealPlaintextRows } from '../secrets/seal-plaintext-rows';
+import { resealRows } from '../secrets/reseal-rows';
 import { SigningKeyEntity } from './signing-key.entity';
 
 export interface SigningKey {
@@ -189,9 +189,19 @@ export class SigningKeysService implements OnModuleInit, OnModuleDestroy {
     return retired;
   }
 
-  /** Seals private keys stored in plaintext before sealing existed (see sealPlaintextRows). */
+  /** Seals private keys stored in plaintext before sealing existed (see resealRows). */
   sealPlaintextKeys(): Promise<number> {
-    return sealPlaintextRows(this.keys, 'keyId', 'privateKeyPem', (pem, keyId) => this.box.seal(pem, keyId));
+    return resealRows(this.keys, 'keyId', 'privateKeyPem', SEALED_VALUE_PATTERN, (pem, keyId) => this.box.seal(pem, keyId));
+  }
+
+  /**
+   * Master-key rotation: re-seals under the current master key the private keys sealed under
+   * another. Not at start: replicas not yet given the new key would no longer open them.
+   */
+  resealUnderCurrentKey(): Promise<number> {
+    return resealRows(this.keys, 'keyId', 'privateKeyPem', sealedUnderPattern(this.box.masterKeyId), (sealed, keyId) =>
+      this.box.seal(this.box.open(sealed, keyId), keyId),
+    );
   }
 
   private async insertNewKey(manager: EntityManager): Promise<SigningKeyEntity> {

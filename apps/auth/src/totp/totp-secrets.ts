@@ -1,10 +1,10 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { SecretBox } from '@cloudstore/master-key';
+import { type SecretBox, SEALED_VALUE_PATTERN, sealedUnderPattern } from '@cloudstore/master-key';
 import { LOGGER, type Logger } from '@cloudstore/observability';
 import type { DataSource } from 'typeorm';
 import { AuthSecrets } from '../secrets/auth-secrets';
-import { sealPlaintextRows } from '../secrets/seal-plaintext-rows';
+import { resealRows } from '../secrets/reseal-rows';
 import { UserEntity } from '../users/user.entity';
 
 /**
@@ -37,10 +37,21 @@ export class TotpSecrets implements OnModuleInit {
     return this.box.open(sealed, userId);
   }
 
-  /** Seals TOTP secrets stored in plaintext before sealing existed (see sealPlaintextRows). */
+  /** Seals TOTP secrets stored in plaintext before sealing existed (see resealRows). */
   sealPlaintextSecrets(): Promise<number> {
-    return sealPlaintextRows(this.dataSource.getRepository(UserEntity), 'id', 'totpSecret', (secret, userId) =>
+    return resealRows(this.dataSource.getRepository(UserEntity), 'id', 'totpSecret', SEALED_VALUE_PATTERN, (secret, userId) =>
       this.seal(userId, secret),
+    );
+  }
+
+  /** Master-key rotation: re-seals under the current master key the secrets sealed under another. */
+  resealUnderCurrentKey(): Promise<number> {
+    return resealRows(
+      this.dataSource.getRepository(UserEntity),
+      'id',
+      'totpSecret',
+      sealedUnderPattern(this.box.masterKeyId),
+      (sealed, userId) => this.seal(userId, this.open(userId, sealed)),
     );
   }
 }

@@ -1,42 +1,67 @@
 import { randomBytes } from 'node:crypto';
-import { type MasterKey, open, openPieces, SEAL_OVERHEAD, Sealer, seal, UnknownMasterKeyError } from '@cloudstore/master-key';
+import type { filesApi } from '@cloudstore/contracts';
+import {
+  type MasterKeyring,
+  newUserKey,
+  openPieces,
+  SEAL_OVERHEAD,
+  Sealer,
+  UnknownMasterKeyError,
+  unwrapDataKey,
+  unwrapUserKey,
+  wrapDataKey,
+} from '@cloudstore/master-key';
 
 const DATA_KEY_BYTES = 32;
 
 /** Bytes a sealed chunk carries beyond the file's own: its nonce and its authentication tag. */
 export const CHUNK_OVERHEAD = SEAL_OVERHEAD;
 
-/** A file's own key, in the clear (kept in memory only) and wrapped by the master key (stored). */
-export interface DataKey {
-  readonly key: Buffer;
-  readonly wrapped: Buffer;
-}
+/** How a file's data key is wrapped, as its download plan gives it. */
+export type WrappedDataKey = Pick<filesApi.DownloadPlan, 'wrappedDataKey' | 'masterKeyId' | 'userKey' | 'wrappedByUserKey'>;
 
 /**
- * Encryption at rest, envelope style: every file has its own random AES-256 data key, stored only
- * wrapped (AES-256-GCM) by the gateway's master key; each chunk is sealed with AES-256-GCM under
- * the data key with a random nonce. The file id is bound into the wrapped key, and the file id
+ * Encryption at rest, envelope style (the key hierarchy is libs/master-key's envelope): every
+ * file has its own random AES-256 data key, stored only wrapped (AES-256-GCM) by its owner's key,
+ * which is stored only wrapped by the master key; each chunk is sealed with AES-256-GCM under the
+ * data key with a random nonce. The file id is bound into the wrapped data key, and the file id
  * and chunk index into each chunk, so nothing can be swapped between files or positions
- * unnoticed. Storage nodes and the database only ever hold ciphertext.
+ * unnoticed. Storage nodes and the database only ever hold ciphertext; only the gateway (and the
+ * rotation command) holds the master keys, MASTER_KEY and during a rotation MASTER_KEY_PREVIOUS.
  */
 export class FileCipher {
-  constructor(private readonly master: MasterKey) {}
+  constructor(private readonly keyring: MasterKeyring) {}
 
+  /** The master key new user keys are wrapped by. */
   get masterKeyId(): string {
-    return this.master.id;
+    return this.keyring.current.id;
   }
 
-  newDataKey(fileId: string): DataKey {
-    const key = randomBytes(DATA_KEY_BYTES);
-    return { key, wrapped: seal(this.master.key, key, `data key of file ${fileId}`) };
+  /** A fresh key for the user, wrapped, which the metadata service keeps if the user has none yet. */
+  proposeUserKey(userId: string): filesApi.UserKey {
+    return { userId, wrappedKey: newUserKey(this.keyring.current, userId).wrapped, masterKeyId: this.masterKeyId };
   }
 
-  unwrapDataKey(fileId: string, wrapped: Uint8Array, masterKeyId: string): Buffer {
-    if (masterKeyId !== this.master.id)
-      throw new UnknownMasterKeyError(
-        `file ${fileId} was encrypted under master key ${masterKeyId}, this gateway has ${this.master.id}`,
-      );
-    return open(this.master.key, wrapped, `data key of file ${fileId}`);
+  /** The plaintext key of a new file, kept in memory only; wrapped once its owner's key is known. */
+  newDataKey(): Buffer {
+    return randomBytes(DATA_KEY_BYTES);
+  }
+
+  /** The data key wrapped by its owner's key, as the metadata service handed that out. */
+  wrapDataKey(userKey: filesApi.UserKey, fileId: string, dataKey: Buffer): Buffer {
+    return wrapDataKey(this.unwrapUserKey(userKey), fileId, dataKey);
+  }
+
+  /**
+   * The file's data key: wrapped by its owner's key, or (files stored before user keys) by the
+   * master key directly. UnknownMasterKeyError when a key this gateway lacks wrapped it.
+   */
+  unwrapDataKey(fileId: string, key: WrappedDataKey): Buffer {
+    if (key.wrappedByUserKey) {
+      if (!key.userKey) throw new UnknownMasterKeyError(`file ${fileId} has no owner's key to unwrap its data key`);
+      return unwrapDataKey(this.unwrapUserKey(key.userKey), fileId, key.wrappedDataKey);
+    }
+    return unwrapDataKey(this.keyring.get(key.masterKeyId, `the data key of file ${fileId}`).key, fileId, key.wrappedDataKey);
   }
 
   /**
@@ -50,6 +75,10 @@ export class FileCipher {
   /** A sealed chunk's plaintext, authenticated, as the pieces the cipher produced. */
   openChunk(dataKey: Buffer, fileId: string, index: number, sealed: Uint8Array): Buffer[] {
     return openPieces(dataKey, sealed, chunkContext(fileId, index));
+  }
+
+  private unwrapUserKey(userKey: filesApi.UserKey): Buffer {
+    return unwrapUserKey(this.keyring, userKey.userId, userKey.wrappedKey, userKey.masterKeyId);
   }
 }
 

@@ -2,15 +2,15 @@ import { createHash, randomBytes } from 'node:crypto';
 import { encodedChunkBytes, TRANSFER_MESSAGE_BYTES } from '@cloudstore/chunk-transfer';
 import { STORAGE_NODE_SERVICE, type storageNodeApi } from '@cloudstore/contracts';
 import { loadServiceClientConstructor } from '@cloudstore/grpc';
-import { masterKey } from '@cloudstore/master-key';
+import { MasterKeyring, masterKey } from '@cloudstore/master-key';
 import { CHUNK_OVERHEAD, FileCipher } from '../encryption/file-cipher';
 import { ChunkSealer } from './chunk-sealer';
 
 describe(ChunkSealer.name, () => {
-  const cipher = new FileCipher(masterKey(randomBytes(32)));
+  const cipher = new FileCipher(new MasterKeyring(masterKey(randomBytes(32))));
   const fileId = '6f1de0a4-37a5-4f63-9d3e-1c7a1e0f7c11';
   const chunkSize = 2 * TRANSFER_MESSAGE_BYTES + 1000;
-  const { key } = cipher.newDataKey(fileId);
+  const key = cipher.newDataKey();
   const start = (index: number) =>
     new ChunkSealer(index, Buffer.alloc(encodedChunkBytes(chunkSize + CHUNK_OVERHEAD)), chunkSize, (sink) =>
       cipher.chunkSealer(key, fileId, index, sink),

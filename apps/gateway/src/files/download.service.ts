@@ -124,11 +124,11 @@ export class DownloadService {
     if (plan.wrappedDataKey.length === 0) return undefined;
     let dataKey: Buffer;
     try {
-      dataKey = this.cipher.unwrapDataKey(fileId, plan.wrappedDataKey, plan.masterKeyId);
+      dataKey = this.cipher.unwrapDataKey(fileId, plan);
     } catch (error) {
       this.logger.error(
         { err: error, fileId },
-        'cannot unwrap the data key of a file: is MASTER_KEY the one it was stored with?',
+        'cannot unwrap the data key of a file: is MASTER_KEY (or MASTER_KEY_PREVIOUS, during a rotation) the one it was stored with?',
       );
       throw error;
     }

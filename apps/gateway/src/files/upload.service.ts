@@ -110,7 +110,8 @@ export class UploadService {
     if (params.declaredSize > this.config.MAX_FILE_SIZE_BYTES) throw this.tooLarge();
     // The file's id comes first: chunks are sealed under it, the first one before the upload opens.
     const fileId = params.fileId || randomUUID();
-    const dataKey = this.cipher.newDataKey(fileId);
+    // Wrapped at the commit by the owner's key, which the upload's opening hands out (made then on first need).
+    const dataKey = this.cipher.newDataKey();
     let upload: filesApi.CreateUploadResponse | undefined;
     let opening: Promise<filesApi.CreateUploadResponse> | undefined;
     const open = (firstChunk?: filesApi.ChunkDigest) =>
@@ -127,6 +128,7 @@ export class UploadService {
             origin: params.origin,
             chunkOverhead: CHUNK_OVERHEAD,
             firstChunk,
+            newUserKey: this.cipher.proposeUserKey(params.caller.userId),
           },
           { timeoutMs: RESERVING_CALL_TIMEOUT_MS },
         )
@@ -163,7 +165,7 @@ export class UploadService {
         const chunkIndex = index;
         try {
           return new ChunkSealer(chunkIndex, buffer, chunkSize, (sink) =>
-            this.cipher.chunkSealer(dataKey.key, fileId, chunkIndex, sink),
+            this.cipher.chunkSealer(dataKey, fileId, chunkIndex, sink),
           );
         } catch (error) {
           this.releaseChunk(buffer);
@@ -218,7 +220,8 @@ export class UploadService {
       if (filling) await submit(filling);
       await Promise.all(writing);
       if (writeError) throw writeError;
-      await open();
+      const { userKey } = await open();
+      if (!userKey) throw new Error('the metadata service gave no user key for the upload');
       const file = await this.clients.files.call(
         'commitUpload',
         {
@@ -227,8 +230,9 @@ export class UploadService {
           sha256: fileHash.digest('hex'),
           chunkCount: index,
           origin: params.origin,
-          wrappedDataKey: dataKey.wrapped,
-          masterKeyId: this.cipher.masterKeyId,
+          wrappedDataKey: this.cipher.wrapDataKey(userKey, fileId, dataKey),
+          wrappedByUserKey: true,
+          masterKeyId: '',
           stored: stored.splice(0),
         },
         { timeoutMs: RESERVING_CALL_TIMEOUT_MS },

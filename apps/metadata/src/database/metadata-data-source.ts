@@ -8,6 +8,7 @@ import { FileEntity } from '../files/file.entity';
 import { UserQuotaEntity } from '../quotas/user-quota.entity';
 import { UploadEntity } from '../uploads/upload.entity';
 import { StorageNodeEntity } from '../node-registry/storage-node.entity';
+import { UserKeyEntity } from '../user-keys/user-key.entity';
 import { METADATA_MIGRATIONS } from './migrations';
 
 /** The PostgreSQL schema that only the metadata service reads and writes. */
@@ -22,6 +23,7 @@ export const METADATA_ENTITIES = [
   ChunkReplicaEntity,
   UploadEntity,
   UserQuotaEntity,
+  UserKeyEntity,
 ];
 
 export function createMetadataDataSource(url: string): DataSource {

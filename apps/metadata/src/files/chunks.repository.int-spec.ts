@@ -79,6 +79,7 @@ describe(ChunksRepository.name, () => {
         chunkOverhead: 0,
         wrappedDataKey: null,
         masterKeyId: null,
+        wrappedByUserKey: false,
       });
       await sut.attachToFile(manager, uploadId, fileId);
     });

@@ -49,13 +49,23 @@ export class FileEntity {
   @Column({ type: 'integer', default: 0 })
   chunkOverhead!: number;
 
-  /** The file's data key wrapped by the gateway's master key; null for files stored in the clear. */
+  /**
+   * The file's data key, wrapped as `wrappedByUserKey` says; null for files stored in the clear,
+   * and for those whose key was destroyed with their owner's (chunkOverhead tells them apart).
+   */
   @Column({ type: 'bytea', nullable: true })
   wrappedDataKey!: Buffer | null;
 
-  /** Which master key wrapped it (a fingerprint, not the key). */
+  /** Of a data key wrapped by the master key: which one (a fingerprint, not the key); null otherwise. */
   @Column({ type: 'text', nullable: true })
   masterKeyId!: string | null;
+
+  /**
+   * Whether the owner's key wraps the data key; false: the master key does directly (files stored
+   * before user keys, and by replicas of that version during a rolling upgrade, which leave the default).
+   */
+  @Column({ type: 'boolean', default: false })
+  wrappedByUserKey!: boolean;
 
   @Column({ type: 'timestamptz', default: () => 'now()' })
   uploadedAt!: Date;

@@ -4,6 +4,7 @@ import { filesApi } from '@cloudstore/contracts';
 import { AllowedCallers, ForUser } from '@cloudstore/grpc';
 import { TrashService } from '../trash/trash.service';
 import { UploadsService } from '../uploads/uploads.service';
+import { UserKeysService } from '../user-keys/user-keys.service';
 import { FilesService } from './files.service';
 import { verifiedOwner } from './verified-owner';
 
@@ -19,6 +20,7 @@ export class FilesController implements filesApi.FileServiceController {
     private readonly uploads: UploadsService,
     private readonly files: FilesService,
     private readonly trash: TrashService,
+    private readonly userKeys: UserKeysService,
   ) {}
 
   @AllowedCallers('gateway')
@@ -100,5 +102,11 @@ export class FilesController implements filesApi.FileServiceController {
   async reportReplicaProblem(request: filesApi.ReportReplicaProblemRequest): Promise<filesApi.ReportReplicaProblemResponse> {
     await this.files.reportReplicaProblem(request);
     return {};
+  }
+
+  @AllowedCallers('gateway')
+  @ForUser()
+  destroyUserKey(_request: filesApi.DestroyUserKeyRequest, metadata?: Metadata): Promise<filesApi.DestroyUserKeyResponse> {
+    return this.userKeys.destroy(verifiedOwner(metadata).userId);
   }
 }

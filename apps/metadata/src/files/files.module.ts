@@ -9,12 +9,14 @@ import { TrashService } from '../trash/trash.service';
 import { UploadReservationsService } from '../uploads/upload-reservations.service';
 import { UploadsRepository } from '../uploads/uploads.repository';
 import { UploadsService } from '../uploads/uploads.service';
+import { UserKeysRepository } from '../user-keys/user-keys.repository';
+import { UserKeysService } from '../user-keys/user-keys.service';
 import { ChunksRepository } from './chunks.repository';
 import { FilesController } from './files.controller';
 import { FilesRepository } from './files.repository';
 import { FilesService } from './files.service';
 
-/** Files, uploads, the trash and quotas: one module, since a commit or a restore touches them in one transaction. */
+/** Files, uploads, users' keys, the trash and quotas: one module, since a commit or a restore touches them in one transaction. */
 @Module({
   imports: [AuditModule, NodeRegistryModule],
   controllers: [FilesController, QuotasController],
@@ -29,6 +31,8 @@ import { FilesService } from './files.service';
     UploadReservationsService,
     UploadsRepository,
     UploadsService,
+    UserKeysRepository,
+    UserKeysService,
   ],
 })
 export class FilesModule {}

@@ -36,6 +36,7 @@ describe(FilesRepository.name, () => {
         chunkOverhead: 0,
         wrappedDataKey: null,
         masterKeyId: null,
+        wrappedByUserKey: false,
       }),
     );
   }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { InvalidArgumentError } from '@cloudstore/contracts';
 import { substringPattern } from '@cloudstore/database';
-import { type DataSource, type EntityManager, IsNull } from 'typeorm';
+import { type DataSource, type EntityManager, IsNull, Not } from 'typeorm';
 import { FileEntity, OWNER_PUBLIC_ID_UNIQUE } from './file.entity';
 import type { ListPosition } from './list-cursor';
 
@@ -24,6 +24,12 @@ export interface PurgedFile {
   readonly filename: string;
   readonly sizeBytes: number;
 }
+
+/** A file whose data key the master key wraps directly, as a rotation re-wraps it. */
+export type MasterWrappedDataKey = Pick<FileEntity, 'id' | 'publicId' | 'ownerId'> & {
+  readonly wrappedDataKey: Buffer;
+  readonly masterKeyId: string;
+};
 
 /** A live file as listings show it, with its position in the listing. */
 export type ListedFile = Pick<
@@ -76,6 +82,36 @@ export class FilesRepository {
       throw error;
     }
     return manager.findOneByOrFail(FileEntity, { id: file.id });
+  }
+
+  /** Up to `limit` data keys still wrapped by a master key directly (stored before user keys). */
+  masterWrappedDataKeys(limit: number): Promise<MasterWrappedDataKey[]> {
+    return this.dataSource.manager.find(FileEntity, {
+      select: { id: true, publicId: true, ownerId: true, wrappedDataKey: true, masterKeyId: true },
+      where: { wrappedByUserKey: false, wrappedDataKey: Not(IsNull()) },
+      order: { id: 'ASC' },
+      take: limit,
+    }) as Promise<MasterWrappedDataKey[]>;
+  }
+
+  /** Puts a data key under its owner's key, only if it is still the master-wrapped one read. */
+  async wrapDataKeyByUserKey(file: MasterWrappedDataKey, wrappedDataKey: Buffer): Promise<boolean> {
+    const result = await this.dataSource.manager.update(
+      FileEntity,
+      { id: file.id, wrappedByUserKey: false, wrappedDataKey: file.wrappedDataKey, masterKeyId: file.masterKeyId },
+      { wrappedByUserKey: true, wrappedDataKey, masterKeyId: null },
+    );
+    return (result.affected ?? 0) > 0;
+  }
+
+  /** Wipes the owner's data keys still wrapped by the master key directly; how many. */
+  async wipeMasterWrappedDataKeys(ownerId: string, manager: EntityManager): Promise<number> {
+    const result = await manager.update(
+      FileEntity,
+      { ownerId, wrappedByUserKey: false, wrappedDataKey: Not(IsNull()) },
+      { wrappedDataKey: null, masterKeyId: null },
+    );
+    return result.affected ?? 0;
   }
 
   /** The owner's live file they know as `fileId`. */

@@ -17,6 +17,7 @@ import { listCursor } from './list-cursor';
 import { isUuid } from '../uuid';
 import { FilesRepository } from './files.repository';
 import type { DataSource } from 'typeorm';
+import { UserKeysService } from '../user-keys/user-keys.service';
 
 /** Committed files: lookups, listing, soft delete, and where to read their bytes. Always per owner. */
 @Injectable()
@@ -30,6 +31,7 @@ export class FilesService {
     private readonly jobs: JobQueues,
     private readonly nodes: NodeRegistryRepository,
     private readonly health: NodeHealth,
+    private readonly userKeys: UserKeysService,
     @Inject(LOGGER) private readonly logger: Logger,
     @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
@@ -96,6 +98,7 @@ export class FilesService {
   async downloadPlan(request: filesApi.GetDownloadPlanRequest): Promise<filesApi.DownloadPlan> {
     const ownerId = request.owner?.userId ?? '';
     const file = await this.require(ownerId, request.fileId);
+    const dataKey = await this.userKeys.ofFile(file);
     const end = request.rangeEnd < 0 ? file.sizeBytes - 1 : Math.min(request.rangeEnd, file.sizeBytes - 1);
     if (request.rangeStart < 0 || (file.sizeBytes > 0 && request.rangeStart > end))
       throw new InvalidArgumentError('The byte range is outside the file');
@@ -118,8 +121,7 @@ export class FilesService {
     ]);
     return {
       file: fileRecord(file),
-      wrappedDataKey: file.wrappedDataKey ?? Buffer.alloc(0),
-      masterKeyId: file.masterKeyId ?? '',
+      ...dataKey,
       chunkOverhead: file.chunkOverhead,
       chunks: chunks.map((c) => plannedChunk(c, file.chunkSize)),
     };

@@ -15,6 +15,8 @@ import { UploadReservationsService } from './upload-reservations.service';
 import { UploadsRepository } from './uploads.repository';
 import { UploadsService } from './uploads.service';
 import { createMetadataTestStores, type MetadataTestStores } from '../metadata-test-stores.test-helper';
+import { UserKeysRepository } from '../user-keys/user-keys.repository';
+import { UserKeysService } from '../user-keys/user-keys.service';
 
 /** The life of an upload against the real database and Redis: open, chunks, commit or abort. */
 describe(UploadsService.name, () => {
@@ -44,6 +46,7 @@ describe(UploadsService.name, () => {
       new AuditLogRepository(dataSource, new AuditAppends()),
       queues,
       new UploadReservationsService(config, uploads, quotas, dataSource),
+      new UserKeysService(new UserKeysRepository(dataSource), files, dataSource),
       createLogger('metadata-test', 'silent'),
       dataSource,
     );
@@ -78,6 +81,7 @@ describe(UploadsService.name, () => {
       contentType: '',
       fileId: '',
       newFileId: '',
+      newUserKey: undefined,
       origin: newOrigin(),
       chunkOverhead: 0,
       firstChunk: undefined,
@@ -132,6 +136,7 @@ describe(UploadsService.name, () => {
       origin: newOrigin(),
       wrappedDataKey: new Uint8Array(),
       masterKeyId: '',
+      wrappedByUserKey: false,
       stored: stored(uploadId),
     });
     expect(record).toMatchObject({ fileId, filename: 'Résumé.pdf', size: 1500, storageNodes: expect.any(Array) });
@@ -151,6 +156,7 @@ describe(UploadsService.name, () => {
         origin: undefined,
         wrappedDataKey: new Uint8Array(),
         masterKeyId: '',
+        wrappedByUserKey: false,
         stored: stored(uploadId),
       }),
     ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
@@ -176,6 +182,7 @@ describe(UploadsService.name, () => {
         origin: newOrigin(),
         wrappedDataKey: new Uint8Array(),
         masterKeyId: '',
+        wrappedByUserKey: false,
         stored: stored(uploadId),
       });
     try {
@@ -204,6 +211,7 @@ describe(UploadsService.name, () => {
         origin: undefined,
         wrappedDataKey: new Uint8Array(),
         masterKeyId: '',
+        wrappedByUserKey: false,
         stored: stored(uploadId),
       });
     await expect(commit(1000, 2)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
@@ -270,6 +278,7 @@ describe(UploadsService.name, () => {
       origin: undefined,
       wrappedDataKey: new Uint8Array(),
       masterKeyId: '',
+      wrappedByUserKey: false,
       stored: stored(opened.uploadId),
     });
     expect(record).toMatchObject({ fileId: newFileId, size: 700, chunkCount: 1 });
@@ -336,6 +345,7 @@ describe(UploadsService.name, () => {
         origin: undefined,
         wrappedDataKey: new Uint8Array(),
         masterKeyId: '',
+        wrappedByUserKey: false,
         stored: stored(uploadId),
       });
     }

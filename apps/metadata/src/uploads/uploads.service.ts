@@ -15,6 +15,7 @@ import type { EntityManager } from 'typeorm';
 import { fileAuditEvent } from '../audit/audit-entry';
 import { AuditLogRepository } from '../audit/audit-log.repository';
 import { ChunksRepository } from '../files/chunks.repository';
+import type { FileEntity } from '../files/file.entity';
 import { fileRecord } from '../files/file-record';
 import { filenameForAudit, sanitizeFilename } from '../files/filename';
 import { fileIdInUseError, FilesRepository } from '../files/files.repository';
@@ -28,9 +29,21 @@ import { storedContentType } from './content-type';
 import type { UploadEntity } from './upload.entity';
 import { UploadReservationsService } from './upload-reservations.service';
 import { UploadsRepository } from './uploads.repository';
+import { UserKeysService } from '../user-keys/user-keys.service';
 import type { DataSource } from 'typeorm';
 
 const SHA256 = /^[0-9a-f]{64}$/;
+
+/** How a commit's data key is stored: under the owner's key, or (a gateway that predates user keys) the master key. */
+function committedDataKey(
+  request: filesApi.CommitUploadRequest,
+): Pick<FileEntity, 'wrappedDataKey' | 'masterKeyId' | 'wrappedByUserKey'> {
+  if (request.wrappedDataKey.length === 0) return { wrappedDataKey: null, masterKeyId: null, wrappedByUserKey: false };
+  const wrappedDataKey = Buffer.from(request.wrappedDataKey);
+  return request.wrappedByUserKey
+    ? { wrappedDataKey, masterKeyId: null, wrappedByUserKey: true }
+    : { wrappedDataKey, masterKeyId: request.masterKeyId, wrappedByUserKey: false };
+}
 /** More than any authenticated cipher's nonce and tag: a bigger value is a mistake. */
 const MAX_CHUNK_OVERHEAD = 1024;
 
@@ -51,6 +64,7 @@ export class UploadsService {
     private readonly auditLog: AuditLogRepository,
     private readonly queues: JobQueues,
     private readonly reservations: UploadReservationsService,
+    private readonly userKeys: UserKeysService,
     @Inject(LOGGER) private readonly logger: Logger,
     @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
@@ -84,6 +98,7 @@ export class UploadsService {
     if (!isUuid(fileId)) throw new InvalidArgumentError('file_id must be a UUID');
     const fileRowId = request.fileId ? randomUUID() : fileId;
     const uploadId = randomUUID();
+    const userKey = await this.userKeys.forUpload(owner.userId, request.newUserKey);
     const outcome = await this.dataSource.transaction(async (manager) => {
       // Open uploads first: a commit turns its upload into a file in one transaction, so in this
       // order no commit can pass between the two reads unseen.
@@ -114,7 +129,7 @@ export class UploadsService {
       await this.auditLog.append([{ ...audit('failure', 'QUOTA_EXCEEDED'), sizeBytes: request.declaredSize }]);
       throw new QuotaExceededError(`The file (${request.declaredSize} bytes) does not fit in your storage quota`);
     }
-    if (!request.firstChunk) return { uploadId, fileId, filename, firstChunk: undefined };
+    if (!request.firstChunk) return { uploadId, fileId, filename, firstChunk: undefined, userKey };
     try {
       const firstChunk = await this.prepareChunk({
         uploadId,
@@ -123,7 +138,7 @@ export class UploadsService {
         ...request.firstChunk,
         stored: [],
       });
-      return { uploadId, fileId, filename, firstChunk };
+      return { uploadId, fileId, filename, firstChunk, userKey };
     } catch (error) {
       // The gateway has no upload to abort: its call failed.
       await this.abort({
@@ -203,8 +218,13 @@ export class UploadsService {
         if (!SHA256.test(request.sha256)) throw new InvalidArgumentError('sha256 must be 64 lowercase hex digits');
         if (summary.some((c) => Number(c.replicas) === 0))
           throw new StorageUnavailableError('A chunk of the upload has no stored replica');
-        if (upload.chunkOverhead > 0 && (request.wrappedDataKey.length === 0 || !request.masterKeyId))
-          throw new InvalidArgumentError('An encrypted upload needs its wrapped data key and master key id');
+        if (
+          upload.chunkOverhead > 0 &&
+          (request.wrappedDataKey.length === 0 || !(request.wrappedByUserKey || request.masterKeyId))
+        )
+          throw new InvalidArgumentError(
+            "An encrypted upload needs its wrapped data key, and the master key id unless its owner's key wraps it",
+          );
         // A younger upload may have had its reservation taken by an older one: it covers the file again first.
         return request.size;
       },
@@ -222,8 +242,7 @@ export class UploadsService {
           chunkCount: summary.length,
           chunkSize,
           chunkOverhead: upload.chunkOverhead,
-          wrappedDataKey: request.wrappedDataKey.length > 0 ? Buffer.from(request.wrappedDataKey) : null,
-          masterKeyId: request.masterKeyId || null,
+          ...committedDataKey(request),
         });
         await this.chunks.attachToFile(manager, upload.id, file.id);
         await this.quotas.charge(upload.ownerId, upload.reservedBytes, request.size, manager);

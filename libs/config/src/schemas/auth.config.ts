@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { z } from 'zod';
-import { checkRedisCaFile, commonVars, internalTlsVars, withInternalTlsFiles } from '../common-vars';
+import { checkMasterKeys, checkRedisCaFile, commonVars, internalTlsVars, withInternalTlsFiles } from '../common-vars';
 import { envVars } from '../env-vars';
 
 export const PASSWORD_POLICIES = ['seed', 'nist'] as const;
@@ -19,6 +19,7 @@ export const authConfigSchema = z
     DATA_DIR: commonVars.DATA_DIR,
     /** Seals signing keys and TOTP secrets, keys the OTP MACs and the audit's attempted usernames. */
     MASTER_KEY: commonVars.MASTER_KEY,
+    MASTER_KEY_PREVIOUS: commonVars.MASTER_KEY_PREVIOUS,
     METRICS_PORT: commonVars.METRICS_PORT,
     ...internalTlsVars,
     /** e.g. smtp://127.0.0.1:2525; without it OTP mail goes to OTP_OUTBOX_DIR as .eml files. */
@@ -67,7 +68,10 @@ export const authConfigSchema = z
     path: ['SMTP_REQUIRED'],
     message: 'is on but SMTP_URL is not set: sign-in codes would be written to a local outbox nobody reads',
   })
-  .superRefine(checkRedisCaFile)
+  .superRefine((config, ctx) => {
+    checkRedisCaFile(config, ctx);
+    checkMasterKeys(config, ctx);
+  })
   .transform((config) => ({
     ...withInternalTlsFiles(config, 'auth'),
     AUTH_ADDRESS: config.AUTH_ADDRESS ?? `127.0.0.1:${config.AUTH_PORT}`,

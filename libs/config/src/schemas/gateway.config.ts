@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  checkMasterKeys,
   checkRedisCaFile,
   commonVars,
   DEFAULT_PORTS,
@@ -48,6 +49,7 @@ export const gatewayConfigSchema = z
     /** An upload or download whose client sends or takes no byte for this long is ended; while bytes flow, none is. */
     TRANSFER_IDLE_TIMEOUT_SECONDS: envVars.integer(120, 1, 86_400),
     MASTER_KEY: commonVars.MASTER_KEY,
+    MASTER_KEY_PREVIOUS: commonVars.MASTER_KEY_PREVIOUS,
     DATA_DIR: commonVars.DATA_DIR,
     /**
      * Proxies whose X-Forwarded-For is believed; the client is the rightmost hop that is not one
@@ -59,6 +61,7 @@ export const gatewayConfigSchema = z
   })
   .superRefine((config, ctx) => {
     checkRedisCaFile(config, ctx);
+    checkMasterKeys(config, ctx);
     checkPublicTlsFiles(config, ctx);
   })
   .transform((config) => withInternalTlsFiles(withServiceAddresses(config), 'gateway'));

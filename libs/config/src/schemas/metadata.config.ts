@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { checkRedisCaFile, commonVars, internalTlsVars, withInternalTlsFiles, withServiceAddresses } from '../common-vars';
+import {
+  checkMasterKeys,
+  checkRedisCaFile,
+  commonVars,
+  internalTlsVars,
+  withInternalTlsFiles,
+  withServiceAddresses,
+} from '../common-vars';
 import { envVars } from '../env-vars';
 
 export const metadataConfigSchema = z
@@ -17,8 +24,12 @@ export const metadataConfigSchema = z
     REDIS_KEY_PREFIX: commonVars.REDIS_KEY_PREFIX,
     METRICS_PORT: commonVars.METRICS_PORT,
     DATA_DIR: commonVars.DATA_DIR,
-    /** Keys the audit log's chain and the checkpoints its retention leaves (the same key as the gateway's). */
+    /**
+     * Keys the audit log's chain and its checkpoints (the same key as the gateway's); also read by
+     * `npm run keys:rotate-master`, which re-wraps the users' keys.
+     */
     MASTER_KEY: commonVars.MASTER_KEY,
+    MASTER_KEY_PREVIOUS: commonVars.MASTER_KEY_PREVIOUS,
     ...internalTlsVars,
     /** How often storage nodes are asked to send a heartbeat. */
     HEARTBEAT_INTERVAL_SECONDS: envVars.integer(5, 1, 3600),
@@ -60,6 +71,7 @@ export const metadataConfigSchema = z
   })
   .superRefine((config, ctx) => {
     checkRedisCaFile(config, ctx);
+    checkMasterKeys(config, ctx);
     if (config.WRITE_QUORUM !== undefined && config.WRITE_QUORUM > config.REPLICATION_FACTOR)
       ctx.addIssue({ code: 'custom', path: ['WRITE_QUORUM'], message: 'must not be more than REPLICATION_FACTOR' });
   })

@@ -9,6 +9,7 @@ import { AddOpenUploadsByOwnerIndex1796171341605 } from './1796171341605-AddOpen
 import { AddNodeDiskId1796171367929 } from './1796171367929-AddNodeDiskId';
 import { PerOwnerFileIds1796192774215 } from './1796192774215-PerOwnerFileIds';
 import { AddAuditChain1796232999721 } from './1796232999721-AddAuditChain';
+import { AddUserKeys1796233514291 } from './1796233514291-AddUserKeys';
 
 /** In the order they run; `npm run migration:generate` keeps this list. */
 export const METADATA_MIGRATIONS = [
@@ -23,4 +24,5 @@ export const METADATA_MIGRATIONS = [
   AddNodeDiskId1796171367929,
   PerOwnerFileIds1796192774215,
   AddAuditChain1796232999721,
+  AddUserKeys1796233514291,
 ];

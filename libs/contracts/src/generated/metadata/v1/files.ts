@@ -29,6 +29,17 @@ export interface NodeTarget {
   address: string;
 }
 
+/**
+ * A user's own key, wrapped by the master key the id names (the metadata never sees it plain).
+ * The data keys of the user's files are wrapped by it.
+ */
+export interface UserKey {
+  wrappedKey: Uint8Array;
+  masterKeyId: string;
+  /** Whose key it is: the wrapping is bound to the user's id. */
+  userId: string;
+}
+
 export interface CreateUploadRequest {
   owner: Owner | undefined;
   filename: string;
@@ -51,7 +62,14 @@ export interface CreateUploadRequest {
    */
   newFileId: string;
   /** The upload's first chunk (index 0), to prepare with the upload; unset to prepare it apart. */
-  firstChunk: ChunkDigest | undefined;
+  firstChunk:
+    | ChunkDigest
+    | undefined;
+  /**
+   * A fresh key for the owner, wrapped by the gateway: stored only if the owner has none yet
+   * (the first of concurrent first uploads wins); unset by a gateway that predates user keys.
+   */
+  newUserKey: UserKey | undefined;
 }
 
 export interface CreateUploadResponse {
@@ -60,7 +78,11 @@ export interface CreateUploadResponse {
   /** sanitised */
   filename: string;
   /** Where to write the first chunk, when the request gave it. */
-  firstChunk: PrepareChunkResponse | undefined;
+  firstChunk:
+    | PrepareChunkResponse
+    | undefined;
+  /** The owner's key (the one stored), which wraps the file's data key; unset when none was given. */
+  userKey: UserKey | undefined;
 }
 
 /** A chunk as stored on the nodes: its size (with the chunk overhead) and the SHA-256 of its bytes. */
@@ -103,11 +125,15 @@ export interface CommitUploadRequest {
   origin:
     | RequestOrigin
     | undefined;
-  /** The file's data key, wrapped by the gateway's master key (the metadata never sees it plain). */
+  /**
+   * The file's data key, wrapped by the owner's key (wrapped_by_user_key), or by the master key
+   * master_key_id names (gateways that predate user keys); the metadata never sees it plain.
+   */
   wrappedDataKey: Uint8Array;
   masterKeyId: string;
   /** The chunks stored since the last PrepareChunk (every chunk must have been by now). */
   stored: StoredChunk[];
+  wrappedByUserKey: boolean;
 }
 
 export interface AbortUploadRequest {
@@ -224,8 +250,12 @@ export interface DownloadPlan {
   chunks: PlannedChunk[];
   /** How the chunks are encrypted; an empty key for files stored before encryption at rest. */
   wrappedDataKey: Uint8Array;
+  /** Of a data key wrapped by the master key directly (stored before user keys); empty otherwise. */
   masterKeyId: string;
   chunkOverhead: number;
+  /** The owner's key, which wraps the data key when wrapped_by_user_key. */
+  userKey: UserKey | undefined;
+  wrappedByUserKey: boolean;
 }
 
 export interface ReportReplicaProblemRequest {
@@ -237,6 +267,17 @@ export interface ReportReplicaProblemRequest {
 }
 
 export interface ReportReplicaProblemResponse {
+}
+
+/** The user is the access token's, as in every call about files. */
+export interface DestroyUserKeyRequest {
+}
+
+export interface DestroyUserKeyResponse {
+  /** Whether the user had a key to destroy. */
+  destroyed: boolean;
+  /** Data keys of the user's files that were still wrapped by the master key directly, wiped. */
+  wipedDataKeys: number;
 }
 
 export interface GetQuotaRequest {
@@ -332,6 +373,14 @@ export interface FileServiceClient {
     metadata: Metadata,
     ...rest: any
   ): Observable<ReportReplicaProblemResponse>;
+
+  /**
+   * Crypto-shredding (GDPR erasure): destroys the user's key, and the data keys still wrapped by
+   * the master key directly, so that no data key of the user's files can be unwrapped again. For
+   * good: no upload of the user is accepted afterwards.
+   */
+
+  destroyUserKey(request: DestroyUserKeyRequest, metadata: Metadata, ...rest: any): Observable<DestroyUserKeyResponse>;
 }
 
 export interface FileServiceController {
@@ -450,6 +499,18 @@ export interface FileServiceController {
     metadata: Metadata,
     ...rest: any
   ): Promise<ReportReplicaProblemResponse> | Observable<ReportReplicaProblemResponse> | ReportReplicaProblemResponse;
+
+  /**
+   * Crypto-shredding (GDPR erasure): destroys the user's key, and the data keys still wrapped by
+   * the master key directly, so that no data key of the user's files can be unwrapped again. For
+   * good: no upload of the user is accepted afterwards.
+   */
+
+  destroyUserKey(
+    request: DestroyUserKeyRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<DestroyUserKeyResponse> | Observable<DestroyUserKeyResponse> | DestroyUserKeyResponse;
 }
 
 export function FileServiceControllerMethods() {
@@ -468,6 +529,7 @@ export function FileServiceControllerMethods() {
       "getDownloadPlan",
       "locateChunk",
       "reportReplicaProblem",
+      "destroyUserKey",
     ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);

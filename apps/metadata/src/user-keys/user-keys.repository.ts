@@ -1,0 +1,100 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
+
+/** A user's key as stored: wrapped by the master key of `masterKeyId`. */
+export interface StoredUserKey {
+  readonly userId: string;
+  readonly wrappedKey: Buffer;
+  readonly masterKeyId: string;
+}
+
+interface UserKeyRow {
+  user_id: string;
+  wrapped_key: Buffer | null;
+  master_key_id: string | null;
+}
+
+/** Whether an UPDATE changed a row: TypeORM answers an UPDATE on PostgreSQL with [rows, affected]. */
+function changedAny(result: unknown): boolean {
+  return Array.isArray(result) && Number(result[1]) > 0;
+}
+
+/** SQL of users' keys. Creation and destruction are single statements the database arbitrates. */
+@Injectable()
+export class UserKeysRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  private manager(manager?: EntityManager): EntityManager {
+    return manager ?? this.dataSource.manager;
+  }
+
+  /**
+   * The user's key, stored from `proposed` if the user had none: of concurrent first calls one
+   * insert wins and every call answers its key. 'destroyed' for a user whose key was destroyed.
+   * Not inside a transaction: the read after the insert must see a key another call committed.
+   */
+  async ensure(proposed: StoredUserKey): Promise<StoredUserKey | 'destroyed'> {
+    await this.dataSource.query(
+      `INSERT INTO "metadata"."user_keys" ("user_id", "wrapped_key", "master_key_id") VALUES ($1, $2, $3)
+       ON CONFLICT ("user_id") DO NOTHING`,
+      [proposed.userId, proposed.wrappedKey, proposed.masterKeyId],
+    );
+    return (await this.find(proposed.userId)) ?? 'destroyed';
+  }
+
+  /** The user's key; undefined when the user has none (never had, or it was destroyed). */
+  async find(userId: string, manager?: EntityManager): Promise<StoredUserKey | undefined> {
+    const rows: UserKeyRow[] = await this.manager(manager).query(
+      `SELECT "user_id", "wrapped_key", "master_key_id" FROM "metadata"."user_keys"
+       WHERE "user_id" = $1 AND "wrapped_key" IS NOT NULL`,
+      [userId],
+    );
+    return rows[0] && storedKey(rows[0]);
+  }
+
+  /**
+   * Destroys the user's key for good, leaving a tombstone (also for a user who had none, so that
+   * none is made later). Whether there was a key to destroy.
+   */
+  async destroy(userId: string, manager: EntityManager): Promise<boolean> {
+    const destroyed = changedAny(
+      await manager.query(
+        `UPDATE "metadata"."user_keys"
+         SET "wrapped_key" = NULL, "master_key_id" = NULL, "destroyed_at" = now(), "updated_at" = now()
+         WHERE "user_id" = $1 AND "wrapped_key" IS NOT NULL`,
+        [userId],
+      ),
+    );
+    await manager.query(
+      `INSERT INTO "metadata"."user_keys" ("user_id", "destroyed_at") VALUES ($1, now()) ON CONFLICT ("user_id") DO NOTHING`,
+      [userId],
+    );
+    return destroyed;
+  }
+
+  /** Up to `limit` keys wrapped by another master key than `masterKeyId`, for a rotation. */
+  async wrappedByOtherThan(masterKeyId: string, limit: number): Promise<StoredUserKey[]> {
+    const rows: UserKeyRow[] = await this.dataSource.query(
+      `SELECT "user_id", "wrapped_key", "master_key_id" FROM "metadata"."user_keys"
+       WHERE "master_key_id" <> $1 ORDER BY "user_id" LIMIT $2`,
+      [masterKeyId, limit],
+    );
+    return rows.map(storedKey);
+  }
+
+  /** Replaces a key's wrapping, only if it is still the one read: a concurrent rotation or destruction wins. */
+  async rewrap(old: StoredUserKey, wrappedKey: Buffer, masterKeyId: string): Promise<boolean> {
+    return changedAny(
+      await this.dataSource.query(
+        `UPDATE "metadata"."user_keys" SET "wrapped_key" = $4, "master_key_id" = $5, "updated_at" = now()
+         WHERE "user_id" = $1 AND "master_key_id" = $2 AND "wrapped_key" = $3`,
+        [old.userId, old.masterKeyId, old.wrappedKey, wrappedKey, masterKeyId],
+      ),
+    );
+  }
+}
+
+function storedKey(row: UserKeyRow): StoredUserKey {
+  return { userId: row.user_id, wrappedKey: row.wrapped_key as Buffer, masterKeyId: row.master_key_id as string };
+}
