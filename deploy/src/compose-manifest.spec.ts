@@ -101,7 +101,11 @@ describe('docker-compose.yml', () => {
     const auth = services['auth'];
     const metadata = services['metadata'];
     expect(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8')).toContain('MASTER_KEY: ${MASTER_KEY:-}');
-    for (const service of [gateway, auth, metadata]) expect(service?.environment?.['MASTER_KEY']).toBe('');
+    for (const service of [gateway, auth, metadata]) {
+      expect(service?.environment?.['MASTER_KEY']).toBe('');
+      // Set only during a rotation (README, Runbook).
+      expect(service?.environment?.['MASTER_KEY_PREVIOUS']).toBe('');
+    }
     expect(gateway?.volumes).toEqual([
       `gateway-data:${gateway?.environment?.['DATA_DIR']}`,
       'pki:/pki:ro',

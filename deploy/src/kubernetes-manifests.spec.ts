@@ -129,6 +129,7 @@ function environmentOf(objects: K8sObject[], workload: Workload, container: Cont
     DATABASE_URL: 'postgres://cloudstore:secret@postgres:5432/cloudstore',
     REDIS_URL: 'redis://:secret@redis:6379/0',
     MASTER_KEY: Buffer.alloc(32, 7).toString('base64'),
+    MASTER_KEY_PREVIOUS: Buffer.alloc(32, 8).toString('base64'),
     SMTP_URL: 'smtps://mailer:secret@smtp.example.com:465',
   };
   const env: Record<string, string> = {};
