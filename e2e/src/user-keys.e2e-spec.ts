@@ -14,6 +14,7 @@ import {
   unwrapUserKey,
   wrapDataKey,
 } from '@cloudstore/master-key';
+import { waitFor } from '@cloudstore/testing';
 import { Client } from 'pg';
 import { bearer, RestClient } from './support/api-clients';
 import { signInAs, signUp, type TestUser } from './support/accounts';
@@ -23,6 +24,7 @@ import { SmtpSink } from './support/smtp-sink';
 
 const DIST = join(__dirname, '../../dist/apps');
 const ROTATE_CLIS = [join(DIST, 'metadata/src/user-keys/rotate-master-cli.js'), join(DIST, 'auth/src/secrets/reseal-cli.js')];
+const AUDIT_VERIFY_CLI = join(DIST, 'metadata/src/audit-verify.js');
 
 /**
  * Issue 15 part 3 through the real cluster: per-user keys, crypto-shredding of a user against the
@@ -181,7 +183,7 @@ describe('per-user keys and master-key rotation (real cluster)', () => {
 
     // 3. The rotation.
     const printed = await rotateMaster({ ...cluster.env, ...both });
-    expect(printed).toContain(`every user key is wrapped by master key ${masterKey(to).id}`);
+    expect(printed).toContain(`every user key and the audit chain keys are wrapped by master key ${masterKey(to).id}`);
     expect(printed).toMatch(/auth re-sealed \d+ signing keys and \d+ TOTP secrets/);
     expect(await sql(`SELECT user_id FROM metadata.user_keys WHERE master_key_id <> $1`, [masterKey(to).id])).toEqual([]);
     expect(await sql(`SELECT id FROM metadata.files WHERE wrapped_data_key IS NOT NULL AND NOT wrapped_by_user_key`)).toEqual([]);
@@ -193,5 +195,12 @@ describe('per-user keys and master-key rotation (real cluster)', () => {
     cluster = await cluster.restart({ MASTER_KEY: to.toString('base64'), MASTER_KEY_PREVIOUS: undefined });
     const again = await signInAs(rest, smtp, alice);
     for (const [id, data] of files) expect((await download(again, id)).body.equals(data)).toBe(true);
+    // The audit chain, sealed under one set of keys before, during and after the rotation, verifies with the new key alone.
+    await waitFor(
+      'every audit row sealed',
+      async () => (await sql(`SELECT id FROM metadata.audit_log WHERE chain_seq IS NULL`)).length === 0,
+    );
+    const verified = await promisify(execFile)(process.execPath, [AUDIT_VERIFY_CLI], { env: cluster.env });
+    expect(verified.stdout).toMatch(/^audit:verify: audit chain intact: \d+ rows checked/);
   });
 });

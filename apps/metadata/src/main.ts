@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { awaitConfigOrExit, loadConfigOrExit, metadataConfigSchema } from '@cloudstore/config';
 import { loadInternalTransport } from '@cloudstore/grpc';
-import { loadMasterKey } from '@cloudstore/master-key';
+import { loadMasterKeyring } from '@cloudstore/master-key';
 import { createLogger, exitOnShutdownSignal, runMain } from '@cloudstore/observability';
 import { startMetadataService } from './metadata.bootstrap';
 
@@ -12,7 +12,7 @@ runMain('metadata', async () => {
     'metadata',
     loadInternalTransport(config, (line) => logger.warn(line)),
   );
-  const masterKey = await awaitConfigOrExit('metadata', loadMasterKey(config, logger));
-  const service = await startMetadataService(config, logger, transport, masterKey);
+  const masterKeys = await awaitConfigOrExit('metadata', loadMasterKeyring(config, logger));
+  const service = await startMetadataService(config, logger, transport, masterKeys);
   exitOnShutdownSignal(logger, () => service.stop());
 });

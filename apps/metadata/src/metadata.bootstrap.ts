@@ -17,9 +17,11 @@ import {
   type RunningService,
   startGrpcService,
 } from '@cloudstore/grpc';
-import type { MasterKey } from '@cloudstore/master-key';
+import type { MasterKeyring } from '@cloudstore/master-key';
 import { HealthMonitor, type Logger, Metrics } from '@cloudstore/observability';
 import { createRedisClient } from '@cloudstore/redis';
+import { AuditChainKeys } from './audit/audit-chain-keys';
+import { AuditChainKeysRepository } from './audit/audit-chain-keys.repository';
 import { createMetadataDataSource, METADATA_SCHEMA } from './database/metadata-data-source';
 import { MetadataModule } from './metadata.module';
 
@@ -28,10 +30,11 @@ export async function startMetadataService(
   config: MetadataConfig,
   logger: Logger,
   transport: InternalTransport,
-  masterKey: MasterKey,
+  masterKeys: MasterKeyring,
 ): Promise<RunningService> {
   const metrics = new Metrics('metadata');
   const dataSource = await openServiceDatabase(config.DATABASE_URL, METADATA_SCHEMA, createMetadataDataSource, logger);
+  const auditChain = await new AuditChainKeys(masterKeys, new AuditChainKeysRepository(dataSource)).chain();
   const redis = createRedisClient(config, logger);
   const services = [NODE_REGISTRY_SERVICE, FILE_SERVICE, QUOTA_SERVICE, AUDIT_LOG_SERVICE];
   const health = new HealthMonitor(
@@ -49,7 +52,7 @@ export async function startMetadataService(
     new TokenRevocations(redis, config.REDIS_KEY_PREFIX),
   );
   return startGrpcService({
-    module: MetadataModule.register({ config, logger, metrics, dataSource, redis, transport, masterKey }),
+    module: MetadataModule.register({ config, logger, metrics, dataSource, redis, transport, auditChain }),
     services,
     port: config.METADATA_PORT,
     host: listenHostFor(config.METADATA_ADDRESS),

@@ -2,7 +2,6 @@ import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { MetadataConfig } from '@cloudstore/config';
 import type { InternalTransport } from '@cloudstore/grpc';
-import type { MasterKey } from '@cloudstore/master-key';
 import { type Logger, type Metrics, observabilityProviders } from '@cloudstore/observability';
 import type { DataSource } from 'typeorm';
 import { AuditChain } from './audit/audit-chain';
@@ -29,11 +28,11 @@ class MetadataCoreModule {
     metrics: Metrics,
     redis: Redis,
     transport: InternalTransport,
-    masterKey: MasterKey,
+    auditChain: AuditChain,
   ): DynamicModule {
     const providers = [
       { provide: METADATA_CONFIG, useValue: config },
-      { provide: AuditChain, useValue: new AuditChain(masterKey) },
+      { provide: AuditChain, useValue: auditChain },
       { provide: METADATA_REDIS, useValue: redis },
       { provide: METADATA_TRANSPORT, useValue: transport },
       { provide: StorageNodeClients, useFactory: () => new StorageNodeClients(transport) },
@@ -69,8 +68,8 @@ export class MetadataModule {
     redis: Redis;
     /** Mutual TLS to the storage nodes (repairs, drains, scrubs, probes). */
     transport: InternalTransport;
-    /** Keys the audit chain (MASTER_KEY, or DATA_DIR/master.key as the gateway's). */
-    masterKey: MasterKey;
+    /** The audit chain under its keys (AuditChainKeys). */
+    auditChain: AuditChain;
   }): DynamicModule {
     return {
       module: MetadataModule,
@@ -81,7 +80,7 @@ export class MetadataModule {
           options.metrics,
           options.redis,
           options.transport,
-          options.masterKey,
+          options.auditChain,
         ),
         TypeOrmModule.forRootAsync({
           useFactory: () => options.dataSource.options,

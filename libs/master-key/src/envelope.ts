@@ -4,6 +4,7 @@ import type { MasterKey } from './master-key';
 import { open, seal } from './sealing';
 
 const KEY_BYTES = 32;
+const AUDIT_CHAIN_KEYS_CONTEXT = 'audit chain keys';
 
 /** A key in the clear (kept in memory only) and wrapped (stored). */
 export interface WrappedKey {
@@ -31,6 +32,16 @@ export function wrapUserKey(master: MasterKey, userId: string, key: Buffer): Buf
 /** The user's key; UnknownMasterKeyError when no key of the ring wrapped it, SealBrokenError when altered. */
 export function unwrapUserKey(keyring: MasterKeyring, userId: string, wrapped: Uint8Array, masterKeyId: string): Buffer {
   return open(keyring.get(masterKeyId, `the key of user ${userId}`).key, wrapped, userKeyContext(userId));
+}
+
+/** The audit chain's keys, wrapped by the master key as a user's key is, so a rotation only re-wraps them. */
+export function wrapAuditChainKeys(master: MasterKey, keys: Buffer): Buffer {
+  return seal(master.key, keys, AUDIT_CHAIN_KEYS_CONTEXT);
+}
+
+/** The audit chain's keys; UnknownMasterKeyError when no key of the ring wrapped them, SealBrokenError when altered. */
+export function unwrapAuditChainKeys(keyring: MasterKeyring, wrapped: Uint8Array, masterKeyId: string): Buffer {
+  return open(keyring.get(masterKeyId, "the audit chain's key set").key, wrapped, AUDIT_CHAIN_KEYS_CONTEXT);
 }
 
 export function newDataKey(wrappingKey: Buffer, fileId: string): WrappedKey {

@@ -54,12 +54,16 @@ describe(KeyedHash.name, () => {
   const master = masterKey(randomBytes(32));
 
   it('depends on the master key, the purpose and every part, and parts cannot be shifted between each other', () => {
-    const sut = new KeyedHash(master, 'test');
+    const sut = KeyedHash.derived(master, 'test');
     const digest = sut.digest('session', '123456');
     expect(sut.digest('session', '123456').equals(digest)).toBe(true);
     expect(sut.digest('session1', '23456').equals(digest)).toBe(false);
-    expect(new KeyedHash(master, 'other').digest('session', '123456').equals(digest)).toBe(false);
-    expect(new KeyedHash(masterKey(randomBytes(32)), 'test').digest('session', '123456').equals(digest)).toBe(false);
+    expect(KeyedHash.derived(master, 'other').digest('session', '123456').equals(digest)).toBe(false);
+    expect(
+      KeyedHash.derived(masterKey(randomBytes(32)), 'test')
+        .digest('session', '123456')
+        .equals(digest),
+    ).toBe(false);
   });
 
   it('derives keys per purpose that are not the master key', () => {

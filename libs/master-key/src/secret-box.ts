@@ -27,12 +27,13 @@ export function deriveKey(master: MasterKey, purpose: string): Buffer {
   return Buffer.from(hkdfSync('sha256', master.key, Buffer.alloc(0), `cloudstore ${purpose}`, DERIVED_KEY_BYTES));
 }
 
-/** HMAC-SHA256 under a key derived from the master key for `purpose`: a keyed hash nobody can recompute without it. */
+/** HMAC-SHA256 under a secret key: a keyed hash nobody can recompute without it. */
 export class KeyedHash {
-  private readonly key: Buffer;
+  constructor(private readonly key: Buffer) {}
 
-  constructor(master: MasterKey, purpose: string) {
-    this.key = deriveKey(master, `keyed hash ${purpose}`);
+  /** Under a key derived from the master key for `purpose`. */
+  static derived(master: MasterKey, purpose: string): KeyedHash {
+    return new KeyedHash(deriveKey(master, `keyed hash ${purpose}`));
   }
 
   /** The MAC of the parts, each length-prefixed so that no two lists of parts collide. */

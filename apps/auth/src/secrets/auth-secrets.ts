@@ -16,7 +16,7 @@ export class AuthSecrets {
   constructor(masterKeys: MasterKeyring) {
     this.signingKeys = new SecretBox(masterKeys, 'token signing key');
     this.totpSecrets = new SecretBox(masterKeys, 'totp secret');
-    this.otpCodes = new KeyedHash(masterKeys.current, 'email otp');
-    this.auditNames = new KeyedHash(masterKeys.current, 'audit attempted username');
+    this.otpCodes = KeyedHash.derived(masterKeys.current, 'email otp');
+    this.auditNames = KeyedHash.derived(masterKeys.current, 'audit attempted username');
   }
 }

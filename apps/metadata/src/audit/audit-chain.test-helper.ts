@@ -1,11 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { masterKey } from '@cloudstore/master-key';
+import { MasterKeyring, masterKey } from '@cloudstore/master-key';
 import { createLogger } from '@cloudstore/observability';
 import { createTestDataSource, newOrigin, type TestDataSource } from '@cloudstore/testing';
 import type { DataSource } from 'typeorm';
 import { createMetadataDataSource, METADATA_SCHEMA } from '../database/metadata-data-source';
 import { AuditAppends } from './audit-appends';
-import { AuditChain } from './audit-chain';
+import type { AuditChain } from './audit-chain';
+import { AuditChainKeys } from './audit-chain-keys';
+import { AuditChainKeysRepository } from './audit-chain-keys.repository';
 import { AuditChainRepository } from './audit-chain.repository';
 import { fileAuditEvent } from './audit-entry';
 import { AuditLogRepository } from './audit-log.repository';
@@ -17,6 +19,7 @@ import { AuditVerifier } from './audit-verifier';
 export interface AuditTestbed {
   readonly db: TestDataSource;
   readonly dataSource: DataSource;
+  /** The master key, which wraps the chain's keys. */
   readonly key: Buffer;
   readonly chain: AuditChain;
   readonly auditLog: AuditLogRepository;
@@ -32,7 +35,7 @@ export interface AuditTestbed {
 export async function createAuditTestbed(retentionDays = 400): Promise<AuditTestbed> {
   const db = await createTestDataSource(createMetadataDataSource, METADATA_SCHEMA);
   const key = randomBytes(32);
-  const chain = new AuditChain(masterKey(key));
+  const chain = await new AuditChainKeys(new MasterKeyring(masterKey(key)), new AuditChainKeysRepository(db.dataSource)).chain();
   const logger = createLogger('audit-test', 'silent');
   const parts = (dataSource: DataSource) => {
     const repository = new AuditChainRepository();

@@ -1,5 +1,5 @@
-import { timingSafeEqual } from 'node:crypto';
-import { KeyedHash, type MasterKey } from '@cloudstore/master-key';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { deriveKey, KeyedHash, type MasterKey } from '@cloudstore/master-key';
 
 /**
  * An audit row as the chain reads it, every column in one canonical text form (timestamps as
@@ -68,9 +68,24 @@ function sameBytes(a: Buffer | null, b: Buffer | null): boolean {
   return a !== null && b !== null && a.length === b.length && timingSafeEqual(a, b);
 }
 
+/** The purposes of the chain's keys, in the order the stored keys hold them. */
+const KEY_PURPOSES = ['audit chain link', 'audit chain personal fields', 'audit chain checkpoint'] as const;
+const KEY_BYTES = 32;
+
+/** Fresh keys for a chain not begun. */
+export function newAuditChainKeys(): Buffer {
+  return randomBytes(KEY_PURPOSES.length * KEY_BYTES);
+}
+
+/** The keys a chain sealed before it had keys of its own was sealed with: each derived from the master key. */
+export function masterDerivedAuditChainKeys(master: MasterKey): Buffer {
+  return Buffer.concat(KEY_PURPOSES.map((purpose) => deriveKey(master, `keyed hash ${purpose}`)));
+}
+
 /**
- * The keys of the audit chain, each derived from the master key for its one purpose: row links,
- * the digest of a row's personal fields, and checkpoint signatures.
+ * The keys of the audit chain, one for each purpose: row links, the digest of a row's personal
+ * fields, and checkpoint signatures. They are the chain's own (AuditChainKeys), not the master
+ * key's, so a master-key rotation leaves every link verifying.
  *
  * A link is HMAC(key, prev mac ‖ the row with its chain_seq), covering the personal fields only
  * through their stored digest: a GDPR erasure replaces those fields and the link still verifies,
@@ -81,10 +96,11 @@ export class AuditChain {
   private readonly personal: KeyedHash;
   private readonly checkpoints: KeyedHash;
 
-  constructor(master: MasterKey) {
-    this.links = new KeyedHash(master, 'audit chain link');
-    this.personal = new KeyedHash(master, 'audit chain personal fields');
-    this.checkpoints = new KeyedHash(master, 'audit chain checkpoint');
+  constructor(keys: Buffer) {
+    if (keys.length !== KEY_PURPOSES.length * KEY_BYTES) throw new Error(`the audit chain keys are ${keys.length} bytes`);
+    [this.links, this.personal, this.checkpoints] = KEY_PURPOSES.map(
+      (_, i) => new KeyedHash(keys.subarray(i * KEY_BYTES, (i + 1) * KEY_BYTES)),
+    ) as [KeyedHash, KeyedHash, KeyedHash];
   }
 
   /** Keyed, so a digest left after an erasure cannot be matched against guessed names or addresses. */

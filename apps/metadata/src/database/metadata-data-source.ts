@@ -1,5 +1,6 @@
 import { createServiceDataSource } from '@cloudstore/database';
 import type { DataSource } from 'typeorm';
+import { AuditChainKeysEntity } from '../audit/audit-chain-keys.entity';
 import { AuditCheckpointEntity } from '../audit/audit-checkpoint.entity';
 import { AuditLogEntity } from '../audit/audit-log.entity';
 import { ChunkEntity } from '../files/chunk.entity';
@@ -18,6 +19,7 @@ export const METADATA_ENTITIES = [
   StorageNodeEntity,
   AuditLogEntity,
   AuditCheckpointEntity,
+  AuditChainKeysEntity,
   FileEntity,
   ChunkEntity,
   ChunkReplicaEntity,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { loadConfig, metadataConfigSchema } from '@cloudstore/config';
 import { NODE_REGISTRY_SERVICE, type nodeRegistryApi } from '@cloudstore/contracts';
 import { checkGrpcHealth, GrpcServiceClient, type InternalTransport, type RunningService } from '@cloudstore/grpc';
-import { masterKey } from '@cloudstore/master-key';
+import { MasterKeyring, masterKey } from '@cloudstore/master-key';
 import { createLogger } from '@cloudstore/observability';
 import { createTestDatabase, createTestPki, findFreePortRange, type TestDatabase, type TestPki } from '@cloudstore/testing';
 import { Client } from 'pg';
@@ -37,7 +37,7 @@ describe('node registry (metadata service over gRPC, real PostgreSQL)', () => {
       config,
       createLogger('metadata-test', 'silent'),
       await pki.transport('metadata'),
-      masterKey(randomBytes(32)),
+      new MasterKeyring(masterKey(randomBytes(32))),
     );
     client = new GrpcServiceClient(NODE_REGISTRY_SERVICE, address, gateway);
   });

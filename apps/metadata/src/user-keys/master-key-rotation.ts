@@ -1,4 +1,14 @@
-import { type MasterKeyring, newUserKey, unwrapDataKey, unwrapUserKey, wrapDataKey, wrapUserKey } from '@cloudstore/master-key';
+import {
+  type MasterKeyring,
+  newUserKey,
+  unwrapAuditChainKeys,
+  unwrapDataKey,
+  unwrapUserKey,
+  wrapAuditChainKeys,
+  wrapDataKey,
+  wrapUserKey,
+} from '@cloudstore/master-key';
+import type { AuditChainKeysRepository } from '../audit/audit-chain-keys.repository';
 import type { FilesRepository, MasterWrappedDataKey } from '../files/files.repository';
 import type { StoredUserKey, UserKeysRepository } from './user-keys.repository';
 
@@ -10,6 +20,8 @@ export interface MasterKeyRotationResult {
   readonly dataKeysMoved: number;
   /** Users' keys re-wrapped from another master key to the current one. */
   readonly userKeysRewrapped: number;
+  /** Whether the audit chain's keys were re-wrapped from another master key to the current one. */
+  readonly auditChainKeysRewrapped: boolean;
 }
 
 /**
@@ -17,7 +29,8 @@ export interface MasterKeyRotationResult {
  * master key. First the data keys of files stored before user keys (which the master key wraps
  * directly) move under their owner's key, made then if the owner has none: that is the upgrade's
  * migration, and what makes those files shreddable; the gateways read both forms meanwhile. Then
- * every user's key wrapped by another master key is re-wrapped by the current one. Chunks and
+ * every user's key wrapped by another master key is re-wrapped by the current one, and so are the
+ * audit chain's keys (the chain's links do not change). Chunks and
  * the data keys under user keys are not touched. Idempotent and resumable (what is done is no
  * longer found), and safe beside uploads and a concurrent run: every change is conditional on the
  * value it replaces. A key no key of the ring opens stops it with UnknownMasterKeyError.
@@ -27,10 +40,15 @@ export class MasterKeyRotation {
     private readonly keyring: MasterKeyring,
     private readonly userKeys: UserKeysRepository,
     private readonly files: FilesRepository,
+    private readonly auditChainKeys: AuditChainKeysRepository,
   ) {}
 
   async run(): Promise<MasterKeyRotationResult> {
-    return { dataKeysMoved: await this.moveDataKeysUnderUserKeys(), userKeysRewrapped: await this.rewrapUserKeys() };
+    return {
+      dataKeysMoved: await this.moveDataKeysUnderUserKeys(),
+      userKeysRewrapped: await this.rewrapUserKeys(),
+      auditChainKeysRewrapped: await this.rewrapAuditChainKeys(),
+    };
   }
 
   private async moveDataKeysUnderUserKeys(): Promise<number> {
@@ -66,6 +84,15 @@ export class MasterKeyRotation {
       }
     }
     return rewrapped;
+  }
+
+  /** Chains with no keys yet get theirs wrapped by the current master key when first needed. */
+  private async rewrapAuditChainKeys(): Promise<boolean> {
+    const current = this.keyring.current;
+    const stored = await this.auditChainKeys.find();
+    if (!stored || stored.masterKeyId === current.id) return false;
+    const keys = unwrapAuditChainKeys(this.keyring, stored.wrappedKeys, stored.masterKeyId);
+    return this.auditChainKeys.rewrap(stored, wrapAuditChainKeys(current, keys), current.id);
   }
 
   /** The owner's key in the clear, made (wrapped by the current master key) if the owner has none; none once destroyed. */

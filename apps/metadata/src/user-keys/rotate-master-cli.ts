@@ -4,15 +4,15 @@ import { openServiceDatabase } from '@cloudstore/database';
 import { loadMasterKeyring } from '@cloudstore/master-key';
 import { createLogger, runMain } from '@cloudstore/observability';
 import { createMetadataDataSource, METADATA_SCHEMA } from '../database/metadata-data-source';
+import { AuditChainKeysRepository } from '../audit/audit-chain-keys.repository';
 import { FilesRepository } from '../files/files.repository';
 import { MasterKeyRotation } from './master-key-rotation';
 import { UserKeysRepository } from './user-keys.repository';
 
 /**
  * The metadata part of `npm run keys:rotate-master` (see MasterKeyRotation): with MASTER_KEY the
- * new key and MASTER_KEY_PREVIOUS the old one, re-wraps every user's key under the new key (and
- * moves data keys from before user keys under their owner's key). The one process of this
- * service that holds the master key; the service itself never does.
+ * new key and MASTER_KEY_PREVIOUS the old one, re-wraps every user's key and the audit chain's
+ * keys under the new key (and moves data keys from before user keys under their owner's key).
  */
 runMain('keys:rotate-master', async () => {
   const config = loadConfigOrExit('keys:rotate-master', metadataConfigSchema);
@@ -24,9 +24,10 @@ runMain('keys:rotate-master', async () => {
       masterKeys,
       new UserKeysRepository(dataSource),
       new FilesRepository(dataSource),
+      new AuditChainKeysRepository(dataSource),
     ).run();
     process.stdout.write(
-      `cloudstore: ${result.userKeysRewrapped} user keys re-wrapped and ${result.dataKeysMoved} data keys moved under their owner's key; every user key is wrapped by master key ${masterKeys.current.id}\n`,
+      `cloudstore: ${result.userKeysRewrapped} user keys re-wrapped${result.auditChainKeysRewrapped ? ', the audit chain keys re-wrapped' : ''} and ${result.dataKeysMoved} data keys moved under their owner's key; every user key and the audit chain keys are wrapped by master key ${masterKeys.current.id}\n`,
     );
   } finally {
     await dataSource.destroy();

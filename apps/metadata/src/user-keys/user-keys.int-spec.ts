@@ -16,6 +16,7 @@ import { createTestDataSource, newChunk, type TestDataSource } from '@cloudstore
 import type { DataSource } from 'typeorm';
 import { createMetadataDataSource, METADATA_SCHEMA } from '../database/metadata-data-source';
 import { FileEntity } from '../files/file.entity';
+import { AuditChainKeysRepository } from '../audit/audit-chain-keys.repository';
 import { FilesRepository } from '../files/files.repository';
 import { MasterKeyRotation } from './master-key-rotation';
 import { UserKeysRepository } from './user-keys.repository';
@@ -176,6 +177,7 @@ describe(MasterKeyRotation.name, () => {
   let dataSource: DataSource;
   let files: FilesRepository;
   let userKeys: UserKeysRepository;
+  let auditChainKeys: AuditChainKeysRepository;
   const masterA = masterKey(randomBytes(32));
   const masterB = masterKey(randomBytes(32));
 
@@ -184,6 +186,7 @@ describe(MasterKeyRotation.name, () => {
     dataSource = db.dataSource;
     files = new FilesRepository(dataSource);
     userKeys = new UserKeysRepository(dataSource);
+    auditChainKeys = new AuditChainKeysRepository(dataSource);
   });
 
   afterAll(async () => {
@@ -203,10 +206,10 @@ describe(MasterKeyRotation.name, () => {
       userKey: unwrapUserKey(new MasterKeyring(masterA), ownerId, stored.wrappedKey, stored.masterKeyId),
     });
     const legacy = await storeFile(dataSource, randomUUID(), { master: masterA });
-    const sut = new MasterKeyRotation(new MasterKeyring(masterB, masterA), userKeys, files);
+    const sut = new MasterKeyRotation(new MasterKeyring(masterB, masterA), userKeys, files, auditChainKeys);
 
-    expect(await sut.run()).toEqual({ dataKeysMoved: 1, userKeysRewrapped: 1 });
-    expect(await sut.run()).toEqual({ dataKeysMoved: 0, userKeysRewrapped: 0 });
+    expect(await sut.run()).toEqual({ dataKeysMoved: 1, userKeysRewrapped: 1, auditChainKeysRewrapped: false });
+    expect(await sut.run()).toEqual({ dataKeysMoved: 0, userKeysRewrapped: 0, auditChainKeysRewrapped: false });
 
     const onlyB = new MasterKeyring(masterB);
     for (const { file, chunk, plain } of [current, legacy]) {
@@ -222,7 +225,7 @@ describe(MasterKeyRotation.name, () => {
     const stranger = masterKey(randomBytes(32));
     const userId = randomUUID();
     await userKeys.ensure({ userId, wrappedKey: newUserKey(stranger, userId).wrapped, masterKeyId: stranger.id });
-    const sut = new MasterKeyRotation(new MasterKeyring(masterB, masterA), userKeys, files);
+    const sut = new MasterKeyRotation(new MasterKeyring(masterB, masterA), userKeys, files, auditChainKeys);
     await expect(sut.run()).rejects.toThrow(
       new UnknownMasterKeyError(
         `the key of user ${userId} was wrapped under master key ${stranger.id}, this service has ${masterB.id} and ${masterA.id}`,

@@ -16,7 +16,7 @@ interface UserKeyRow {
 }
 
 /** Whether an UPDATE changed a row: TypeORM answers an UPDATE on PostgreSQL with [rows, affected]. */
-function changedAny(result: unknown): boolean {
+export function changedAny(result: unknown): boolean {
   return Array.isArray(result) && Number(result[1]) > 0;
 }
 

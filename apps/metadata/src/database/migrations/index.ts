@@ -10,6 +10,7 @@ import { AddNodeDiskId1796171367929 } from './1796171367929-AddNodeDiskId';
 import { PerOwnerFileIds1796192774215 } from './1796192774215-PerOwnerFileIds';
 import { AddAuditChain1796232999721 } from './1796232999721-AddAuditChain';
 import { AddUserKeys1796233514291 } from './1796233514291-AddUserKeys';
+import { AddAuditChainKeys1796236227213 } from './1796236227213-AddAuditChainKeys';
 
 /** In the order they run; `npm run migration:generate` keeps this list. */
 export const METADATA_MIGRATIONS = [
@@ -25,4 +26,5 @@ export const METADATA_MIGRATIONS = [
   PerOwnerFileIds1796192774215,
   AddAuditChain1796232999721,
   AddUserKeys1796233514291,
+  AddAuditChainKeys1796236227213,
 ];
