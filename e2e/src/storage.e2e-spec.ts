@@ -152,12 +152,21 @@ describe('storage data path: gateway → metadata → 3 storage nodes, REST and 
       const onDisk = (await chunkFilesOnDisk(env.cluster.dataDir)).filter((path) => chunks.rows.some((c) => path.endsWith(c.id)));
       expect(onDisk).toHaveLength(9);
       for (const path of onDisk) expect((await readFile(path)).includes('the quick brown fox')).toBe(false);
-      const file = await env.pg.query<{ wrapped_data_key: Buffer; master_key_id: string; chunk_size: string }>(
-        'SELECT wrapped_data_key, master_key_id, chunk_size FROM metadata.files WHERE id = $1',
-        [fileId],
-      );
+      // The data key is wrapped by the owner's key, and only that key by the master key.
+      const file = await env.pg.query<{
+        wrapped_data_key: Buffer;
+        wrapped_by_user_key: boolean;
+        owner_id: string;
+        chunk_size: string;
+      }>('SELECT wrapped_data_key, wrapped_by_user_key, owner_id, chunk_size FROM metadata.files WHERE id = $1', [fileId]);
       expect(file.rows[0]?.wrapped_data_key).toHaveLength(32 + 28);
-      expect(file.rows[0]?.master_key_id).toMatch(/^[0-9a-f]{16}$/);
+      expect(file.rows[0]?.wrapped_by_user_key).toBe(true);
+      const userKey = await env.pg.query<{ wrapped_key: Buffer; master_key_id: string }>(
+        'SELECT wrapped_key, master_key_id FROM metadata.user_keys WHERE user_id = $1',
+        [file.rows[0]?.owner_id],
+      );
+      expect(userKey.rows[0]?.wrapped_key).toHaveLength(32 + 28);
+      expect(userKey.rows[0]?.master_key_id).toMatch(/^[0-9a-f]{16}$/);
       expect(Number(file.rows[0]?.chunk_size)).toBe(CHUNK);
       expect((await stat(join(env.cluster.dataDir, 'master.key'))).mode & 0o777).toBe(0o600);
       const range = await content(user, fileId, { range: `bytes=${CHUNK - 5}-${CHUNK + 4}` });
