@@ -64,6 +64,12 @@ export interface UploadParams {
   readonly contentType: string;
   readonly fileId: string;
   readonly origin: commonApi.RequestOrigin;
+  /**
+   * True once the client is known to have gone. A gRPC cancel can arrive after the stream's end
+   * (grpc-js half-closes, then resets), later than any short wait for it under load: asked again
+   * right before the commit, after the last chunk's writes, so a cancelled upload is never kept.
+   */
+  readonly clientGone?: () => boolean;
 }
 
 /** The client went away before the upload ended. */
@@ -220,6 +226,7 @@ export class UploadService {
       if (filling) await submit(filling);
       await Promise.all(writing);
       if (writeError) throw writeError;
+      if (params.clientGone?.()) throw new ClientGoneError();
       const { userKey } = await open();
       if (!userKey) throw new Error('the metadata service gave no user key for the upload');
       const file = await this.clients.files.call(

@@ -100,6 +100,7 @@ export class CloudStorageGrpcController implements Omit<publicApi.CloudStorageSe
         contentType: 'application/octet-stream',
         fileId: stream.first.fileId,
         origin: this.callers.origin(call, call.metadata),
+        clientGone: () => call.cancelled,
       });
       return {
         success: true,
