@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { AuditStatus } from '@cloudstore/jobs';
 import type { DataSource } from 'typeorm';
 import type { ListPosition } from '../files/list-cursor';
+import type { AuditLogEntity } from './audit-log.entity';
 
 /** Which events a page of the audit log holds; every field left out matches all. */
 export interface AuditEventFilter {
@@ -16,22 +17,9 @@ export interface AuditEventFilter {
 }
 
 /** An event as the audit log holds it, with its place in the newest-first order. */
-export interface StoredAuditEvent {
-  readonly eventId: string;
-  readonly occurredAt: Date;
-  readonly operation: string;
-  readonly status: AuditStatus;
-  readonly errorCode: string | null;
-  readonly userId: string | null;
-  readonly username: string | null;
-  readonly clientAddress: string | null;
-  readonly userAgent: string | null;
-  readonly fileId: string | null;
-  readonly filename: string | null;
-  readonly sizeBytes: number | null;
-  readonly details: Record<string, string | number | boolean>;
+export type StoredAuditEvent = Omit<AuditLogEntity, 'id'> & {
   readonly position: ListPosition;
-}
+};
 
 interface AuditEventRow {
   row_id: string;
