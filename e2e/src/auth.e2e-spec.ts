@@ -582,8 +582,8 @@ describe('auth through the gateway (REST and gRPC), real auth service, PostgreSQ
         'every kind of auth event of the user in the audit log',
         async () => {
           const found = await sql<{ operation: string; status: string; client_address: string | null }>(
-            // An admin's change is the admin's event, naming its target.
-            `SELECT operation, status, client_address FROM metadata.audit_log WHERE user_id = $1::uuid OR details->>'targetUserId' = $1::text`,
+            // An admin's change is the admin's event, naming its subject.
+            `SELECT operation, status, client_address FROM metadata.audit_log WHERE user_id = $1::uuid OR subject_user_id = $1::uuid`,
             [who.userId],
           );
           const kinds = new Set(found.map((r) => `${r.operation}/${r.status}`));

@@ -245,13 +245,23 @@ describe('authorisation inside the cluster: by certificate identity and by verif
     expect(quota.status).toBe(200);
     const drain = await env.rest.post(`/v1/admin/nodes/${DRAINED_NODE}/drain`, {}, env.admin.token);
     expect(drain.status).toBe(202);
-    const rows = await sql<{ operation: string; user_id: string; details: Record<string, unknown> }>(
-      `SELECT operation, user_id, details FROM metadata.audit_log WHERE operation IN ('admin.quota_update', 'admin.node_drain')
-       ORDER BY id`,
+    const rows = await sql<{
+      operation: string;
+      user_id: string;
+      subject_user_id: string | null;
+      details: Record<string, unknown>;
+    }>(
+      `SELECT operation, user_id, subject_user_id, details FROM metadata.audit_log
+       WHERE operation IN ('admin.quota_update', 'admin.node_drain') ORDER BY id`,
     );
     expect(rows).toEqual([
-      { operation: 'admin.quota_update', user_id: env.admin.userId, details: { targetUserId: alice.userId, quotaBytes: 4096 } },
-      { operation: 'admin.node_drain', user_id: env.admin.userId, details: { nodeId: DRAINED_NODE } },
+      {
+        operation: 'admin.quota_update',
+        user_id: env.admin.userId,
+        subject_user_id: alice.userId,
+        details: { quotaBytes: 4096 },
+      },
+      { operation: 'admin.node_drain', user_id: env.admin.userId, subject_user_id: null, details: { nodeId: DRAINED_NODE } },
     ]);
   });
 });

@@ -3,13 +3,15 @@ import { Controller } from '@nestjs/common';
 import { authApi, type commonApi } from '@cloudstore/contracts';
 import { toUnixSeconds } from '@cloudstore/database';
 import { AllowedCallers, ForUser, verifiedUser } from '@cloudstore/grpc';
+import { AccountErasureService } from './account-erasure/account-erasure.service';
 import type { Origin } from './audit/audit-trail.service';
 import { LoginService } from './login/login.service';
 import { PasswordsService } from './passwords/passwords.service';
-import { SessionsService } from './sessions/sessions.service';
+import { SessionsService, type SessionView } from './sessions/sessions.service';
 import { SigningKeysService } from './tokens/signing-keys.service';
 import { type TokenPair, TokenIssuer } from './tokens/token-issuer.service';
 import { TotpService } from './totp/totp.service';
+import { userResponse } from './users/user-response';
 import { UsersService } from './users/users.service';
 
 export function originOf(origin: commonApi.RequestOrigin | undefined): Origin {
@@ -34,6 +36,18 @@ function tokenPairResponse(pair: TokenPair): authApi.TokenPair {
  * the gateway calls it; a call for a signed-in user acts for the user of the access token it
  * carries (the request's `caller` field is not read).
  */
+function sessionResponse(s: SessionView): authApi.Session {
+  return {
+    sessionId: s.id,
+    device: s.device,
+    address: s.clientAddress,
+    createdAt: toUnixSeconds(s.createdAt),
+    lastUsedAt: toUnixSeconds(s.lastUsedAt),
+    expiresAt: toUnixSeconds(s.expiresAt),
+    current: s.current,
+  };
+}
+
 @Controller()
 @authApi.AuthServiceControllerMethods()
 export class AuthController implements authApi.AuthServiceController {
@@ -45,6 +59,7 @@ export class AuthController implements authApi.AuthServiceController {
     private readonly signingKeys: SigningKeysService,
     private readonly passwords: PasswordsService,
     private readonly sessions: SessionsService,
+    private readonly erasure: AccountErasureService,
   ) {}
 
   @AllowedCallers('gateway')
@@ -116,18 +131,7 @@ export class AuthController implements authApi.AuthServiceController {
   @AllowedCallers('gateway')
   @ForUser()
   async listSessions(_request: authApi.ListSessionsRequest, metadata?: Metadata): Promise<authApi.ListSessionsResponse> {
-    const sessions = await this.sessions.list(verifiedUser(metadata));
-    return {
-      sessions: sessions.map((s) => ({
-        sessionId: s.id,
-        device: s.device,
-        address: s.clientAddress,
-        createdAt: toUnixSeconds(s.createdAt),
-        lastUsedAt: toUnixSeconds(s.lastUsedAt),
-        expiresAt: toUnixSeconds(s.expiresAt),
-        current: s.current,
-      })),
-    };
+    return { sessions: (await this.sessions.list(verifiedUser(metadata))).map(sessionResponse) };
   }
 
   @AllowedCallers('gateway')
@@ -142,6 +146,33 @@ export class AuthController implements authApi.AuthServiceController {
   async logoutAll(request: authApi.LogoutAllRequest, metadata?: Metadata): Promise<authApi.LogoutAllResponse> {
     await this.sessions.logoutAll(verifiedUser(metadata), originOf(request.origin));
     return {};
+  }
+
+  @AllowedCallers('gateway')
+  @ForUser()
+  async exportAccount(request: authApi.ExportAccountRequest, metadata?: Metadata): Promise<authApi.AccountExport> {
+    const caller = verifiedUser(metadata);
+    const [user, sessions] = await Promise.all([
+      this.users.exportOwn(caller, originOf(request.origin)),
+      this.sessions.list(caller),
+    ]);
+    return { user: userResponse(user), sessions: sessions.map(sessionResponse) };
+  }
+
+  @AllowedCallers('gateway')
+  @ForUser()
+  async confirmAccountErasure(
+    request: authApi.ConfirmAccountErasureRequest,
+    metadata?: Metadata,
+  ): Promise<authApi.ConfirmAccountErasureResponse> {
+    await this.erasure.confirm(verifiedUser(metadata), request.password, originOf(request.origin));
+    return {};
+  }
+
+  @AllowedCallers('gateway')
+  @ForUser()
+  async deleteAccount(_request: authApi.DeleteAccountRequest, metadata?: Metadata): Promise<authApi.DeleteAccountResponse> {
+    return { sessionsEnded: await this.erasure.deleteOwn(verifiedUser(metadata)) };
   }
 
   /** The gateway and metadata verify users' tokens with these. */

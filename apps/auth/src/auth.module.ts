@@ -10,6 +10,7 @@ import type { DataSource } from 'typeorm';
 import { AuditTrail } from './audit/audit-trail.service';
 import { AuthController } from './auth.controller';
 import { AUDIT_QUEUE, AUTH_CONFIG, REDIS } from './auth.tokens';
+import { AccountErasureService } from './account-erasure/account-erasure.service';
 import { LoginService } from './login/login.service';
 import { LoginSessionsStore } from './login/login-sessions.store';
 import { OtpMailer } from './login/otp-mailer';
@@ -75,6 +76,7 @@ export class AuthModule {
       ],
       controllers: [AuthController, UserAdminController],
       providers: [
+        AccountErasureService,
         AuditTrail,
         AuthRetentionProcessor,
         AuthRetentionRepository,

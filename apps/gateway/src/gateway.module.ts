@@ -4,6 +4,9 @@ import { type Logger, type Metrics, observabilityProviders } from '@cloudstore/o
 import type { Redis } from 'ioredis';
 import { AccessTokenVerifier, TokenRevocations } from '@cloudstore/access-tokens';
 import { BufferPool, ReplicaReader } from '@cloudstore/chunk-transfer';
+import { AccountController } from './account/account.controller';
+import { AccountErasureService } from './account/account-erasure.service';
+import { UserExportService } from './account/user-export.service';
 import { AdminGrpcController } from './admin/admin.grpc-controller';
 import { AdminUsersController } from './admin/admin-users.controller';
 import { AdminUsersService } from './admin/admin-users.service';
@@ -66,6 +69,7 @@ export class GatewayModule implements NestModule {
       imports: [GatewayCoreModule.register(options)],
       controllers: [
         HealthController,
+        AccountController,
         AuthController,
         CloudStorageGrpcController,
         AdminUsersController,
@@ -77,6 +81,8 @@ export class GatewayModule implements NestModule {
       ],
       providers: [
         ReadinessService,
+        AccountErasureService,
+        UserExportService,
         AccountsService,
         AdminUsersService,
         AuditService,
@@ -115,6 +121,6 @@ export class GatewayModule implements NestModule {
 
   configure(consumer: MiddlewareConsumer): void {
     consumer.apply(RequestContextMiddleware).forRoutes('*');
-    consumer.apply(JsonBodyMiddleware).forRoutes('v1/auth/*path', 'v1/admin/*path');
+    consumer.apply(JsonBodyMiddleware).forRoutes('v1/auth/*path', 'v1/admin/*path', 'v1/me');
   }
 }

@@ -18,6 +18,8 @@ export interface AuditEvent {
   readonly username?: string;
   readonly clientAddress?: string;
   readonly userAgent?: string;
+  /** The account an admin's act was about. */
+  readonly subjectUserId?: string;
   readonly fileId?: string;
   readonly filename?: string;
   readonly sizeBytes?: number;

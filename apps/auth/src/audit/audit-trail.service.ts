@@ -24,6 +24,8 @@ export interface AuditEntry {
   readonly errorCode?: string;
   readonly userId?: string;
   readonly username?: string;
+  /** The account an admin's act was about. */
+  readonly subjectUserId?: string;
   readonly origin?: Origin;
   readonly details?: Record<string, string | number | boolean>;
 }
@@ -58,6 +60,7 @@ export class AuditTrail implements OnApplicationShutdown {
       ...(entry.errorCode ? { errorCode: entry.errorCode } : {}),
       ...(entry.userId ? { userId: entry.userId } : {}),
       ...(entry.username ? { username: entry.username } : {}),
+      ...(entry.subjectUserId ? { subjectUserId: entry.subjectUserId } : {}),
       ...(entry.origin?.clientAddress ? { clientAddress: entry.origin.clientAddress } : {}),
       ...(entry.origin?.userAgent ? { userAgent: entry.origin.userAgent.slice(0, 512) } : {}),
       ...(entry.details ? { details: entry.details } : {}),

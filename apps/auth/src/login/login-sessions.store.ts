@@ -51,6 +51,12 @@ local deleted = redis.call('DEL', KEYS[1])
 if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 return deleted`;
 
+/** KEYS: account pointer. ARGV: session key prefix. Deletes the account's session and the pointer. */
+const END_FOR_ACCOUNT = `
+local handle = redis.call('GET', KEYS[1])
+if handle then redis.call('DEL', ARGV[1] .. handle) end
+return redis.call('DEL', KEYS[1])`;
+
 /**
  * What names a session in Redis: SHA-256 of its id, so that key names (and the account's pointer)
  * do not give the id itself, which is what a client presents.
@@ -140,5 +146,10 @@ export class LoginSessionsStore {
     const handle = sessionHandle(session.sessionId);
     const deleted = await this.redis.eval(CONSUME, 2, this.sessionPrefix + handle, this.accountKey(session.userId), handle);
     return deleted === 1;
+  }
+
+  /** Ends the account's login under way, if any (its account is being erased). */
+  async endForAccount(userId: string): Promise<void> {
+    await this.redis.eval(END_FOR_ACCOUNT, 1, this.accountKey(userId), this.sessionPrefix);
   }
 }

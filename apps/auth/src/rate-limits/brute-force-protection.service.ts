@@ -150,6 +150,19 @@ export class BruteForceProtection {
   }
 
   /**
+   * Forgets what is kept per account (counters, the addresses it signed in from), for an erasure.
+   * Counters of the account with one address expire within LOGIN_WINDOW_SECONDS and name no one once it is gone.
+   */
+  async forgetAccount(userId: string): Promise<void> {
+    await Promise.all([
+      this.redis.del(this.knownAddressesKey(userId)),
+      ...[this.accountMails, this.accountResetMails, this.accountCodeAttempts, this.accountSecondFactorGuesses].map((limiter) =>
+        limiter.delete(userId),
+      ),
+    ]);
+  }
+
+  /**
    * Charges one second-factor guess to the account before it is compared: `cap-reached` for the
    * guess that went past OTP_MAX_ATTEMPTS_PER_ACCOUNT (the owner is told once), `capped` after it.
    */

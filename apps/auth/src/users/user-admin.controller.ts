@@ -3,23 +3,11 @@ import { Controller } from '@nestjs/common';
 import { authApi } from '@cloudstore/contracts';
 import { toUnixSeconds } from '@cloudstore/database';
 import { AllowedCallers, ForUser, verifiedUser } from '@cloudstore/grpc';
+import { AccountErasureService } from '../account-erasure/account-erasure.service';
 import { originOf } from '../auth.controller';
 import { SigningKeysService } from '../tokens/signing-keys.service';
-import type { UserEntity } from './user.entity';
+import { userResponse } from './user-response';
 import { UsersService } from './users.service';
-
-export function userResponse(user: UserEntity): authApi.User {
-  return {
-    userId: user.id,
-    username: user.username,
-    email: user.email,
-    role: user.role,
-    active: user.active,
-    totpEnabled: user.totpEnabledAt !== null,
-    createdAt: toUnixSeconds(user.createdAt),
-    updatedAt: toUnixSeconds(user.updatedAt),
-  };
-}
 
 /**
  * The admin's view of accounts, for the gateway only: the admin is the user of the access token
@@ -31,6 +19,7 @@ export class UserAdminController implements authApi.UserAdminServiceController {
   constructor(
     private readonly users: UsersService,
     private readonly signingKeys: SigningKeysService,
+    private readonly erasure: AccountErasureService,
   ) {}
 
   @AllowedCallers('gateway')
@@ -54,6 +43,12 @@ export class UserAdminController implements authApi.UserAdminServiceController {
       ...(request.active !== undefined ? { active: request.active } : {}),
     };
     return userResponse(await this.users.update(verifiedUser(metadata).userId, request.userId, patch, originOf(request.origin)));
+  }
+
+  @AllowedCallers('gateway')
+  @ForUser({ role: 'admin' })
+  async deleteUser(request: authApi.DeleteUserRequest, metadata?: Metadata): Promise<authApi.DeleteAccountResponse> {
+    return { sessionsEnded: await this.erasure.deleteByAdmin(verifiedUser(metadata).userId, request.userId) };
   }
 
   @AllowedCallers('gateway')

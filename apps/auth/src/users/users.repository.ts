@@ -85,6 +85,11 @@ export class UsersRepository {
     return this.findById(id);
   }
 
+  /** Deletes the account; its refresh tokens, sign-ins, recovery codes and reset links go with it (ON DELETE CASCADE). */
+  async delete(id: string): Promise<boolean> {
+    return ((await this.users.delete({ id })).affected ?? 0) > 0;
+  }
+
   async setPasswordHash(id: string, passwordHash: string, manager?: EntityManager): Promise<void> {
     await (manager?.getRepository(UserEntity) ?? this.users).update({ id }, { passwordHash });
   }

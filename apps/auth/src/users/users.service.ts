@@ -1,6 +1,14 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import type { AuthConfig } from '@cloudstore/config';
-import { DomainError, InvalidArgumentError, NotFoundError, pageOf, PermissionDeniedError } from '@cloudstore/contracts';
+import type { Caller } from '@cloudstore/access-tokens';
+import {
+  DomainError,
+  InvalidArgumentError,
+  NotFoundError,
+  pageOf,
+  PermissionDeniedError,
+  TokenRevokedError,
+} from '@cloudstore/contracts';
 import { LOGGER, type Logger } from '@cloudstore/observability';
 import { AuditTrail, type Origin } from '../audit/audit-trail.service';
 import { AUTH_CONFIG } from '../auth.tokens';
@@ -75,6 +83,14 @@ export class UsersService implements OnApplicationBootstrap {
     return this.requireUser(userId);
   }
 
+  /** The caller's own account, for a GDPR export, which is audited. */
+  async exportOwn(caller: Caller, origin: Origin): Promise<UserEntity> {
+    const user = await this.users.findById(caller.userId);
+    if (!user?.active) throw new TokenRevokedError('The account is deactivated');
+    await this.audit.success('account.export', user, origin);
+    return user;
+  }
+
   /** Role and active flag; either change revokes the user's tokens so the change takes effect at once. */
   async update(
     callerId: string,
@@ -99,9 +115,9 @@ export class UsersService implements OnApplicationBootstrap {
         status: 'success',
         userId: admin.id,
         username: admin.username,
+        subjectUserId: userId,
         origin,
         details: {
-          targetUserId: userId,
           ...(changes.role ? { role: changes.role } : {}),
           ...(changes.active !== undefined ? { active: changes.active } : {}),
         },

@@ -1,9 +1,11 @@
-import { Body, Controller, Get, Param, Patch, Query, Req, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Query, Req, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Caller } from '@cloudstore/access-tokens';
 import type { Request } from 'express';
 import { AuthenticatedGuard, CurrentCaller, Roles } from '../auth/authenticated.guard';
 import { RequestOrigins } from '../auth/request-origins';
+import { ErasureResultDto } from '../account/account.dto';
+import { AccountErasureService } from '../account/account-erasure.service';
 import { ListUsersQuery, UpdateUserBody } from './admin.dto';
 import { AdminUsersService, type UserView } from './admin-users.service';
 
@@ -15,6 +17,7 @@ import { AdminUsersService, type UserView } from './admin-users.service';
 export class AdminUsersController {
   constructor(
     private readonly users: AdminUsersService,
+    private readonly erasure: AccountErasureService,
     private readonly origins: RequestOrigins,
   ) {}
 
@@ -32,5 +35,13 @@ export class AdminUsersController {
   ): Promise<UserView> {
     const patch = { role: body.role, active: body.active, quotaBytes: body.quota_bytes };
     return this.users.update(caller, id, patch, this.origins.http(req));
+  }
+
+  /** GDPR erasure of another user's account, as DELETE /v1/me does; audited as the admin's act. */
+  @Delete(':id')
+  @HttpCode(200)
+  @ApiOkResponse({ type: ErasureResultDto })
+  async erase(@CurrentCaller() caller: Caller, @Param('id') id: string, @Req() req: Request): Promise<ErasureResultDto> {
+    return { success: true, ...(await this.erasure.eraseByAdmin(caller, id, this.origins.http(req))) };
   }
 }

@@ -2,6 +2,7 @@ import type { Metadata, ServerUnaryCall } from '@grpc/grpc-js';
 import { Controller } from '@nestjs/common';
 import { publicApi } from '@cloudstore/contracts';
 import { AuditService, grpcAuditRequest } from '../audit/audit.service';
+import { AccountErasureService, erasureResponse } from '../account/account-erasure.service';
 import { GrpcCallers } from '../public-grpc/grpc-callers';
 import { AdminUsersService, type UserView } from './admin-users.service';
 import { ClusterAdminService, type ClusterNodeView } from './cluster-admin.service';
@@ -42,6 +43,7 @@ export class AdminGrpcController implements publicApi.AdminServiceController {
     private readonly cluster: ClusterAdminService,
     private readonly signingKeys: SigningKeysAdminService,
     private readonly audit: AuditService,
+    private readonly erasure: AccountErasureService,
     private readonly callers: GrpcCallers,
   ) {}
 
@@ -101,5 +103,14 @@ export class AdminGrpcController implements publicApi.AdminServiceController {
   ): Promise<publicApi.ListAuditEventsResponse> {
     await this.callers.admin(request, metadata);
     return { success: true, ...(await this.audit.listAll(grpcAuditRequest(request))) };
+  }
+
+  async deleteUser(
+    request: publicApi.DeleteUserRequest,
+    metadata: Metadata,
+    call: ServerUnaryCall<unknown, unknown>,
+  ): Promise<publicApi.DeleteAccountResponse> {
+    const caller = await this.callers.admin(request, metadata);
+    return erasureResponse(await this.erasure.eraseByAdmin(caller, request.userId, this.callers.origin(call, metadata)));
   }
 }

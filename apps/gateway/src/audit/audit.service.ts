@@ -25,7 +25,7 @@ export function grpcAuditRequest(
 }
 
 /** An event as REST clients see it: the fields it does not have are left out. */
-function auditEventView(event: auditApi.AuditEvent): AuditEventResult {
+export function auditEventView(event: auditApi.AuditEvent): AuditEventResult {
   const optional = {
     error_code: event.errorCode,
     user_id: event.userId,

@@ -2,9 +2,24 @@ import { Injectable } from '@nestjs/common';
 import type { Caller } from '@cloudstore/access-tokens';
 import type { authApi, commonApi } from '@cloudstore/contracts';
 import { InternalClients } from '../internal-clients/internal-clients';
+import type { SessionResult } from './auth.dto';
 
 /** The answer to every reset request: it must not tell whether the address has an account. */
 export const PASSWORD_RESET_ACCEPTED = 'If an account has this address, a reset link was mailed to it';
+
+/** A sign-in as REST clients see it. */
+export function sessionView(s: authApi.Session): SessionResult {
+  return {
+    session_id: s.sessionId,
+    id: s.sessionId,
+    device: s.device,
+    address: s.address,
+    created_at: s.createdAt,
+    last_used_at: s.lastUsedAt,
+    expires_at: s.expiresAt,
+    current: s.current,
+  };
+}
 
 /** The gateway's side of accounts and login: the auth service does the work, over gRPC. */
 @Injectable()

@@ -3,7 +3,7 @@ import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiTags } from '@nes
 import type { Caller } from '@cloudstore/access-tokens';
 import type { authApi } from '@cloudstore/contracts';
 import type { Request } from 'express';
-import { AccountsService, PASSWORD_RESET_ACCEPTED } from './accounts.service';
+import { AccountsService, PASSWORD_RESET_ACCEPTED, sessionView } from './accounts.service';
 import {
   ChangePasswordBody,
   LoginBody,
@@ -170,19 +170,7 @@ export class AuthController {
   @ApiOkResponse({ type: SessionsResult })
   @UseGuards(AuthenticatedGuard)
   async sessions(@CurrentCaller() caller: Caller): Promise<SessionsResult> {
-    const sessions = await this.accounts.listSessions(caller);
-    return {
-      sessions: sessions.map((s) => ({
-        session_id: s.sessionId,
-        id: s.sessionId,
-        device: s.device,
-        address: s.address,
-        created_at: s.createdAt,
-        last_used_at: s.lastUsedAt,
-        expires_at: s.expiresAt,
-        current: s.current,
-      })),
-    };
+    return { sessions: (await this.accounts.listSessions(caller)).map(sessionView) };
   }
 
   /** Ends one of the caller's sign-ins (another user's is answered as unknown: 404). */

@@ -1,21 +1,15 @@
-import { waitForDrain } from '@cloudstore/grpc';
 import { Controller, Delete, Get, HttpCode, Param, Put, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Caller } from '@cloudstore/access-tokens';
 import type { Request, Response } from 'express';
 import { AuthenticatedGuard, CurrentCaller } from '../auth/authenticated.guard';
 import { RequestOrigins } from '../auth/request-origins';
+import { sendBody } from '../http/stream-response';
 import { contentDisposition, parseRange } from './byte-range';
 import { DownloadService } from './download.service';
 import { FileInfoResult, ListFilesQuery, UploadQuery } from './files.dto';
 import { FilesService, fileView, type FileView, type QuotaView, quotaView } from './files.service';
 import { ClientGoneError, UploadService } from './upload.service';
-
-/**
- * Bytes of a download the response may hold unsent before the next piece waits: a few of the
- * cipher's pieces, so waits are rare, and little memory per download however many run.
- */
-const DOWNLOAD_BUFFER_BYTES = 256 * 1024;
 
 /** The request body as it arrives; a client that goes away mid-body ends it with ClientGoneError. */
 async function* requestBody(req: Request): AsyncGenerator<Uint8Array> {
@@ -140,22 +134,7 @@ export class FilesController {
       'content-length': String(Math.max(0, span.end - span.start + 1)),
       ...(range.kind === 'partial' ? { 'content-range': `bytes ${span.start}-${span.end}/${file.size}` } : {}),
     });
-    try {
-      for (let piece = first; !piece.done; piece = await download.body.next()) {
-        // The pieces are small (a cipher's output): waiting out a drain per piece would cost more than it saves.
-        // A response already closed would wait for a 'close' that came before.
-        if (!res.write(piece.value) && res.writableLength >= DOWNLOAD_BUFFER_BYTES && !res.destroyed)
-          await waitForDrain(res, 'close');
-        if (res.destroyed) {
-          await download.body.return(undefined);
-          return;
-        }
-      }
-      res.end();
-    } catch (error) {
-      await download.body.return(undefined);
-      throw error;
-    }
+    await sendBody(res, first, download.body);
   }
 
   @Delete('files/:fileId')

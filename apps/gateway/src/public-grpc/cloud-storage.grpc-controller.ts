@@ -5,6 +5,8 @@ import { InvalidArgumentError, publicApi } from '@cloudstore/contracts';
 import { answerStreamCall, ClientStreamCall, writeAll } from '@cloudstore/grpc';
 import { LOGGER, type Logger, Metrics } from '@cloudstore/observability';
 import { from, ignoreElements, type Observable } from 'rxjs';
+import { AccountErasureService, erasureResponse } from '../account/account-erasure.service';
+import { UserExportService } from '../account/user-export.service';
 import { AuditService, grpcAuditRequest } from '../audit/audit.service';
 import { AccountsService, PASSWORD_RESET_ACCEPTED } from '../auth/accounts.service';
 import { DownloadService } from '../files/download.service';
@@ -33,6 +35,8 @@ export class CloudStorageGrpcController implements Omit<publicApi.CloudStorageSe
     private readonly downloads: DownloadService,
     private readonly files: FilesService,
     private readonly audit: AuditService,
+    private readonly exports: UserExportService,
+    private readonly erasure: AccountErasureService,
     private readonly callers: GrpcCallers,
     private readonly metrics: Metrics,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -265,5 +269,27 @@ export class CloudStorageGrpcController implements Omit<publicApi.CloudStorageSe
   ): Promise<publicApi.ListAuditEventsResponse> {
     await this.callers.user(request, metadata);
     return { success: true, ...(await this.audit.listOwn(grpcAuditRequest(request))) };
+  }
+
+  exportUserData(
+    request: publicApi.ExportUserDataRequest,
+    metadata: Metadata,
+    call: ServerWritableStream<publicApi.ExportUserDataRequest, publicApi.ExportUserDataResponse>,
+  ): Observable<never> {
+    const send = async () => {
+      const { caller, origin } = await this.callers.userCall(request, metadata, call);
+      const { archive } = await this.exports.open(caller, origin);
+      await writeAll(call, archive, (chunk) => ({ chunk }));
+    };
+    return from(send()).pipe(ignoreElements());
+  }
+
+  async deleteAccount(
+    request: publicApi.DeleteAccountRequest,
+    metadata: Metadata,
+    call: Call,
+  ): Promise<publicApi.DeleteAccountResponse> {
+    const { caller, origin } = await this.callers.userCall(request, metadata, call);
+    return erasureResponse(await this.erasure.eraseOwn(caller, request.password, origin));
   }
 }

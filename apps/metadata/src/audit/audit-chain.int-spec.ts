@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { fileAuditEvent } from './audit-entry';
+import { adminAuditEvent, fileAuditEvent } from './audit-entry';
 import { createAuditTestbed, type AuditTestbed } from './audit-chain.test-helper';
 import { AuditSealer } from './audit-sealer';
 
@@ -66,10 +66,10 @@ describe(AuditSealer.name, () => {
     await bed.appendUserEvents(2);
     await bed.sealer.seal();
     const pseudonym = randomUUID();
-    expect(await bed.auditLog.pseudonymiseUser(erased, pseudonym)).toBe(3);
+    expect(await bed.auditLog.pseudonymiseUser({ id: erased }, pseudonym)).toBe(3);
     // Rows written after the erasure's append but before sealing are pseudonymised too, and still seal.
     const late = await bed.appendUserEvents(1);
-    expect(await bed.auditLog.pseudonymiseUser(late, randomUUID())).toBe(1);
+    expect(await bed.auditLog.pseudonymiseUser({ id: late }, randomUUID())).toBe(1);
     await bed.sealer.seal();
     expect(
       await bed.dataSource.query(
@@ -90,6 +90,46 @@ describe(AuditSealer.name, () => {
     expect((await bed.verifier.verify()).broken).toMatchObject({ kind: 'edited', chainSeq: row?.chain_seq, rowId: row?.id });
   });
 
+  it('pseudonymises the erased user where an admin acted on them and where only their name was written, and keeps verifying', async () => {
+    const erased = randomUUID();
+    const admin = { userId: randomUUID(), username: 'root' };
+    await bed.auditLog.append([
+      adminAuditEvent(admin, 'admin.quota_update', { quotaBytes: 5 }, erased),
+      {
+        eventId: randomUUID(),
+        occurredAt: new Date().toISOString(),
+        operation: 'auth.register',
+        status: 'failure',
+        username: 'Erin',
+      },
+      {
+        eventId: randomUUID(),
+        occurredAt: new Date().toISOString(),
+        operation: 'auth.register',
+        status: 'failure',
+        username: 'erik',
+      },
+    ]);
+    await bed.sealer.seal();
+    const pseudonym = randomUUID();
+    expect(await bed.auditLog.pseudonymiseUser({ id: erased, username: 'erin' }, pseudonym)).toBe(2);
+    const rows = await bed.dataSource.query<Record<string, string | null>[]>(
+      `SELECT operation, user_id::text, username, subject_user_id::text, erased_as::text FROM metadata.audit_log ORDER BY id`,
+    );
+    expect(rows).toEqual([
+      {
+        operation: 'admin.quota_update',
+        user_id: admin.userId,
+        username: 'root',
+        subject_user_id: pseudonym,
+        erased_as: pseudonym,
+      },
+      { operation: 'auth.register', user_id: pseudonym, username: null, subject_user_id: null, erased_as: pseudonym },
+      { operation: 'auth.register', user_id: null, username: 'erik', subject_user_id: null, erased_as: null },
+    ]);
+    expect(await bed.verifier.verify()).toMatchObject({ rowsChecked: 3, broken: undefined });
+  });
+
   const FIELDS: Record<string, string> = {
     event_id: `'${randomUUID()}'`,
     occurred_at: `occurred_at + interval '1 microsecond'`,
@@ -101,6 +141,7 @@ describe(AuditSealer.name, () => {
     username: `'mallory'`,
     client_address: `'203.0.113.66'`,
     user_agent: `'curl'`,
+    subject_user_id: `'${randomUUID()}'`,
     file_id: `'${randomUUID()}'`,
     filename: `'other.bin'`,
     size_bytes: `size_bytes + 1`,

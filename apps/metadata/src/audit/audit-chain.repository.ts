@@ -14,7 +14,8 @@ const CHAIN_ROW_COLUMNS = `
   id::text AS "id", chain_seq::text AS "chainSeq", event_id::text AS "eventId",
   ${MICROS('occurred_at')} AS "occurredAt", ${MICROS('recorded_at')} AS "recordedAt",
   operation, status, error_code AS "errorCode", user_id::text AS "userId", username,
-  client_address AS "clientAddress", user_agent AS "userAgent", file_id::text AS "fileId", filename,
+  client_address AS "clientAddress", user_agent AS "userAgent", subject_user_id::text AS "subjectUserId",
+  file_id::text AS "fileId", filename,
   size_bytes::text AS "sizeBytes", details::text AS "details", mac, personal_digest AS "personalDigest",
   erased_as::text AS "erasedAs"`;
 

@@ -19,6 +19,7 @@ export interface ChainRow {
   readonly username: string | null;
   readonly clientAddress: string | null;
   readonly userAgent: string | null;
+  readonly subjectUserId: string | null;
   readonly fileId: string | null;
   readonly filename: string | null;
   readonly sizeBytes: string | null;
@@ -103,9 +104,13 @@ export class AuditChain {
     ) as [KeyedHash, KeyedHash, KeyedHash];
   }
 
-  /** Keyed, so a digest left after an erasure cannot be matched against guessed names or addresses. */
+  /**
+   * Keyed, so a digest left after an erasure cannot be matched against guessed names or addresses.
+   * The subject joins the list only when there is one: rows sealed before it existed still verify.
+   */
   personalDigest(row: ChainRow): Buffer {
-    return this.personal.digest(JSON.stringify([row.userId, row.username, row.clientAddress, row.userAgent, row.filename]));
+    const fields = [row.userId, row.username, row.clientAddress, row.userAgent, row.filename];
+    return this.personal.digest(JSON.stringify(row.subjectUserId === null ? fields : [...fields, row.subjectUserId]));
   }
 
   link(prev: Buffer, chainSeq: bigint, row: ChainRow, personalDigest: Buffer): Buffer {
@@ -152,15 +157,17 @@ export class AuditChain {
     if (row.personalDigest === null) return 'mac';
     if (row.erasedAs === null) {
       if (!sameBytes(this.personalDigest(row), row.personalDigest)) return 'personal';
-    } else if (
-      row.userId !== row.erasedAs ||
-      [row.username, row.clientAddress, row.userAgent, row.filename].some((field) => field !== null)
-    ) {
-      // An erasure may only have replaced the personal fields with the pseudonym, nothing else.
+    } else if (!erasedAsActor(row) && row.subjectUserId !== row.erasedAs) {
+      // An erasure may only have replaced personal fields with the pseudonym, nothing else.
       return 'personal';
     }
     return sameBytes(this.link(prev, chainSeq, row, row.personalDigest), row.mac) ? 'ok' : 'mac';
   }
+}
+
+/** The row's actor was erased: the user id is the pseudonym and the actor's other personal fields are gone. */
+function erasedAsActor(row: ChainRow): boolean {
+  return row.userId === row.erasedAs && [row.username, row.clientAddress, row.userAgent, row.filename].every((f) => f === null);
 }
 
 /**

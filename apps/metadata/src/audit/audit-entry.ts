@@ -8,6 +8,7 @@ export function fileAuditEvent(entry: {
   status: AuditStatus;
   userId: string;
   username?: string;
+  subjectUserId?: string;
   errorCode?: string;
   fileId?: string;
   filename?: string;
@@ -22,6 +23,7 @@ export function fileAuditEvent(entry: {
     status: entry.status,
     userId: entry.userId,
     ...(entry.username ? { username: entry.username } : {}),
+    ...(entry.subjectUserId ? { subjectUserId: entry.subjectUserId } : {}),
     ...(entry.errorCode ? { errorCode: entry.errorCode } : {}),
     ...(entry.fileId ? { fileId: entry.fileId } : {}),
     ...(entry.filename ? { filename: entry.filename } : {}),
@@ -32,13 +34,24 @@ export function fileAuditEvent(entry: {
   };
 }
 
-/** An admin's change (a quota, a drain), with the admin of the verified access token as its actor. */
+/**
+ * An admin's change (a quota, a drain, an erasure), with the admin of the verified access token
+ * as its actor, and the account it was about as its subject.
+ */
 export function adminAuditEvent(
   admin: { readonly userId: string; readonly username: string },
   operation: string,
   details: Record<string, string | number | boolean>,
+  subjectUserId?: string,
 ): AuditEvent {
-  return fileAuditEvent({ operation, status: 'success', userId: admin.userId, username: admin.username, details });
+  return fileAuditEvent({
+    operation,
+    status: 'success',
+    userId: admin.userId,
+    username: admin.username,
+    ...(subjectUserId ? { subjectUserId } : {}),
+    details,
+  });
 }
 
 /** A storage node's own event (it joined the cluster): no user; the node is named in the details. */

@@ -33,6 +33,7 @@ interface AuditEventRow {
   username: string | null;
   client_address: string | null;
   user_agent: string | null;
+  subject_user_id: string | null;
   file_id: string | null;
   filename: string | null;
   size_bytes: string | null;
@@ -50,6 +51,7 @@ function storedEvent(row: AuditEventRow): StoredAuditEvent {
     username: row.username,
     clientAddress: row.client_address,
     userAgent: row.user_agent,
+    subjectUserId: row.subject_user_id,
     fileId: row.file_id,
     filename: row.filename,
     sizeBytes: row.size_bytes === null ? null : Number(row.size_bytes),
@@ -86,7 +88,7 @@ export class AuditEventsRepository {
       // Not aliased "id": ORDER BY would then sort by the text, where "9" comes after "15".
       `SELECT "id"::text AS "row_id", (extract(epoch FROM "occurred_at") * 1000000)::bigint::text AS "position",
          "event_id", "occurred_at", "operation", "status", "error_code", "user_id", "username", "client_address",
-         "user_agent", "file_id", "filename", "size_bytes", "details"
+         "user_agent", "subject_user_id", "file_id", "filename", "size_bytes", "details"
        FROM "metadata"."audit_log" ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
        ORDER BY "occurred_at" DESC, "id" DESC LIMIT ${param(limit)}`,
       params,

@@ -78,6 +78,8 @@ function filterOf(request: auditApi.ListAuditEventsRequest, userId: string | und
 function eventOf(event: StoredAuditEvent): auditApi.AuditEvent {
   const details: Record<string, string> = {};
   for (const [key, value] of Object.entries(event.details)) if (SHOWN_DETAILS.has(key)) details[key] = String(value);
+  // Kept in its own column so that an erasure can pseudonymise it; shown where it always was.
+  if (event.subjectUserId) details['targetUserId'] = event.subjectUserId;
   const sessionId = event.details['sessionId'];
   return {
     eventId: event.eventId,

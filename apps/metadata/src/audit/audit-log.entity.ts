@@ -8,6 +8,7 @@ import { bigintToNumber } from '@cloudstore/database';
 @Entity({ name: 'audit_log' })
 @Index('audit_log_user_time_idx', ['userId', 'occurredAt'])
 @Index('audit_log_time_idx', ['occurredAt'])
+@Index('audit_log_subject_idx', ['subjectUserId'], { where: '"subject_user_id" IS NOT NULL' })
 @Index('audit_log_chain_seq_unique', ['chainSeq'], { unique: true })
 @Index('audit_log_unsealed_idx', ['id'], { where: '"chain_seq" IS NULL' })
 @Check('audit_log_status_check', `"status" IN ('success', 'failure')`)
@@ -47,6 +48,10 @@ export class AuditLogEntity {
   @Column({ type: 'text', nullable: true })
   userAgent!: string | null;
 
+  /** The account an admin's act was about (a quota or role change, an erasure): personal, like userId. */
+  @Column({ type: 'uuid', nullable: true })
+  subjectUserId!: string | null;
+
   @Column({ type: 'uuid', nullable: true })
   fileId!: string | null;
 
@@ -75,7 +80,10 @@ export class AuditLogEntity {
   @Column({ type: 'bytea', nullable: true })
   personalDigest?: Buffer | null;
 
-  /** Set by a GDPR erasure: the pseudonym that replaced the user id; the other personal fields are cleared. */
+  /**
+   * Set by a GDPR erasure: the pseudonym that replaced the erased user's id, as the actor (userId;
+   * the actor's other personal fields are cleared) or as the subject (subjectUserId).
+   */
   @Column({ type: 'uuid', nullable: true })
   erasedAs?: string | null;
 }

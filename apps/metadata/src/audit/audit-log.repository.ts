@@ -37,6 +37,7 @@ function auditRow(e: AuditEvent): Omit<AuditLogEntity, 'id'> {
     username: text(e.username, MAX_TEXT.short),
     clientAddress: text(e.clientAddress, MAX_TEXT.short),
     userAgent: text(e.userAgent, MAX_TEXT.userAgent),
+    subjectUserId: uuidOrNull(e.subjectUserId),
     fileId: uuidOrNull(e.fileId),
     filename: text(e.filename, MAX_TEXT.long),
     sizeBytes: Number.isSafeInteger(e.sizeBytes) ? (e.sizeBytes ?? null) : null,
@@ -60,17 +61,36 @@ export class AuditLogRepository {
   }
 
   /**
-   * GDPR erasure of a user's rows: the user id becomes `pseudonym`, the other personal fields are
-   * cleared, and the rows are marked erased with it. The chain covers those fields only through
-   * their sealed digest, so it still verifies. How many rows.
+   * GDPR erasure of a user's rows. Where the user acted, the user id becomes `pseudonym` and the
+   * other personal fields are cleared; where an admin acted on the user, the subject becomes
+   * `pseudonym`; rows that name the user only by name (a refused registration of it) are
+   * treated as the user's. Each row is marked erased with the pseudonym. The chain covers those fields only
+   * through their sealed digest, so it still verifies. How many rows.
    */
-  async pseudonymiseUser(userId: string, pseudonym: string, manager: EntityManager = this.dataSource.manager): Promise<number> {
-    const [, count] = await manager.query<[unknown, number]>(
+  async pseudonymiseUser(
+    user: { readonly id: string; readonly username?: string },
+    pseudonym: string,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<number> {
+    const [, asActor] = await manager.query<[unknown, number]>(
       `UPDATE metadata.audit_log
-       SET user_id = $2, username = NULL, client_address = NULL, user_agent = NULL, filename = NULL, erased_as = $2
+       SET user_id = $2, username = NULL, client_address = NULL, user_agent = NULL, filename = NULL, erased_as = $2,
+           subject_user_id = CASE WHEN subject_user_id = $1 THEN $2 ELSE subject_user_id END
        WHERE user_id = $1`,
-      [userId, pseudonym],
+      [user.id, pseudonym],
     );
-    return count;
+    const [, asSubject] = await manager.query<[unknown, number]>(
+      `UPDATE metadata.audit_log SET subject_user_id = $2, erased_as = $2 WHERE subject_user_id = $1`,
+      [user.id, pseudonym],
+    );
+    const [, byName] = user.username
+      ? await manager.query<[unknown, number]>(
+          `UPDATE metadata.audit_log
+           SET user_id = $2, username = NULL, client_address = NULL, user_agent = NULL, filename = NULL, erased_as = $2
+           WHERE user_id IS NULL AND lower(username) = lower($1)`,
+          [user.username, pseudonym],
+        )
+      : [undefined, 0];
+    return asActor + asSubject + byName;
   }
 }

@@ -1,10 +1,10 @@
 import type { Metadata } from '@grpc/grpc-js';
 import { Controller } from '@nestjs/common';
 import { filesApi } from '@cloudstore/contracts';
-import { AllowedCallers, ForUser } from '@cloudstore/grpc';
+import { AllowedCallers, ForUser, verifiedUser } from '@cloudstore/grpc';
 import { TrashService } from '../trash/trash.service';
 import { UploadsService } from '../uploads/uploads.service';
-import { UserKeysService } from '../user-keys/user-keys.service';
+import { UserErasureService } from '../user-erasure/user-erasure.service';
 import { FilesService } from './files.service';
 import { verifiedOwner } from './verified-owner';
 
@@ -20,7 +20,7 @@ export class FilesController implements filesApi.FileServiceController {
     private readonly uploads: UploadsService,
     private readonly files: FilesService,
     private readonly trash: TrashService,
-    private readonly userKeys: UserKeysService,
+    private readonly erasure: UserErasureService,
   ) {}
 
   @AllowedCallers('gateway')
@@ -104,9 +104,10 @@ export class FilesController implements filesApi.FileServiceController {
     return {};
   }
 
+  /** The caller's own data, or with an admin's token another user's (checked by the service). */
   @AllowedCallers('gateway')
   @ForUser()
-  destroyUserKey(_request: filesApi.DestroyUserKeyRequest, metadata?: Metadata): Promise<filesApi.DestroyUserKeyResponse> {
-    return this.userKeys.destroy(verifiedOwner(metadata).userId);
+  eraseUserData(request: filesApi.EraseUserDataRequest, metadata?: Metadata): Promise<filesApi.EraseUserDataResponse> {
+    return this.erasure.erase(request, verifiedUser(metadata));
   }
 }

@@ -9,6 +9,8 @@ import { TrashService } from '../trash/trash.service';
 import { UploadReservationsService } from '../uploads/upload-reservations.service';
 import { UploadsRepository } from '../uploads/uploads.repository';
 import { UploadsService } from '../uploads/uploads.service';
+import { UserErasureRepository } from '../user-erasure/user-erasure.repository';
+import { UserErasureService } from '../user-erasure/user-erasure.service';
 import { UserKeysRepository } from '../user-keys/user-keys.repository';
 import { UserKeysService } from '../user-keys/user-keys.service';
 import { ChunksRepository } from './chunks.repository';
@@ -31,6 +33,8 @@ import { FilesService } from './files.service';
     UploadReservationsService,
     UploadsRepository,
     UploadsService,
+    UserErasureRepository,
+    UserErasureService,
     UserKeysRepository,
     UserKeysService,
   ],

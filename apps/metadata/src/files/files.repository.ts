@@ -104,16 +104,6 @@ export class FilesRepository {
     return (result.affected ?? 0) > 0;
   }
 
-  /** Wipes the owner's data keys still wrapped by the master key directly; how many. */
-  async wipeMasterWrappedDataKeys(ownerId: string, manager: EntityManager): Promise<number> {
-    const result = await manager.update(
-      FileEntity,
-      { ownerId, wrappedByUserKey: false, wrappedDataKey: Not(IsNull()) },
-      { wrappedDataKey: null, masterKeyId: null },
-    );
-    return result.affected ?? 0;
-  }
-
   /** The owner's live file they know as `fileId`. */
   findActive(ownerId: string, fileId: string): Promise<FileEntity | null> {
     return this.dataSource.manager.findOneBy(FileEntity, { publicId: fileId, ownerId, deletedAt: IsNull() });

@@ -6,11 +6,12 @@ import { LOGGER, type Logger } from '@cloudstore/observability';
 import { type Job, UnrecoverableError } from 'bullmq';
 import { ChunksRepository } from '../files/chunks.repository';
 import { ChunkLocks } from '../jobs/chunk-locks';
-import { type CollectUploadJob, GC_JOBS } from '../jobs/job-queues';
+import { type CollectUploadJob, type EraseUserJob, GC_JOBS } from '../jobs/job-queues';
 import { METADATA_CONFIG } from '../metadata.tokens';
 import { NodeRegistryRepository, type NodeWithLiveness } from '../node-registry/node-registry.repository';
 import { TrashService } from '../trash/trash.service';
 import { UploadsService } from '../uploads/uploads.service';
+import { UserErasureService } from '../user-erasure/user-erasure.service';
 
 /** Chunks of purged files read per query of the collection. */
 const ORPHAN_BATCH = 200;
@@ -18,7 +19,7 @@ const ORPHAN_BATCH = 200;
 /**
  * Removes chunks that belong to no file, from every node they may have reached: those of
  * aborted uploads, and those of files purged from the trash (which the trash sweep it also runs
- * produces). Sweeps uploads whose gateway went away. A chunk a node could not delete now stays
+ * produces). Sweeps uploads whose gateway went away, and runs the second pass of erasures. A chunk a node could not delete now stays
  * recorded: the job is retried with backoff, and the sweeps come back to it.
  */
 @Injectable()
@@ -33,6 +34,7 @@ export class GarbageCollectionProcessor implements OnApplicationBootstrap, OnApp
     private readonly uploads: UploadsService,
     private readonly trash: TrashService,
     private readonly locks: ChunkLocks,
+    private readonly erasure: UserErasureService,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -61,6 +63,8 @@ export class GarbageCollectionProcessor implements OnApplicationBootstrap, OnApp
         return { purged: await this.trash.purgeExpired(), ...(await this.collectOrphanChunks()) };
       case GC_JOBS.collectOrphanChunks:
         return this.collectOrphanChunks();
+      case GC_JOBS.eraseUser:
+        return this.erasure.eraseAgain(job.data as EraseUserJob);
       default:
         // No retry can teach this code a job it does not know: fail it at once, kept for inspection.
         throw new UnrecoverableError(`unknown garbage-collection job ${job.name}`);

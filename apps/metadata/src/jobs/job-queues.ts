@@ -12,7 +12,17 @@ export const GC_JOBS = {
   /** Purges the files whose time in the trash is over, then collects their chunks. */
   purgeTrash: 'purge-trash',
   collectOrphanChunks: 'collect-orphan-chunks',
+  /** Erases a user's data once more, a while after the erasure (see UserErasureService). */
+  eraseUser: 'erase-user',
 } as const;
+
+export interface EraseUserJob {
+  readonly userId: string;
+  readonly pseudonym: string;
+}
+
+/** How long after an erasure it runs again: longer than any call under way at the time can take to land. */
+export const ERASURE_REPEAT_DELAY_MS = 60_000;
 
 /** Jobs of the maintenance queue. */
 export const MAINTENANCE_JOBS = {
@@ -138,6 +148,14 @@ export class JobQueues implements OnApplicationBootstrap, OnApplicationShutdown 
   /** Queues the removal of purged files' chunks from their nodes, unless such a job is already waiting. */
   async collectOrphanChunks(): Promise<void> {
     await addOnce(this.garbageCollection, GC_JOBS.collectOrphanChunks, GC_JOBS.collectOrphanChunks, {});
+  }
+
+  /** Queues the second pass of a user's erasure, after ERASURE_REPEAT_DELAY_MS; queuing it twice runs it once. */
+  async eraseUserAgain(job: EraseUserJob): Promise<void> {
+    await this.garbageCollection.add(GC_JOBS.eraseUser, job, {
+      jobId: `${GC_JOBS.eraseUser}-${job.userId}`,
+      delay: ERASURE_REPEAT_DELAY_MS,
+    });
   }
 
   /** Queues a repair of the chunk, once: while one is waiting or running, another is not added. */

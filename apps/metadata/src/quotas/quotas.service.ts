@@ -58,8 +58,9 @@ export class QuotasService {
     });
     if (request.quotaBytes !== undefined) {
       // -1: back to the role's default.
-      const details = { targetUserId: request.userId, quotaBytes: request.quotaBytes };
-      await this.auditLog.append([adminAuditEvent(admin, 'admin.quota_update', details)]);
+      await this.auditLog.append([
+        adminAuditEvent(admin, 'admin.quota_update', { quotaBytes: request.quotaBytes }, request.userId),
+      ]);
     }
     return this.statusOf(request.userId);
   }

@@ -46,7 +46,7 @@ describe(UploadsService.name, () => {
       new AuditLogRepository(dataSource, new AuditAppends()),
       queues,
       new UploadReservationsService(config, uploads, quotas, dataSource),
-      new UserKeysService(new UserKeysRepository(dataSource), files, dataSource),
+      new UserKeysService(new UserKeysRepository(dataSource)),
       createLogger('metadata-test', 'silent'),
       dataSource,
     );

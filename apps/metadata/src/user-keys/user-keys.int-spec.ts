@@ -1,5 +1,4 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { FileNotFoundError, PermissionDeniedError } from '@cloudstore/contracts';
 import {
   type MasterKey,
   MasterKeyring,
@@ -18,6 +17,7 @@ import { createMetadataDataSource, METADATA_SCHEMA } from '../database/metadata-
 import { FileEntity } from '../files/file.entity';
 import { AuditChainKeysRepository } from '../audit/audit-chain-keys.repository';
 import { FilesRepository } from '../files/files.repository';
+import { UserErasureRepository } from '../user-erasure/user-erasure.repository';
 import { MasterKeyRotation } from './master-key-rotation';
 import { UserKeysRepository } from './user-keys.repository';
 import { UserKeysService } from './user-keys.service';
@@ -52,7 +52,6 @@ async function storeFile(dataSource: DataSource, ownerId: string, wrapping: { us
 describe(UserKeysService.name, () => {
   let db: TestDataSource;
   let dataSource: DataSource;
-  let files: FilesRepository;
   let userKeys: UserKeysRepository;
   let sut: UserKeysService;
   const masterA = masterKey(randomBytes(32));
@@ -60,9 +59,8 @@ describe(UserKeysService.name, () => {
   beforeAll(async () => {
     db = await createTestDataSource(createMetadataDataSource, METADATA_SCHEMA);
     dataSource = db.dataSource;
-    files = new FilesRepository(dataSource);
     userKeys = new UserKeysRepository(dataSource);
-    sut = new UserKeysService(userKeys, files, dataSource);
+    sut = new UserKeysService(userKeys);
   });
 
   afterAll(async () => {
@@ -143,7 +141,7 @@ describe(UserKeysService.name, () => {
     expect(await sut.ofFile(legacy)).toMatchObject({ wrappedByUserKey: false, masterKeyId: masterA.id, userKey: undefined });
   });
 
-  it('crypto-shreds: after the destruction nothing the database holds, with the master key, opens a chunk read before', async () => {
+  it('crypto-shreds: after an erasure nothing the database holds, with the master key, opens a chunk read before', async () => {
     const ownerId = randomUUID();
     const other = randomUUID();
     const current = await storeFile(dataSource, ownerId, { userKey: await keyOf(ownerId) });
@@ -153,22 +151,18 @@ describe(UserKeysService.name, () => {
     expect(await everythingOpens(current.chunk, current.file.publicId, [masterA])).toContainEqual(current.plain);
     expect(await everythingOpens(legacy.chunk, legacy.file.publicId, [masterA])).toContainEqual(legacy.plain);
 
-    expect(await sut.destroy(ownerId)).toEqual({ destroyed: true, wipedDataKeys: 1 });
+    const erase = () => dataSource.transaction((manager) => new UserErasureRepository().eraseUser(manager, ownerId));
+    expect(await erase()).toEqual({ keyDestroyed: true, liveFiles: 2, trashedFiles: 0, openUploads: 0 });
 
     expect(await everythingOpens(current.chunk, current.file.publicId, [masterA])).toEqual([]);
     expect(await everythingOpens(legacy.chunk, legacy.file.publicId, [masterA])).toEqual([]);
     expect(await everythingOpens(bystander.chunk, bystander.file.publicId, [masterA])).toContainEqual(bystander.plain);
-    await expect(sut.forUpload(ownerId, proposal(masterA, ownerId))).rejects.toThrow(PermissionDeniedError);
-    const reread = async (file: FileEntity) => sut.ofFile(await dataSource.manager.findOneByOrFail(FileEntity, { id: file.id }));
-    await expect(reread(current.file)).rejects.toThrow(FileNotFoundError);
-    await expect(reread(legacy.file)).rejects.toThrow(FileNotFoundError);
-    expect(await sut.destroy(ownerId)).toEqual({ destroyed: false, wipedDataKeys: 0 });
-  });
-
-  it('leaves a tombstone for a user who had no key, so that none is made later', async () => {
-    const userId = randomUUID();
-    expect(await sut.destroy(userId)).toEqual({ destroyed: false, wipedDataKeys: 0 });
-    await expect(sut.forUpload(userId, proposal(masterA, userId))).rejects.toThrow(PermissionDeniedError);
+    const naming = await dataSource.query(
+      `SELECT 'key' FROM metadata.user_keys WHERE user_id = $1 UNION ALL SELECT 'file' FROM metadata.files WHERE owner_id = $1`,
+      [ownerId],
+    );
+    expect(naming).toEqual([]);
+    expect(await erase()).toEqual({ keyDestroyed: false, liveFiles: 0, trashedFiles: 0, openUploads: 0 });
   });
 });
 
@@ -194,7 +188,7 @@ describe(MasterKeyRotation.name, () => {
   });
 
   it('moves old data keys under user keys, re-wraps user keys by the new master key, and then needs only it', async () => {
-    const service = new UserKeysService(userKeys, files, dataSource);
+    const service = new UserKeysService(userKeys);
     const ownerId = randomUUID();
     const stored = await userKeys.ensure({
       userId: ownerId,

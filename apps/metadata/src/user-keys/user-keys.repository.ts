@@ -11,8 +11,8 @@ export interface StoredUserKey {
 
 interface UserKeyRow {
   user_id: string;
-  wrapped_key: Buffer | null;
-  master_key_id: string | null;
+  wrapped_key: Buffer;
+  master_key_id: string;
 }
 
 /** Whether an UPDATE changed a row: TypeORM answers an UPDATE on PostgreSQL with [rows, affected]. */
@@ -20,7 +20,7 @@ export function changedAny(result: unknown): boolean {
   return Array.isArray(result) && Number(result[1]) > 0;
 }
 
-/** SQL of users' keys. Creation and destruction are single statements the database arbitrates. */
+/** SQL of users' keys (an erasure deletes them: UserErasureRepository). Creation is one statement the database arbitrates. */
 @Injectable()
 export class UserKeysRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
@@ -31,7 +31,8 @@ export class UserKeysRepository {
 
   /**
    * The user's key, stored from `proposed` if the user had none: of concurrent first calls one
-   * insert wins and every call answers its key. 'destroyed' for a user whose key was destroyed.
+   * insert wins and every call answers its key. 'destroyed' when an erasure deleted it between
+   * the insert and the read.
    * Not inside a transaction: the read after the insert must see a key another call committed.
    */
   async ensure(proposed: StoredUserKey): Promise<StoredUserKey | 'destroyed'> {
@@ -43,34 +44,14 @@ export class UserKeysRepository {
     return (await this.find(proposed.userId)) ?? 'destroyed';
   }
 
-  /** The user's key; undefined when the user has none (never had, or it was destroyed). */
+  /** The user's key; undefined when the user has none (never had, or was erased). */
   async find(userId: string, manager?: EntityManager): Promise<StoredUserKey | undefined> {
     const rows: UserKeyRow[] = await this.manager(manager).query(
       `SELECT "user_id", "wrapped_key", "master_key_id" FROM "metadata"."user_keys"
-       WHERE "user_id" = $1 AND "wrapped_key" IS NOT NULL`,
+       WHERE "user_id" = $1`,
       [userId],
     );
     return rows[0] && storedKey(rows[0]);
-  }
-
-  /**
-   * Destroys the user's key for good, leaving a tombstone (also for a user who had none, so that
-   * none is made later). Whether there was a key to destroy.
-   */
-  async destroy(userId: string, manager: EntityManager): Promise<boolean> {
-    const destroyed = changedAny(
-      await manager.query(
-        `UPDATE "metadata"."user_keys"
-         SET "wrapped_key" = NULL, "master_key_id" = NULL, "destroyed_at" = now(), "updated_at" = now()
-         WHERE "user_id" = $1 AND "wrapped_key" IS NOT NULL`,
-        [userId],
-      ),
-    );
-    await manager.query(
-      `INSERT INTO "metadata"."user_keys" ("user_id", "destroyed_at") VALUES ($1, now()) ON CONFLICT ("user_id") DO NOTHING`,
-      [userId],
-    );
-    return destroyed;
   }
 
   /** Up to `limit` keys wrapped by another master key than `masterKeyId`, for a rotation. */
@@ -96,5 +77,5 @@ export class UserKeysRepository {
 }
 
 function storedKey(row: UserKeyRow): StoredUserKey {
-  return { userId: row.user_id, wrappedKey: row.wrapped_key as Buffer, masterKeyId: row.master_key_id as string };
+  return { userId: row.user_id, wrappedKey: row.wrapped_key, masterKeyId: row.master_key_id };
 }

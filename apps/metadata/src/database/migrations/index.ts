@@ -11,6 +11,7 @@ import { PerOwnerFileIds1796192774215 } from './1796192774215-PerOwnerFileIds';
 import { AddAuditChain1796232999721 } from './1796232999721-AddAuditChain';
 import { AddUserKeys1796233514291 } from './1796233514291-AddUserKeys';
 import { AddAuditChainKeys1796236227213 } from './1796236227213-AddAuditChainKeys';
+import { AddAccountErasure1796240869869 } from './1796240869869-AddAccountErasure';
 
 /** In the order they run; `npm run migration:generate` keeps this list. */
 export const METADATA_MIGRATIONS = [
@@ -27,4 +28,5 @@ export const METADATA_MIGRATIONS = [
   AddAuditChain1796232999721,
   AddUserKeys1796233514291,
   AddAuditChainKeys1796236227213,
+  AddAccountErasure1796240869869,
 ];

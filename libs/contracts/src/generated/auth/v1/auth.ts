@@ -264,6 +264,41 @@ export interface RotateSigningKeyResponse {
   retiring: RetiringSigningKey[];
 }
 
+export interface ExportAccountRequest {
+  caller: Caller | undefined;
+  origin: RequestOrigin | undefined;
+}
+
+export interface AccountExport {
+  user: User | undefined;
+  sessions: Session[];
+}
+
+export interface ConfirmAccountErasureRequest {
+  caller: Caller | undefined;
+  password: string;
+  origin: RequestOrigin | undefined;
+}
+
+export interface ConfirmAccountErasureResponse {
+}
+
+export interface DeleteAccountRequest {
+  caller: Caller | undefined;
+  origin: RequestOrigin | undefined;
+}
+
+export interface DeleteAccountResponse {
+  /** Sign-ins that were ended with the account. */
+  sessionsEnded: number;
+}
+
+export interface DeleteUserRequest {
+  caller: Caller | undefined;
+  userId: string;
+  origin: RequestOrigin | undefined;
+}
+
 export interface AuthServiceClient {
   register(request: RegisterRequest, metadata: Metadata, ...rest: any): Observable<RegisterResponse>;
 
@@ -320,6 +355,28 @@ export interface AuthServiceClient {
   revokeSession(request: RevokeSessionRequest, metadata: Metadata, ...rest: any): Observable<RevokeSessionResponse>;
 
   logoutAll(request: LogoutAllRequest, metadata: Metadata, ...rest: any): Observable<LogoutAllResponse>;
+
+  /** GDPR export, auth's part: the caller's account and sign-ins. Audited as account.export. */
+
+  exportAccount(request: ExportAccountRequest, metadata: Metadata, ...rest: any): Observable<AccountExport>;
+
+  /**
+   * GDPR erasure of the caller's own account, first step: the password, checked as at login
+   * (failures count towards the lockout). Changes nothing.
+   */
+
+  confirmAccountErasure(
+    request: ConfirmAccountErasureRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Observable<ConfirmAccountErasureResponse>;
+
+  /**
+   * Last step, once the metadata service erased the user's data: the account and everything auth
+   * holds of it go, and every token of the user stops working.
+   */
+
+  deleteAccount(request: DeleteAccountRequest, metadata: Metadata, ...rest: any): Observable<DeleteAccountResponse>;
 }
 
 export interface AuthServiceController {
@@ -426,6 +483,36 @@ export interface AuthServiceController {
     metadata: Metadata,
     ...rest: any
   ): Promise<LogoutAllResponse> | Observable<LogoutAllResponse> | LogoutAllResponse;
+
+  /** GDPR export, auth's part: the caller's account and sign-ins. Audited as account.export. */
+
+  exportAccount(
+    request: ExportAccountRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<AccountExport> | Observable<AccountExport> | AccountExport;
+
+  /**
+   * GDPR erasure of the caller's own account, first step: the password, checked as at login
+   * (failures count towards the lockout). Changes nothing.
+   */
+
+  confirmAccountErasure(
+    request: ConfirmAccountErasureRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<ConfirmAccountErasureResponse> | Observable<ConfirmAccountErasureResponse> | ConfirmAccountErasureResponse;
+
+  /**
+   * Last step, once the metadata service erased the user's data: the account and everything auth
+   * holds of it go, and every token of the user stops working.
+   */
+
+  deleteAccount(
+    request: DeleteAccountRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<DeleteAccountResponse> | Observable<DeleteAccountResponse> | DeleteAccountResponse;
 }
 
 export function AuthServiceControllerMethods() {
@@ -446,6 +533,9 @@ export function AuthServiceControllerMethods() {
       "listSessions",
       "revokeSession",
       "logoutAll",
+      "exportAccount",
+      "confirmAccountErasure",
+      "deleteAccount",
     ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
@@ -470,6 +560,10 @@ export interface UserAdminServiceClient {
 
   updateUser(request: UpdateUserRequest, metadata: Metadata, ...rest: any): Observable<User>;
 
+  /** DeleteAccount for another user (not the admin's own account). */
+
+  deleteUser(request: DeleteUserRequest, metadata: Metadata, ...rest: any): Observable<DeleteAccountResponse>;
+
   /** A new token signing key signs from now on; the previous ones verify until their tokens expire. */
 
   rotateSigningKey(
@@ -490,6 +584,14 @@ export interface UserAdminServiceController {
 
   updateUser(request: UpdateUserRequest, metadata: Metadata, ...rest: any): Promise<User> | Observable<User> | User;
 
+  /** DeleteAccount for another user (not the admin's own account). */
+
+  deleteUser(
+    request: DeleteUserRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<DeleteAccountResponse> | Observable<DeleteAccountResponse> | DeleteAccountResponse;
+
   /** A new token signing key signs from now on; the previous ones verify until their tokens expire. */
 
   rotateSigningKey(
@@ -501,7 +603,7 @@ export interface UserAdminServiceController {
 
 export function UserAdminServiceControllerMethods() {
   return function (constructor: Function) {
-    const grpcMethods: string[] = ["listUsers", "getUser", "updateUser", "rotateSigningKey"];
+    const grpcMethods: string[] = ["listUsers", "getUser", "updateUser", "deleteUser", "rotateSigningKey"];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
       GrpcMethod("UserAdminService", method)(constructor.prototype[method], method, descriptor);

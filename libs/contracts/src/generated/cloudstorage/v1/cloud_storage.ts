@@ -487,6 +487,34 @@ export interface ListAuditEventsResponse {
   nextCursor: string;
 }
 
+export interface ExportUserDataRequest {
+  authToken: string;
+}
+
+export interface ExportUserDataResponse {
+  /** The next bytes of the tar archive. */
+  chunk: Uint8Array;
+}
+
+export interface DeleteAccountRequest {
+  authToken: string;
+  password: string;
+}
+
+export interface DeleteAccountResponse {
+  success: boolean;
+  /** The erased account's id, and the pseudonym its audit events now carry. */
+  userId: string;
+  pseudonym: string;
+  /** Live files and files in the trash that were erased. */
+  filesErased: number;
+}
+
+export interface DeleteUserRequest {
+  authToken: string;
+  userId: string;
+}
+
 export interface CloudStorageServiceClient {
   /** Authentication */
 
@@ -567,6 +595,21 @@ export interface CloudStorageServiceClient {
     metadata: Metadata,
     ...rest: any
   ): Observable<ListAuditEventsResponse>;
+
+  /**
+   * GDPR right of access: a tar archive, streamed, of every live file under files/ and one
+   * JSON document (cloudstore-export.json) with the account, files, trash, sessions and audit events.
+   */
+
+  exportUserData(request: ExportUserDataRequest, metadata: Metadata, ...rest: any): Observable<ExportUserDataResponse>;
+
+  /**
+   * GDPR right to erasure, with the password confirmed: the account, its sign-ins and its key go
+   * at once (every copy of its files becomes unreadable), the files leave every node by a job,
+   * and the audit log keeps the user's events under a pseudonym.
+   */
+
+  deleteAccount(request: DeleteAccountRequest, metadata: Metadata, ...rest: any): Observable<DeleteAccountResponse>;
 }
 
 export interface CloudStorageServiceController {
@@ -725,6 +768,25 @@ export interface CloudStorageServiceController {
     metadata: Metadata,
     ...rest: any
   ): Promise<ListAuditEventsResponse> | Observable<ListAuditEventsResponse> | ListAuditEventsResponse;
+
+  /**
+   * GDPR right of access: a tar archive, streamed, of every live file under files/ and one
+   * JSON document (cloudstore-export.json) with the account, files, trash, sessions and audit events.
+   */
+
+  exportUserData(request: ExportUserDataRequest, metadata: Metadata, ...rest: any): Observable<ExportUserDataResponse>;
+
+  /**
+   * GDPR right to erasure, with the password confirmed: the account, its sign-ins and its key go
+   * at once (every copy of its files becomes unreadable), the files leave every node by a job,
+   * and the audit log keeps the user's events under a pseudonym.
+   */
+
+  deleteAccount(
+    request: DeleteAccountRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<DeleteAccountResponse> | Observable<DeleteAccountResponse> | DeleteAccountResponse;
 }
 
 export function CloudStorageServiceControllerMethods() {
@@ -752,6 +814,8 @@ export function CloudStorageServiceControllerMethods() {
       "revokeSession",
       "logoutAll",
       "listAuditEvents",
+      "exportUserData",
+      "deleteAccount",
     ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
@@ -806,6 +870,10 @@ export interface AdminServiceClient {
     metadata: Metadata,
     ...rest: any
   ): Observable<ListAuditEventsResponse>;
+
+  /** Erases another user's account as DeleteAccount does; audited as the admin's act. */
+
+  deleteUser(request: DeleteUserRequest, metadata: Metadata, ...rest: any): Observable<DeleteAccountResponse>;
 }
 
 /** Administration; every RPC needs an access token of a user with role "admin". */
@@ -857,6 +925,14 @@ export interface AdminServiceController {
     metadata: Metadata,
     ...rest: any
   ): Promise<ListAuditEventsResponse> | Observable<ListAuditEventsResponse> | ListAuditEventsResponse;
+
+  /** Erases another user's account as DeleteAccount does; audited as the admin's act. */
+
+  deleteUser(
+    request: DeleteUserRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<DeleteAccountResponse> | Observable<DeleteAccountResponse> | DeleteAccountResponse;
 }
 
 export function AdminServiceControllerMethods() {
@@ -868,6 +944,7 @@ export function AdminServiceControllerMethods() {
       "drainNode",
       "rotateSigningKeys",
       "listAllAuditEvents",
+      "deleteUser",
     ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);

@@ -270,14 +270,28 @@ export interface ReportReplicaProblemResponse {
 }
 
 /** The user is the access token's, as in every call about files. */
-export interface DestroyUserKeyRequest {
+export interface EraseUserDataRequest {
+  /** Empty: the caller. Another user's needs an admin's token. */
+  userId: string;
+  origin:
+    | RequestOrigin
+    | undefined;
+  /**
+   * The erased user's username, with an admin's token: audit rows that name the user only by
+   * name (a refused registration of it) are pseudonymised too.
+   */
+  username: string;
 }
 
-export interface DestroyUserKeyResponse {
+export interface EraseUserDataResponse {
+  userId: string;
+  /** What the audit log now names the user by. */
+  pseudonym: string;
   /** Whether the user had a key to destroy. */
-  destroyed: boolean;
-  /** Data keys of the user's files that were still wrapped by the master key directly, wiped. */
-  wipedDataKeys: number;
+  keyDestroyed: boolean;
+  /** Live files and files in the trash deleted. */
+  filesErased: number;
+  auditEventsPseudonymised: number;
 }
 
 export interface GetQuotaRequest {
@@ -375,12 +389,14 @@ export interface FileServiceClient {
   ): Observable<ReportReplicaProblemResponse>;
 
   /**
-   * Crypto-shredding (GDPR erasure): destroys the user's key, and the data keys still wrapped by
-   * the master key directly, so that no data key of the user's files can be unwrapped again. For
-   * good: no upload of the user is accepted afterwards.
+   * GDPR erasure of a user's data, for the user of the call's token, or for user_id with an
+   * admin's token. At once: the user's key is destroyed (crypto-shredding: no data key of the
+   * user's files can be unwrapped again, and no upload is accepted afterwards), the files, the
+   * trash and open uploads are deleted, the quota is dropped, and the user's audit events get a
+   * pseudonym. Then a job removes the chunks from every node. Idempotent.
    */
 
-  destroyUserKey(request: DestroyUserKeyRequest, metadata: Metadata, ...rest: any): Observable<DestroyUserKeyResponse>;
+  eraseUserData(request: EraseUserDataRequest, metadata: Metadata, ...rest: any): Observable<EraseUserDataResponse>;
 }
 
 export interface FileServiceController {
@@ -501,16 +517,18 @@ export interface FileServiceController {
   ): Promise<ReportReplicaProblemResponse> | Observable<ReportReplicaProblemResponse> | ReportReplicaProblemResponse;
 
   /**
-   * Crypto-shredding (GDPR erasure): destroys the user's key, and the data keys still wrapped by
-   * the master key directly, so that no data key of the user's files can be unwrapped again. For
-   * good: no upload of the user is accepted afterwards.
+   * GDPR erasure of a user's data, for the user of the call's token, or for user_id with an
+   * admin's token. At once: the user's key is destroyed (crypto-shredding: no data key of the
+   * user's files can be unwrapped again, and no upload is accepted afterwards), the files, the
+   * trash and open uploads are deleted, the quota is dropped, and the user's audit events get a
+   * pseudonym. Then a job removes the chunks from every node. Idempotent.
    */
 
-  destroyUserKey(
-    request: DestroyUserKeyRequest,
+  eraseUserData(
+    request: EraseUserDataRequest,
     metadata: Metadata,
     ...rest: any
-  ): Promise<DestroyUserKeyResponse> | Observable<DestroyUserKeyResponse> | DestroyUserKeyResponse;
+  ): Promise<EraseUserDataResponse> | Observable<EraseUserDataResponse> | EraseUserDataResponse;
 }
 
 export function FileServiceControllerMethods() {
@@ -529,7 +547,7 @@ export function FileServiceControllerMethods() {
       "getDownloadPlan",
       "locateChunk",
       "reportReplicaProblem",
-      "destroyUserKey",
+      "eraseUserData",
     ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
