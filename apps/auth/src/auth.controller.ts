@@ -31,11 +31,6 @@ function tokenPairResponse(pair: TokenPair): authApi.TokenPair {
   };
 }
 
-/**
- * The auth service's gRPC API; each method hands over to the service that owns the work. Only
- * the gateway calls it; a call for a signed-in user acts for the user of the access token it
- * carries (the request's `caller` field is not read).
- */
 function sessionResponse(s: SessionView): authApi.Session {
   return {
     sessionId: s.id,
@@ -48,6 +43,11 @@ function sessionResponse(s: SessionView): authApi.Session {
   };
 }
 
+/**
+ * The auth service's gRPC API; each method hands over to the service that owns the work. Only
+ * the gateway calls it; a call for a signed-in user acts for the user of the access token it
+ * carries (the request's `caller` field is not read).
+ */
 @Controller()
 @authApi.AuthServiceControllerMethods()
 export class AuthController implements authApi.AuthServiceController {
@@ -172,7 +172,8 @@ export class AuthController implements authApi.AuthServiceController {
   @AllowedCallers('gateway')
   @ForUser()
   async deleteAccount(_request: authApi.DeleteAccountRequest, metadata?: Metadata): Promise<authApi.DeleteAccountResponse> {
-    return { sessionsEnded: await this.erasure.deleteOwn(verifiedUser(metadata)) };
+    await this.erasure.deleteOwn(verifiedUser(metadata));
+    return {};
   }
 
   /** The gateway and metadata verify users' tokens with these. */

@@ -13,3 +13,4 @@ export * from './column-transformers';
 export * from './text-parameters';
 export * from './migration-generator';
 export * from './migration-cli';
+export * from './query-results';

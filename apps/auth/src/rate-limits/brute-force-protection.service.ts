@@ -155,7 +155,7 @@ export class BruteForceProtection {
    */
   async forgetAccount(userId: string): Promise<void> {
     await Promise.all([
-      this.redis.del(this.knownAddressesKey(userId)),
+      this.redis.del(this.knownAddressesKey(userId), this.backoffKey(userId)),
       ...[this.accountMails, this.accountResetMails, this.accountCodeAttempts, this.accountSecondFactorGuesses].map((limiter) =>
         limiter.delete(userId),
       ),

@@ -48,7 +48,8 @@ export class UserAdminController implements authApi.UserAdminServiceController {
   @AllowedCallers('gateway')
   @ForUser({ role: 'admin' })
   async deleteUser(request: authApi.DeleteUserRequest, metadata?: Metadata): Promise<authApi.DeleteAccountResponse> {
-    return { sessionsEnded: await this.erasure.deleteByAdmin(verifiedUser(metadata).userId, request.userId) };
+    await this.erasure.deleteByAdmin(verifiedUser(metadata).userId, request.userId);
+    return {};
   }
 
   @AllowedCallers('gateway')

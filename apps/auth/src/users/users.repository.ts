@@ -86,8 +86,8 @@ export class UsersRepository {
   }
 
   /** Deletes the account; its refresh tokens, sign-ins, recovery codes and reset links go with it (ON DELETE CASCADE). */
-  async delete(id: string): Promise<boolean> {
-    return ((await this.users.delete({ id })).affected ?? 0) > 0;
+  async delete(id: string): Promise<void> {
+    await this.users.delete({ id });
   }
 
   async setPasswordHash(id: string, passwordHash: string, manager?: EntityManager): Promise<void> {

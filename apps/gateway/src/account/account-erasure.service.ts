@@ -2,22 +2,20 @@ import { Injectable } from '@nestjs/common';
 import type { Caller } from '@cloudstore/access-tokens';
 import { type commonApi, type filesApi, InvalidArgumentError, type publicApi } from '@cloudstore/contracts';
 import { InternalClients } from '../internal-clients/internal-clients';
+import type { ErasureResultDto } from './account.dto';
 
-/** What an erasure answers. */
-export interface ErasureResult {
-  readonly user_id: string;
-  /** The id the user's audit events now carry. */
-  readonly pseudonym: string;
-  /** Live files and files in the trash erased. */
-  readonly files_erased: number;
-}
+/**
+ * The data's erasure is one transaction over everything of the user; a user with very many
+ * files takes longer than an ordinary call may.
+ */
+const ERASE_DATA_TIMEOUT_MS = 120_000;
 
-function erasureResult(erased: filesApi.EraseUserDataResponse): ErasureResult {
-  return { user_id: erased.userId, pseudonym: erased.pseudonym, files_erased: erased.filesErased };
+function erasureResult(erased: filesApi.EraseUserDataResponse): ErasureResultDto {
+  return { success: true, user_id: erased.userId, pseudonym: erased.pseudonym, files_erased: erased.filesErased };
 }
 
 /** An erasure as the public gRPC API answers it. */
-export function erasureResponse(erased: ErasureResult): publicApi.DeleteAccountResponse {
+export function erasureResponse(erased: ErasureResultDto): publicApi.DeleteAccountResponse {
   return { success: true, userId: erased.user_id, pseudonym: erased.pseudonym, filesErased: erased.files_erased };
 }
 
@@ -32,19 +30,27 @@ export function erasureResponse(erased: ErasureResult): publicApi.DeleteAccountR
 export class AccountErasureService {
   constructor(private readonly clients: InternalClients) {}
 
-  async eraseOwn(caller: Caller, password: string, origin: commonApi.RequestOrigin): Promise<ErasureResult> {
+  async eraseOwn(caller: Caller, password: string, origin: commonApi.RequestOrigin): Promise<ErasureResultDto> {
     await this.clients.auth.call('confirmAccountErasure', { caller, password, origin });
-    const erased = await this.clients.files.call('eraseUserData', { userId: '', username: '', origin });
-    await this.clients.auth.call('deleteAccount', { caller, origin });
+    const erased = await this.clients.files.call(
+      'eraseUserData',
+      { userId: '', username: '', origin },
+      { timeoutMs: ERASE_DATA_TIMEOUT_MS },
+    );
+    await this.clients.auth.call('deleteAccount', { caller });
     return erasureResult(erased);
   }
 
   /** Another account, by an admin; NOT_FOUND for an unknown one, the admin's own refused. */
-  async eraseByAdmin(caller: Caller, userId: string, origin: commonApi.RequestOrigin): Promise<ErasureResult> {
+  async eraseByAdmin(caller: Caller, userId: string, origin: commonApi.RequestOrigin): Promise<ErasureResultDto> {
     const user = await this.clients.userAdmin.call('getUser', { caller, userId });
     if (user.userId === caller.userId) throw new InvalidArgumentError('Admins erase their own account with DELETE /v1/me');
-    const erased = await this.clients.files.call('eraseUserData', { userId: user.userId, username: user.username, origin });
-    await this.clients.userAdmin.call('deleteUser', { caller, userId: user.userId, origin });
+    const erased = await this.clients.files.call(
+      'eraseUserData',
+      { userId: user.userId, username: user.username, origin },
+      { timeoutMs: ERASE_DATA_TIMEOUT_MS },
+    );
+    await this.clients.userAdmin.call('deleteUser', { caller, userId: user.userId });
     return erasureResult(erased);
   }
 }

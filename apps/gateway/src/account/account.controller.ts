@@ -41,7 +41,7 @@ export class AccountController {
   @Delete()
   @HttpCode(200)
   @ApiOkResponse({ type: ErasureResultDto })
-  async erase(@CurrentCaller() caller: Caller, @Body() body: DeleteAccountBody, @Req() req: Request): Promise<ErasureResultDto> {
-    return { success: true, ...(await this.erasure.eraseOwn(caller, body.password, this.origins.http(req))) };
+  erase(@CurrentCaller() caller: Caller, @Body() body: DeleteAccountBody, @Req() req: Request): Promise<ErasureResultDto> {
+    return this.erasure.eraseOwn(caller, body.password, this.origins.http(req));
   }
 }

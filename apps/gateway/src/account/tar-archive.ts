@@ -42,7 +42,12 @@ async function writeEntry(archive: ReturnType<typeof pack>, entry: ArchiveEntry)
     sink = Buffer.isBuffer(body) ? archive.entry(header, body, finished) : archive.entry(header, finished);
     sink.on('error', reject);
   });
-  if (!sink || Buffer.isBuffer(body)) return written;
+  if (Buffer.isBuffer(body)) return written;
+  if (!sink) {
+    // The archive was gone before the entry began: the body is closed unread.
+    await body[Symbol.asyncIterator]().return?.(undefined);
+    return written;
+  }
   written.catch(() => undefined); // awaited below, once the body is done with
   try {
     for await (const piece of body) {
@@ -61,7 +66,7 @@ async function writeEntry(archive: ReturnType<typeof pack>, entry: ArchiveEntry)
  * an entry is read only as the archive is consumed, so memory holds a piece at a time whatever
  * the sizes. A failing entry fails the archive; a consumer that stops stops the reading.
  */
-export async function* tarArchive(entries: AsyncIterable<ArchiveEntry>): AsyncGenerator<Buffer> {
+export async function* tarArchive(entries: AsyncIterable<ArchiveEntry> | Iterable<ArchiveEntry>): AsyncGenerator<Buffer> {
   const archive = pack();
   const producing = (async () => {
     for await (const entry of entries) await writeEntry(archive, entry);

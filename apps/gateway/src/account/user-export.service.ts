@@ -4,7 +4,7 @@ import { type auditApi, type authApi, type commonApi, DomainError, type filesApi
 import { userView } from '../admin/admin-users.service';
 import { auditEventView } from '../audit/audit.service';
 import { sessionView } from '../auth/accounts.service';
-import { DownloadService } from '../files/download.service';
+import { type Download, DownloadService } from '../files/download.service';
 import { fileView, FilesService, quotaView } from '../files/files.service';
 import { InternalClients } from '../internal-clients/internal-clients';
 import { type ArchiveEntry, tarArchive } from './tar-archive';
@@ -20,42 +20,64 @@ export interface UserExport {
   readonly archive: AsyncGenerator<Buffer>;
 }
 
-/** Every page of a listing, from the first. */
-async function allPages<T>(page: (limit: number, cursor: string, offset: number) => Promise<{ items: T[]; next: string }>) {
+/** Every page of a keyset listing, from the first: pages follow while `next` names a cursor. */
+export async function everyPage<T>(page: (cursor: string) => Promise<{ items: T[]; next: string }>): Promise<T[]> {
   const all: T[] = [];
-  for (let cursor = '', offset = 0; ;) {
-    const { items, next } = await page(MAX_PAGE_SIZE, cursor, offset);
+  for (let cursor = ''; ;) {
+    const { items, next } = await page(cursor);
     all.push(...items);
-    offset += items.length;
-    if (items.length === 0 || (next === '' && items.length < MAX_PAGE_SIZE)) return all;
+    if (next === '') return all;
     cursor = next;
+  }
+}
+
+/** Every page of an offset listing: pages follow while they are full. */
+export async function everyOffsetPage<T>(page: (limit: number, offset: number) => Promise<T[]>): Promise<T[]> {
+  const all: T[] = [];
+  for (;;) {
+    const items = await page(MAX_PAGE_SIZE, all.length);
+    all.push(...items);
+    if (items.length < MAX_PAGE_SIZE) return all;
   }
 }
 
 /**
  * Where each file goes in the archive: under its name, and where two files share a name (names
- * are not unique), the later ones in a folder named by their file id.
+ * are not unique; nor, unpacked on macOS or Windows, are names that differ in case only), the
+ * later ones in a folder named by their file id.
  */
 export function archivePaths(files: readonly filesApi.FileRecord[]): Map<string, string> {
   const taken = new Set<string>();
   const paths = new Map<string, string>();
   for (const file of files) {
     const plain = `${FILES_FOLDER}/${file.filename}`;
-    const path = taken.has(plain) ? `${FILES_FOLDER}/${file.fileId}/${file.filename}` : plain;
-    taken.add(path);
+    const path = taken.has(plain.toLowerCase()) ? `${FILES_FOLDER}/${file.fileId}/${file.filename}` : plain;
+    taken.add(path.toLowerCase());
     paths.set(file.fileId, path);
   }
   return paths;
 }
 
+/** What the archive is made of, all of it read before its first byte. */
+interface ExportContents {
+  readonly account: authApi.AccountExport;
+  readonly quota: filesApi.QuotaStatus;
+  /** The live files, each opened for reading (its download planned and audited). */
+  readonly files: Download[];
+  /** Live files deleted between the listing and their opening. */
+  readonly vanished: filesApi.FileRecord[];
+  readonly trash: filesApi.FileRecord[];
+  readonly events: auditApi.AuditEvent[];
+}
+
 /**
- * GDPR right of access: everything cloudstore holds of the caller, as one streamed tar archive.
- * Every live file under `files/` with its bytes as stored (verified as downloads are), then
- * EXPORT_DOCUMENT: the account, quota, sign-ins, every file's metadata and where it is in the
- * archive, the trash, shares and the caller's audit events, to the export itself. The account and
- * the listings are read before the first byte, so a failure there is an error answer; a file
- * that cannot be read later fails the archive (never a silently missing file). A file deleted
- * meanwhile is left out, and the document says so.
+ * GDPR right of access: everything cloudstore holds of the caller, as one streamed tar archive:
+ * every live file under `files/` with its bytes as stored (verified as downloads are), then
+ * EXPORT_DOCUMENT with the account, quota, sign-ins, every file's metadata and where it is in
+ * the archive, the trash, shares and the caller's audit events. Everything but the bytes is read,
+ * and every file's download planned, before the first byte: a failure there is an error answer,
+ * and the rest needs no live token (a long export outlives it, or a renewal that spends it). A
+ * file that cannot be read later fails the archive (cut off, never a silently missing file).
  */
 @Injectable()
 export class UserExportService {
@@ -66,68 +88,33 @@ export class UserExportService {
   ) {}
 
   async open(caller: Caller, origin: commonApi.RequestOrigin): Promise<UserExport> {
-    const account = await this.clients.auth.call('exportAccount', { caller, origin });
-    const live = await allPages(async (limit, after) => {
-      const page = await this.files.list(caller, { limit, offset: 0, filter: '', after });
-      return { items: page.files, next: page.nextCursor };
-    });
+    const contents = await this.read(caller, origin);
     const date = new Date().toISOString().slice(0, 10);
     return {
-      filename: `cloudstore-export-${account.user?.username ?? caller.username}-${date}.tar`,
-      archive: tarArchive(this.entries(caller, origin, account, live)),
+      filename: `cloudstore-export-${contents.account.user?.username ?? caller.username}-${date}.tar`,
+      archive: tarArchive(entries(caller, contents)),
     };
   }
 
-  private async *entries(
-    caller: Caller,
-    origin: commonApi.RequestOrigin,
-    account: authApi.AccountExport,
-    live: filesApi.FileRecord[],
-  ): AsyncGenerator<ArchiveEntry> {
-    const paths = archivePaths(live);
-    const missing = new Set<string>();
+  private async read(caller: Caller, origin: commonApi.RequestOrigin): Promise<ExportContents> {
+    const account = await this.clients.auth.call('exportAccount', { caller, origin });
+    const live = await everyPage(async (after) => {
+      const page = await this.files.list(caller, { limit: MAX_PAGE_SIZE, offset: 0, filter: '', after });
+      return { items: page.files, next: page.nextCursor };
+    });
+    const files: Download[] = [];
+    const vanished: filesApi.FileRecord[] = [];
     for (const file of live) {
       const download = await this.openFile(caller, file, origin);
-      if (!download) {
-        missing.add(file.fileId);
-        continue;
-      }
-      yield { name: paths.get(file.fileId) as string, size: file.size, mtime: new Date(file.uploadedAt * 1000), body: download };
+      if (download) files.push(download);
+      else vanished.push(file);
     }
-    const document = await this.document(caller, account, live, paths, missing);
-    yield { name: EXPORT_DOCUMENT, size: document.length, mtime: new Date(), body: document };
-  }
-
-  /** The file's verified bytes; undefined when it was deleted since the listing. */
-  private async openFile(
-    caller: Caller,
-    file: filesApi.FileRecord,
-    origin: commonApi.RequestOrigin,
-  ): Promise<AsyncGenerator<Buffer> | undefined> {
-    try {
-      return (await this.downloads.open(caller, file.fileId, undefined, origin)).body;
-    } catch (error) {
-      if (error instanceof DomainError && error.code === 'FILE_NOT_FOUND') return undefined;
-      throw error;
-    }
-  }
-
-  private async document(
-    caller: Caller,
-    account: authApi.AccountExport,
-    live: filesApi.FileRecord[],
-    paths: Map<string, string>,
-    missing: Set<string>,
-  ): Promise<Buffer> {
     const [quota, trash, events] = await Promise.all([
       this.files.quota(caller),
-      allPages(async (limit, _cursor, offset) => ({
-        items: (await this.files.listTrash(caller, limit, offset)).files,
-        next: '',
-      })),
-      allPages<auditApi.AuditEvent>(async (limit, cursor) => {
+      everyOffsetPage(async (limit, offset) => (await this.files.listTrash(caller, limit, offset)).files),
+      everyPage<auditApi.AuditEvent>(async (cursor) => {
         const page = await this.clients.auditLog.call('listOwnEvents', {
-          limit,
+          limit: MAX_PAGE_SIZE,
           cursor,
           operation: '',
           outcome: '',
@@ -138,23 +125,49 @@ export class UserExportService {
         return { items: page.events, next: page.nextCursor };
       }),
     ]);
-    const document = {
-      ...EXPORT_FORMAT,
-      exported_at: Math.floor(Date.now() / 1000),
-      account: account.user ? userView(account.user) : { user_id: caller.userId, username: caller.username },
-      quota: quotaView(quota),
-      sessions: account.sessions.map(sessionView),
-      files: live.map((file) => ({
-        ...fileView(file),
-        ...(missing.has(file.fileId)
-          ? { archive_path: null, deleted_during_export: true }
-          : { archive_path: paths.get(file.fileId) }),
-      })),
-      trash: trash.map((file) => fileView(file)),
-      // Files the caller shared and files shared with the caller: none until sharing exists.
-      shares: { granted: [], received: [] },
-      audit_events: events.map(auditEventView),
-    };
-    return Buffer.from(`${JSON.stringify(document, null, 2)}\n`);
+    return { account, quota, files, vanished, trash, events };
   }
+
+  /** The file opened for reading; undefined when it was deleted since the listing. */
+  private async openFile(
+    caller: Caller,
+    file: filesApi.FileRecord,
+    origin: commonApi.RequestOrigin,
+  ): Promise<Download | undefined> {
+    try {
+      return await this.downloads.open(caller, file.fileId, undefined, origin);
+    } catch (error) {
+      if (error instanceof DomainError && error.code === 'FILE_NOT_FOUND') return undefined;
+      throw error;
+    }
+  }
+}
+
+function* entries(caller: Caller, contents: ExportContents): Generator<ArchiveEntry> {
+  const paths = archivePaths(contents.files.map((d) => d.file));
+  for (const { file, body } of contents.files) {
+    yield { name: paths.get(file.fileId) as string, size: file.size, mtime: new Date(file.uploadedAt * 1000), body };
+  }
+  const document = exportDocument(caller, contents, paths);
+  yield { name: EXPORT_DOCUMENT, size: document.length, mtime: new Date(), body: document };
+}
+
+function exportDocument(caller: Caller, contents: ExportContents, paths: Map<string, string>): Buffer {
+  const { account, quota, files, vanished, trash, events } = contents;
+  const document = {
+    ...EXPORT_FORMAT,
+    exported_at: Math.floor(Date.now() / 1000),
+    account: account.user ? userView(account.user) : { user_id: caller.userId, username: caller.username },
+    quota: quotaView(quota),
+    sessions: account.sessions.map(sessionView),
+    files: [
+      ...files.map(({ file }) => ({ ...fileView(file), archive_path: paths.get(file.fileId) })),
+      ...vanished.map((file) => ({ ...fileView(file), archive_path: null, deleted_during_export: true })),
+    ],
+    trash: trash.map((file) => fileView(file)),
+    // Files the caller shared and files shared with the caller: none until sharing exists.
+    shares: { granted: [], received: [] },
+    audit_events: events.map(auditEventView),
+  };
+  return Buffer.from(`${JSON.stringify(document, null, 2)}\n`);
 }

@@ -41,7 +41,7 @@ export class AdminUsersController {
   @Delete(':id')
   @HttpCode(200)
   @ApiOkResponse({ type: ErasureResultDto })
-  async erase(@CurrentCaller() caller: Caller, @Param('id') id: string, @Req() req: Request): Promise<ErasureResultDto> {
-    return { success: true, ...(await this.erasure.eraseByAdmin(caller, id, this.origins.http(req))) };
+  erase(@CurrentCaller() caller: Caller, @Param('id') id: string, @Req() req: Request): Promise<ErasureResultDto> {
+    return this.erasure.eraseByAdmin(caller, id, this.origins.http(req));
   }
 }

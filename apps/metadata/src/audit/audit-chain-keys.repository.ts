@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { affectedRows } from '@cloudstore/database';
 import type { DataSource } from 'typeorm';
-import { changedAny } from '../user-keys/user-keys.repository';
 
 /** The audit chain's keys as stored: wrapped by the master key of `masterKeyId`. */
 export interface StoredAuditChainKeys {
@@ -48,12 +48,14 @@ export class AuditChainKeysRepository {
 
   /** Replaces the keys' wrapping, only if it is still the one read: a concurrent rotation wins. */
   async rewrap(old: StoredAuditChainKeys, wrappedKeys: Buffer, masterKeyId: string): Promise<boolean> {
-    return changedAny(
-      await this.dataSource.query(
-        `UPDATE "metadata"."audit_chain_keys" SET "wrapped_keys" = $3, "master_key_id" = $4, "updated_at" = now()
-         WHERE "master_key_id" = $1 AND "wrapped_keys" = $2`,
-        [old.masterKeyId, old.wrappedKeys, wrappedKeys, masterKeyId],
-      ),
+    return (
+      affectedRows(
+        await this.dataSource.query(
+          `UPDATE "metadata"."audit_chain_keys" SET "wrapped_keys" = $3, "master_key_id" = $4, "updated_at" = now()
+           WHERE "master_key_id" = $1 AND "wrapped_keys" = $2`,
+          [old.masterKeyId, old.wrappedKeys, wrappedKeys, masterKeyId],
+        ),
+      ) > 0
     );
   }
 }

@@ -121,13 +121,29 @@ describe(AuditSealer.name, () => {
         operation: 'admin.quota_update',
         user_id: admin.userId,
         username: 'root',
-        subject_user_id: pseudonym,
+        subject_user_id: null,
         erased_as: pseudonym,
       },
       { operation: 'auth.register', user_id: pseudonym, username: null, subject_user_id: null, erased_as: pseudonym },
       { operation: 'auth.register', user_id: null, username: 'erik', subject_user_id: null, erased_as: null },
     ]);
     expect(await bed.verifier.verify()).toMatchObject({ rowsChecked: 3, broken: undefined });
+    // The actor of a row whose subject was erased is still verified: it cannot be swapped for someone else.
+    await bed.dataSource.query(`UPDATE metadata.audit_log SET username = 'mallory' WHERE operation = 'admin.quota_update'`);
+    expect((await bed.verifier.verify()).broken).toMatchObject({ kind: 'edited', chainSeq: '1' });
+  });
+
+  it('reports an erased form that puts other values in place of the ones sealed', async () => {
+    await bed.auditLog.append([
+      adminAuditEvent({ userId: randomUUID(), username: 'root' }, 'admin.user_update', {}, randomUUID()),
+    ]);
+    await bed.appendUserEvents(1);
+    await bed.sealer.seal();
+    // A subject swapped for another account, the row "marked erased" with it.
+    await bed.dataSource.query(`UPDATE metadata.audit_log SET subject_user_id = $1, erased_as = $1 WHERE chain_seq = 1`, [
+      randomUUID(),
+    ]);
+    expect((await bed.verifier.verify()).broken).toMatchObject({ kind: 'edited', chainSeq: '1' });
   });
 
   const FIELDS: Record<string, string> = {

@@ -17,6 +17,7 @@ const CHAIN_ROW_COLUMNS = `
   client_address AS "clientAddress", user_agent AS "userAgent", subject_user_id::text AS "subjectUserId",
   file_id::text AS "fileId", filename,
   size_bytes::text AS "sizeBytes", details::text AS "details", mac, personal_digest AS "personalDigest",
+  subject_digest AS "subjectDigest",
   erased_as::text AS "erasedAs"`;
 
 const CHECKPOINT_COLUMNS = `chain_seq::text AS "chainSeq", mac, ${MICROS('pruned_before')} AS "prunedBefore",
@@ -27,6 +28,7 @@ export interface RowSeal {
   readonly chainSeq: bigint;
   readonly mac: Buffer;
   readonly personalDigest: Buffer;
+  readonly subjectDigest: Buffer | null;
 }
 
 /** The SQL of the audit chain: sealing, reading it in order, checkpoints and pruning. */
@@ -67,14 +69,16 @@ export class AuditChainRepository {
   async markSealed(manager: EntityManager, seals: readonly RowSeal[]): Promise<void> {
     if (seals.length === 0) return;
     await manager.query(
-      `UPDATE metadata.audit_log AS a SET chain_seq = s.seq, mac = s.mac, personal_digest = s.digest
-       FROM unnest($1::bigint[], $2::bigint[], $3::bytea[], $4::bytea[]) AS s(id, seq, mac, digest)
+      `UPDATE metadata.audit_log AS a
+       SET chain_seq = s.seq, mac = s.mac, personal_digest = s.digest, subject_digest = s.subject_digest
+       FROM unnest($1::bigint[], $2::bigint[], $3::bytea[], $4::bytea[], $5::bytea[]) AS s(id, seq, mac, digest, subject_digest)
        WHERE a.id = s.id`,
       [
         seals.map((s) => s.id),
         seals.map((s) => s.chainSeq.toString()),
         seals.map((s) => s.mac),
         seals.map((s) => s.personalDigest),
+        seals.map((s) => s.subjectDigest),
       ],
     );
   }

@@ -26,6 +26,7 @@ export interface ChainRow {
   readonly details: string;
   readonly mac: Buffer | null;
   readonly personalDigest: Buffer | null;
+  readonly subjectDigest: Buffer | null;
   readonly erasedAs: string | null;
 }
 
@@ -104,16 +105,18 @@ export class AuditChain {
     ) as [KeyedHash, KeyedHash, KeyedHash];
   }
 
-  /**
-   * Keyed, so a digest left after an erasure cannot be matched against guessed names or addresses.
-   * The subject joins the list only when there is one: rows sealed before it existed still verify.
-   */
+  /** Keyed, so a digest left after an erasure cannot be matched against guessed names or addresses. */
   personalDigest(row: ChainRow): Buffer {
-    const fields = [row.userId, row.username, row.clientAddress, row.userAgent, row.filename];
-    return this.personal.digest(JSON.stringify(row.subjectUserId === null ? fields : [...fields, row.subjectUserId]));
+    return this.personal.digest(JSON.stringify([row.userId, row.username, row.clientAddress, row.userAgent, row.filename]));
   }
 
-  link(prev: Buffer, chainSeq: bigint, row: ChainRow, personalDigest: Buffer): Buffer {
+  /** The subject's own digest, so that erasing the subject leaves the actor's verifiable; none without a subject. */
+  subjectDigest(row: ChainRow): Buffer | null {
+    return row.subjectUserId === null ? null : this.personal.digest(JSON.stringify(['subject', row.subjectUserId]));
+  }
+
+  /** Rows without a subject link as they did before subjects existed. */
+  link(prev: Buffer, chainSeq: bigint, row: ChainRow, personalDigest: Buffer, subjectDigest: Buffer | null): Buffer {
     return this.links.digest(
       prev.toString('hex'),
       JSON.stringify([
@@ -129,6 +132,7 @@ export class AuditChain {
         row.sizeBytes,
         row.details,
         personalDigest.toString('hex'),
+        ...(subjectDigest ? [subjectDigest.toString('hex')] : []),
       ]),
     );
   }
@@ -152,22 +156,30 @@ export class AuditChain {
     };
   }
 
-  /** Whether the row, as stored, is what was sealed at `prev`: its personal fields (or their erasure) and its link. */
+  /**
+   * Whether the row, as stored, is what was sealed at `prev`: its actor's personal fields (or their
+   * erasure), its subject (or its erasure), and its link. An erasure can only blank personal
+   * fields out, never put other values in their place, so it hides no edit of them.
+   */
   fits(prev: Buffer, chainSeq: bigint, row: ChainRow): 'ok' | 'personal' | 'mac' {
     if (row.personalDigest === null) return 'mac';
-    if (row.erasedAs === null) {
-      if (!sameBytes(this.personalDigest(row), row.personalDigest)) return 'personal';
-    } else if (!erasedAsActor(row) && row.subjectUserId !== row.erasedAs) {
-      // An erasure may only have replaced personal fields with the pseudonym, nothing else.
-      return 'personal';
-    }
-    return sameBytes(this.link(prev, chainSeq, row, row.personalDigest), row.mac) ? 'ok' : 'mac';
+    const actorFits = erasedActor(row)
+      ? [row.username, row.clientAddress, row.userAgent, row.filename].every((field) => field === null)
+      : sameBytes(this.personalDigest(row), row.personalDigest);
+    const subjectFits =
+      row.subjectDigest === null
+        ? row.subjectUserId === null
+        : row.subjectUserId === null
+          ? row.erasedAs !== null
+          : sameBytes(this.subjectDigest(row), row.subjectDigest);
+    if (!actorFits || !subjectFits) return 'personal';
+    return sameBytes(this.link(prev, chainSeq, row, row.personalDigest, row.subjectDigest), row.mac) ? 'ok' : 'mac';
   }
 }
 
-/** The row's actor was erased: the user id is the pseudonym and the actor's other personal fields are gone. */
-function erasedAsActor(row: ChainRow): boolean {
-  return row.userId === row.erasedAs && [row.username, row.clientAddress, row.userAgent, row.filename].every((f) => f === null);
+/** The row's actor was erased: its user id is the pseudonym the row is marked erased with. */
+function erasedActor(row: ChainRow): boolean {
+  return row.erasedAs !== null && row.userId === row.erasedAs;
 }
 
 /**

@@ -9,6 +9,8 @@ import { bigintToNumber } from '@cloudstore/database';
 @Index('audit_log_user_time_idx', ['userId', 'occurredAt'])
 @Index('audit_log_time_idx', ['occurredAt'])
 @Index('audit_log_subject_idx', ['subjectUserId'], { where: '"subject_user_id" IS NOT NULL' })
+// Rows that name someone only by name (a refused registration), found by an erasure of that name.
+@Index('audit_log_nameless_username_idx', { synchronize: false })
 @Index('audit_log_chain_seq_unique', ['chainSeq'], { unique: true })
 @Index('audit_log_unsealed_idx', ['id'], { where: '"chain_seq" IS NULL' })
 @Check('audit_log_status_check', `"status" IN ('success', 'failure')`)
@@ -48,7 +50,7 @@ export class AuditLogEntity {
   @Column({ type: 'text', nullable: true })
   userAgent!: string | null;
 
-  /** The account an admin's act was about (a quota or role change, an erasure): personal, like userId. */
+  /** The account an admin's act was about (a quota or role change, an erasure); cleared when that account is erased. */
   @Column({ type: 'uuid', nullable: true })
   subjectUserId!: string | null;
 
@@ -80,9 +82,13 @@ export class AuditLogEntity {
   @Column({ type: 'bytea', nullable: true })
   personalDigest?: Buffer | null;
 
+  /** Keyed digest of the subject as sealed (null without one), linked like personalDigest. */
+  @Column({ type: 'bytea', nullable: true })
+  subjectDigest?: Buffer | null;
+
   /**
-   * Set by a GDPR erasure: the pseudonym that replaced the erased user's id, as the actor (userId;
-   * the actor's other personal fields are cleared) or as the subject (subjectUserId).
+   * Set by a GDPR erasure: the pseudonym that replaced the erased actor's user id (the actor's
+   * other personal fields are cleared); also set where only the subject was erased (cleared).
    */
   @Column({ type: 'uuid', nullable: true })
   erasedAs?: string | null;

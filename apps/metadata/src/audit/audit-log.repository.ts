@@ -61,33 +61,31 @@ export class AuditLogRepository {
   }
 
   /**
-   * GDPR erasure of a user's rows. Where the user acted, the user id becomes `pseudonym` and the
-   * other personal fields are cleared; where an admin acted on the user, the subject becomes
-   * `pseudonym`; rows that name the user only by name (a refused registration of it) are
-   * treated as the user's. Each row is marked erased with the pseudonym. The chain covers those fields only
-   * through their sealed digest, so it still verifies. How many rows.
+   * GDPR erasure of a user's rows, each marked erased with `pseudonym`. Where the user acted, the
+   * user id becomes the pseudonym and the other personal fields are cleared; rows that name the
+   * user only by name (a refused registration of it) are treated alike; where an admin acted on
+   * the user, the subject is cleared. The chain covers those fields only through their sealed
+   * digests, so it still verifies. How many rows.
    */
   async pseudonymiseUser(
     user: { readonly id: string; readonly username?: string },
     pseudonym: string,
     manager: EntityManager = this.dataSource.manager,
   ): Promise<number> {
+    const actorErased = `user_id = $2, username = NULL, client_address = NULL, user_agent = NULL, filename = NULL, erased_as = $2`;
     const [, asActor] = await manager.query<[unknown, number]>(
       `UPDATE metadata.audit_log
-       SET user_id = $2, username = NULL, client_address = NULL, user_agent = NULL, filename = NULL, erased_as = $2,
-           subject_user_id = CASE WHEN subject_user_id = $1 THEN $2 ELSE subject_user_id END
+       SET ${actorErased}, subject_user_id = CASE WHEN subject_user_id = $1 THEN NULL ELSE subject_user_id END
        WHERE user_id = $1`,
       [user.id, pseudonym],
     );
     const [, asSubject] = await manager.query<[unknown, number]>(
-      `UPDATE metadata.audit_log SET subject_user_id = $2, erased_as = $2 WHERE subject_user_id = $1`,
+      `UPDATE metadata.audit_log SET subject_user_id = NULL, erased_as = COALESCE(erased_as, $2) WHERE subject_user_id = $1`,
       [user.id, pseudonym],
     );
     const [, byName] = user.username
       ? await manager.query<[unknown, number]>(
-          `UPDATE metadata.audit_log
-           SET user_id = $2, username = NULL, client_address = NULL, user_agent = NULL, filename = NULL, erased_as = $2
-           WHERE user_id IS NULL AND lower(username) = lower($1)`,
+          `UPDATE metadata.audit_log SET ${actorErased} WHERE user_id IS NULL AND lower(username) = lower($1)`,
           [user.username, pseudonym],
         )
       : [undefined, 0];

@@ -57,8 +57,9 @@ export class AuditSealer implements OnApplicationBootstrap, OnApplicationShutdow
         const seals: RowSeal[] = rows.map((row) => {
           const chainSeq = prev.chainSeq + 1n;
           const personalDigest = this.chain.personalDigest(row);
-          prev = { chainSeq, mac: this.chain.link(prev.mac, chainSeq, row, personalDigest) };
-          return { id: row.id, chainSeq, mac: prev.mac, personalDigest };
+          const subjectDigest = this.chain.subjectDigest(row);
+          prev = { chainSeq, mac: this.chain.link(prev.mac, chainSeq, row, personalDigest, subjectDigest) };
+          return { id: row.id, chainSeq, mac: prev.mac, personalDigest, subjectDigest };
         });
         await this.repository.markSealed(manager, seals);
         return seals.length;

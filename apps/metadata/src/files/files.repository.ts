@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { InvalidArgumentError } from '@cloudstore/contracts';
-import { substringPattern } from '@cloudstore/database';
+import { returnedRows, substringPattern } from '@cloudstore/database';
 import { type DataSource, type EntityManager, IsNull, Not } from 'typeorm';
 import { FileEntity, OWNER_PUBLIC_ID_UNIQUE } from './file.entity';
 import type { ListPosition } from './list-cursor';
@@ -9,11 +9,6 @@ import type { ListPosition } from './list-cursor';
 /** A chosen file id the owner already uses, for a file (alive or in the trash) or an open upload. */
 export function fileIdInUseError(): InvalidArgumentError {
   return new InvalidArgumentError('file_id is already in use');
-}
-
-/** The rows of an UPDATE or DELETE … RETURNING: TypeORM answers those on PostgreSQL with [rows, affected]. */
-function returnedRows<T>(result: unknown): T[] {
-  return (result as [T[], number])[0] ?? [];
 }
 
 /** A file leaving the trash for good, as the purge reports it. */

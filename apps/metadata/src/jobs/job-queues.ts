@@ -155,6 +155,9 @@ export class JobQueues implements OnApplicationBootstrap, OnApplicationShutdown 
     await this.garbageCollection.add(GC_JOBS.eraseUser, job, {
       jobId: `${GC_JOBS.eraseUser}-${job.userId}`,
       delay: ERASURE_REPEAT_DELAY_MS,
+      // The job links the user's id to the pseudonym: it goes as soon as it is done.
+      removeOnComplete: true,
+      removeOnFail: { age: 24 * 3600 },
     });
   }
 

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { affectedRows, returnedRows } from '@cloudstore/database';
 import type { EntityManager } from 'typeorm';
 
 /** What an erasure removed of a user. */
@@ -9,11 +10,6 @@ export interface ErasedUserData {
   readonly openUploads: number;
 }
 
-/** The count of a DELETE … RETURNING: TypeORM answers it on PostgreSQL with [rows, affected]. */
-function affected(result: unknown): number {
-  return Array.isArray(result) ? Number(result[1]) || 0 : 0;
-}
-
 /**
  * The SQL of a GDPR erasure: every row the metadata service keeps about a user, in one place so
  * that what is erased can be read at a glance (the audit log's rows are pseudonymised by
@@ -22,25 +18,31 @@ function affected(result: unknown): number {
  */
 @Injectable()
 export class UserErasureRepository {
+  /**
+   * The owner's quota row is locked first, as every change of the owner's uploads locks it first
+   * (UploadReservationsService): a chunk being added now is either in before the uploads go, and
+   * cut loose with them, or finds its upload gone; and the two cannot deadlock.
+   */
   async eraseUser(manager: EntityManager, userId: string): Promise<ErasedUserData> {
-    const keyDestroyed = affected(await manager.query(`DELETE FROM "metadata"."user_keys" WHERE "user_id" = $1`, [userId])) > 0;
+    await manager.query(`SELECT 1 FROM "metadata"."user_quotas" WHERE "user_id" = $1 FOR UPDATE`, [userId]);
+    const uploads = returnedRows<{ id: string; status: string }>(
+      await manager.query(`DELETE FROM "metadata"."uploads" WHERE "owner_id" = $1 RETURNING "id", "status"`, [userId]),
+    );
+    const files = returnedRows<{ id: string; deleted_at: Date | null }>(
+      await manager.query(`DELETE FROM "metadata"."files" WHERE "owner_id" = $1 RETURNING "id", "deleted_at"`, [userId]),
+    );
     await manager.query(
-      `UPDATE "metadata"."chunks" SET "file_id" = NULL, "upload_id" = NULL
-       WHERE "file_id" IN (SELECT "id" FROM "metadata"."files" WHERE "owner_id" = $1)
-          OR "upload_id" IN (SELECT "id" FROM "metadata"."uploads" WHERE "owner_id" = $1)`,
-      [userId],
+      `UPDATE "metadata"."chunks" SET "file_id" = NULL, "upload_id" = NULL WHERE "upload_id" = ANY($1) OR "file_id" = ANY($2)`,
+      [uploads.map((u) => u.id), files.map((f) => f.id)],
     );
-    const [files] = await manager.query<[{ live: number; trashed: number }]>(
-      `WITH erased AS (DELETE FROM "metadata"."files" WHERE "owner_id" = $1 RETURNING "deleted_at")
-       SELECT count(*) FILTER (WHERE "deleted_at" IS NULL)::int AS "live", count("deleted_at")::int AS "trashed" FROM erased`,
-      [userId],
-    );
-    const [uploads] = await manager.query<[{ open: number }]>(
-      `WITH erased AS (DELETE FROM "metadata"."uploads" WHERE "owner_id" = $1 RETURNING "status")
-       SELECT count(*) FILTER (WHERE "status" = 'open')::int AS "open" FROM erased`,
-      [userId],
-    );
+    const keyDestroyed =
+      affectedRows(await manager.query(`DELETE FROM "metadata"."user_keys" WHERE "user_id" = $1`, [userId])) > 0;
     await manager.query(`DELETE FROM "metadata"."user_quotas" WHERE "user_id" = $1`, [userId]);
-    return { keyDestroyed, liveFiles: files.live, trashedFiles: files.trashed, openUploads: uploads.open };
+    return {
+      keyDestroyed,
+      liveFiles: files.filter((f) => f.deleted_at === null).length,
+      trashedFiles: files.filter((f) => f.deleted_at !== null).length,
+      openUploads: uploads.filter((u) => u.status === 'open').length,
+    };
   }
 }

@@ -38,7 +38,7 @@ export class UserErasureService {
     if (byAdmin && caller.role !== 'admin') throw new PermissionDeniedError('Only admins may erase another account');
     const pseudonym = randomUUID();
     const username = byAdmin ? request.username : caller.username;
-    const { erased, pseudonymised } = await this.eraseNow({ userId, pseudonym, username }, (data) =>
+    const erased = await this.eraseNow({ userId, pseudonym, username }, (data) =>
       byAdmin
         ? fileAuditEvent({
             operation: 'admin.user_erase',
@@ -60,13 +60,12 @@ export class UserErasureService {
       pseudonym,
       keyDestroyed: erased.keyDestroyed,
       filesErased: erased.liveFiles + erased.trashedFiles,
-      auditEventsPseudonymised: pseudonymised,
     };
   }
 
   /** The erasure's second pass (the garbage-collection job): anything that landed since goes too. */
   async eraseAgain(job: EraseUserJob): Promise<ErasedUserData> {
-    const { erased } = await this.eraseNow(job);
+    const erased = await this.eraseNow(job);
     if (erased.liveFiles + erased.trashedFiles + erased.openUploads > 0) await this.jobs.collectOrphanChunks();
     return erased;
   }
@@ -74,16 +73,16 @@ export class UserErasureService {
   private eraseNow(
     user: { userId: string; pseudonym: string; username?: string },
     event?: (erased: ErasedUserData) => AuditEvent,
-  ): Promise<{ erased: ErasedUserData; pseudonymised: number }> {
+  ): Promise<ErasedUserData> {
     return this.dataSource.transaction(async (manager) => {
       const erased = await this.erasure.eraseUser(manager, user.userId);
-      const pseudonymised = await this.auditLog.pseudonymiseUser(
+      await this.auditLog.pseudonymiseUser(
         { id: user.userId, ...(user.username ? { username: user.username } : {}) },
         user.pseudonym,
         manager,
       );
       if (event) await this.auditLog.append([event(erased)], manager);
-      return { erased, pseudonymised };
+      return erased;
     });
   }
 }

@@ -103,7 +103,7 @@ export class MasterKeyRotation {
       wrappedKey: proposed.wrapped,
       masterKeyId: this.keyring.current.id,
     });
-    return stored === 'destroyed' ? undefined : this.userKey(stored);
+    return stored === 'erased' ? undefined : this.userKey(stored);
   }
 
   private userKey(stored: StoredUserKey): Buffer {

@@ -195,7 +195,7 @@ describe(MasterKeyRotation.name, () => {
       wrappedKey: newUserKey(masterA, ownerId).wrapped,
       masterKeyId: masterA.id,
     });
-    if (stored === 'destroyed') throw new Error('destroyed');
+    if (stored === 'erased') throw new Error('erased');
     const current = await storeFile(dataSource, ownerId, {
       userKey: unwrapUserKey(new MasterKeyring(masterA), ownerId, stored.wrappedKey, stored.masterKeyId),
     });

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { affectedRows } from '@cloudstore/database';
 import type { DataSource, EntityManager } from 'typeorm';
 
 /** A user's key as stored: wrapped by the master key of `masterKeyId`. */
@@ -15,11 +16,6 @@ interface UserKeyRow {
   master_key_id: string;
 }
 
-/** Whether an UPDATE changed a row: TypeORM answers an UPDATE on PostgreSQL with [rows, affected]. */
-export function changedAny(result: unknown): boolean {
-  return Array.isArray(result) && Number(result[1]) > 0;
-}
-
 /** SQL of users' keys (an erasure deletes them: UserErasureRepository). Creation is one statement the database arbitrates. */
 @Injectable()
 export class UserKeysRepository {
@@ -31,17 +27,17 @@ export class UserKeysRepository {
 
   /**
    * The user's key, stored from `proposed` if the user had none: of concurrent first calls one
-   * insert wins and every call answers its key. 'destroyed' when an erasure deleted it between
+   * insert wins and every call answers its key. 'erased' when an erasure deleted it between
    * the insert and the read.
    * Not inside a transaction: the read after the insert must see a key another call committed.
    */
-  async ensure(proposed: StoredUserKey): Promise<StoredUserKey | 'destroyed'> {
+  async ensure(proposed: StoredUserKey): Promise<StoredUserKey | 'erased'> {
     await this.dataSource.query(
       `INSERT INTO "metadata"."user_keys" ("user_id", "wrapped_key", "master_key_id") VALUES ($1, $2, $3)
        ON CONFLICT ("user_id") DO NOTHING`,
       [proposed.userId, proposed.wrappedKey, proposed.masterKeyId],
     );
-    return (await this.find(proposed.userId)) ?? 'destroyed';
+    return (await this.find(proposed.userId)) ?? 'erased';
   }
 
   /** The user's key; undefined when the user has none (never had, or was erased). */
@@ -66,12 +62,14 @@ export class UserKeysRepository {
 
   /** Replaces a key's wrapping, only if it is still the one read: a concurrent rotation or destruction wins. */
   async rewrap(old: StoredUserKey, wrappedKey: Buffer, masterKeyId: string): Promise<boolean> {
-    return changedAny(
-      await this.dataSource.query(
-        `UPDATE "metadata"."user_keys" SET "wrapped_key" = $4, "master_key_id" = $5, "updated_at" = now()
-         WHERE "user_id" = $1 AND "master_key_id" = $2 AND "wrapped_key" = $3`,
-        [old.userId, old.masterKeyId, old.wrappedKey, wrappedKey, masterKeyId],
-      ),
+    return (
+      affectedRows(
+        await this.dataSource.query(
+          `UPDATE "metadata"."user_keys" SET "wrapped_key" = $4, "master_key_id" = $5, "updated_at" = now()
+           WHERE "user_id" = $1 AND "master_key_id" = $2 AND "wrapped_key" = $3`,
+          [old.userId, old.masterKeyId, old.wrappedKey, wrappedKey, masterKeyId],
+        ),
+      ) > 0
     );
   }
 }

@@ -23,7 +23,7 @@ export class UserKeysService {
       wrappedKey: Buffer.from(proposed.wrappedKey),
       masterKeyId: proposed.masterKeyId,
     });
-    if (stored === 'destroyed') throw new PermissionDeniedError('This account is being erased');
+    if (stored === 'erased') throw new PermissionDeniedError('This account is being erased');
     return userKey(stored);
   }
 

@@ -1,8 +1,9 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * GDPR erasure: the account an admin's act was about gets its own audit column (pseudonymised
- * with the account), and an erased user's key row is deleted rather than kept as a tombstone
+ * GDPR erasure: the account an admin's act was about gets its own audit column, with its own
+ * sealed digest so that erasing it leaves the rest of the row verifiable; refused registrations
+ * of a name are found by an index; and an erased user's key row is deleted rather than kept as a tombstone
  * (which named the user). Tombstones left by earlier releases go here.
  */
 export class AddAccountErasure1796240869869 implements MigrationInterface {
@@ -14,6 +15,10 @@ export class AddAccountErasure1796240869869 implements MigrationInterface {
     await queryRunner.query(`ALTER TABLE "metadata"."user_keys" DROP CONSTRAINT "user_keys_destroyed_check"`);
     await queryRunner.query(`ALTER TABLE "metadata"."user_keys" DROP COLUMN "destroyed_at"`);
     await queryRunner.query(`ALTER TABLE "metadata"."audit_log" ADD "subject_user_id" uuid`);
+    await queryRunner.query(`ALTER TABLE "metadata"."audit_log" ADD "subject_digest" bytea`);
+    await queryRunner.query(
+      `CREATE INDEX "audit_log_nameless_username_idx" ON "metadata"."audit_log" (lower("username")) WHERE "user_id" IS NULL`,
+    );
     await queryRunner.query(`ALTER TABLE "metadata"."user_keys" ALTER COLUMN "wrapped_key" SET NOT NULL`);
     await queryRunner.query(`ALTER TABLE "metadata"."user_keys" ALTER COLUMN "master_key_id" SET NOT NULL`);
     await queryRunner.query(
@@ -23,6 +28,8 @@ export class AddAccountErasure1796240869869 implements MigrationInterface {
 
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`DROP INDEX "metadata"."audit_log_subject_idx"`);
+    await queryRunner.query(`DROP INDEX "metadata"."audit_log_nameless_username_idx"`);
+    await queryRunner.query(`ALTER TABLE "metadata"."audit_log" DROP COLUMN "subject_digest"`);
     await queryRunner.query(`ALTER TABLE "metadata"."user_keys" ALTER COLUMN "master_key_id" DROP NOT NULL`);
     await queryRunner.query(`ALTER TABLE "metadata"."user_keys" ALTER COLUMN "wrapped_key" DROP NOT NULL`);
     await queryRunner.query(`ALTER TABLE "metadata"."audit_log" DROP COLUMN "subject_user_id"`);

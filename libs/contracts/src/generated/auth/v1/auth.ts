@@ -283,20 +283,17 @@ export interface ConfirmAccountErasureRequest {
 export interface ConfirmAccountErasureResponse {
 }
 
+/** The erasure is audited by the metadata service, which erased the data first. */
 export interface DeleteAccountRequest {
   caller: Caller | undefined;
-  origin: RequestOrigin | undefined;
 }
 
 export interface DeleteAccountResponse {
-  /** Sign-ins that were ended with the account. */
-  sessionsEnded: number;
 }
 
 export interface DeleteUserRequest {
   caller: Caller | undefined;
   userId: string;
-  origin: RequestOrigin | undefined;
 }
 
 export interface AuthServiceClient {

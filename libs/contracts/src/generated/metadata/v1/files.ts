@@ -291,7 +291,6 @@ export interface EraseUserDataResponse {
   keyDestroyed: boolean;
   /** Live files and files in the trash deleted. */
   filesErased: number;
-  auditEventsPseudonymised: number;
 }
 
 export interface GetQuotaRequest {
