@@ -354,6 +354,17 @@ describe('hostile input: generated bad values for every REST route and public RP
       ).resolves.toBeUndefined();
     });
 
+    it('POST /v1/files/:id/shares answers any body with a contract code', async () => {
+      await expect(
+        fc.assert(
+          batched(hostileBody(['username', 'permission']), (body) =>
+            restCase('POST', `/v1/files/${fileId}/shares`, { token: user.token, body }),
+          ),
+          runs(25),
+        ),
+      ).resolves.toBeUndefined();
+    });
+
     it('PATCH /v1/admin/users/:id answers any body and any id with a contract code', async () => {
       await expect(
         fc.assert(
@@ -377,6 +388,7 @@ describe('hostile input: generated bad values for every REST route and public RP
     it.each([
       ['/v1/files', 'user'],
       ['/v1/trash', 'user'],
+      ['/v1/shared-with-me', 'user'],
       ['/v1/admin/users', 'admin'],
     ] as const)('GET %s answers any limit, offset and filter with a contract code', async (path, who) => {
       const query = fc.record(
@@ -402,6 +414,10 @@ describe('hostile input: generated bad values for every REST route and public RP
       ['DELETE', '/v1/files/:id'],
       ['POST', '/v1/trash/:id/restore'],
       ['DELETE', '/v1/trash/:id'],
+      ['GET', '/v1/files/:id/shares'],
+      ['POST', '/v1/files/:id/shares'],
+      ['DELETE', '/v1/files/:id/shares/someone'],
+      ['DELETE', '/v1/files/kept/shares/:id'],
       ['POST', '/v1/admin/nodes/:id/drain'],
       ['DELETE', '/v1/auth/sessions/:id'],
     ] as const)('%s %s answers any id with a contract code', async (method, path) => {
@@ -413,9 +429,12 @@ describe('hostile input: generated bad values for every REST route and public RP
         fc.constantFrom('%', '%ZZ', '%00', '%ED%A0%80', '..', '.'),
       );
       const token = path.includes('admin') ? env.admin.token : user.token;
+      // `..` after the kept file's id would make the URL DELETE /v1/files/<id> itself.
+      const withIds = (raw: string) =>
+        path.includes('kept') && raw.startsWith('.') ? path : path.replace(':id', raw).replace('kept', fileId);
       await expect(
         fc.assert(
-          batched(id, (raw) => restCase(method, path.replace(':id', raw), { token })),
+          batched(id, (raw) => restCase(method, withIds(raw), { token, ...(method === 'POST' ? { body: '{}' } : {}) })),
           runs(15),
         ),
       ).resolves.toBeUndefined();
@@ -434,6 +453,10 @@ describe('hostile input: generated bad values for every REST route and public RP
         ['GET', `/v1/files/${randomUUID()}`],
         ['GET', '/v1/quota'],
         ['GET', '/v1/trash'],
+        ['GET', '/v1/shared-with-me'],
+        ['POST', `/v1/files/${randomUUID()}/shares`],
+        ['GET', '/v1/me/export'],
+        ['DELETE', '/v1/me'],
         ['GET', '/v1/admin/users'],
         ['GET', '/v1/admin/cluster'],
       ] as const;
@@ -547,6 +570,10 @@ describe('hostile input: generated bad values for every REST route and public RP
         [env.grpc, 'listTrash', {}],
         [env.grpc, 'restoreFile', { fileId }],
         [env.grpc, 'purgeFile', { fileId }],
+        [env.grpc, 'shareFile', { fileId, username: 'someone' }],
+        [env.grpc, 'unshareFile', { fileId, username: 'someone' }],
+        [env.grpc, 'listFileShares', { fileId }],
+        [env.grpc, 'listSharedWithMe', {}],
         [admin, 'listUsers', {}],
         [admin, 'updateUser', { userId: victim.userId, quotaBytes: 1 }],
         [admin, 'getClusterStatus', {}],
@@ -607,6 +634,15 @@ describe('hostile input: generated bad values for every REST route and public RP
       ['requestPasswordReset', () => env.grpc, 'none', { email: hostileString }],
       ['confirmPasswordReset', () => env.grpc, 'none', { token: hostileString, newPassword: hostileString }],
       ['revokeSession', () => env.grpc, 'user', { sessionId: hostileString }],
+      [
+        'shareFile',
+        () => env.grpc,
+        'user',
+        { fileId: fc.oneof(fc.constant('kept'), hostileString), username: hostileString, permission: hostileString },
+      ],
+      ['unshareFile', () => env.grpc, 'user', { fileId: fc.oneof(fc.constant('kept'), hostileString), username: hostileString }],
+      ['listFileShares', () => env.grpc, 'user', { fileId: hostileString }],
+      ['listSharedWithMe', () => env.grpc, 'user', { limit: int32, offset: int32 }],
     ];
 
     it.each(rpcs.map((r) => [r[0], r] as const))(
@@ -616,7 +652,11 @@ describe('hostile input: generated bad values for every REST route and public RP
         await expect(
           fc.assert(
             batched(fc.record(fields, { requiredKeys: [] }), async (request) => {
-              const withIds = { ...request, ...(request['userId'] === 'victim' ? { userId: victim.userId } : {}) };
+              const withIds = {
+                ...request,
+                ...(request['userId'] === 'victim' ? { userId: victim.userId } : {}),
+                ...(request['fileId'] === 'kept' ? { fileId } : {}),
+              };
               const token = who === 'admin' ? env.admin.token : who === 'user' ? user.token : undefined;
               await grpcCase(client(), method, token ? { ...withIds, authToken: token } : withIds);
             }),

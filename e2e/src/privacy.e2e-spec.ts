@@ -178,10 +178,11 @@ describe('GDPR export and erasure, per-user keys and master-key rotation (real c
     return (await promisify(execFile)(process.execPath, [AUDIT_VERIFY_CLI], { env: cluster.env })).stdout;
   }
 
-  it('exports every live file byte-identical and one JSON document of the account, files, trash and audit events (REST and gRPC)', async () => {
+  it('exports every live file byte-identical and one JSON document of the account, files, trash, shares and audit events (REST and gRPC)', async () => {
     const alice = await signUp(rest, smtp, 'export');
     const eve = await signUp(rest, smtp, 'other');
-    await restUpload(cluster.httpUrl, eve.token, 'not-alices.bin', randomBytes(10));
+    const evesFile = await restUpload(cluster.httpUrl, eve.token, 'not-alices.bin', randomBytes(10));
+    expect((await rest.post(`/v1/files/${evesFile}/shares`, { username: alice.username }, eve.token)).status).toBe(201);
     const contents = new Map<string, Buffer>();
     for (const [name, size] of [
       ['notes.txt', 1_000],
@@ -192,6 +193,8 @@ describe('GDPR export and erasure, per-user keys and master-key rotation (real c
       const data = randomBytes(size);
       contents.set(await restUpload(cluster.httpUrl, alice.token, name, data), data);
     }
+    const [sharedByAlice] = [...contents.keys()];
+    expect((await rest.post(`/v1/files/${sharedByAlice}/shares`, { username: eve.username }, alice.token)).status).toBe(201);
     const trashed = await restUpload(cluster.httpUrl, alice.token, 'old.bin', randomBytes(10));
     expect((await rest.request('DELETE', `/v1/files/${trashed}`, { token: alice.token })).status).toBe(200);
 
@@ -213,7 +216,11 @@ describe('GDPR export and erasure, per-user keys and master-key rotation (real c
       format: 'cloudstore-export',
       version: 1,
       account: { user_id: alice.userId, username: alice.username, email: alice.email },
-      shares: { granted: [], received: [] },
+      shares: {
+        granted: [{ file_id: sharedByAlice, username: eve.username, permission: 'read' }],
+        // Described only: the bytes of another user's file are not the caller's data.
+        received: [{ file_id: evesFile, filename: 'not-alices.bin', shared_by: eve.username, permission: 'read' }],
+      },
     });
     expect(document.sessions.length).toBeGreaterThan(0);
     expect(document.files.map((f) => f.file_id).sort()).toEqual([...contents.keys()].sort());
@@ -270,6 +277,11 @@ describe('GDPR export and erasure, per-user keys and master-key rotation (real c
       )
     ).map((r) => r.id);
     expect(chunkIds.length).toBe(3);
+    // Shares both ways: bob's file with carol, and carol's with bob.
+    const carol = await signUp(rest, smtp, 'carol');
+    const carols = await restUpload(cluster.httpUrl, carol.token, 'carols.bin', randomBytes(10));
+    expect((await rest.post(`/v1/files/${carols}/shares`, { username: bob.username }, carol.token)).status).toBe(201);
+    expect((await rest.post(`/v1/files/${current}/shares`, { username: carol.username }, bob.token)).status).toBe(201);
     // Rows that name bob other than as the actor: an admin's change, a refused registration of the name.
     expect((await rest.patch(`/v1/admin/users/${bob.userId}`, { quota_bytes: 10_000_000 }, admin.token)).status).toBe(200);
     expect(
@@ -298,6 +310,7 @@ describe('GDPR export and erasure, per-user keys and master-key rotation (real c
         'metadata.uploads',
         'metadata.user_quotas',
         'metadata.user_keys',
+        'metadata.file_shares',
         'metadata.audit_log',
       ]),
     );
@@ -313,6 +326,8 @@ describe('GDPR export and erasure, per-user keys and master-key rotation (real c
       'INVALID_CREDENTIALS',
     );
     expect(await rowsNaming([bob.userId, bob.username, bob.email])).toEqual([]);
+    expect((await rest.get('/v1/shared-with-me', carol.token)).body).toEqual({ files: [], total_count: 0 });
+    expect((await rest.get(`/v1/files/${carols}/shares`, carol.token)).body).toEqual({ shares: [] });
     await waitFor('no chunk of the erased user on any node', async () => {
       const onDisk = new Set((await chunkFilesOnDisk(cluster.dataDir)).map((p) => basename(p)));
       return chunkIds.every((id) => !onDisk.has(id));

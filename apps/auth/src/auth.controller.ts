@@ -176,6 +176,13 @@ export class AuthController implements authApi.AuthServiceController {
     return {};
   }
 
+  @AllowedCallers('gateway')
+  @ForUser()
+  async findUser(request: authApi.FindUserRequest): Promise<authApi.FoundUser> {
+    const user = await this.users.findActiveByUsername(request.username);
+    return { userId: user.id, username: user.username };
+  }
+
   /** The gateway and metadata verify users' tokens with these. */
   @AllowedCallers('gateway', 'metadata')
   async getVerificationKeys(): Promise<authApi.GetVerificationKeysResponse> {

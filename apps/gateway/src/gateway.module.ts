@@ -31,6 +31,8 @@ import { GATEWAY_CONFIG, REDIS } from './gateway.tokens';
 import { HealthController } from './health/health.controller';
 import { ReadinessService } from './health/readiness.service';
 import { JsonBodyMiddleware } from './http/json-body.middleware';
+import { SharesController } from './shares/shares.controller';
+import { SharesService } from './shares/shares.service';
 import { RequestContextMiddleware } from './http/request-context.middleware';
 import { InternalClients } from './internal-clients/internal-clients';
 import { CloudStorageGrpcController } from './public-grpc/cloud-storage.grpc-controller';
@@ -78,6 +80,7 @@ export class GatewayModule implements NestModule {
         ClusterAdminController,
         FilesController,
         TrashController,
+        SharesController,
       ],
       providers: [
         ReadinessService,
@@ -94,6 +97,7 @@ export class GatewayModule implements NestModule {
         UploadService,
         DownloadService,
         FilesService,
+        SharesService,
         FileTransferMetrics,
         AuthenticatedGuard,
         {
@@ -121,6 +125,6 @@ export class GatewayModule implements NestModule {
 
   configure(consumer: MiddlewareConsumer): void {
     consumer.apply(RequestContextMiddleware).forRoutes('*');
-    consumer.apply(JsonBodyMiddleware).forRoutes('v1/auth/*path', 'v1/admin/*path', 'v1/me');
+    consumer.apply(JsonBodyMiddleware).forRoutes('v1/auth/*path', 'v1/admin/*path', 'v1/me', 'v1/files/:fileId/shares');
   }
 }

@@ -9,6 +9,7 @@ import {
   PermissionDeniedError,
   TokenRevokedError,
 } from '@cloudstore/contracts';
+import { isStorableText } from '@cloudstore/database';
 import { LOGGER, type Logger } from '@cloudstore/observability';
 import { AuditTrail, type Origin } from '../audit/audit-trail.service';
 import { AUTH_CONFIG } from '../auth.tokens';
@@ -81,6 +82,14 @@ export class UsersService implements OnApplicationBootstrap {
   async get(callerId: string, userId: string): Promise<UserEntity> {
     await this.requireAdmin(callerId);
     return this.requireUser(userId);
+  }
+
+  /** An active account by its username (case-insensitive); NOT_FOUND for none, whatever was typed. */
+  async findActiveByUsername(username: string): Promise<UserEntity> {
+    const key = username.trim().toLowerCase();
+    const user = isStorableText(key) && key.length <= 64 ? await this.users.findByUsernameKey(key) : null;
+    if (!user?.active) throw new NotFoundError('No account has that username');
+    return user;
   }
 
   /** The caller's own account, for a GDPR export, which is audited. */

@@ -7,6 +7,7 @@ import { sessionView } from '../auth/accounts.service';
 import { type Download, DownloadService } from '../files/download.service';
 import { fileView, FilesService, quotaView } from '../files/files.service';
 import { InternalClients } from '../internal-clients/internal-clients';
+import { SharesService, sharedFileView, shareView } from '../shares/shares.service';
 import { type ArchiveEntry, tarArchive } from './tar-archive';
 
 /** The archive's JSON document, at its root; the files are under FILES_FOLDER. */
@@ -67,6 +68,8 @@ interface ExportContents {
   /** Live files deleted between the listing and their opening. */
   readonly vanished: filesApi.FileRecord[];
   readonly trash: filesApi.FileRecord[];
+  readonly granted: filesApi.FileShare[];
+  readonly received: filesApi.FileShare[];
   readonly events: auditApi.AuditEvent[];
 }
 
@@ -85,6 +88,7 @@ export class UserExportService {
     private readonly clients: InternalClients,
     private readonly files: FilesService,
     private readonly downloads: DownloadService,
+    private readonly shares: SharesService,
   ) {}
 
   async open(caller: Caller, origin: commonApi.RequestOrigin): Promise<UserExport> {
@@ -109,9 +113,11 @@ export class UserExportService {
       if (download) files.push(download);
       else vanished.push(file);
     }
-    const [quota, trash, events] = await Promise.all([
+    const [quota, trash, granted, received, events] = await Promise.all([
       this.files.quota(caller),
       everyOffsetPage(async (limit, offset) => (await this.files.listTrash(caller, limit, offset)).files),
+      everyOffsetPage(async (limit, offset) => (await this.shares.granted(limit, offset)).shares),
+      everyOffsetPage(async (limit, offset) => (await this.shares.sharedWithMe(limit, offset)).shares),
       everyPage<auditApi.AuditEvent>(async (cursor) => {
         const page = await this.clients.auditLog.call('listOwnEvents', {
           limit: MAX_PAGE_SIZE,
@@ -125,7 +131,7 @@ export class UserExportService {
         return { items: page.events, next: page.nextCursor };
       }),
     ]);
-    return { account, quota, files, vanished, trash, events };
+    return { account, quota, files, vanished, trash, granted, received, events };
   }
 
   /** The file opened for reading; undefined when it was deleted since the listing. */
@@ -153,7 +159,7 @@ function* entries(caller: Caller, contents: ExportContents): Generator<ArchiveEn
 }
 
 function exportDocument(caller: Caller, contents: ExportContents, paths: Map<string, string>): Buffer {
-  const { account, quota, files, vanished, trash, events } = contents;
+  const { account, quota, files, vanished, trash, granted, received, events } = contents;
   const document = {
     ...EXPORT_FORMAT,
     exported_at: Math.floor(Date.now() / 1000),
@@ -165,8 +171,9 @@ function exportDocument(caller: Caller, contents: ExportContents, paths: Map<str
       ...vanished.map((file) => ({ ...fileView(file), archive_path: null, deleted_during_export: true })),
     ],
     trash: trash.map((file) => fileView(file)),
-    // Files the caller shared and files shared with the caller: none until sharing exists.
-    shares: { granted: [], received: [] },
+    // Files the caller shared (their bytes are under files/), and other users' files shared with
+    // the caller (described only: their bytes are the owners' data).
+    shares: { granted: granted.map(shareView), received: received.map(sharedFileView) },
     audit_events: events.map(auditEventView),
   };
   return Buffer.from(`${JSON.stringify(document, null, 2)}\n`);

@@ -38,4 +38,5 @@ export class FileInfoResult {
   @ApiPropertyOptional({ type: [String] }) storage_nodes?: string[];
   @ApiPropertyOptional({ description: 'files in the trash: when deleted (Unix seconds)' }) deleted_at?: number;
   @ApiPropertyOptional({ description: 'files in the trash: when they will be purged (Unix seconds)' }) purge_at?: number;
+  @ApiPropertyOptional({ description: "another user's file shared with the caller: the owner's username" }) shared_by?: string;
 }

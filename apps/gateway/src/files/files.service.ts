@@ -20,6 +20,8 @@ export interface FileView {
   /** Files in the trash: when deleted, and when they will be purged (Unix seconds). */
   deleted_at?: number;
   purge_at?: number;
+  /** Another user's file shared with the caller: the owner's username. */
+  shared_by?: string;
 }
 
 export function fileView(file: filesApi.FileRecord, withNodes = false): FileView {
@@ -32,6 +34,7 @@ export function fileView(file: filesApi.FileRecord, withNodes = false): FileView
     content_type: file.contentType,
     ...(withNodes ? { storage_nodes: file.storageNodes } : {}),
     ...(file.deletedAt > 0 ? { deleted_at: file.deletedAt, purge_at: file.purgeAt } : {}),
+    ...(file.sharedBy ? { shared_by: file.sharedBy } : {}),
   };
 }
 
@@ -45,6 +48,7 @@ export function fileInfo(file: filesApi.FileRecord): publicApi.FileInfo {
     checksum: file.sha256,
     deletedAt: file.deletedAt,
     purgeAt: file.purgeAt,
+    sharedBy: file.sharedBy,
   };
 }
 
@@ -56,7 +60,10 @@ export interface QuotaView {
   unlimited: boolean;
 }
 
-/** Listing, lookup, deletion, the trash and quotas: the metadata service answers, always for the caller's own files. */
+/**
+ * Listing, lookup, deletion, the trash and quotas: the metadata service answers, for the caller's
+ * own files (and lookups of files shared with the caller).
+ */
 @Injectable()
 export class FilesService {
   constructor(private readonly clients: InternalClients) {}

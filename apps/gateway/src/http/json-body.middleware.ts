@@ -22,7 +22,7 @@ export function jsonDepthExceeds(value: unknown, limit: number): boolean {
 }
 
 /**
- * Parses JSON bodies of the routes that take them (auth, admin), at most 64 KiB and
+ * Parses JSON bodies of the routes that take them (auth, admin, the account, shares), at most 64 KiB and
  * MAX_JSON_DEPTH levels deep. Uploads are streamed raw, so
  * no parser is global; a malformed body becomes INVALID_ARGUMENT like every other bad input.
  */

@@ -1,7 +1,7 @@
 import type { Metadata, sendUnaryData, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
 import { Controller, Inject } from '@nestjs/common';
 import type { GatewayConfig } from '@cloudstore/config';
-import { InvalidArgumentError, publicApi } from '@cloudstore/contracts';
+import { type filesApi, InvalidArgumentError, publicApi } from '@cloudstore/contracts';
 import { answerStreamCall, ClientStreamCall, writeAll } from '@cloudstore/grpc';
 import { LOGGER, type Logger, Metrics } from '@cloudstore/observability';
 import { from, ignoreElements, type Observable } from 'rxjs';
@@ -14,6 +14,7 @@ import { fileInfo, FilesService } from '../files/files.service';
 import { downloadMessages, readUploadStream, type UploadCall } from '../files/grpc-transfer';
 import { UploadService } from '../files/upload.service';
 import { GATEWAY_CONFIG } from '../gateway.tokens';
+import { SharesService } from '../shares/shares.service';
 import { GrpcCallers } from './grpc-callers';
 
 const SERVICE = publicApi.CLOUD_STORAGE_SERVICE_NAME;
@@ -37,6 +38,7 @@ export class CloudStorageGrpcController implements Omit<publicApi.CloudStorageSe
     private readonly audit: AuditService,
     private readonly exports: UserExportService,
     private readonly erasure: AccountErasureService,
+    private readonly shares: SharesService,
     private readonly callers: GrpcCallers,
     private readonly metrics: Metrics,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -292,4 +294,56 @@ export class CloudStorageGrpcController implements Omit<publicApi.CloudStorageSe
     const { caller, origin } = await this.callers.userCall(request, metadata, call);
     return erasureResponse(await this.erasure.eraseOwn(caller, request.password, origin));
   }
+
+  async shareFile(request: publicApi.ShareFileRequest, metadata: Metadata, call: Call): Promise<publicApi.ShareFileResponse> {
+    const { caller, origin } = await this.callers.userCall(request, metadata, call);
+    const share = await this.shares.share(
+      caller,
+      { fileId: request.fileId, username: request.username, permission: request.permission },
+      origin,
+    );
+    return { success: true, share: shareInfo(share) };
+  }
+
+  async unshareFile(
+    request: publicApi.UnshareFileRequest,
+    metadata: Metadata,
+    call: Call,
+  ): Promise<publicApi.UnshareFileResponse> {
+    const { origin } = await this.callers.userCall(request, metadata, call);
+    await this.shares.unshare(request.fileId, request.username, origin);
+    return { success: true };
+  }
+
+  async listFileShares(request: publicApi.ListFileSharesRequest, metadata: Metadata): Promise<publicApi.ListFileSharesResponse> {
+    await this.callers.user(request, metadata);
+    return { success: true, shares: (await this.shares.ofFile(request.fileId)).map(shareInfo) };
+  }
+
+  async listSharedWithMe(
+    request: publicApi.ListSharedWithMeRequest,
+    metadata: Metadata,
+  ): Promise<publicApi.ListSharedWithMeResponse> {
+    await this.callers.user(request, metadata);
+    const page = await this.shares.sharedWithMe(request.limit, request.offset);
+    return {
+      success: true,
+      files: page.shares.map((share) => ({
+        file: fileInfo(share.file as filesApi.FileRecord),
+        ownerUsername: share.ownerUsername,
+        permission: share.permission,
+        sharedAt: share.createdAt,
+      })),
+      totalCount: page.totalCount,
+    };
+  }
+}
+
+function shareInfo(share: filesApi.FileShare): publicApi.ShareInfo {
+  return {
+    fileId: share.file?.fileId ?? '',
+    username: share.granteeUsername,
+    permission: share.permission,
+    createdAt: share.createdAt,
+  };
 }

@@ -15,6 +15,7 @@ const OPERATION = /^[a-z0-9_.]{1,128}$/;
  * the database only. A key not listed here is not shown until someone decides it is safe.
  */
 const SHOWN_DETAILS: ReadonlySet<string> = new Set([
+  'access',
   'active',
   'address',
   'attempts',
@@ -24,6 +25,7 @@ const SHOWN_DETAILS: ReadonlySet<string> = new Set([
   'nodeId',
   'operator',
   'otpMethod',
+  'permission',
   'quotaBytes',
   'range',
   'reason',

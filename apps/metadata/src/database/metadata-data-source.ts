@@ -8,6 +8,7 @@ import { ChunkReplicaEntity } from '../files/chunk-replica.entity';
 import { FileEntity } from '../files/file.entity';
 import { UserQuotaEntity } from '../quotas/user-quota.entity';
 import { UploadEntity } from '../uploads/upload.entity';
+import { FileShareEntity } from '../shares/file-share.entity';
 import { StorageNodeEntity } from '../node-registry/storage-node.entity';
 import { UserKeyEntity } from '../user-keys/user-key.entity';
 import { METADATA_MIGRATIONS } from './migrations';
@@ -26,6 +27,7 @@ export const METADATA_ENTITIES = [
   UploadEntity,
   UserQuotaEntity,
   UserKeyEntity,
+  FileShareEntity,
 ];
 
 export function createMetadataDataSource(url: string): DataSource {

@@ -24,5 +24,6 @@ export function fileRecord(
     storageNodes,
     deletedAt,
     purgeAt: deletedAt === 0 ? 0 : deletedAt + trashRetentionSeconds,
+    sharedBy: '',
   };
 }

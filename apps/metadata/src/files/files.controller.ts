@@ -2,6 +2,7 @@ import type { Metadata } from '@grpc/grpc-js';
 import { Controller } from '@nestjs/common';
 import { filesApi } from '@cloudstore/contracts';
 import { AllowedCallers, ForUser, verifiedUser } from '@cloudstore/grpc';
+import { FileSharesService } from '../shares/file-shares.service';
 import { TrashService } from '../trash/trash.service';
 import { UploadsService } from '../uploads/uploads.service';
 import { UserErasureService } from '../user-erasure/user-erasure.service';
@@ -9,7 +10,7 @@ import { FilesService } from './files.service';
 import { verifiedOwner } from './verified-owner';
 
 /**
- * The metadata service's FileService: uploads, committed files and the trash. Only the gateway
+ * The metadata service's FileService: uploads, committed files, shares and the trash. Only the gateway
  * calls it, each call for the user of the access token it carries: the owner is that user,
  * whatever owner the request names.
  */
@@ -21,6 +22,7 @@ export class FilesController implements filesApi.FileServiceController {
     private readonly files: FilesService,
     private readonly trash: TrashService,
     private readonly erasure: UserErasureService,
+    private readonly shares: FileSharesService,
   ) {}
 
   @AllowedCallers('gateway')
@@ -102,6 +104,25 @@ export class FilesController implements filesApi.FileServiceController {
   async reportReplicaProblem(request: filesApi.ReportReplicaProblemRequest): Promise<filesApi.ReportReplicaProblemResponse> {
     await this.files.reportReplicaProblem(request);
     return {};
+  }
+
+  @AllowedCallers('gateway')
+  @ForUser()
+  shareFile(request: filesApi.ShareFileRequest, metadata?: Metadata): Promise<filesApi.FileShare> {
+    return this.shares.share(verifiedOwner(metadata), request);
+  }
+
+  @AllowedCallers('gateway')
+  @ForUser()
+  async unshareFile(request: filesApi.UnshareFileRequest, metadata?: Metadata): Promise<filesApi.UnshareFileResponse> {
+    await this.shares.unshare(verifiedOwner(metadata), request);
+    return {};
+  }
+
+  @AllowedCallers('gateway')
+  @ForUser()
+  listShares(request: filesApi.ListSharesRequest, metadata?: Metadata): Promise<filesApi.ListSharesResponse> {
+    return this.shares.list(verifiedOwner(metadata).userId, request);
   }
 
   /** The caller's own data, or with an admin's token another user's (checked by the service). */

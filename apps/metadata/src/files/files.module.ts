@@ -5,6 +5,8 @@ import { NodeRegistryModule } from '../node-registry/node-registry.module';
 import { QuotasController } from '../quotas/quotas.controller';
 import { QuotasRepository } from '../quotas/quotas.repository';
 import { QuotasService } from '../quotas/quotas.service';
+import { FileSharesRepository } from '../shares/file-shares.repository';
+import { FileSharesService } from '../shares/file-shares.service';
 import { TrashService } from '../trash/trash.service';
 import { UploadReservationsService } from '../uploads/upload-reservations.service';
 import { UploadsRepository } from '../uploads/uploads.repository';
@@ -18,12 +20,14 @@ import { FilesController } from './files.controller';
 import { FilesRepository } from './files.repository';
 import { FilesService } from './files.service';
 
-/** Files, uploads, users' keys, the trash and quotas: one module, since a commit or a restore touches them in one transaction. */
+/** Files, uploads, shares, users' keys, the trash and quotas: one module, since a commit or a restore touches them in one transaction. */
 @Module({
   imports: [AuditModule, NodeRegistryModule],
   controllers: [FilesController, QuotasController],
   providers: [
     ChunksRepository,
+    FileSharesRepository,
+    FileSharesService,
     FilesRepository,
     FilesService,
     GarbageCollectionProcessor,

@@ -26,29 +26,26 @@ export type MasterWrappedDataKey = Pick<FileEntity, 'id' | 'publicId' | 'ownerId
   readonly masterKeyId: string;
 };
 
-/** A live file as listings show it, with its position in the listing. */
-export type ListedFile = Pick<
+/** The fields of a file that listings show (its own, a trash's, a share's). */
+export type FileFields = Pick<
   FileEntity,
   'publicId' | 'filename' | 'sizeBytes' | 'sha256' | 'uploadedAt' | 'contentType' | 'chunkCount' | 'chunkSize' | 'deletedAt'
-> & { readonly position: ListPosition };
+>;
 
-interface ListedFileRow {
-  id: string;
+/** Those fields as a raw query returns them (the file's columns, unaliased). */
+export interface FileFieldsRow {
   public_id: string;
   filename: string;
   size_bytes: string;
   sha256: string;
   uploaded_at: Date;
-  position: string;
   content_type: string;
   chunk_count: number;
   chunk_size: string;
+  deleted_at?: Date | null;
 }
 
-const LISTED_COLUMNS = `"id", "public_id", "filename", "size_bytes", "sha256", "uploaded_at",
-  (extract(epoch FROM "uploaded_at") * 1000000)::bigint::text AS "position", "content_type", "chunk_count", "chunk_size"`;
-
-function listedFile(row: ListedFileRow): ListedFile {
+export function fileFields(row: FileFieldsRow): FileFields {
   return {
     publicId: row.public_id,
     filename: row.filename,
@@ -58,9 +55,23 @@ function listedFile(row: ListedFileRow): ListedFile {
     contentType: row.content_type,
     chunkCount: row.chunk_count,
     chunkSize: Number(row.chunk_size),
-    deletedAt: null,
-    position: { atMicros: row.position, id: row.id },
+    deletedAt: row.deleted_at ?? null,
   };
+}
+
+/** A live file as listings show it, with its position in the listing. */
+export type ListedFile = FileFields & { readonly position: ListPosition };
+
+interface ListedFileRow extends FileFieldsRow {
+  id: string;
+  position: string;
+}
+
+const LISTED_COLUMNS = `"id", "public_id", "filename", "size_bytes", "sha256", "uploaded_at",
+  (extract(epoch FROM "uploaded_at") * 1000000)::bigint::text AS "position", "content_type", "chunk_count", "chunk_size"`;
+
+function listedFile(row: ListedFileRow): ListedFile {
+  return { ...fileFields(row), position: { atMicros: row.position, id: row.id } };
 }
 
 /** SQL of files. Every lookup names the owner in the query itself. */
@@ -102,6 +113,29 @@ export class FilesRepository {
   /** The owner's live file they know as `fileId`. */
   findActive(ownerId: string, fileId: string): Promise<FileEntity | null> {
     return this.dataSource.manager.findOneBy(FileEntity, { publicId: fileId, ownerId, deletedAt: IsNull() });
+  }
+
+  /**
+   * The live file `userId` may read as `fileId`: their own, else one shared with them (the first
+   * shared, should two owners' files share an id); with the owner's username when shared.
+   */
+  async findReadable(userId: string, fileId: string): Promise<{ file: FileEntity; sharedBy?: string } | null> {
+    const own = await this.findActive(userId, fileId);
+    if (own) return { file: own };
+    const [shared] = await this.dataSource.query<{ id: string; owner_username: string }[]>(
+      `SELECT f."id", s."owner_username" FROM "metadata"."file_shares" s JOIN "metadata"."files" f ON f."id" = s."file_id"
+       WHERE s."grantee_id" = $1 AND f."public_id" = $2 AND f."deleted_at" IS NULL
+       ORDER BY s."created_at", f."id" LIMIT 1`,
+      [userId, fileId],
+    );
+    if (!shared) return null;
+    const file = await this.dataSource.manager.findOneBy(FileEntity, { id: shared.id, deletedAt: IsNull() });
+    return file ? { file, sharedBy: shared.owner_username } : null;
+  }
+
+  /** The owner's file they know as `fileId`, alive or in the trash. */
+  findOwned(ownerId: string, fileId: string): Promise<FileEntity | null> {
+    return this.dataSource.manager.findOneBy(FileEntity, { publicId: fileId, ownerId });
   }
 
   /** Whether one of the owner's files, alive or in the trash, has this id: others' files never count. */

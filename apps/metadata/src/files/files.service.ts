@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { NodeHealth } from '@cloudstore/chunk-transfer';
 import type { MetadataConfig } from '@cloudstore/config';
-import { FileNotFoundError, type filesApi, InvalidArgumentError, pageOf } from '@cloudstore/contracts';
+import { FileNotFoundError, type filesApi, InvalidArgumentError, pageOf, PermissionDeniedError } from '@cloudstore/contracts';
 import { LOGGER, type Logger } from '@cloudstore/observability';
 import { fileAuditEvent } from '../audit/audit-entry';
 import { AuditLogRepository } from '../audit/audit-log.repository';
@@ -36,16 +36,29 @@ export class FilesService {
     @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
 
-  /** Another user's file and a missing one are the same FILE_NOT_FOUND. */
-  async require(ownerId: string, fileId: string): Promise<FileEntity> {
-    const file = isUuid(fileId) && isUuid(ownerId) ? await this.files.findActive(ownerId, fileId) : null;
-    if (!file) throw new FileNotFoundError();
+  /**
+   * A live file the user may read: their own, or one shared with them (then with its owner's
+   * username). Any other is FILE_NOT_FOUND, whether it exists or not.
+   */
+  async readable(userId: string, fileId: string): Promise<{ file: FileEntity; sharedBy?: string }> {
+    const found = isUuid(fileId) && isUuid(userId) ? await this.files.findReadable(userId, fileId) : null;
+    if (!found) throw new FileNotFoundError();
+    return found;
+  }
+
+  /**
+   * For a write the owner alone may make: the owner's live file; a file only shared with the
+   * caller is PERMISSION_DENIED (they know it exists), any other FILE_NOT_FOUND.
+   */
+  async requireOwned(userId: string, fileId: string): Promise<FileEntity> {
+    const { file, sharedBy } = await this.readable(userId, fileId);
+    if (sharedBy !== undefined) throw new PermissionDeniedError('Only the owner of a shared file may do this');
     return file;
   }
 
-  async get(ownerId: string, fileId: string): Promise<filesApi.FileRecord> {
-    const file = await this.require(ownerId, fileId);
-    return fileRecord(file, await this.chunks.nodesOfFile(file.id));
+  async get(userId: string, fileId: string): Promise<filesApi.FileRecord> {
+    const { file, sharedBy } = await this.readable(userId, fileId);
+    return { ...fileRecord(file, await this.chunks.nodesOfFile(file.id)), sharedBy: sharedBy ?? '' };
   }
 
   async list(request: filesApi.ListFilesRequest): Promise<filesApi.ListFilesResponse> {
@@ -91,13 +104,16 @@ export class FilesService {
       );
       return file;
     });
-    if (!deleted) throw new FileNotFoundError();
+    if (!deleted) {
+      await this.requireOwned(request.ownerId, request.fileId);
+      throw new FileNotFoundError();
+    }
     return { freedBytes: deleted.sizeBytes };
   }
 
   async downloadPlan(request: filesApi.GetDownloadPlanRequest): Promise<filesApi.DownloadPlan> {
-    const ownerId = request.owner?.userId ?? '';
-    const file = await this.require(ownerId, request.fileId);
+    const userId = request.owner?.userId ?? '';
+    const { file, sharedBy } = await this.readable(userId, request.fileId);
     const dataKey = await this.userKeys.ofFile(file);
     const end = request.rangeEnd < 0 ? file.sizeBytes - 1 : Math.min(request.rangeEnd, file.sizeBytes - 1);
     if (request.rangeStart < 0 || (file.sizeBytes > 0 && request.rangeStart > end))
@@ -110,13 +126,18 @@ export class FilesService {
       fileAuditEvent({
         operation: 'file.download',
         status: 'success',
-        userId: ownerId,
+        userId,
         username: request.owner?.username,
+        // A grantee's download names the owner as its subject.
+        ...(sharedBy !== undefined ? { subjectUserId: file.ownerId } : {}),
         fileId: file.publicId,
         filename: file.filename,
         sizeBytes: file.sizeBytes === 0 ? 0 : end - request.rangeStart + 1,
         origin: request.origin,
-        ...(request.rangeStart > 0 || end < file.sizeBytes - 1 ? { details: { range: `${request.rangeStart}-${end}` } } : {}),
+        details: {
+          ...(request.rangeStart > 0 || end < file.sizeBytes - 1 ? { range: `${request.rangeStart}-${end}` } : {}),
+          ...(sharedBy !== undefined ? { access: 'share' } : {}),
+        },
       }),
     ]);
     return {
@@ -129,7 +150,7 @@ export class FilesService {
 
   /** One chunk of a file with its replicas as they are now; FILE_NOT_FOUND for a chunk the file has not. */
   async locateChunk(request: filesApi.LocateChunkRequest): Promise<filesApi.PlannedChunk> {
-    const file = await this.require(request.owner?.userId ?? '', request.fileId);
+    const { file } = await this.readable(request.owner?.userId ?? '', request.fileId);
     const offset = request.index * file.chunkSize;
     if (request.index < 0 || offset >= file.sizeBytes) throw new FileNotFoundError();
     const [chunk] = await this.chunks.inRange(file.id, file.chunkSize, offset, offset, this.config.NODE_DOWN_AFTER_SECONDS);

@@ -51,7 +51,7 @@ describe('repair detection (real PostgreSQL and Redis, migrations applied)', () 
   });
 
   beforeEach(async () => {
-    await dataSource.query(`TRUNCATE metadata.storage_nodes, metadata.files, metadata.chunks, metadata.chunk_replicas`);
+    await dataSource.query(`TRUNCATE metadata.storage_nodes, metadata.files, metadata.chunks, metadata.chunk_replicas CASCADE`);
     await queues.replication.obliterate({ force: true });
     const keys = await redis.keys(`${config.REDIS_KEY_PREFIX}:replication-check:*`);
     if (keys.length > 0) await redis.del(...keys);

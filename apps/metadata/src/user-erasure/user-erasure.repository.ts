@@ -28,6 +28,8 @@ export class UserErasureRepository {
     const uploads = returnedRows<{ id: string; status: string }>(
       await manager.query(`DELETE FROM "metadata"."uploads" WHERE "owner_id" = $1 RETURNING "id", "status"`, [userId]),
     );
+    // Shares of other users' files with this user; those of the user's own files go with them.
+    await manager.query(`DELETE FROM "metadata"."file_shares" WHERE "grantee_id" = $1`, [userId]);
     const files = returnedRows<{ id: string; deleted_at: Date | null }>(
       await manager.query(`DELETE FROM "metadata"."files" WHERE "owner_id" = $1 RETURNING "id", "deleted_at"`, [userId]),
     );

@@ -12,6 +12,7 @@ import { AddAuditChain1796232999721 } from './1796232999721-AddAuditChain';
 import { AddUserKeys1796233514291 } from './1796233514291-AddUserKeys';
 import { AddAuditChainKeys1796236227213 } from './1796236227213-AddAuditChainKeys';
 import { AddAccountErasure1796240869869 } from './1796240869869-AddAccountErasure';
+import { AddFileShares1796255458069 } from './1796255458069-AddFileShares';
 
 /** In the order they run; `npm run migration:generate` keeps this list. */
 export const METADATA_MIGRATIONS = [
@@ -29,4 +30,5 @@ export const METADATA_MIGRATIONS = [
   AddUserKeys1796233514291,
   AddAuditChainKeys1796236227213,
   AddAccountErasure1796240869869,
+  AddFileShares1796255458069,
 ];

@@ -296,6 +296,15 @@ export interface DeleteUserRequest {
   userId: string;
 }
 
+export interface FindUserRequest {
+  username: string;
+}
+
+export interface FoundUser {
+  userId: string;
+  username: string;
+}
+
 export interface AuthServiceClient {
   register(request: RegisterRequest, metadata: Metadata, ...rest: any): Observable<RegisterResponse>;
 
@@ -374,6 +383,13 @@ export interface AuthServiceClient {
    */
 
   deleteAccount(request: DeleteAccountRequest, metadata: Metadata, ...rest: any): Observable<DeleteAccountResponse>;
+
+  /**
+   * An active account by its username (case-insensitive), for a signed-in user who names another
+   * (sharing a file); NOT_FOUND when there is none.
+   */
+
+  findUser(request: FindUserRequest, metadata: Metadata, ...rest: any): Observable<FoundUser>;
 }
 
 export interface AuthServiceController {
@@ -510,6 +526,17 @@ export interface AuthServiceController {
     metadata: Metadata,
     ...rest: any
   ): Promise<DeleteAccountResponse> | Observable<DeleteAccountResponse> | DeleteAccountResponse;
+
+  /**
+   * An active account by its username (case-insensitive), for a signed-in user who names another
+   * (sharing a file); NOT_FOUND when there is none.
+   */
+
+  findUser(
+    request: FindUserRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<FoundUser> | Observable<FoundUser> | FoundUser;
 }
 
 export function AuthServiceControllerMethods() {
@@ -533,6 +560,7 @@ export function AuthServiceControllerMethods() {
       "exportAccount",
       "confirmAccountErasure",
       "deleteAccount",
+      "findUser",
     ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);

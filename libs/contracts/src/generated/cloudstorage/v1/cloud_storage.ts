@@ -136,6 +136,8 @@ export interface FileInfo {
   /** Beyond the seed, set for files in the trash (Unix seconds): when deleted, when purged. */
   deletedAt: number;
   purgeAt: number;
+  /** Beyond the seed: set on another user's file shared with the caller, to the owner's username. */
+  sharedBy: string;
 }
 
 export interface DeleteFileRequest {
@@ -515,6 +517,68 @@ export interface DeleteUserRequest {
   userId: string;
 }
 
+export interface ShareFileRequest {
+  authToken: string;
+  fileId: string;
+  /** The grantee's username. */
+  username: string;
+  /** "read" (the default when empty): list, get and download. The owner alone changes and deletes. */
+  permission: string;
+}
+
+export interface ShareInfo {
+  fileId: string;
+  /** The grantee. */
+  username: string;
+  permission: string;
+  createdAt: number;
+}
+
+export interface ShareFileResponse {
+  success: boolean;
+  share: ShareInfo | undefined;
+}
+
+export interface UnshareFileRequest {
+  authToken: string;
+  fileId: string;
+  username: string;
+}
+
+export interface UnshareFileResponse {
+  success: boolean;
+}
+
+export interface ListFileSharesRequest {
+  authToken: string;
+  fileId: string;
+}
+
+export interface ListFileSharesResponse {
+  success: boolean;
+  shares: ShareInfo[];
+}
+
+export interface ListSharedWithMeRequest {
+  authToken: string;
+  /** Default: 50, at most 1000 */
+  limit: number;
+  offset: number;
+}
+
+export interface SharedFile {
+  file: FileInfo | undefined;
+  ownerUsername: string;
+  permission: string;
+  sharedAt: number;
+}
+
+export interface ListSharedWithMeResponse {
+  success: boolean;
+  files: SharedFile[];
+  totalCount: number;
+}
+
 export interface CloudStorageServiceClient {
   /** Authentication */
 
@@ -610,6 +674,28 @@ export interface CloudStorageServiceClient {
    */
 
   deleteAccount(request: DeleteAccountRequest, metadata: Metadata, ...rest: any): Observable<DeleteAccountResponse>;
+
+  /**
+   * Sharing: the owner gives another user read access to a file. The grantee sees it in
+   * ListSharedWithMe and downloads it with DownloadFile; it cannot delete or share it. Granting
+   * again updates the permission; UnshareFile ends access at once.
+   */
+
+  shareFile(request: ShareFileRequest, metadata: Metadata, ...rest: any): Observable<ShareFileResponse>;
+
+  unshareFile(request: UnshareFileRequest, metadata: Metadata, ...rest: any): Observable<UnshareFileResponse>;
+
+  /** The owner's shares of one file. */
+
+  listFileShares(request: ListFileSharesRequest, metadata: Metadata, ...rest: any): Observable<ListFileSharesResponse>;
+
+  /** Other users' files shared with the caller, most recently shared first. */
+
+  listSharedWithMe(
+    request: ListSharedWithMeRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Observable<ListSharedWithMeResponse>;
 }
 
 export interface CloudStorageServiceController {
@@ -787,6 +873,40 @@ export interface CloudStorageServiceController {
     metadata: Metadata,
     ...rest: any
   ): Promise<DeleteAccountResponse> | Observable<DeleteAccountResponse> | DeleteAccountResponse;
+
+  /**
+   * Sharing: the owner gives another user read access to a file. The grantee sees it in
+   * ListSharedWithMe and downloads it with DownloadFile; it cannot delete or share it. Granting
+   * again updates the permission; UnshareFile ends access at once.
+   */
+
+  shareFile(
+    request: ShareFileRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<ShareFileResponse> | Observable<ShareFileResponse> | ShareFileResponse;
+
+  unshareFile(
+    request: UnshareFileRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<UnshareFileResponse> | Observable<UnshareFileResponse> | UnshareFileResponse;
+
+  /** The owner's shares of one file. */
+
+  listFileShares(
+    request: ListFileSharesRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<ListFileSharesResponse> | Observable<ListFileSharesResponse> | ListFileSharesResponse;
+
+  /** Other users' files shared with the caller, most recently shared first. */
+
+  listSharedWithMe(
+    request: ListSharedWithMeRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<ListSharedWithMeResponse> | Observable<ListSharedWithMeResponse> | ListSharedWithMeResponse;
 }
 
 export function CloudStorageServiceControllerMethods() {
@@ -816,6 +936,10 @@ export function CloudStorageServiceControllerMethods() {
       "listAuditEvents",
       "exportUserData",
       "deleteAccount",
+      "shareFile",
+      "unshareFile",
+      "listFileShares",
+      "listSharedWithMe",
     ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);

@@ -161,6 +161,8 @@ export interface FileRecord {
   /** Files in the trash: when they were deleted and when they will be purged (Unix seconds); 0 otherwise. */
   deletedAt: number;
   purgeAt: number;
+  /** Set when the file is another user's, shared with the caller: the owner's username. */
+  sharedBy: string;
 }
 
 export interface GetFileRequest {
@@ -318,6 +320,45 @@ export interface SetQuotaRequest {
   role: string;
 }
 
+export interface ShareFileRequest {
+  fileId: string;
+  granteeId: string;
+  granteeUsername: string;
+  /** "read" (the default when empty). */
+  permission: string;
+  origin: RequestOrigin | undefined;
+}
+
+export interface FileShare {
+  file: FileRecord | undefined;
+  granteeUsername: string;
+  ownerUsername: string;
+  permission: string;
+  createdAt: number;
+}
+
+export interface UnshareFileRequest {
+  fileId: string;
+  granteeUsername: string;
+  origin: RequestOrigin | undefined;
+}
+
+export interface UnshareFileResponse {
+}
+
+export interface ListSharesRequest {
+  /** "granted" or "received" */
+  direction: string;
+  fileId: string;
+  limit: number;
+  offset: number;
+}
+
+export interface ListSharesResponse {
+  shares: FileShare[];
+  totalCount: number;
+}
+
 export interface FileServiceClient {
   /**
    * Opens an upload: nothing is visible or charged until CommitUpload. Given its first chunk, also
@@ -396,6 +437,24 @@ export interface FileServiceClient {
    */
 
   eraseUserData(request: EraseUserDataRequest, metadata: Metadata, ...rest: any): Observable<EraseUserDataResponse>;
+
+  /**
+   * Sharing, by the owner of the token's file: the grantee (found by the gateway) may then get and
+   * download it (GetFile, GetDownloadPlan), never change or share it. Granting again updates it.
+   */
+
+  shareFile(request: ShareFileRequest, metadata: Metadata, ...rest: any): Observable<FileShare>;
+
+  /** Ends a share at once; ending one that is not there changes nothing. */
+
+  unshareFile(request: UnshareFileRequest, metadata: Metadata, ...rest: any): Observable<UnshareFileResponse>;
+
+  /**
+   * Files shared with the token's user (direction "received"), or the shares the user granted
+   * ("granted", of one file when file_id is set), most recent first.
+   */
+
+  listShares(request: ListSharesRequest, metadata: Metadata, ...rest: any): Observable<ListSharesResponse>;
 }
 
 export interface FileServiceController {
@@ -528,6 +587,36 @@ export interface FileServiceController {
     metadata: Metadata,
     ...rest: any
   ): Promise<EraseUserDataResponse> | Observable<EraseUserDataResponse> | EraseUserDataResponse;
+
+  /**
+   * Sharing, by the owner of the token's file: the grantee (found by the gateway) may then get and
+   * download it (GetFile, GetDownloadPlan), never change or share it. Granting again updates it.
+   */
+
+  shareFile(
+    request: ShareFileRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<FileShare> | Observable<FileShare> | FileShare;
+
+  /** Ends a share at once; ending one that is not there changes nothing. */
+
+  unshareFile(
+    request: UnshareFileRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<UnshareFileResponse> | Observable<UnshareFileResponse> | UnshareFileResponse;
+
+  /**
+   * Files shared with the token's user (direction "received"), or the shares the user granted
+   * ("granted", of one file when file_id is set), most recent first.
+   */
+
+  listShares(
+    request: ListSharesRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<ListSharesResponse> | Observable<ListSharesResponse> | ListSharesResponse;
 }
 
 export function FileServiceControllerMethods() {
@@ -547,6 +636,9 @@ export function FileServiceControllerMethods() {
       "locateChunk",
       "reportReplicaProblem",
       "eraseUserData",
+      "shareFile",
+      "unshareFile",
+      "listShares",
     ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
