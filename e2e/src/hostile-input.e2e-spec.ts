@@ -354,13 +354,14 @@ describe('hostile input: generated bad values for every REST route and public RP
       ).resolves.toBeUndefined();
     });
 
-    it('POST /v1/files/:id/shares answers any body with a contract code', async () => {
+    it.each([
+      ['shares', ['username', 'permission']],
+      ['links', ['expires_in_seconds', 'password']],
+    ] as const)('POST /v1/files/:id/%s answers any body with a contract code', async (what, fields) => {
       await expect(
         fc.assert(
-          batched(hostileBody(['username', 'permission']), (body) =>
-            restCase('POST', `/v1/files/${fileId}/shares`, { token: user.token, body }),
-          ),
-          runs(25),
+          batched(hostileBody(fields), (body) => restCase('POST', `/v1/files/${fileId}/${what}`, { token: user.token, body })),
+          runs(20),
         ),
       ).resolves.toBeUndefined();
     });
@@ -418,6 +419,10 @@ describe('hostile input: generated bad values for every REST route and public RP
       ['POST', '/v1/files/:id/shares'],
       ['DELETE', '/v1/files/:id/shares/someone'],
       ['DELETE', '/v1/files/kept/shares/:id'],
+      ['GET', '/v1/files/:id/links'],
+      ['POST', '/v1/files/:id/links'],
+      ['DELETE', '/v1/files/kept/links/:id'],
+      ['GET', '/v1/links/:id'],
       ['POST', '/v1/admin/nodes/:id/drain'],
       ['DELETE', '/v1/auth/sessions/:id'],
     ] as const)('%s %s answers any id with a contract code', async (method, path) => {
@@ -455,6 +460,8 @@ describe('hostile input: generated bad values for every REST route and public RP
         ['GET', '/v1/trash'],
         ['GET', '/v1/shared-with-me'],
         ['POST', `/v1/files/${randomUUID()}/shares`],
+        ['POST', `/v1/files/${randomUUID()}/links`],
+        ['GET', `/v1/files/${randomUUID()}/links`],
         ['GET', '/v1/me/export'],
         ['DELETE', '/v1/me'],
         ['GET', '/v1/admin/users'],

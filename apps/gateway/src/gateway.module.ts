@@ -31,6 +31,8 @@ import { GATEWAY_CONFIG, REDIS } from './gateway.tokens';
 import { HealthController } from './health/health.controller';
 import { ReadinessService } from './health/readiness.service';
 import { JsonBodyMiddleware } from './http/json-body.middleware';
+import { DownloadLinksController, LinkDownloadController } from './links/download-links.controller';
+import { DownloadLinksService } from './links/download-links.service';
 import { SharesController } from './shares/shares.controller';
 import { SharesService } from './shares/shares.service';
 import { RequestContextMiddleware } from './http/request-context.middleware';
@@ -81,6 +83,8 @@ export class GatewayModule implements NestModule {
         FilesController,
         TrashController,
         SharesController,
+        DownloadLinksController,
+        LinkDownloadController,
       ],
       providers: [
         ReadinessService,
@@ -98,6 +102,7 @@ export class GatewayModule implements NestModule {
         DownloadService,
         FilesService,
         SharesService,
+        DownloadLinksService,
         FileTransferMetrics,
         AuthenticatedGuard,
         {
@@ -125,6 +130,8 @@ export class GatewayModule implements NestModule {
 
   configure(consumer: MiddlewareConsumer): void {
     consumer.apply(RequestContextMiddleware).forRoutes('*');
-    consumer.apply(JsonBodyMiddleware).forRoutes('v1/auth/*path', 'v1/admin/*path', 'v1/me', 'v1/files/:fileId/shares');
+    consumer
+      .apply(JsonBodyMiddleware)
+      .forRoutes('v1/auth/*path', 'v1/admin/*path', 'v1/me', 'v1/files/:fileId/shares', 'v1/files/:fileId/links');
   }
 }

@@ -78,6 +78,12 @@ function coversRange(chunks: ChunkToRead[], start: number, end: number, size: nu
  */
 type ChunkOpener = ((index: number, stored: Buffer) => Buffer[]) | undefined;
 
+/** Where a download's plan comes from, and a chunk's replicas as they are now: a user's file, or a link's. */
+interface PlanSource {
+  plan(rangeStart: number, rangeEnd: number): Promise<filesApi.DownloadPlan>;
+  locate(index: number): Promise<filesApi.PlannedChunk>;
+}
+
 /**
  * The read path. The chunks that cover a range are read in order, each hedged across its replicas
  * (ReplicaReader) and opened with the file's data key, whose AES-GCM tag authenticates every byte
@@ -100,15 +106,29 @@ export class DownloadService {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  async open(caller: Caller, fileId: string, range: ByteRange | undefined, origin: commonApi.RequestOrigin): Promise<Download> {
-    const plan = await this.clients.files.call('getDownloadPlan', {
-      owner: owner(caller),
-      fileId,
-      rangeStart: range?.start ?? 0,
-      rangeEnd: range?.end ?? -1,
-      origin,
+  /** A file the caller may read: their own, or one shared with them. */
+  open(caller: Caller, fileId: string, range: ByteRange | undefined, origin: commonApi.RequestOrigin): Promise<Download> {
+    const reader = owner(caller);
+    return this.openPlanned(range, {
+      plan: (rangeStart, rangeEnd) =>
+        this.clients.files.call('getDownloadPlan', { owner: reader, fileId, rangeStart, rangeEnd, origin }),
+      locate: (index) => this.clients.files.call('locateChunk', { owner: reader, fileId, index }),
     });
+  }
+
+  /** The file of a download link, named by the SHA-256 of the link's secret (its password checked already). */
+  openLink(tokenSha256: Buffer, range: ByteRange | undefined, origin: commonApi.RequestOrigin): Promise<Download> {
+    return this.openPlanned(range, {
+      plan: (rangeStart, rangeEnd) =>
+        this.clients.files.call('getLinkDownloadPlan', { tokenSha256, rangeStart, rangeEnd, origin }),
+      locate: (index) => this.clients.files.call('locateLinkChunk', { tokenSha256, index }),
+    });
+  }
+
+  private async openPlanned(range: ByteRange | undefined, source: PlanSource): Promise<Download> {
+    const plan = await source.plan(range?.start ?? 0, range?.end ?? -1);
     const file = plan.file as filesApi.FileRecord;
+    const fileId = file.fileId;
     const start = range?.start ?? 0;
     const end = range?.end ?? file.size - 1;
     const chunks = plan.chunks.map((c) => ({ ...c, fileBytes: c.size - plan.chunkOverhead }));
@@ -116,7 +136,7 @@ export class DownloadService {
       this.logger.error({ fileId, start, end }, 'the chunks of a file do not cover it: its metadata is damaged');
       throw new StorageUnavailableError('The file cannot be read completely now');
     }
-    return { file, body: this.read(owner(caller), fileId, chunks, start, end, this.opener(plan)) };
+    return { file, body: this.read(source, fileId, chunks, start, end, this.opener(plan)) };
   }
 
   private opener(plan: filesApi.DownloadPlan): ChunkOpener {
@@ -136,7 +156,7 @@ export class DownloadService {
   }
 
   private async *read(
-    fileOwner: filesApi.Owner,
+    source: PlanSource,
     fileId: string,
     chunks: ChunkToRead[],
     start: number,
@@ -154,7 +174,7 @@ export class DownloadService {
           : error;
       });
       const fetching = room.then(() =>
-        this.fetch(fileOwner, fileId, chunk, openChunk).catch((error: unknown) => {
+        this.fetch(source, fileId, chunk, openChunk).catch((error: unknown) => {
           this.budget.release(chunk.size);
           throw error;
         }),
@@ -192,7 +212,7 @@ export class DownloadService {
    * the chunk is now (a repair or drain may have moved it) and the read is tried once more.
    */
   private async fetch(
-    fileOwner: filesApi.Owner,
+    source: PlanSource,
     fileId: string,
     chunk: filesApi.PlannedChunk,
     openChunk: ChunkOpener,
@@ -208,7 +228,7 @@ export class DownloadService {
     } catch (error) {
       if (!(error instanceof ReplicasExhaustedError) || error.corrupt) throw this.unreadable(fileId, chunk, error);
     }
-    const fresh = await this.clients.files.call('locateChunk', { owner: fileOwner, fileId, index: chunk.index });
+    const fresh = await source.locate(chunk.index);
     try {
       // A node just restarted may still be reconnecting: wait for it a moment rather than fail.
       return await read({ ...fresh, chunkId: chunk.chunkId, size: chunk.size, sha256: chunk.sha256 }, true);

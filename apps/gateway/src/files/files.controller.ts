@@ -4,9 +4,8 @@ import type { Caller } from '@cloudstore/access-tokens';
 import type { Request, Response } from 'express';
 import { AuthenticatedGuard, CurrentCaller } from '../auth/authenticated.guard';
 import { RequestOrigins } from '../auth/request-origins';
-import { sendBody } from '../http/stream-response';
-import { contentDisposition, parseRange } from './byte-range';
 import { DownloadService } from './download.service';
+import { sendFileContent } from './file-content.response';
 import { FileInfoResult, ListFilesQuery, UploadQuery } from './files.dto';
 import { FilesService, fileView, type FileView, type QuotaView, quotaView } from './files.service';
 import { ClientGoneError, UploadService } from './upload.service';
@@ -94,47 +93,7 @@ export class FilesController {
     @Res() res: Response,
   ): Promise<void> {
     const file = await this.files.get(caller, fileId);
-    const etag = `"${file.sha256}"`;
-    const common = {
-      etag,
-      'accept-ranges': 'bytes',
-      'content-type': file.contentType || 'application/octet-stream',
-      'content-disposition': contentDisposition(file.filename),
-      'last-modified': new Date(file.uploadedAt * 1000).toUTCString(),
-      'cache-control': 'private, no-cache',
-    };
-    if (
-      req
-        .header('if-none-match')
-        ?.split(',')
-        .some((tag) => tag.trim() === etag)
-    ) {
-      res.status(304).set(common).end();
-      return;
-    }
-    const range = parseRange(req.header('range'), file.size);
-    if (range.kind === 'unsatisfiable') {
-      res
-        .status(416)
-        .set({ ...common, 'content-range': `bytes */${file.size}` })
-        .end();
-      return;
-    }
-    const download = await this.downloads.open(
-      caller,
-      fileId,
-      range.kind === 'partial' ? range.range : undefined,
-      this.origins.http(req),
-    );
-    // The first verified bytes come before the headers: a file that cannot be read is an error, not a cut body.
-    const first = await download.body.next();
-    const span = range.kind === 'partial' ? range.range : { start: 0, end: file.size - 1 };
-    res.status(range.kind === 'partial' ? 206 : 200).set({
-      ...common,
-      'content-length': String(Math.max(0, span.end - span.start + 1)),
-      ...(range.kind === 'partial' ? { 'content-range': `bytes ${span.start}-${span.end}/${file.size}` } : {}),
-    });
-    await sendBody(res, first, download.body);
+    await sendFileContent(req, res, file, (range) => this.downloads.open(caller, fileId, range, this.origins.http(req)));
   }
 
   @Delete('files/:fileId')

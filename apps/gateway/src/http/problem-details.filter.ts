@@ -23,6 +23,14 @@ function titleOf(code: ErrorCode): string {
 }
 
 /**
+ * A URL as logs may hold it: no query (it may carry a link's password), and no download link's
+ * secret (whoever reads the log could download the file).
+ */
+export function loggableUrl(url: string): string {
+  return (url.split('?')[0] ?? '').replace(/^\/v1\/links\/[^/]+/, '/v1/links/<secret>');
+}
+
+/**
  * The one place where errors become HTTP responses: domain errors keep their code, status and
  * message; framework errors (unknown route, malformed JSON) get the catalogue's code for their
  * HTTP status (errorForHttpStatus);
@@ -45,7 +53,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (res.destroyed || !res.socket || res.socket.destroyed) {
       // The client went away (a dropped upload or download): nobody is left to answer.
       this.logger.info(
-        { method: req.method, url: req.originalUrl, reason: error instanceof Error ? error.message : String(error) },
+        { method: req.method, url: loggableUrl(req.originalUrl), reason: error instanceof Error ? error.message : String(error) },
         'client disconnected',
       );
       return;
@@ -62,7 +70,10 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       detail = known.message;
       retryAfter = known.retryAfterSeconds;
     } else {
-      this.logger.error({ err: error, method: req.method, url: req.originalUrl }, 'unexpected error while handling a request');
+      this.logger.error(
+        { err: error, method: req.method, url: loggableUrl(req.originalUrl) },
+        'unexpected error while handling a request',
+      );
       code = 'INTERNAL_ERROR';
       status = 500;
       detail = `Internal error${requestId ? ` (request id ${requestId})` : ''}`;

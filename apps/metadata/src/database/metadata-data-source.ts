@@ -8,6 +8,7 @@ import { ChunkReplicaEntity } from '../files/chunk-replica.entity';
 import { FileEntity } from '../files/file.entity';
 import { UserQuotaEntity } from '../quotas/user-quota.entity';
 import { UploadEntity } from '../uploads/upload.entity';
+import { DownloadLinkEntity } from '../links/download-link.entity';
 import { FileShareEntity } from '../shares/file-share.entity';
 import { StorageNodeEntity } from '../node-registry/storage-node.entity';
 import { UserKeyEntity } from '../user-keys/user-key.entity';
@@ -28,6 +29,7 @@ export const METADATA_ENTITIES = [
   UserQuotaEntity,
   UserKeyEntity,
   FileShareEntity,
+  DownloadLinkEntity,
 ];
 
 export function createMetadataDataSource(url: string): DataSource {

@@ -2,6 +2,7 @@ import type { Metadata } from '@grpc/grpc-js';
 import { Controller } from '@nestjs/common';
 import { filesApi } from '@cloudstore/contracts';
 import { AllowedCallers, ForUser, verifiedUser } from '@cloudstore/grpc';
+import { DownloadLinksService } from '../links/download-links.service';
 import { FileSharesService } from '../shares/file-shares.service';
 import { TrashService } from '../trash/trash.service';
 import { UploadsService } from '../uploads/uploads.service';
@@ -10,7 +11,7 @@ import { FilesService } from './files.service';
 import { verifiedOwner } from './verified-owner';
 
 /**
- * The metadata service's FileService: uploads, committed files, shares and the trash. Only the gateway
+ * The metadata service's FileService: uploads, committed files, shares, download links and the trash. Only the gateway
  * calls it, each call for the user of the access token it carries: the owner is that user,
  * whatever owner the request names.
  */
@@ -23,6 +24,7 @@ export class FilesController implements filesApi.FileServiceController {
     private readonly trash: TrashService,
     private readonly erasure: UserErasureService,
     private readonly shares: FileSharesService,
+    private readonly links: DownloadLinksService,
   ) {}
 
   @AllowedCallers('gateway')
@@ -123,6 +125,47 @@ export class FilesController implements filesApi.FileServiceController {
   @ForUser()
   listShares(request: filesApi.ListSharesRequest, metadata?: Metadata): Promise<filesApi.ListSharesResponse> {
     return this.shares.list(verifiedOwner(metadata).userId, request);
+  }
+
+  @AllowedCallers('gateway')
+  @ForUser()
+  createDownloadLink(request: filesApi.CreateDownloadLinkRequest, metadata?: Metadata): Promise<filesApi.DownloadLink> {
+    return this.links.create(verifiedOwner(metadata), request);
+  }
+
+  @AllowedCallers('gateway')
+  @ForUser()
+  listDownloadLinks(
+    request: filesApi.ListDownloadLinksRequest,
+    metadata?: Metadata,
+  ): Promise<filesApi.ListDownloadLinksResponse> {
+    return this.links.list(verifiedOwner(metadata), request.fileId);
+  }
+
+  @AllowedCallers('gateway')
+  @ForUser()
+  async revokeDownloadLink(
+    request: filesApi.RevokeDownloadLinkRequest,
+    metadata?: Metadata,
+  ): Promise<filesApi.RevokeDownloadLinkResponse> {
+    await this.links.revoke(verifiedOwner(metadata), request);
+    return {};
+  }
+
+  /** A link's bearer is no user: the link's secret (its SHA-256) is the credential. */
+  @AllowedCallers('gateway')
+  resolveDownloadLink(request: filesApi.ResolveDownloadLinkRequest): Promise<filesApi.ResolveDownloadLinkResponse> {
+    return this.links.resolve(request.tokenSha256);
+  }
+
+  @AllowedCallers('gateway')
+  getLinkDownloadPlan(request: filesApi.GetLinkDownloadPlanRequest): Promise<filesApi.DownloadPlan> {
+    return this.links.plan(request);
+  }
+
+  @AllowedCallers('gateway')
+  locateLinkChunk(request: filesApi.LocateLinkChunkRequest): Promise<filesApi.PlannedChunk> {
+    return this.links.locateChunk(request);
   }
 
   /** The caller's own data, or with an admin's token another user's (checked by the service). */

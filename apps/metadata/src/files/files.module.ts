@@ -5,6 +5,8 @@ import { NodeRegistryModule } from '../node-registry/node-registry.module';
 import { QuotasController } from '../quotas/quotas.controller';
 import { QuotasRepository } from '../quotas/quotas.repository';
 import { QuotasService } from '../quotas/quotas.service';
+import { DownloadLinksRepository } from '../links/download-links.repository';
+import { DownloadLinksService } from '../links/download-links.service';
 import { FileSharesRepository } from '../shares/file-shares.repository';
 import { FileSharesService } from '../shares/file-shares.service';
 import { TrashService } from '../trash/trash.service';
@@ -20,12 +22,14 @@ import { FilesController } from './files.controller';
 import { FilesRepository } from './files.repository';
 import { FilesService } from './files.service';
 
-/** Files, uploads, shares, users' keys, the trash and quotas: one module, since a commit or a restore touches them in one transaction. */
+/** Files, uploads, shares, links, users' keys, the trash and quotas: one module, since a commit or a restore touches them in one transaction. */
 @Module({
   imports: [AuditModule, NodeRegistryModule],
   controllers: [FilesController, QuotasController],
   providers: [
     ChunksRepository,
+    DownloadLinksRepository,
+    DownloadLinksService,
     FileSharesRepository,
     FileSharesService,
     FilesRepository,

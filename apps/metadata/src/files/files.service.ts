@@ -2,7 +2,14 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { NodeHealth } from '@cloudstore/chunk-transfer';
 import type { MetadataConfig } from '@cloudstore/config';
-import { FileNotFoundError, type filesApi, InvalidArgumentError, pageOf, PermissionDeniedError } from '@cloudstore/contracts';
+import {
+  type commonApi,
+  FileNotFoundError,
+  type filesApi,
+  InvalidArgumentError,
+  pageOf,
+  PermissionDeniedError,
+} from '@cloudstore/contracts';
 import { LOGGER, type Logger } from '@cloudstore/observability';
 import { fileAuditEvent } from '../audit/audit-entry';
 import { AuditLogRepository } from '../audit/audit-log.repository';
@@ -114,29 +121,45 @@ export class FilesService {
   async downloadPlan(request: filesApi.GetDownloadPlanRequest): Promise<filesApi.DownloadPlan> {
     const userId = request.owner?.userId ?? '';
     const { file, sharedBy } = await this.readable(userId, request.fileId);
+    // A grantee's download names the owner as its subject.
+    const reader =
+      sharedBy === undefined
+        ? { userId, username: request.owner?.username }
+        : { userId, username: request.owner?.username, subjectUserId: file.ownerId, details: { access: 'share' } };
+    return this.planOf(file, request, reader);
+  }
+
+  /**
+   * Where to read a range of a file the caller may read, and how to open it; the download is
+   * audited as `reader`'s (with `details` said of how the file was reached).
+   */
+  async planOf(
+    file: FileEntity,
+    range: { rangeStart: number; rangeEnd: number; origin?: commonApi.RequestOrigin },
+    reader: { userId: string; username?: string; subjectUserId?: string; details?: Record<string, string> },
+  ): Promise<filesApi.DownloadPlan> {
     const dataKey = await this.userKeys.ofFile(file);
-    const end = request.rangeEnd < 0 ? file.sizeBytes - 1 : Math.min(request.rangeEnd, file.sizeBytes - 1);
-    if (request.rangeStart < 0 || (file.sizeBytes > 0 && request.rangeStart > end))
+    const end = range.rangeEnd < 0 ? file.sizeBytes - 1 : Math.min(range.rangeEnd, file.sizeBytes - 1);
+    if (range.rangeStart < 0 || (file.sizeBytes > 0 && range.rangeStart > end))
       throw new InvalidArgumentError('The byte range is outside the file');
     const chunks =
       file.sizeBytes === 0
         ? []
-        : await this.chunks.inRange(file.id, file.chunkSize, request.rangeStart, end, this.config.NODE_DOWN_AFTER_SECONDS);
+        : await this.chunks.inRange(file.id, file.chunkSize, range.rangeStart, end, this.config.NODE_DOWN_AFTER_SECONDS);
     await this.auditLog.append([
       fileAuditEvent({
         operation: 'file.download',
         status: 'success',
-        userId,
-        username: request.owner?.username,
-        // A grantee's download names the owner as its subject.
-        ...(sharedBy !== undefined ? { subjectUserId: file.ownerId } : {}),
+        userId: reader.userId,
+        username: reader.username,
+        subjectUserId: reader.subjectUserId,
         fileId: file.publicId,
         filename: file.filename,
-        sizeBytes: file.sizeBytes === 0 ? 0 : end - request.rangeStart + 1,
-        origin: request.origin,
+        sizeBytes: file.sizeBytes === 0 ? 0 : end - range.rangeStart + 1,
+        origin: range.origin,
         details: {
-          ...(request.rangeStart > 0 || end < file.sizeBytes - 1 ? { range: `${request.rangeStart}-${end}` } : {}),
-          ...(sharedBy !== undefined ? { access: 'share' } : {}),
+          ...(range.rangeStart > 0 || end < file.sizeBytes - 1 ? { range: `${range.rangeStart}-${end}` } : {}),
+          ...reader.details,
         },
       }),
     ]);
@@ -148,11 +171,15 @@ export class FilesService {
     };
   }
 
-  /** One chunk of a file with its replicas as they are now; FILE_NOT_FOUND for a chunk the file has not. */
   async locateChunk(request: filesApi.LocateChunkRequest): Promise<filesApi.PlannedChunk> {
     const { file } = await this.readable(request.owner?.userId ?? '', request.fileId);
-    const offset = request.index * file.chunkSize;
-    if (request.index < 0 || offset >= file.sizeBytes) throw new FileNotFoundError();
+    return this.chunkOf(file, request.index);
+  }
+
+  /** One chunk of a file with its replicas as they are now; FILE_NOT_FOUND for a chunk the file has not. */
+  async chunkOf(file: FileEntity, index: number): Promise<filesApi.PlannedChunk> {
+    const offset = index * file.chunkSize;
+    if (index < 0 || offset >= file.sizeBytes) throw new FileNotFoundError();
     const [chunk] = await this.chunks.inRange(file.id, file.chunkSize, offset, offset, this.config.NODE_DOWN_AFTER_SECONDS);
     if (!chunk) throw new FileNotFoundError();
     return plannedChunk(chunk, file.chunkSize);

@@ -7,6 +7,7 @@ import { type Job, UnrecoverableError } from 'bullmq';
 import { ChunksRepository } from '../files/chunks.repository';
 import { ChunkLocks } from '../jobs/chunk-locks';
 import { type CollectUploadJob, type EraseUserJob, GC_JOBS } from '../jobs/job-queues';
+import { DownloadLinksService } from '../links/download-links.service';
 import { METADATA_CONFIG } from '../metadata.tokens';
 import { NodeRegistryRepository, type NodeWithLiveness } from '../node-registry/node-registry.repository';
 import { TrashService } from '../trash/trash.service';
@@ -19,7 +20,7 @@ const ORPHAN_BATCH = 200;
 /**
  * Removes chunks that belong to no file, from every node they may have reached: those of
  * aborted uploads, and those of files purged from the trash (which the trash sweep it also runs
- * produces). Sweeps uploads whose gateway went away, and runs the second pass of erasures. A chunk a node could not delete now stays
+ * produces; it also deletes download links long expired). Sweeps uploads whose gateway went away, and runs the second pass of erasures. A chunk a node could not delete now stays
  * recorded: the job is retried with backoff, and the sweeps come back to it.
  */
 @Injectable()
@@ -35,6 +36,7 @@ export class GarbageCollectionProcessor implements OnApplicationBootstrap, OnApp
     private readonly trash: TrashService,
     private readonly locks: ChunkLocks,
     private readonly erasure: UserErasureService,
+    private readonly links: DownloadLinksService,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -60,7 +62,11 @@ export class GarbageCollectionProcessor implements OnApplicationBootstrap, OnApp
       case GC_JOBS.sweepIdleUploads:
         return { aborted: await this.uploads.abortIdle(), recollected: await this.uploads.recollectLeftovers() };
       case GC_JOBS.purgeTrash:
-        return { purged: await this.trash.purgeExpired(), ...(await this.collectOrphanChunks()) };
+        return {
+          purged: await this.trash.purgeExpired(),
+          expiredLinks: await this.links.deleteExpired(),
+          ...(await this.collectOrphanChunks()),
+        };
       case GC_JOBS.collectOrphanChunks:
         return this.collectOrphanChunks();
       case GC_JOBS.eraseUser:

@@ -13,6 +13,7 @@ import { AddUserKeys1796233514291 } from './1796233514291-AddUserKeys';
 import { AddAuditChainKeys1796236227213 } from './1796236227213-AddAuditChainKeys';
 import { AddAccountErasure1796240869869 } from './1796240869869-AddAccountErasure';
 import { AddFileShares1796255458069 } from './1796255458069-AddFileShares';
+import { AddDownloadLinks1796256259998 } from './1796256259998-AddDownloadLinks';
 
 /** In the order they run; `npm run migration:generate` keeps this list. */
 export const METADATA_MIGRATIONS = [
@@ -31,4 +32,5 @@ export const METADATA_MIGRATIONS = [
   AddAuditChainKeys1796236227213,
   AddAccountErasure1796240869869,
   AddFileShares1796255458069,
+  AddDownloadLinks1796256259998,
 ];

@@ -359,6 +359,68 @@ export interface ListSharesResponse {
   totalCount: number;
 }
 
+export interface CreateDownloadLinkRequest {
+  fileId: string;
+  /** SHA-256 of the secret in the link's URL. */
+  tokenSha256: Uint8Array;
+  /** Argon2id (PHC string) of the link's password; empty for none. */
+  passwordHash: string;
+  /** Unix seconds. */
+  expiresAt: number;
+  origin: RequestOrigin | undefined;
+}
+
+export interface DownloadLink {
+  linkId: string;
+  fileId: string;
+  expiresAt: number;
+  createdAt: number;
+  hasPassword: boolean;
+}
+
+export interface ListDownloadLinksRequest {
+  fileId: string;
+}
+
+export interface ListDownloadLinksResponse {
+  links: DownloadLink[];
+}
+
+export interface RevokeDownloadLinkRequest {
+  fileId: string;
+  linkId: string;
+  origin: RequestOrigin | undefined;
+}
+
+export interface RevokeDownloadLinkResponse {
+}
+
+export interface ResolveDownloadLinkRequest {
+  tokenSha256: Uint8Array;
+}
+
+export interface ResolveDownloadLinkResponse {
+  linkId: string;
+  file:
+    | FileRecord
+    | undefined;
+  /** Empty when the link has no password. */
+  passwordHash: string;
+}
+
+export interface GetLinkDownloadPlanRequest {
+  tokenSha256: Uint8Array;
+  /** Inclusive byte range; range_end -1 means to the end of the file. */
+  rangeStart: number;
+  rangeEnd: number;
+  origin: RequestOrigin | undefined;
+}
+
+export interface LocateLinkChunkRequest {
+  tokenSha256: Uint8Array;
+  index: number;
+}
+
 export interface FileServiceClient {
   /**
    * Opens an upload: nothing is visible or charged until CommitUpload. Given its first chunk, also
@@ -455,6 +517,48 @@ export interface FileServiceClient {
    */
 
   listShares(request: ListSharesRequest, metadata: Metadata, ...rest: any): Observable<ListSharesResponse>;
+
+  /**
+   * Download links of the token's user's live file: the gateway draws the secret and sends only its
+   * SHA-256 (and an Argon2id hash of the password, if any).
+   */
+
+  createDownloadLink(request: CreateDownloadLinkRequest, metadata: Metadata, ...rest: any): Observable<DownloadLink>;
+
+  /** The file's links that have not expired, newest first. */
+
+  listDownloadLinks(
+    request: ListDownloadLinksRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Observable<ListDownloadLinksResponse>;
+
+  /** At once; NOT_FOUND (FILE_NOT_FOUND) when the file has no such link. */
+
+  revokeDownloadLink(
+    request: RevokeDownloadLinkRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Observable<RevokeDownloadLinkResponse>;
+
+  /**
+   * For a request bearing a link, no user: the link's live file and its password hash, which the
+   * gateway checks before GetLinkDownloadPlan. Unknown, expired, revoked: FILE_NOT_FOUND.
+   */
+
+  resolveDownloadLink(
+    request: ResolveDownloadLinkRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Observable<ResolveDownloadLinkResponse>;
+
+  /** As GetDownloadPlan, for the link's file; audited as a download of the owner's file by link. */
+
+  getLinkDownloadPlan(request: GetLinkDownloadPlanRequest, metadata: Metadata, ...rest: any): Observable<DownloadPlan>;
+
+  /** As LocateChunk, for the link's file. */
+
+  locateLinkChunk(request: LocateLinkChunkRequest, metadata: Metadata, ...rest: any): Observable<PlannedChunk>;
 }
 
 export interface FileServiceController {
@@ -617,6 +721,60 @@ export interface FileServiceController {
     metadata: Metadata,
     ...rest: any
   ): Promise<ListSharesResponse> | Observable<ListSharesResponse> | ListSharesResponse;
+
+  /**
+   * Download links of the token's user's live file: the gateway draws the secret and sends only its
+   * SHA-256 (and an Argon2id hash of the password, if any).
+   */
+
+  createDownloadLink(
+    request: CreateDownloadLinkRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<DownloadLink> | Observable<DownloadLink> | DownloadLink;
+
+  /** The file's links that have not expired, newest first. */
+
+  listDownloadLinks(
+    request: ListDownloadLinksRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<ListDownloadLinksResponse> | Observable<ListDownloadLinksResponse> | ListDownloadLinksResponse;
+
+  /** At once; NOT_FOUND (FILE_NOT_FOUND) when the file has no such link. */
+
+  revokeDownloadLink(
+    request: RevokeDownloadLinkRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<RevokeDownloadLinkResponse> | Observable<RevokeDownloadLinkResponse> | RevokeDownloadLinkResponse;
+
+  /**
+   * For a request bearing a link, no user: the link's live file and its password hash, which the
+   * gateway checks before GetLinkDownloadPlan. Unknown, expired, revoked: FILE_NOT_FOUND.
+   */
+
+  resolveDownloadLink(
+    request: ResolveDownloadLinkRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<ResolveDownloadLinkResponse> | Observable<ResolveDownloadLinkResponse> | ResolveDownloadLinkResponse;
+
+  /** As GetDownloadPlan, for the link's file; audited as a download of the owner's file by link. */
+
+  getLinkDownloadPlan(
+    request: GetLinkDownloadPlanRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<DownloadPlan> | Observable<DownloadPlan> | DownloadPlan;
+
+  /** As LocateChunk, for the link's file. */
+
+  locateLinkChunk(
+    request: LocateLinkChunkRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<PlannedChunk> | Observable<PlannedChunk> | PlannedChunk;
 }
 
 export function FileServiceControllerMethods() {
@@ -639,6 +797,12 @@ export function FileServiceControllerMethods() {
       "shareFile",
       "unshareFile",
       "listShares",
+      "createDownloadLink",
+      "listDownloadLinks",
+      "revokeDownloadLink",
+      "resolveDownloadLink",
+      "getLinkDownloadPlan",
+      "locateLinkChunk",
     ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
