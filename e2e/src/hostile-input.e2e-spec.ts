@@ -423,6 +423,9 @@ describe('hostile input: generated bad values for every REST route and public RP
       ['POST', '/v1/files/:id/links'],
       ['DELETE', '/v1/files/kept/links/:id'],
       ['GET', '/v1/links/:id'],
+      ['GET', '/v1/files/:id/versions'],
+      ['GET', '/v1/files/kept/versions/:id/content'],
+      ['POST', '/v1/files/kept/versions/:id/restore'],
       ['POST', '/v1/admin/nodes/:id/drain'],
       ['DELETE', '/v1/auth/sessions/:id'],
     ] as const)('%s %s answers any id with a contract code', async (method, path) => {
@@ -462,6 +465,7 @@ describe('hostile input: generated bad values for every REST route and public RP
         ['POST', `/v1/files/${randomUUID()}/shares`],
         ['POST', `/v1/files/${randomUUID()}/links`],
         ['GET', `/v1/files/${randomUUID()}/links`],
+        ['GET', `/v1/files/${randomUUID()}/versions`],
         ['GET', '/v1/me/export'],
         ['DELETE', '/v1/me'],
         ['GET', '/v1/admin/users'],
@@ -581,6 +585,8 @@ describe('hostile input: generated bad values for every REST route and public RP
         [env.grpc, 'unshareFile', { fileId, username: 'someone' }],
         [env.grpc, 'listFileShares', { fileId }],
         [env.grpc, 'listSharedWithMe', {}],
+        [env.grpc, 'listFileVersions', { fileId }],
+        [env.grpc, 'restoreFileVersion', { fileId, versionId: '1' }],
         [admin, 'listUsers', {}],
         [admin, 'updateUser', { userId: victim.userId, quotaBytes: 1 }],
         [admin, 'getClusterStatus', {}],
@@ -650,6 +656,13 @@ describe('hostile input: generated bad values for every REST route and public RP
       ['unshareFile', () => env.grpc, 'user', { fileId: fc.oneof(fc.constant('kept'), hostileString), username: hostileString }],
       ['listFileShares', () => env.grpc, 'user', { fileId: hostileString }],
       ['listSharedWithMe', () => env.grpc, 'user', { limit: int32, offset: int32 }],
+      ['listFileVersions', () => env.grpc, 'user', { fileId: fc.oneof(fc.constant('kept'), hostileString) }],
+      [
+        'restoreFileVersion',
+        () => env.grpc,
+        'user',
+        { fileId: fc.oneof(fc.constant('kept'), hostileString), versionId: hostileString },
+      ],
     ];
 
     it.each(rpcs.map((r) => [r[0], r] as const))(
@@ -673,14 +686,18 @@ describe('hostile input: generated bad values for every REST route and public RP
       },
     );
 
-    it('DownloadFile answers any file id with a non-INTERNAL status and a contract code', async () => {
+    it('DownloadFile answers any file id and version id with a non-INTERNAL status and a contract code', async () => {
       await expect(
         fc.assert(
-          batched(hostileString, async (id) => {
+          batched(hostileString, fc.option(hostileString, { nil: undefined }), async (id, versionId) => {
             cases += 1;
             const call = (env.grpc.raw['downloadFile'] as (req: unknown, md: Metadata) => ClientReadableStream<unknown>).call(
               env.grpc.raw,
-              { authToken: user.token, fileId: id },
+              {
+                authToken: user.token,
+                fileId: versionId === undefined ? id : fileId,
+                ...(versionId === undefined ? {} : { versionId }),
+              },
               new Metadata(),
             );
             const error = await new Promise<ServiceError | undefined>((resolve) => {
@@ -815,7 +832,8 @@ describe('hostile input: generated bad values for every REST route and public RP
           const body = (await r.json()) as { code?: string; detail?: string; file_id?: string };
           return [r.status, body.code ?? body.file_id, body.detail];
         });
-      expect(await put(other.token, own)).toEqual([400, 'INVALID_ARGUMENT', 'file_id is already in use']);
+      // Their own file's id: its new version.
+      expect(await put(other.token, own)).toEqual([201, own, undefined]);
       expect(await put(other.token, fileId)).toEqual([201, fileId, undefined]);
       const victims = await fetch(`${env.cluster.httpUrl}/v1/files/${fileId}`, {
         headers: { authorization: `Bearer ${user.token}` },
@@ -826,7 +844,7 @@ describe('hostile input: generated bad values for every REST route and public RP
 
   describe('uploads', () => {
     it('refused uploads (REST and gRPC) with generated names, ids, types and sizes leave nothing behind', async () => {
-      // An id the uploader already uses: refused every time it is generated.
+      // An id the uploader already uses: each upload that succeeds with it is that file's new version.
       const taken = await restUpload(env.cluster.httpUrl, uploader.token, 'taken.txt', Buffer.from('taken'));
       const before = await footprint(uploader.userId);
       // Name, id and type together stay inside the 16 KiB request head.
@@ -869,7 +887,7 @@ describe('hostile input: generated bad values for every REST route and public RP
               ok = answer.status < 300;
               expectContractRest(answer, `PUT /v1/files ${JSON.stringify(c).slice(0, 200)}`);
             }
-            if (ok) committed += 1;
+            if (ok && c.fileId !== taken) committed += 1;
           }),
           runs(30),
         ),
@@ -889,7 +907,7 @@ describe('hostile input: generated bad values for every REST route and public RP
   /** What a user holds: files, open uploads, reserved bytes, and chunk rows of uploads that never became a file. */
   async function footprint(userId: string) {
     const { rows } = await env.pg.query<{ files: string; open: string; reserved: string | null; orphans: string }>(
-      `SELECT (SELECT count(*) FROM metadata.files WHERE owner_id = $1) AS files,
+      `SELECT (SELECT count(*) FROM metadata.files WHERE owner_id = $1 AND version_of IS NULL) AS files,
               (SELECT count(*) FROM metadata.uploads WHERE owner_id = $1 AND status = 'open') AS open,
               (SELECT reserved_bytes FROM metadata.user_quotas WHERE user_id = $1) AS reserved,
               (SELECT count(*) FROM metadata.chunks c JOIN metadata.uploads u ON u.id = c.upload_id

@@ -170,7 +170,7 @@ describe('authorisation inside the cluster: by certificate identity and by verif
     await expect(
       files.call(
         'getDownloadPlan',
-        { owner: bobAsOwner, fileId: bobFileId, rangeStart: 0, rangeEnd: -1, origin: undefined },
+        { owner: bobAsOwner, fileId: bobFileId, rangeStart: 0, rangeEnd: -1, origin: undefined, versionId: '' },
         asAlice,
       ),
     ).rejects.toMatchObject({ code: 'FILE_NOT_FOUND' });

@@ -54,20 +54,18 @@ describe('one caller cannot hurt another: cold start and hostile input (real clu
     // The same id, chosen by another user over gRPC: an upload like any other.
     const theirs = await grpcUpload(env.grpc, other.token, 'mine.txt', Buffer.from('the other user’s'), { fileId }).done;
     expect(theirs).toMatchObject({ success: true, fileId });
-    // Each reads their own bytes under the id; only a second use by the same user is refused.
+    // Each reads their own bytes under the id; a second use by the same user is that user's file's new version.
     const read = async (token: string) =>
       (
         await fetch(`${env.cluster.httpUrl}/v1/files/${fileId}/content`, { headers: { authorization: `Bearer ${token}` } })
       ).text();
     expect([await read(user.token), await read(other.token)]).toEqual(['the first user’s', 'the other user’s']);
     expect((await grpcDownload(env.grpc, other.token, fileId)).data.toString()).toBe('the other user’s');
-    expect(await upload(user.token, 'again')).toMatchObject({
-      status: 400,
-      body: { code: 'INVALID_ARGUMENT', detail: 'file_id is already in use' },
-    });
+    expect(await upload(user.token, 'again')).toMatchObject({ status: 201, body: { file_id: fileId, version: 2 } });
+    expect([await read(user.token), await read(other.token)]).toEqual(['again', 'the other user’s']);
     // Deleting one user's file leaves the other's.
     expect((await env.rest.request('DELETE', `/v1/files/${fileId}`, { token: other.token })).status).toBe(200);
-    expect(await read(user.token)).toBe('the first user’s');
+    expect(await read(user.token)).toBe('again');
   });
 
   it('accepts 50 concurrent requests with valid tokens at a just-restarted gateway', async () => {

@@ -30,6 +30,7 @@ import { UploadService } from './files/upload.service';
 import { GATEWAY_CONFIG, REDIS } from './gateway.tokens';
 import { HealthController } from './health/health.controller';
 import { ReadinessService } from './health/readiness.service';
+import { FileVersionsController } from './files/file-versions.controller';
 import { JsonBodyMiddleware } from './http/json-body.middleware';
 import { DownloadLinksController, LinkDownloadController } from './links/download-links.controller';
 import { DownloadLinksService } from './links/download-links.service';
@@ -82,6 +83,7 @@ export class GatewayModule implements NestModule {
         ClusterAdminController,
         FilesController,
         TrashController,
+        FileVersionsController,
         SharesController,
         DownloadLinksController,
         LinkDownloadController,

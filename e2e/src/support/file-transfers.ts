@@ -74,13 +74,14 @@ export async function grpcDownload(
   token: string,
   fileId: string,
   metadata = new Metadata(),
+  versionId = '',
 ): Promise<{ data: Buffer; finalFlags: boolean[] }> {
   const call = (
     client.raw['downloadFile'] as (
       req: publicApi.DownloadFileRequest,
       md: Metadata,
     ) => ClientReadableStream<publicApi.DownloadFileResponse>
-  ).call(client.raw, { authToken: token, fileId }, metadata);
+  ).call(client.raw, { authToken: token, fileId, versionId }, metadata);
   const parts: Buffer[] = [];
   const finalFlags: boolean[] = [];
   for await (const message of call as AsyncIterable<publicApi.DownloadFileResponse>) {

@@ -106,13 +106,19 @@ export class DownloadService {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  /** A file the caller may read: their own, or one shared with them. */
-  open(caller: Caller, fileId: string, range: ByteRange | undefined, origin: commonApi.RequestOrigin): Promise<Download> {
+  /** A file the caller may read: their own, or one shared with them; or an earlier version of their own. */
+  open(
+    caller: Caller,
+    fileId: string,
+    range: ByteRange | undefined,
+    origin: commonApi.RequestOrigin,
+    versionId = '',
+  ): Promise<Download> {
     const reader = owner(caller);
     return this.openPlanned(range, {
       plan: (rangeStart, rangeEnd) =>
-        this.clients.files.call('getDownloadPlan', { owner: reader, fileId, rangeStart, rangeEnd, origin }),
-      locate: (index) => this.clients.files.call('locateChunk', { owner: reader, fileId, index }),
+        this.clients.files.call('getDownloadPlan', { owner: reader, fileId, rangeStart, rangeEnd, origin, versionId }),
+      locate: (index) => this.clients.files.call('locateChunk', { owner: reader, fileId, index, versionId }),
     });
   }
 

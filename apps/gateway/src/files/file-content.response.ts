@@ -5,14 +5,15 @@ import { contentDisposition, parseRange } from './byte-range';
 import type { ByteRange, Download } from './download.service';
 
 /**
- * Answers a GET of a file's bytes, however the file was reached (its owner, a grantee, a link):
+ * Answers a GET of a file's bytes, however the file was reached (its owner, a grantee, a link),
+ * or of a version's:
  * If-None-Match (304), Range (206, or 416), and the first verified bytes before the headers, so
  * that a file that cannot be read is an error answer, not a cut body.
  */
 export async function sendFileContent(
   req: Request,
   res: Response,
-  file: filesApi.FileRecord,
+  file: Pick<filesApi.FileRecord, 'sha256' | 'contentType' | 'filename' | 'uploadedAt' | 'size'>,
   open: (range: ByteRange | undefined) => Promise<Download>,
 ): Promise<void> {
   const etag = `"${file.sha256}"`;

@@ -8,7 +8,10 @@ export class UploadQuery {
   @MaxLength(4096)
   filename!: string;
 
-  @ApiPropertyOptional({ description: 'a UUID for the new file (a retry with the same id cannot create a duplicate)' })
+  @ApiPropertyOptional({
+    description:
+      'a UUID for the new file, or the id of a file of yours: the upload is then its new version (the one before is kept)',
+  })
   @IsOptional()
   @IsUUID()
   file_id?: string;
@@ -39,4 +42,5 @@ export class FileInfoResult {
   @ApiPropertyOptional({ description: 'files in the trash: when deleted (Unix seconds)' }) deleted_at?: number;
   @ApiPropertyOptional({ description: 'files in the trash: when they will be purged (Unix seconds)' }) purge_at?: number;
   @ApiPropertyOptional({ description: "another user's file shared with the caller: the owner's username" }) shared_by?: string;
+  @ApiProperty({ description: "the version of the file's content, 1 for its first" }) version!: number;
 }

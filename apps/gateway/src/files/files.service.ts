@@ -22,6 +22,33 @@ export interface FileView {
   purge_at?: number;
   /** Another user's file shared with the caller: the owner's username. */
   shared_by?: string;
+  /** The version of the file's content: 1 for its first. */
+  version: number;
+}
+
+/** A version of a file, as REST clients see it. */
+export interface VersionView {
+  version_id: string;
+  version: number;
+  file_size: number;
+  checksum: string;
+  uploaded_at: number;
+  filename: string;
+  content_type: string;
+  current: boolean;
+}
+
+export function versionView(version: filesApi.FileVersion): VersionView {
+  return {
+    version_id: version.versionId,
+    version: version.version,
+    file_size: version.size,
+    checksum: version.sha256,
+    uploaded_at: version.uploadedAt,
+    filename: version.filename,
+    content_type: version.contentType,
+    current: version.current,
+  };
 }
 
 export function fileView(file: filesApi.FileRecord, withNodes = false): FileView {
@@ -35,6 +62,7 @@ export function fileView(file: filesApi.FileRecord, withNodes = false): FileView
     ...(withNodes ? { storage_nodes: file.storageNodes } : {}),
     ...(file.deletedAt > 0 ? { deleted_at: file.deletedAt, purge_at: file.purgeAt } : {}),
     ...(file.sharedBy ? { shared_by: file.sharedBy } : {}),
+    version: file.version,
   };
 }
 
@@ -49,6 +77,7 @@ export function fileInfo(file: filesApi.FileRecord): publicApi.FileInfo {
     deletedAt: file.deletedAt,
     purgeAt: file.purgeAt,
     sharedBy: file.sharedBy,
+    version: file.version,
   };
 }
 
@@ -93,6 +122,16 @@ export class FilesService {
 
   async purge(caller: Caller, fileId: string, origin: commonApi.RequestOrigin): Promise<number> {
     return (await this.clients.files.call('purgeFile', { ownerId: caller.userId, fileId, origin })).purgedBytes;
+  }
+
+  /** The caller's own file's content now and its earlier versions, newest first. */
+  async versions(fileId: string): Promise<filesApi.FileVersion[]> {
+    return (await this.clients.files.call('listVersions', { fileId })).versions;
+  }
+
+  /** A version's content becomes the file's again, as its next version. */
+  restoreVersion(fileId: string, versionId: string, origin: commonApi.RequestOrigin): Promise<filesApi.FileRecord> {
+    return this.clients.files.call('restoreVersion', { fileId, versionId, origin });
   }
 
   quota(caller: Caller): Promise<filesApi.QuotaStatus> {

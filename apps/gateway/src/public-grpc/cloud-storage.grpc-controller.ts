@@ -126,7 +126,7 @@ export class CloudStorageGrpcController implements Omit<publicApi.CloudStorageSe
   ): Observable<never> {
     const send = async () => {
       const { caller, origin } = await this.callers.userCall(request, metadata, call);
-      const download = await this.downloads.open(caller, request.fileId, undefined, origin);
+      const download = await this.downloads.open(caller, request.fileId, undefined, origin, request.versionId);
       await writeAll(call, downloadMessages(download.body), (message) => message);
     };
     return from(send()).pipe(ignoreElements());
@@ -320,6 +320,23 @@ export class CloudStorageGrpcController implements Omit<publicApi.CloudStorageSe
     return { success: true, shares: (await this.shares.ofFile(request.fileId)).map(shareInfo) };
   }
 
+  async listFileVersions(
+    request: publicApi.ListFileVersionsRequest,
+    metadata: Metadata,
+  ): Promise<publicApi.ListFileVersionsResponse> {
+    await this.callers.user(request, metadata);
+    return { success: true, versions: (await this.files.versions(request.fileId)).map(versionInfo) };
+  }
+
+  async restoreFileVersion(
+    request: publicApi.RestoreFileVersionRequest,
+    metadata: Metadata,
+    call: Call,
+  ): Promise<publicApi.RestoreFileVersionResponse> {
+    const { origin } = await this.callers.userCall(request, metadata, call);
+    return { success: true, file: fileInfo(await this.files.restoreVersion(request.fileId, request.versionId, origin)) };
+  }
+
   async listSharedWithMe(
     request: publicApi.ListSharedWithMeRequest,
     metadata: Metadata,
@@ -337,6 +354,18 @@ export class CloudStorageGrpcController implements Omit<publicApi.CloudStorageSe
       totalCount: page.totalCount,
     };
   }
+}
+
+function versionInfo(version: filesApi.FileVersion): publicApi.FileVersionInfo {
+  return {
+    versionId: version.versionId,
+    version: version.version,
+    fileSize: version.size,
+    checksum: version.sha256,
+    uploadedAt: version.uploadedAt,
+    current: version.current,
+    filename: version.filename,
+  };
 }
 
 function shareInfo(share: filesApi.FileShare): publicApi.ShareInfo {

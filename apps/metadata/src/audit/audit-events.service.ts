@@ -32,10 +32,12 @@ const SHOWN_DETAILS: ReadonlySet<string> = new Set([
   'quotaBytes',
   'range',
   'reason',
+  'restoredFrom',
   'retiring',
   'role',
   'sessionsEnded',
   'targetUserId',
+  'version',
 ]);
 
 function operationFilter(operation: string): AuditEventFilter['operation'] {

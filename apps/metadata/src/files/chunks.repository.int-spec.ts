@@ -136,7 +136,7 @@ describe(ChunksRepository.name, () => {
     const [a, b] = (await registerNodes(2)) as [string, string];
     const { uploadId, chunkIds } = await uploadChunks(2, [a, b]);
     const fileId = await commit(uploadId, 2);
-    await dataSource.transaction((m) => sut.detachFromFile(m, fileId));
+    await dataSource.transaction((m) => sut.detachFromFiles(m, [fileId]));
     const [first, second] = chunkIds as [string, string];
     expect(await sut.orphanIds('', 1000)).toEqual(expect.arrayContaining(chunkIds));
     expect((await sut.nodesOfOrphan(first))?.sort()).toEqual([a, b]);

@@ -145,9 +145,14 @@ export class ChunksRepository {
     );
   }
 
-  /** Cuts a purged file's chunks loose: they belong to nothing now, and wait to be removed from their nodes. */
-  async detachFromFile(manager: EntityManager, fileId: string): Promise<void> {
-    await manager.query(`UPDATE "metadata"."chunks" SET "file_id" = NULL, "upload_id" = NULL WHERE "file_id" = $1`, [fileId]);
+  /**
+   * Cuts the chunks of purged files (or dropped versions) loose, by their rows' ids: they belong
+   * to nothing now, and wait to be removed from their nodes.
+   */
+  async detachFromFiles(manager: EntityManager, fileRowIds: string[]): Promise<void> {
+    await manager.query(`UPDATE "metadata"."chunks" SET "file_id" = NULL, "upload_id" = NULL WHERE "file_id" = ANY($1::uuid[])`, [
+      fileRowIds,
+    ]);
   }
 
   /** Ids of chunks of purged files after `cursor`, in id order. */

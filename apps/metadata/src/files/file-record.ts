@@ -1,16 +1,9 @@
 import type { filesApi } from '@cloudstore/contracts';
 import { toUnixSeconds } from '@cloudstore/database';
-import type { FileEntity } from './file.entity';
+import type { FileFields } from './files.repository';
 
 /** A file as the FileService API answers it; a file in the trash also says when it will be purged. */
-export function fileRecord(
-  file: Pick<
-    FileEntity,
-    'publicId' | 'filename' | 'sizeBytes' | 'sha256' | 'uploadedAt' | 'contentType' | 'chunkCount' | 'chunkSize' | 'deletedAt'
-  >,
-  storageNodes: string[] = [],
-  trashRetentionSeconds = 0,
-): filesApi.FileRecord {
+export function fileRecord(file: FileFields, storageNodes: string[] = [], trashRetentionSeconds = 0): filesApi.FileRecord {
   const deletedAt = toUnixSeconds(file.deletedAt);
   return {
     fileId: file.publicId,
@@ -25,5 +18,6 @@ export function fileRecord(
     deletedAt,
     purgeAt: deletedAt === 0 ? 0 : deletedAt + trashRetentionSeconds,
     sharedBy: '',
+    version: file.version,
   };
 }

@@ -4,13 +4,19 @@ import { bigintToNumber } from '@cloudstore/database';
 /** The index that keeps a file id unique among its owner's files only. */
 export const OWNER_PUBLIC_ID_UNIQUE = 'files_owner_public_id_unique';
 
-/** A committed file. Soft-deleted files (the trash) keep their row and chunks until they are purged. */
+/**
+ * A committed file, or an earlier version of one (`versionOf` set: its own row and chunks, the
+ * file's id, and the content the file had before). Soft-deleted files (the trash) keep their row
+ * and chunks, and their versions, until they are purged.
+ */
 @Entity({ name: 'files' })
-@Index('files_owner_listing_idx', ['ownerId', 'uploadedAt', 'id'], { where: 'deleted_at IS NULL' })
-@Index('files_owner_trash_idx', ['ownerId', 'deletedAt', 'id'], { where: 'deleted_at IS NOT NULL' })
-@Index('files_purge_idx', ['deletedAt'], { where: 'deleted_at IS NOT NULL' })
-// File ids are an owner's own namespace: another user's file never makes an id taken.
-@Index(OWNER_PUBLIC_ID_UNIQUE, ['ownerId', 'publicId'], { unique: true })
+@Index('files_owner_listing_idx', ['ownerId', 'uploadedAt', 'id'], { where: 'deleted_at IS NULL AND version_of IS NULL' })
+@Index('files_owner_trash_idx', ['ownerId', 'deletedAt', 'id'], { where: 'deleted_at IS NOT NULL AND version_of IS NULL' })
+@Index('files_purge_idx', ['deletedAt'], { where: 'deleted_at IS NOT NULL AND version_of IS NULL' })
+// File ids are an owner's own namespace: another user's file never makes an id taken. Earlier
+// versions share their file's id.
+@Index(OWNER_PUBLIC_ID_UNIQUE, ['ownerId', 'publicId'], { unique: true, where: 'version_of IS NULL' })
+@Index('files_versions_idx', ['versionOf', 'version'], { where: 'version_of IS NOT NULL' })
 // A pg_trgm GIN index on lower(filename), created by migration: TypeORM cannot describe it.
 @Index('files_filename_trgm_idx', { synchronize: false })
 export class FileEntity {
@@ -72,4 +78,12 @@ export class FileEntity {
 
   @Column({ type: 'timestamptz', nullable: true })
   deletedAt!: Date | null;
+
+  /** Of an earlier version: the row id of the file it is a version of; null for a file itself. */
+  @Column({ type: 'uuid', nullable: true })
+  versionOf!: string | null;
+
+  /** 1 for a file's first content, one more for each new one (restoring a version too). */
+  @Column({ type: 'integer', default: 1 })
+  version!: number;
 }

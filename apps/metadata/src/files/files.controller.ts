@@ -4,6 +4,7 @@ import { filesApi } from '@cloudstore/contracts';
 import { AllowedCallers, ForUser, verifiedUser } from '@cloudstore/grpc';
 import { DownloadLinksService } from '../links/download-links.service';
 import { FileSharesService } from '../shares/file-shares.service';
+import { FileVersionsService } from '../versions/file-versions.service';
 import { TrashService } from '../trash/trash.service';
 import { UploadsService } from '../uploads/uploads.service';
 import { UserErasureService } from '../user-erasure/user-erasure.service';
@@ -11,7 +12,8 @@ import { FilesService } from './files.service';
 import { verifiedOwner } from './verified-owner';
 
 /**
- * The metadata service's FileService: uploads, committed files, shares, download links and the trash. Only the gateway
+ * The metadata service's FileService: uploads, committed files and their versions, shares, download
+ * links and the trash. Only the gateway
  * calls it, each call for the user of the access token it carries: the owner is that user,
  * whatever owner the request names.
  */
@@ -25,6 +27,7 @@ export class FilesController implements filesApi.FileServiceController {
     private readonly erasure: UserErasureService,
     private readonly shares: FileSharesService,
     private readonly links: DownloadLinksService,
+    private readonly versions: FileVersionsService,
   ) {}
 
   @AllowedCallers('gateway')
@@ -166,6 +169,18 @@ export class FilesController implements filesApi.FileServiceController {
   @AllowedCallers('gateway')
   locateLinkChunk(request: filesApi.LocateLinkChunkRequest): Promise<filesApi.PlannedChunk> {
     return this.links.locateChunk(request);
+  }
+
+  @AllowedCallers('gateway')
+  @ForUser()
+  listVersions(request: filesApi.ListVersionsRequest, metadata?: Metadata): Promise<filesApi.ListVersionsResponse> {
+    return this.versions.list(verifiedOwner(metadata), request.fileId);
+  }
+
+  @AllowedCallers('gateway')
+  @ForUser()
+  restoreVersion(request: filesApi.RestoreVersionRequest, metadata?: Metadata): Promise<filesApi.FileRecord> {
+    return this.versions.restore(verifiedOwner(metadata), request);
   }
 
   /** The caller's own data, or with an admin's token another user's (checked by the service). */

@@ -17,12 +17,15 @@ import { UserErasureRepository } from '../user-erasure/user-erasure.repository';
 import { UserErasureService } from '../user-erasure/user-erasure.service';
 import { UserKeysRepository } from '../user-keys/user-keys.repository';
 import { UserKeysService } from '../user-keys/user-keys.service';
+import { FileVersionsRepository } from '../versions/file-versions.repository';
+import { FileVersionsService } from '../versions/file-versions.service';
+import { VersionKeeper } from '../versions/version-keeper';
 import { ChunksRepository } from './chunks.repository';
 import { FilesController } from './files.controller';
 import { FilesRepository } from './files.repository';
 import { FilesService } from './files.service';
 
-/** Files, uploads, shares, links, users' keys, the trash and quotas: one module, since a commit or a restore touches them in one transaction. */
+/** Files and their versions, uploads, shares, links, users' keys, the trash and quotas: one module, since a commit or a restore touches them in one transaction. */
 @Module({
   imports: [AuditModule, NodeRegistryModule],
   controllers: [FilesController, QuotasController],
@@ -31,6 +34,8 @@ import { FilesService } from './files.service';
     DownloadLinksRepository,
     DownloadLinksService,
     FileSharesRepository,
+    FileVersionsRepository,
+    FileVersionsService,
     FileSharesService,
     FilesRepository,
     FilesService,
@@ -45,6 +50,7 @@ import { FilesService } from './files.service';
     UserErasureService,
     UserKeysRepository,
     UserKeysService,
+    VersionKeeper,
   ],
 })
 export class FilesModule {}

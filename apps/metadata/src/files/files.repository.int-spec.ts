@@ -128,8 +128,8 @@ describe(FilesRepository.name, () => {
     await deletedSecondsAgo(file.id, 50);
     expect(await dataSource.transaction((m) => sut.restore(m, owner, file.publicId, 30))).toBeUndefined();
     expect(await dataSource.transaction((m) => sut.restore(m, owner, file.publicId, 60))).toMatchObject({
-      id: file.id,
-      deletedAt: null,
+      file: { id: file.id, deletedAt: null },
+      totalBytes: 700,
     });
     expect(await sut.findActive(owner, file.publicId)).not.toBeNull();
   });

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { InvalidArgumentError } from '@cloudstore/contracts';
-import { returnedRows, substringPattern } from '@cloudstore/database';
+import { substringPattern } from '@cloudstore/database';
 import { type DataSource, type EntityManager, IsNull, Not } from 'typeorm';
 import { FileEntity, OWNER_PUBLIC_ID_UNIQUE } from './file.entity';
 import type { ListPosition } from './list-cursor';
@@ -17,7 +17,10 @@ export interface PurgedFile {
   readonly publicId: string;
   readonly ownerId: string;
   readonly filename: string;
+  /** With its earlier versions'. */
   readonly sizeBytes: number;
+  /** The rows gone: the file's and its versions', whose chunks are cut loose. */
+  readonly rowIds: string[];
 }
 
 /** A file whose data key the master key wraps directly, as a rotation re-wraps it. */
@@ -29,7 +32,16 @@ export type MasterWrappedDataKey = Pick<FileEntity, 'id' | 'publicId' | 'ownerId
 /** The fields of a file that listings show (its own, a trash's, a share's). */
 export type FileFields = Pick<
   FileEntity,
-  'publicId' | 'filename' | 'sizeBytes' | 'sha256' | 'uploadedAt' | 'contentType' | 'chunkCount' | 'chunkSize' | 'deletedAt'
+  | 'publicId'
+  | 'filename'
+  | 'sizeBytes'
+  | 'sha256'
+  | 'uploadedAt'
+  | 'contentType'
+  | 'chunkCount'
+  | 'chunkSize'
+  | 'deletedAt'
+  | 'version'
 >;
 
 /** Those fields as a raw query returns them (the file's columns, unaliased). */
@@ -43,6 +55,7 @@ export interface FileFieldsRow {
   chunk_count: number;
   chunk_size: string;
   deleted_at?: Date | null;
+  version: number;
 }
 
 export function fileFields(row: FileFieldsRow): FileFields {
@@ -56,6 +69,7 @@ export function fileFields(row: FileFieldsRow): FileFields {
     chunkCount: row.chunk_count,
     chunkSize: Number(row.chunk_size),
     deletedAt: row.deleted_at ?? null,
+    version: row.version,
   };
 }
 
@@ -68,7 +82,7 @@ interface ListedFileRow extends FileFieldsRow {
 }
 
 const LISTED_COLUMNS = `"id", "public_id", "filename", "size_bytes", "sha256", "uploaded_at",
-  (extract(epoch FROM "uploaded_at") * 1000000)::bigint::text AS "position", "content_type", "chunk_count", "chunk_size"`;
+  (extract(epoch FROM "uploaded_at") * 1000000)::bigint::text AS "position", "content_type", "chunk_count", "chunk_size", "version"`;
 
 function listedFile(row: ListedFileRow): ListedFile {
   return { ...fileFields(row), position: { atMicros: row.position, id: row.id } };
@@ -79,7 +93,10 @@ function listedFile(row: ListedFileRow): ListedFile {
 export class FilesRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  async insert(manager: EntityManager, file: Omit<FileEntity, 'uploadedAt' | 'deletedAt'>): Promise<FileEntity> {
+  async insert(
+    manager: EntityManager,
+    file: Omit<FileEntity, 'uploadedAt' | 'deletedAt' | 'versionOf' | 'version'>,
+  ): Promise<FileEntity> {
     try {
       await manager.insert(FileEntity, file);
     } catch (error) {
@@ -111,8 +128,8 @@ export class FilesRepository {
   }
 
   /** The owner's live file they know as `fileId`. */
-  findActive(ownerId: string, fileId: string): Promise<FileEntity | null> {
-    return this.dataSource.manager.findOneBy(FileEntity, { publicId: fileId, ownerId, deletedAt: IsNull() });
+  findActive(ownerId: string, fileId: string, manager: EntityManager = this.dataSource.manager): Promise<FileEntity | null> {
+    return manager.findOneBy(FileEntity, { publicId: fileId, ownerId, deletedAt: IsNull(), versionOf: IsNull() });
   }
 
   /**
@@ -134,8 +151,22 @@ export class FilesRepository {
   }
 
   /** The owner's file they know as `fileId`, alive or in the trash. */
-  findOwned(ownerId: string, fileId: string): Promise<FileEntity | null> {
-    return this.dataSource.manager.findOneBy(FileEntity, { publicId: fileId, ownerId });
+  findOwned(ownerId: string, fileId: string, manager: EntityManager = this.dataSource.manager): Promise<FileEntity | null> {
+    return manager.findOneBy(FileEntity, { publicId: fileId, ownerId, versionOf: IsNull() });
+  }
+
+  /**
+   * A version of the file whose row is `fileRowId`, by its row id or its number; the file itself
+   * when that names its current content.
+   */
+  async findVersion(file: FileEntity, versionId: string): Promise<FileEntity | null> {
+    if (versionId === file.id || versionId === String(file.version)) return file;
+    const byNumber = /^\d{1,9}$/.test(versionId);
+    if (!byNumber && !/^[0-9a-f-]{36}$/i.test(versionId)) return null;
+    return this.dataSource.manager.findOneBy(
+      FileEntity,
+      byNumber ? { versionOf: file.id, version: Number(versionId) } : { versionOf: file.id, id: versionId },
+    );
   }
 
   /** Whether one of the owner's files, alive or in the trash, has this id: others' files never count. */
@@ -153,7 +184,7 @@ export class FilesRepository {
     ownerId: string,
     page: { limit: number; offset: number; filter: string; after?: ListPosition },
   ): Promise<{ files: ListedFile[]; total?: number }> {
-    const where = ['"owner_id" = $1', '"deleted_at" IS NULL'];
+    const where = ['"owner_id" = $1', '"deleted_at" IS NULL', '"version_of" IS NULL'];
     const params: unknown[] = [ownerId];
     if (page.filter) {
       const pattern = substringPattern(page.filter);
@@ -161,7 +192,7 @@ export class FilesRepository {
       params.push(pattern);
       where.push(`lower("filename") LIKE $${params.length} ESCAPE '\\'`);
     }
-    const filtered = where.length;
+    const filtered = { clauses: where.length, params: params.length };
     if (page.after) {
       params.push(page.after.atMicros, page.after.id);
       where.push(
@@ -180,31 +211,51 @@ export class FilesRepository {
     if (!page.filter) return { files };
     if (countHere && rows[0]) return { files, total: Number(rows[0].total) };
     const [count] = await this.dataSource.manager.query<{ n: string }[]>(
-      `SELECT count(*) AS "n" FROM "metadata"."files" WHERE ${where.slice(0, filtered).join(' AND ')}`,
-      params.slice(0, filtered - 1),
+      `SELECT count(*) AS "n" FROM "metadata"."files" WHERE ${where.slice(0, filtered.clauses).join(' AND ')}`,
+      params.slice(0, filtered.params),
     );
     return { files, total: Number(count?.n ?? 0) };
   }
 
-  /** Marks the file deleted (into the trash); the file, or undefined when there was no such live file. */
-  async softDelete(manager: EntityManager, ownerId: string, fileId: string): Promise<FileEntity | undefined> {
-    const rows = returnedRows<{ id: string; publicId: string; filename: string; sizeBytes: string }>(
-      await manager.query(
-        `UPDATE "metadata"."files" SET "deleted_at" = now()
-         WHERE "public_id" = $1 AND "owner_id" = $2 AND "deleted_at" IS NULL
-         RETURNING "id", "public_id" AS "publicId", "filename", "size_bytes" AS "sizeBytes"`,
-        [fileId, ownerId],
-      ),
+  /**
+   * Marks the file and its earlier versions deleted (into the trash); the file, with the bytes of
+   * all its versions in `totalBytes`, or undefined when there was no such live file.
+   */
+  async softDelete(
+    manager: EntityManager,
+    ownerId: string,
+    fileId: string,
+  ): Promise<(Pick<FileEntity, 'id' | 'publicId' | 'filename' | 'sizeBytes'> & { totalBytes: number }) | undefined> {
+    const rows = await manager.query<
+      { id: string; public_id: string; filename: string; size_bytes: string; total_bytes: string }[]
+    >(
+      `WITH file AS (
+           UPDATE "metadata"."files" SET "deleted_at" = now()
+           WHERE "public_id" = $1 AND "owner_id" = $2 AND "deleted_at" IS NULL AND "version_of" IS NULL
+           RETURNING "id", "public_id", "filename", "size_bytes", "deleted_at"),
+         versions AS (
+           UPDATE "metadata"."files" v SET "deleted_at" = file."deleted_at" FROM file
+           WHERE v."version_of" = file."id" RETURNING v."size_bytes")
+         SELECT file.*, file."size_bytes" + (SELECT COALESCE(sum("size_bytes"), 0) FROM versions) AS "total_bytes" FROM file`,
+      [fileId, ownerId],
     );
     const row = rows[0];
-    return row ? ({ ...row, sizeBytes: Number(row.sizeBytes) } as FileEntity) : undefined;
+    return row
+      ? {
+          id: row.id,
+          publicId: row.public_id,
+          filename: row.filename,
+          sizeBytes: Number(row.size_bytes),
+          totalBytes: Number(row.total_bytes),
+        }
+      : undefined;
   }
 
   /** The owner's trash, most recently deleted first, and how many files it holds. */
   listTrash(ownerId: string, limit: number, offset: number): Promise<[FileEntity[], number]> {
     return this.dataSource.manager
       .createQueryBuilder(FileEntity, 'f')
-      .where('f.owner_id = :ownerId AND f.deleted_at IS NOT NULL', { ownerId })
+      .where('f.owner_id = :ownerId AND f.deleted_at IS NOT NULL AND f.version_of IS NULL', { ownerId })
       .orderBy('f.deleted_at', 'DESC')
       .addOrderBy('f.id', 'DESC')
       .limit(limit)
@@ -221,16 +272,22 @@ export class FilesRepository {
     ownerId: string,
     fileId: string,
     retentionSeconds: number,
-  ): Promise<FileEntity | undefined> {
-    const rows = returnedRows<{ id: string }>(
-      await manager.query(
-        `UPDATE "metadata"."files" SET "deleted_at" = NULL
-         WHERE "public_id" = $1 AND "owner_id" = $2 AND "deleted_at" IS NOT NULL AND "deleted_at" > now() - make_interval(secs => $3)
-         RETURNING "id"`,
-        [fileId, ownerId, retentionSeconds],
-      ),
+  ): Promise<{ file: FileEntity; totalBytes: number } | undefined> {
+    const rows = await manager.query<{ id: string; total_bytes: string }[]>(
+      `WITH file AS (
+           UPDATE "metadata"."files" SET "deleted_at" = NULL
+           WHERE "public_id" = $1 AND "owner_id" = $2 AND "version_of" IS NULL
+             AND "deleted_at" IS NOT NULL AND "deleted_at" > now() - make_interval(secs => $3)
+           RETURNING "id", "size_bytes"),
+         versions AS (
+           UPDATE "metadata"."files" v SET "deleted_at" = NULL FROM file WHERE v."version_of" = file."id" RETURNING v."size_bytes")
+         SELECT file."id", file."size_bytes" + (SELECT COALESCE(sum("size_bytes"), 0) FROM versions) AS "total_bytes" FROM file`,
+      [fileId, ownerId, retentionSeconds],
     );
-    return rows[0] ? manager.findOneByOrFail(FileEntity, { id: rows[0].id }) : undefined;
+    const row = rows[0];
+    return row
+      ? { file: await manager.findOneByOrFail(FileEntity, { id: row.id }), totalBytes: Number(row.total_bytes) }
+      : undefined;
   }
 
   /**
@@ -246,12 +303,19 @@ export class FilesRepository {
       'ownerId' in which
         ? [`"public_id" = $1 AND "owner_id" = $2`, [which.fileId, which.ownerId]]
         : [`"id" = $1 AND "deleted_at" <= now() - make_interval(secs => $2)`, [which.id, which.retentionSeconds]];
-    const rows = returnedRows<{ id: string; public_id: string; owner_id: string; filename: string; size_bytes: string }>(
-      await manager.query(
-        `DELETE FROM "metadata"."files" WHERE "deleted_at" IS NOT NULL AND ${condition}
-         RETURNING "id", "public_id", "owner_id", "filename", "size_bytes"`,
-        values,
-      ),
+    const rows = await manager.query<
+      { id: string; public_id: string; owner_id: string; filename: string; size_bytes: string; version_ids: string[] }[]
+    >(
+      `WITH file AS (
+         DELETE FROM "metadata"."files" WHERE "deleted_at" IS NOT NULL AND "version_of" IS NULL AND ${condition}
+         RETURNING "id", "public_id", "owner_id", "filename", "size_bytes"),
+       versions AS (
+         DELETE FROM "metadata"."files" v USING file WHERE v."version_of" = file."id" RETURNING v."id", v."size_bytes")
+       SELECT file."id", file."public_id", file."owner_id", file."filename",
+              file."size_bytes" + (SELECT COALESCE(sum("size_bytes"), 0) FROM versions) AS "size_bytes",
+              ARRAY(SELECT "id"::text FROM versions) AS "version_ids"
+       FROM file`,
+      values,
     );
     const row = rows[0];
     return row
@@ -261,6 +325,7 @@ export class FilesRepository {
           ownerId: row.owner_id,
           filename: row.filename,
           sizeBytes: Number(row.size_bytes),
+          rowIds: [row.id, ...row.version_ids],
         }
       : undefined;
   }
@@ -269,7 +334,7 @@ export class FilesRepository {
   async expiredInTrash(retentionSeconds: number, limit: number): Promise<string[]> {
     const rows = await this.dataSource.query<{ id: string }[]>(
       `SELECT "id" FROM "metadata"."files"
-       WHERE "deleted_at" IS NOT NULL AND "deleted_at" <= now() - make_interval(secs => $1)
+       WHERE "deleted_at" IS NOT NULL AND "version_of" IS NULL AND "deleted_at" <= now() - make_interval(secs => $1)
        ORDER BY "deleted_at" LIMIT $2`,
       [retentionSeconds, limit],
     );

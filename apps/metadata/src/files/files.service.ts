@@ -94,7 +94,7 @@ export class FilesService {
     const deleted = await this.dataSource.transaction(async (manager) => {
       const file = await this.files.softDelete(manager, request.ownerId, request.fileId);
       if (!file) return undefined;
-      await this.quotas.refund(request.ownerId, file.sizeBytes, manager);
+      await this.quotas.refund(request.ownerId, file.totalBytes, manager);
       await this.auditLog.append(
         [
           fileAuditEvent({
@@ -115,11 +115,19 @@ export class FilesService {
       await this.requireOwned(request.ownerId, request.fileId);
       throw new FileNotFoundError();
     }
-    return { freedBytes: deleted.sizeBytes };
+    return { freedBytes: deleted.totalBytes };
   }
 
   async downloadPlan(request: filesApi.GetDownloadPlanRequest): Promise<filesApi.DownloadPlan> {
     const userId = request.owner?.userId ?? '';
+    if (request.versionId) {
+      const version = await this.ownedVersion(userId, request.fileId, request.versionId);
+      return this.planOf(version, request, {
+        userId,
+        username: request.owner?.username,
+        details: { version: String(version.version) },
+      });
+    }
     const { file, sharedBy } = await this.readable(userId, request.fileId);
     // A grantee's download names the owner as its subject.
     const reader =
@@ -172,8 +180,18 @@ export class FilesService {
   }
 
   async locateChunk(request: filesApi.LocateChunkRequest): Promise<filesApi.PlannedChunk> {
-    const { file } = await this.readable(request.owner?.userId ?? '', request.fileId);
+    const userId = request.owner?.userId ?? '';
+    const file = request.versionId
+      ? await this.ownedVersion(userId, request.fileId, request.versionId)
+      : (await this.readable(userId, request.fileId)).file;
     return this.chunkOf(file, request.index);
+  }
+
+  /** A version of the owner's live file, by its id or number (the current content too); FILE_NOT_FOUND otherwise. */
+  private async ownedVersion(userId: string, fileId: string, versionId: string): Promise<FileEntity> {
+    const version = await this.files.findVersion(await this.requireOwned(userId, fileId), versionId);
+    if (!version) throw new FileNotFoundError('The file has no such version');
+    return version;
   }
 
   /** One chunk of a file with its replicas as they are now; FILE_NOT_FOUND for a chunk the file has not. */

@@ -78,13 +78,16 @@ export class QuotasRepository {
     );
   }
 
-  /** Turns an upload's reservation into used bytes of the committed file, and counts the file. */
-  async charge(userId: string, reservedBytes: number, sizeBytes: number, manager: EntityManager): Promise<void> {
+  /**
+   * Turns an upload's reservation into used bytes of the committed file, and counts the file
+   * (`files` 0 for a new version of a file already counted).
+   */
+  async charge(userId: string, reservedBytes: number, sizeBytes: number, manager: EntityManager, files = 1): Promise<void> {
     await manager.query(
       `UPDATE "metadata"."user_quotas"
-       SET "used_bytes" = "used_bytes" + $1, "reserved_bytes" = GREATEST("reserved_bytes" - $2, 0), "file_count" = "file_count" + 1, "updated_at" = now()
+       SET "used_bytes" = "used_bytes" + $1, "reserved_bytes" = GREATEST("reserved_bytes" - $2, 0), "file_count" = "file_count" + $4, "updated_at" = now()
        WHERE "user_id" = $3`,
-      [sizeBytes, reservedBytes, userId],
+      [sizeBytes, reservedBytes, userId, files],
     );
   }
 
@@ -99,13 +102,13 @@ export class QuotasRepository {
     return Array.isArray(result) && result[1] === 1;
   }
 
-  /** A file was deleted: its bytes come back, and it no longer counts. */
-  async refund(userId: string, bytes: number, manager: EntityManager): Promise<void> {
+  /** A file was deleted: its bytes come back, and it no longer counts (`files` 0: earlier versions dropped). */
+  async refund(userId: string, bytes: number, manager: EntityManager, files = 1): Promise<void> {
     await manager.query(
       `UPDATE "metadata"."user_quotas"
-       SET "used_bytes" = GREATEST("used_bytes" - $1, 0), "file_count" = GREATEST("file_count" - 1, 0), "updated_at" = now()
+       SET "used_bytes" = GREATEST("used_bytes" - $1, 0), "file_count" = GREATEST("file_count" - $3, 0), "updated_at" = now()
        WHERE "user_id" = $2`,
-      [bytes, userId],
+      [bytes, userId, files],
     );
   }
 

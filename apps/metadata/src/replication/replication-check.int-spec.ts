@@ -213,7 +213,7 @@ describe('repair detection (real PostgreSQL and Redis, migrations applied)', () 
       `SELECT file_id FROM metadata.chunks WHERE id = 'purged-only-x'`,
     );
     await dataSource.transaction(async (manager) => {
-      await new ChunksRepository(dataSource).detachFromFile(manager, purged?.file_id ?? '');
+      await new ChunksRepository(dataSource).detachFromFiles(manager, [purged?.file_id ?? '']);
       await manager.query(`DELETE FROM metadata.files WHERE id = $1`, [purged?.file_id]);
     });
     // An open upload's chunk is no file's yet: repair does not keep it, so it is not waited for.

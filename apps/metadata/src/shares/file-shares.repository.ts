@@ -33,7 +33,7 @@ function shareWithFile(row: ShareRow): ShareWithFile {
 }
 
 const SHARE_COLUMNS = `s."grantee_username", s."owner_username", s."permission", s."created_at", f."public_id", f."filename",
-  f."size_bytes", f."sha256", f."uploaded_at", f."content_type", f."chunk_count", f."chunk_size", f."deleted_at",
+  f."size_bytes", f."sha256", f."uploaded_at", f."content_type", f."chunk_count", f."chunk_size", f."deleted_at", f."version",
   count(*) OVER () AS "total"`;
 
 /** SQL of shares. A grantee reaches a shared file only through a row here naming them. */

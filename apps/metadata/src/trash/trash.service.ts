@@ -48,11 +48,12 @@ export class TrashService {
     const owner = request.owner;
     if (!owner || !isUuid(owner.userId) || !isUuid(request.fileId)) throw new FileNotFoundError();
     const restored = await this.dataSource.transaction(async (manager) => {
-      const file = await this.files.restore(manager, owner.userId, request.fileId, this.config.TRASH_RETENTION_SECONDS);
-      if (!file) throw new FileNotFoundError();
+      const restored = await this.files.restore(manager, owner.userId, request.fileId, this.config.TRASH_RETENTION_SECONDS);
+      if (!restored) throw new FileNotFoundError();
+      const { file, totalBytes } = restored;
       await this.quotas.ensure(owner.userId, owner.role, manager);
-      if (!(await this.quotas.chargeRestored(owner.userId, file.sizeBytes, manager)))
-        throw new QuotaExceededError(`The file (${file.sizeBytes} bytes) does not fit in your storage quota`);
+      if (!(await this.quotas.chargeRestored(owner.userId, totalBytes, manager)))
+        throw new QuotaExceededError(`The file (${totalBytes} bytes with its versions) does not fit in your storage quota`);
       await this.auditLog.append([this.auditEvent('file.restore', file, request.origin)], manager);
       return { file, nodes: await this.chunks.nodesOfFile(file.id, manager) };
     });
@@ -88,7 +89,7 @@ export class TrashService {
     return this.dataSource.transaction(async (manager) => {
       const file = await this.files.deleteFromTrash(manager, which);
       if (!file) return undefined;
-      await this.chunks.detachFromFile(manager, file.id);
+      await this.chunks.detachFromFiles(manager, file.rowIds);
       const reason = 'ownerId' in which ? 'requested' : 'retention';
       await this.auditLog.append([this.auditEvent('file.purge', file, origin, { reason })], manager);
       return file;

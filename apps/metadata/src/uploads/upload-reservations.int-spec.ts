@@ -56,6 +56,7 @@ describe(UploadReservationsService.name, () => {
           id,
           ownerId,
           fileId: id,
+          versionOf: null,
           publicFileId: id,
           filename: `f${i}`,
           contentType: 'application/octet-stream',

@@ -29,6 +29,10 @@ export class UploadEntity {
   @Column({ type: 'uuid' })
   fileId!: string;
 
+  /** For a new version of a file the owner has: that file's row id (also `fileId`); null for a new file. */
+  @Column({ type: 'uuid', nullable: true })
+  versionOf!: string | null;
+
   /** The `file_id` the owner will know the file by (see FileEntity.publicId). */
   @Column({ type: 'uuid' })
   publicFileId!: string;

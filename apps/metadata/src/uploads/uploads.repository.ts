@@ -22,6 +22,7 @@ export class UploadsRepository {
       | 'declaredSize'
       | 'reservedBytes'
       | 'chunkOverhead'
+      | 'versionOf'
     >,
   ): Promise<void> {
     try {

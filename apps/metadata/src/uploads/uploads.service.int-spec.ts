@@ -17,6 +17,8 @@ import { UploadsService } from './uploads.service';
 import { createMetadataTestStores, type MetadataTestStores } from '../metadata-test-stores.test-helper';
 import { UserKeysRepository } from '../user-keys/user-keys.repository';
 import { UserKeysService } from '../user-keys/user-keys.service';
+import { FileVersionsRepository } from '../versions/file-versions.repository';
+import { VersionKeeper } from '../versions/version-keeper';
 
 /** The life of an upload against the real database and Redis: open, chunks, commit or abort. */
 describe(UploadsService.name, () => {
@@ -47,6 +49,7 @@ describe(UploadsService.name, () => {
       queues,
       new UploadReservationsService(config, uploads, quotas, dataSource),
       new UserKeysService(new UserKeysRepository(dataSource)),
+      new VersionKeeper(config, new FileVersionsRepository(dataSource), new ChunksRepository(dataSource), quotas),
       createLogger('metadata-test', 'silent'),
       dataSource,
     );
@@ -350,7 +353,7 @@ describe(UploadsService.name, () => {
       });
     }
 
-    it("refuses an id the owner uses, for an open upload or a file alive or in the trash; another owner's use never shows", async () => {
+    it("refuses an id the owner uses for an open upload or a file in the trash, makes a live file's new version; another owner's use never shows", async () => {
       const [alice, bob] = [await newOwner(10_000), await newOwner(10_000)];
       const fileId = randomUUID();
       const alices = await openAs(alice, fileId, 'alice.bin');
@@ -367,10 +370,54 @@ describe(UploadsService.name, () => {
       expect(await files.findActive(alice.userId, fileId)).toMatchObject({ filename: 'alice.bin', sizeBytes: 100 });
       expect(await files.findActive(bob.userId, fileId)).toMatchObject({ filename: 'bob.bin', sizeBytes: 200 });
 
-      await expect(openAs(alice, fileId)).rejects.toMatchObject({ message: 'file_id is already in use' });
+      const next = await openAs(alice, fileId, 'alice-2.bin');
+      expect(await commitOf(alice.userId, next.uploadId, 150)).toMatchObject({
+        fileId,
+        filename: 'alice-2.bin',
+        size: 150,
+        version: 2,
+      });
       await dataSource.transaction((m) => files.softDelete(m, alice.userId, fileId));
       await expect(openAs(alice, fileId)).rejects.toMatchObject({ message: 'file_id is already in use' });
       await expect(openAs(await newOwner(10_000), fileId)).resolves.toMatchObject({ fileId });
+    });
+
+    it('keeps VERSIONS_KEPT earlier versions of a file, charged to the quota, and cuts the oldest loose', async () => {
+      const owner = await newOwner(100_000);
+      const fileId = randomUUID();
+      const sizes = [100, 200, 300, 400, 500, 600, 700];
+      let firstChunks: string[] = [];
+      for (const size of sizes) {
+        const upload = await openAs(owner, fileId, `v${size}.bin`);
+        await commitOf(owner.userId, upload.uploadId, size);
+        if (size === 100)
+          firstChunks = (
+            await dataSource.query<{ id: string }[]>(`SELECT id FROM metadata.chunks WHERE upload_id = $1`, [upload.uploadId])
+          ).map((r) => r.id);
+      }
+      const current = await files.findActive(owner.userId, fileId);
+      expect(current).toMatchObject({ version: 7, sizeBytes: 700, filename: 'v700.bin' });
+      const versions = await dataSource.query<{ version: number; size_bytes: string }[]>(
+        `SELECT version, size_bytes FROM metadata.files WHERE version_of = $1 ORDER BY version`,
+        [current?.id],
+      );
+      expect(config.VERSIONS_KEPT).toBe(5);
+      expect(versions.map((v) => [v.version, Number(v.size_bytes)])).toEqual([
+        [2, 200],
+        [3, 300],
+        [4, 400],
+        [5, 500],
+        [6, 600],
+      ]);
+      expect(await quotas.find(owner.userId)).toMatchObject({ usedBytes: 2700 });
+      expect(await quotas.fileCount(owner.userId)).toBe(1);
+      // Each content keeps its own chunk; the dropped first version's is an orphan, for collection.
+      expect(firstChunks.length).toBe(1);
+      const dropped = await dataSource.query<{ file_id: string | null; upload_id: string | null }[]>(
+        `SELECT file_id, upload_id FROM metadata.chunks WHERE id = ANY($1)`,
+        [firstChunks],
+      );
+      expect(dropped).toEqual([{ file_id: null, upload_id: null }]);
     });
 
     it('frees the id of an aborted upload for a retry', async () => {

@@ -19,6 +19,7 @@ import type { FileEntity } from '../files/file.entity';
 import { fileRecord } from '../files/file-record';
 import { filenameForAudit, sanitizeFilename } from '../files/filename';
 import { fileIdInUseError, FilesRepository } from '../files/files.repository';
+import { type FileContent, VersionKeeper } from '../versions/version-keeper';
 import { JobQueues } from '../jobs/job-queues';
 import { METADATA_CONFIG } from '../metadata.tokens';
 import { NodeRegistryRepository } from '../node-registry/node-registry.repository';
@@ -65,6 +66,7 @@ export class UploadsService {
     private readonly queues: JobQueues,
     private readonly reservations: UploadReservationsService,
     private readonly userKeys: UserKeysService,
+    private readonly versions: VersionKeeper,
     @Inject(LOGGER) private readonly logger: Logger,
     @InjectDataSource() private readonly dataSource: DataSource,
   ) {}
@@ -101,13 +103,14 @@ export class UploadsService {
     const userKey = await this.userKeys.forUpload(owner.userId, request.newUserKey);
     const outcome = await this.dataSource.transaction(async (manager) => {
       // Open uploads first: a commit turns its upload into a file in one transaction, so in this
-      // order no commit can pass between the two reads unseen.
-      if (
-        request.fileId &&
-        ((await this.uploads.fileIdInUse(owner.userId, fileId, manager)) ||
-          (await this.files.idTaken(owner.userId, fileId, manager)))
-      ) {
-        throw fileIdInUseError();
+      // order no commit can pass between the two reads unseen. A live file of the id gets a new
+      // version; one in the trash keeps its id.
+      let versionOf: string | null = null;
+      if (request.fileId) {
+        if (await this.uploads.fileIdInUse(owner.userId, fileId, manager)) throw fileIdInUseError();
+        const existing = await this.files.findOwned(owner.userId, fileId, manager);
+        if (existing?.deletedAt) throw fileIdInUseError();
+        versionOf = existing?.id ?? null;
       }
       await this.quotas.ensure(owner.userId, owner.role, manager);
       const reserve = Math.max(0, request.declaredSize);
@@ -115,7 +118,8 @@ export class UploadsService {
       await this.uploads.insert(manager, {
         id: uploadId,
         ownerId: owner.userId,
-        fileId: fileRowId,
+        fileId: versionOf ?? fileRowId,
+        versionOf,
         publicFileId: fileId,
         filename,
         contentType: storedContentType(request.contentType),
@@ -230,22 +234,26 @@ export class UploadsService {
       },
       async (manager, upload) => {
         const first = summary[0];
-        const chunkSize = first ? Number(first.size_bytes) - upload.chunkOverhead : 0;
-        const file = await this.files.insert(manager, {
-          id: upload.fileId,
-          publicId: upload.publicFileId,
-          ownerId: upload.ownerId,
+        const content: FileContent = {
           filename: upload.filename,
           sizeBytes: request.size,
           sha256: request.sha256,
           contentType: upload.contentType,
           chunkCount: summary.length,
-          chunkSize,
+          chunkSize: first ? Number(first.size_bytes) - upload.chunkOverhead : 0,
           chunkOverhead: upload.chunkOverhead,
           ...committedDataKey(request),
-        });
+        };
+        const file = upload.versionOf
+          ? await this.versions.commitNewVersion(manager, upload.ownerId, upload.versionOf, content)
+          : await this.files.insert(manager, {
+              id: upload.fileId,
+              publicId: upload.publicFileId,
+              ownerId: upload.ownerId,
+              ...content,
+            });
         await this.chunks.attachToFile(manager, upload.id, file.id);
-        await this.quotas.charge(upload.ownerId, upload.reservedBytes, request.size, manager);
+        await this.quotas.charge(upload.ownerId, upload.reservedBytes, request.size, manager, upload.versionOf ? 0 : 1);
         await this.uploads.update(manager, upload.id, { status: 'committed', reservedBytes: 0 });
         await this.auditLog.append(
           [
@@ -257,6 +265,7 @@ export class UploadsService {
               filename: file.filename,
               sizeBytes: file.sizeBytes,
               origin: request.origin,
+              ...(file.version > 1 ? { details: { version: file.version } } : {}),
             }),
           ],
           manager,
@@ -264,6 +273,8 @@ export class UploadsService {
         return { file, nodes: await this.chunks.nodesOfFile(file.id, manager) };
       },
     );
+    // Versions dropped past VERSIONS_KEPT left their chunks behind.
+    if (record.file.version > 1) await this.queues.collectOrphanChunks();
     return fileRecord(record.file, record.nodes);
   }
 

@@ -14,6 +14,7 @@ import { AddAuditChainKeys1796236227213 } from './1796236227213-AddAuditChainKey
 import { AddAccountErasure1796240869869 } from './1796240869869-AddAccountErasure';
 import { AddFileShares1796255458069 } from './1796255458069-AddFileShares';
 import { AddDownloadLinks1796256259998 } from './1796256259998-AddDownloadLinks';
+import { AddFileVersions1796256849906 } from './1796256849906-AddFileVersions';
 
 /** In the order they run; `npm run migration:generate` keeps this list. */
 export const METADATA_MIGRATIONS = [
@@ -33,4 +34,5 @@ export const METADATA_MIGRATIONS = [
   AddAccountErasure1796240869869,
   AddFileShares1796255458069,
   AddDownloadLinks1796256259998,
+  AddFileVersions1796256849906,
 ];

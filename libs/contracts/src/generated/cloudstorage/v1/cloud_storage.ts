@@ -104,6 +104,8 @@ export interface UploadFileResponse {
 export interface DownloadFileRequest {
   authToken: string;
   fileId: string;
+  /** Beyond the seed: an earlier version of the file (its version_id or number); empty for the current content. */
+  versionId: string;
 }
 
 export interface DownloadFileResponse {
@@ -138,6 +140,8 @@ export interface FileInfo {
   purgeAt: number;
   /** Beyond the seed: set on another user's file shared with the caller, to the owner's username. */
   sharedBy: string;
+  /** Beyond the seed: the version of the file's content, 1 for its first. */
+  version: number;
 }
 
 export interface DeleteFileRequest {
@@ -579,6 +583,38 @@ export interface ListSharedWithMeResponse {
   totalCount: number;
 }
 
+export interface ListFileVersionsRequest {
+  authToken: string;
+  fileId: string;
+}
+
+export interface FileVersionInfo {
+  versionId: string;
+  version: number;
+  fileSize: number;
+  checksum: string;
+  uploadedAt: number;
+  /** The file's content now. */
+  current: boolean;
+  filename: string;
+}
+
+export interface ListFileVersionsResponse {
+  success: boolean;
+  versions: FileVersionInfo[];
+}
+
+export interface RestoreFileVersionRequest {
+  authToken: string;
+  fileId: string;
+  versionId: string;
+}
+
+export interface RestoreFileVersionResponse {
+  success: boolean;
+  file: FileInfo | undefined;
+}
+
 export interface CloudStorageServiceClient {
   /** Authentication */
 
@@ -696,6 +732,25 @@ export interface CloudStorageServiceClient {
     metadata: Metadata,
     ...rest: any
   ): Observable<ListSharedWithMeResponse>;
+
+  /**
+   * Versions: an UploadFile naming the file_id of a file of yours stores its new version and keeps
+   * the one before (VERSIONS_KEPT); DownloadFile with version_id reads an earlier one.
+   */
+
+  listFileVersions(
+    request: ListFileVersionsRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Observable<ListFileVersionsResponse>;
+
+  /** A version's content becomes the file's again, as its next version. */
+
+  restoreFileVersion(
+    request: RestoreFileVersionRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Observable<RestoreFileVersionResponse>;
 }
 
 export interface CloudStorageServiceController {
@@ -907,6 +962,25 @@ export interface CloudStorageServiceController {
     metadata: Metadata,
     ...rest: any
   ): Promise<ListSharedWithMeResponse> | Observable<ListSharedWithMeResponse> | ListSharedWithMeResponse;
+
+  /**
+   * Versions: an UploadFile naming the file_id of a file of yours stores its new version and keeps
+   * the one before (VERSIONS_KEPT); DownloadFile with version_id reads an earlier one.
+   */
+
+  listFileVersions(
+    request: ListFileVersionsRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<ListFileVersionsResponse> | Observable<ListFileVersionsResponse> | ListFileVersionsResponse;
+
+  /** A version's content becomes the file's again, as its next version. */
+
+  restoreFileVersion(
+    request: RestoreFileVersionRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<RestoreFileVersionResponse> | Observable<RestoreFileVersionResponse> | RestoreFileVersionResponse;
 }
 
 export function CloudStorageServiceControllerMethods() {
@@ -940,6 +1014,8 @@ export function CloudStorageServiceControllerMethods() {
       "unshareFile",
       "listFileShares",
       "listSharedWithMe",
+      "listFileVersions",
+      "restoreFileVersion",
     ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);

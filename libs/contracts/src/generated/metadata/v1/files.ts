@@ -163,6 +163,8 @@ export interface FileRecord {
   purgeAt: number;
   /** Set when the file is another user's, shared with the caller: the owner's username. */
   sharedBy: string;
+  /** 1 for a file's first content, one more for each new one. */
+  version: number;
 }
 
 export interface GetFileRequest {
@@ -227,13 +229,18 @@ export interface GetDownloadPlanRequest {
   /** Inclusive byte range; range_end -1 means to the end of the file. */
   rangeStart: number;
   rangeEnd: number;
-  origin: RequestOrigin | undefined;
+  origin:
+    | RequestOrigin
+    | undefined;
+  /** An earlier version (its id or number; the owner only); empty for the file's content now. */
+  versionId: string;
 }
 
 export interface LocateChunkRequest {
   owner: Owner | undefined;
   fileId: string;
   index: number;
+  versionId: string;
 }
 
 export interface PlannedChunk {
@@ -421,6 +428,33 @@ export interface LocateLinkChunkRequest {
   index: number;
 }
 
+export interface ListVersionsRequest {
+  fileId: string;
+}
+
+export interface FileVersion {
+  /** The version's own id (the current content's is the file's row). */
+  versionId: string;
+  version: number;
+  size: number;
+  sha256: string;
+  uploadedAt: number;
+  current: boolean;
+  filename: string;
+  contentType: string;
+}
+
+export interface ListVersionsResponse {
+  versions: FileVersion[];
+}
+
+export interface RestoreVersionRequest {
+  fileId: string;
+  /** Its id or its number. */
+  versionId: string;
+  origin: RequestOrigin | undefined;
+}
+
 export interface FileServiceClient {
   /**
    * Opens an upload: nothing is visible or charged until CommitUpload. Given its first chunk, also
@@ -559,6 +593,14 @@ export interface FileServiceClient {
   /** As LocateChunk, for the link's file. */
 
   locateLinkChunk(request: LocateLinkChunkRequest, metadata: Metadata, ...rest: any): Observable<PlannedChunk>;
+
+  /** The owner's file's content now and its earlier versions, newest first. */
+
+  listVersions(request: ListVersionsRequest, metadata: Metadata, ...rest: any): Observable<ListVersionsResponse>;
+
+  /** A version's content becomes the file's again, as its next version. */
+
+  restoreVersion(request: RestoreVersionRequest, metadata: Metadata, ...rest: any): Observable<FileRecord>;
 }
 
 export interface FileServiceController {
@@ -775,6 +817,22 @@ export interface FileServiceController {
     metadata: Metadata,
     ...rest: any
   ): Promise<PlannedChunk> | Observable<PlannedChunk> | PlannedChunk;
+
+  /** The owner's file's content now and its earlier versions, newest first. */
+
+  listVersions(
+    request: ListVersionsRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<ListVersionsResponse> | Observable<ListVersionsResponse> | ListVersionsResponse;
+
+  /** A version's content becomes the file's again, as its next version. */
+
+  restoreVersion(
+    request: RestoreVersionRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<FileRecord> | Observable<FileRecord> | FileRecord;
 }
 
 export function FileServiceControllerMethods() {
@@ -803,6 +861,8 @@ export function FileServiceControllerMethods() {
       "resolveDownloadLink",
       "getLinkDownloadPlan",
       "locateLinkChunk",
+      "listVersions",
+      "restoreVersion",
     ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);
