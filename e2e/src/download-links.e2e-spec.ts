@@ -108,7 +108,7 @@ describe('download links: a URL that downloads a file without a token until it e
     expect((await open(url, basic('correct horse'), '198.51.100.200')).status).toBe(200);
   });
 
-  it('stops at once when revoked, when it expires and while the file is in the trash', async () => {
+  it('stops at once when revoked, when it expires and while the file is in the trash (where it can be revoked too)', async () => {
     const { owner, fileId, data } = await ownerWithFile(5000);
     const revoked = await makeLink(owner, fileId, { expires_in_seconds: 600 });
     const brief = await makeLink(owner, fileId, { expires_in_seconds: 2 });
@@ -128,6 +128,11 @@ describe('download links: a URL that downloads a file without a token until it e
 
     expect((await env.rest.request('DELETE', `/v1/files/${fileId}`, { token: owner.token })).status).toBe(200);
     expect((await open(kept.body.url as string)).status).toBe(404);
+    // A link of a file in the trash is listed, and revocable before a restore could bring it back.
+    const refused = await makeLink(owner, fileId, { expires_in_seconds: 600 });
+    expect([refused.status, refused.body.code]).toEqual([404, 'FILE_NOT_FOUND']);
+    const inTrash = await env.rest.get<{ links: LinkView[] }>(`/v1/files/${fileId}/links`, owner.token);
+    expect(inTrash.body.links.map((l) => l.link_id)).toEqual([kept.body.link_id]);
     expect((await env.rest.post(`/v1/trash/${fileId}/restore`, {}, owner.token)).status).toBe(200);
     expect(sha256((await open(kept.body.url as string)).body)).toBe(sha256(data));
     expect((await env.rest.request('DELETE', `/v1/files/${fileId}`, { token: owner.token })).status).toBe(200);

@@ -23,6 +23,7 @@ interface EventView {
   operation: string;
   outcome: string;
   file_id?: string;
+  filename?: string;
   details: Record<string, string>;
 }
 
@@ -96,6 +97,8 @@ describe('sharing: an owner gives another user read access to a file, and takes 
     const events = await env.rest.get<{ events: EventView[] }>('/v1/audit?operation=file.download', grantee.token);
     expect(events.body.events.length).toBe(3);
     expect(events.body.events[0]).toMatchObject({ file_id: fileId, details: { access: 'share', targetUserId: owner.userId } });
+    // The owner's filename stays out of the grantee's rows: it would outlive the owner's erasure there.
+    expect(events.body.events.map((e) => e.filename)).toEqual([undefined, undefined, undefined]);
     const ownerEvents = await env.rest.get<{ events: EventView[] }>('/v1/audit?operation=file.share', owner.token);
     expect(ownerEvents.body.events).toEqual([
       expect.objectContaining({

@@ -13,7 +13,7 @@ import { FilesService, fileView, type FileView, versionView, type VersionView } 
 /**
  * The versions of the caller's own file: an upload naming the file's id (`PUT /v1/files?file_id=`)
  * makes its new version and keeps the one before (VERSIONS_KEPT). A version is named by its
- * `version_id` or its number.
+ * `version_id`: its number.
  */
 @ApiTags('files')
 @ApiBearerAuth()
@@ -41,7 +41,7 @@ export class FileVersionsController {
     @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
-    const version = (await this.files.versions(fileId)).find((v) => v.versionId === versionId || String(v.version) === versionId);
+    const version = (await this.files.versions(fileId)).find((v) => v.versionId === versionId);
     if (!version) throw new FileNotFoundError('The file has no such version');
     const origin = this.origins.http(req);
     await sendFileContent(req, res, version, (range) => this.downloads.open(caller, fileId, range, origin, versionId));

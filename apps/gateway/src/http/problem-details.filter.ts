@@ -27,7 +27,7 @@ function titleOf(code: ErrorCode): string {
  * secret (whoever reads the log could download the file).
  */
 export function loggableUrl(url: string): string {
-  return (url.split('?')[0] ?? '').replace(/^\/v1\/links\/[^/]+/, '/v1/links/<secret>');
+  return (url.split('?')[0] ?? '').replace(/^\/v1\/links\/[^/]+/i, '/v1/links/<secret>');
 }
 
 /**

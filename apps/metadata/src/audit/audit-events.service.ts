@@ -37,6 +37,7 @@ const SHOWN_DETAILS: ReadonlySet<string> = new Set([
   'role',
   'sessionsEnded',
   'targetUserId',
+  'unchanged',
   'version',
 ]);
 

@@ -145,6 +145,13 @@ export class ChunksRepository {
     );
   }
 
+  /** Cuts the chunks of an upload that made no file loose, for collection from their nodes. */
+  async detachFromUpload(manager: EntityManager, uploadId: string): Promise<void> {
+    await manager.query(`UPDATE "metadata"."chunks" SET "upload_id" = NULL WHERE "upload_id" = $1 AND "file_id" IS NULL`, [
+      uploadId,
+    ]);
+  }
+
   /**
    * Cuts the chunks of purged files (or dropped versions) loose, by their rows' ids: they belong
    * to nothing now, and wait to be removed from their nodes.

@@ -55,14 +55,14 @@ describe(FilesRepository.name, () => {
     expect(await sut.findActive(owner, file.publicId)).toMatchObject({ id: file.id, ownerId: owner, sizeBytes: 100 });
     expect(await sut.findActive(owner, file.id)).toBeNull();
     expect(await sut.findActive(randomUUID(), file.publicId)).toBeNull();
-    expect(await sut.idTaken(owner, file.publicId)).toBe(true);
-    expect(await sut.idTaken(owner, randomUUID())).toBe(false);
+    expect((await sut.findOwned(owner, file.publicId)) !== null).toBe(true);
+    expect((await sut.findOwned(owner, randomUUID())) !== null).toBe(false);
   });
 
   it('keeps file ids per owner: another owner may use the same id, and it is not taken for them', async () => {
     const [alice, bob] = [randomUUID(), randomUUID()];
     const alices = await newFile(alice, 'alice.bin', 100);
-    expect(await sut.idTaken(bob, alices.publicId)).toBe(false);
+    expect((await sut.findOwned(bob, alices.publicId)) !== null).toBe(false);
     const bobs = await newFile(bob, 'bob.bin', 200, alices.publicId);
     expect(await sut.findActive(alice, alices.publicId)).toMatchObject({ id: alices.id, filename: 'alice.bin' });
     expect(await sut.findActive(bob, alices.publicId)).toMatchObject({ id: bobs.id, filename: 'bob.bin' });
@@ -158,7 +158,7 @@ describe(FilesRepository.name, () => {
     expect(due).not.toContain(fresh.id);
     expect(await purge({ id: fresh.id, retentionSeconds: 600 })).toBeUndefined();
     expect(await purge({ id: expired.id, retentionSeconds: 600 })).toMatchObject({ id: expired.id });
-    expect(await sut.idTaken(expired.ownerId, expired.publicId)).toBe(false);
+    expect((await sut.findOwned(expired.ownerId, expired.publicId)) !== null).toBe(false);
   });
 
   it('lets one of a concurrent restore and purge of one file win', async () => {
@@ -171,6 +171,8 @@ describe(FilesRepository.name, () => {
     ]);
     expect([restored, purged].filter((r) => r !== undefined)).toHaveLength(1);
     const alive = await sut.findActive(owner, file.publicId);
-    expect([alive?.id, await sut.idTaken(owner, file.publicId)]).toEqual(restored ? [file.id, true] : [undefined, false]);
+    expect([alive?.id, (await sut.findOwned(owner, file.publicId)) !== null]).toEqual(
+      restored ? [file.id, true] : [undefined, false],
+    );
   });
 });

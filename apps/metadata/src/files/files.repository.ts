@@ -6,7 +6,7 @@ import { type DataSource, type EntityManager, IsNull, Not } from 'typeorm';
 import { FileEntity, OWNER_PUBLIC_ID_UNIQUE } from './file.entity';
 import type { ListPosition } from './list-cursor';
 
-/** A chosen file id the owner already uses, for a file (alive or in the trash) or an open upload. */
+/** A chosen file id the owner already uses, for a file in the trash or an open upload (a live file's gets a new version). */
 export function fileIdInUseError(): InvalidArgumentError {
   return new InvalidArgumentError('file_id is already in use');
 }
@@ -156,22 +156,13 @@ export class FilesRepository {
   }
 
   /**
-   * A version of the file whose row is `fileRowId`, by its row id or its number; the file itself
-   * when that names its current content.
+   * A version of the file by its number (its `version_id`, which never changes: the current
+   * content keeps its number when it becomes an earlier version); the file itself for its current one.
    */
   async findVersion(file: FileEntity, versionId: string): Promise<FileEntity | null> {
-    if (versionId === file.id || versionId === String(file.version)) return file;
-    const byNumber = /^\d{1,9}$/.test(versionId);
-    if (!byNumber && !/^[0-9a-f-]{36}$/i.test(versionId)) return null;
-    return this.dataSource.manager.findOneBy(
-      FileEntity,
-      byNumber ? { versionOf: file.id, version: Number(versionId) } : { versionOf: file.id, id: versionId },
-    );
-  }
-
-  /** Whether one of the owner's files, alive or in the trash, has this id: others' files never count. */
-  async idTaken(ownerId: string, fileId: string, manager: EntityManager = this.dataSource.manager): Promise<boolean> {
-    return (await manager.countBy(FileEntity, { ownerId, publicId: fileId })) > 0;
+    if (!/^[1-9]\d{0,8}$/.test(versionId)) return null;
+    if (Number(versionId) === file.version) return file;
+    return this.dataSource.manager.findOneBy(FileEntity, { versionOf: file.id, version: Number(versionId) });
   }
 
   /**

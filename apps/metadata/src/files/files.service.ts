@@ -63,6 +63,14 @@ export class FilesService {
     return file;
   }
 
+  /** As requireOwned, but also a file in the trash: its shares and links can be seen and ended there too. */
+  async requireOwnedOrTrashed(userId: string, fileId: string): Promise<FileEntity> {
+    const file = isUuid(fileId) && isUuid(userId) ? await this.files.findOwned(userId, fileId) : null;
+    if (file) return file;
+    await this.requireOwned(userId, fileId);
+    throw new FileNotFoundError();
+  }
+
   async get(userId: string, fileId: string): Promise<filesApi.FileRecord> {
     const { file, sharedBy } = await this.readable(userId, fileId);
     return { ...fileRecord(file, await this.chunks.nodesOfFile(file.id)), sharedBy: sharedBy ?? '' };
@@ -92,6 +100,9 @@ export class FilesService {
   async delete(request: filesApi.DeleteFileRequest): Promise<filesApi.DeleteFileResponse> {
     if (!isUuid(request.fileId) || !isUuid(request.ownerId)) throw new FileNotFoundError();
     const deleted = await this.dataSource.transaction(async (manager) => {
+      // The quota row first, as every change of the owner's files and versions takes it: a new
+      // version committing now is in before the delete reads the file's versions, and none deadlocks.
+      await this.quotas.lock(request.ownerId, manager);
       const file = await this.files.softDelete(manager, request.ownerId, request.fileId);
       if (!file) return undefined;
       await this.quotas.refund(request.ownerId, file.totalBytes, manager);
@@ -162,7 +173,8 @@ export class FilesService {
         username: reader.username,
         subjectUserId: reader.subjectUserId,
         fileId: file.publicId,
-        filename: file.filename,
+        // Another account's filename would outlive its erasure in this reader's row.
+        ...(reader.subjectUserId ? {} : { filename: file.filename }),
         sizeBytes: file.sizeBytes === 0 ? 0 : end - range.rangeStart + 1,
         origin: range.origin,
         details: {

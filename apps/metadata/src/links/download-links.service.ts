@@ -68,14 +68,15 @@ export class DownloadLinksService {
     return downloadLink(link, file);
   }
 
+  /** Also of a file in the trash (its links open nothing there, and can be revoked before a restore). */
   async list(owner: filesApi.Owner, fileId: string): Promise<filesApi.ListDownloadLinksResponse> {
-    const file = await this.files.requireOwned(owner.userId, fileId);
+    const file = await this.files.requireOwnedOrTrashed(owner.userId, fileId);
     return { links: (await this.links.ofFile(file.id)).map((link) => downloadLink(link, file)) };
   }
 
   /** At once: the next request with the link finds nothing. FILE_NOT_FOUND when the file has no such link. */
   async revoke(owner: filesApi.Owner, request: filesApi.RevokeDownloadLinkRequest): Promise<void> {
-    const file = await this.files.requireOwned(owner.userId, request.fileId);
+    const file = await this.files.requireOwnedOrTrashed(owner.userId, request.fileId);
     if (!isUuid(request.linkId)) throw new FileNotFoundError('No such link');
     const revoked = await this.dataSource.transaction(async (manager) => {
       if (!(await this.links.delete(manager, file.id, request.linkId))) return false;

@@ -1,12 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { isStorableText, toUnixSeconds } from '@cloudstore/database';
-import { FileNotFoundError, type filesApi, InvalidArgumentError, pageOf } from '@cloudstore/contracts';
+import { type filesApi, InvalidArgumentError, pageOf } from '@cloudstore/contracts';
 import type { DataSource } from 'typeorm';
 import { fileAuditEvent } from '../audit/audit-entry';
 import { AuditLogRepository } from '../audit/audit-log.repository';
 import { fileRecord } from '../files/file-record';
-import { FilesRepository } from '../files/files.repository';
 import { FilesService } from '../files/files.service';
 import { isUuid } from '../uuid';
 import { SHARE_PERMISSIONS, type SharePermission } from './file-share.entity';
@@ -38,7 +37,6 @@ export class FileSharesService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly files: FilesService,
-    private readonly fileRows: FilesRepository,
     private readonly shares: FileSharesRepository,
     private readonly auditLog: AuditLogRepository,
   ) {}
@@ -87,7 +85,7 @@ export class FileSharesService {
 
   /** Takes effect at once: the grantee's next call finds nothing. Ending a share that is not there changes nothing. */
   async unshare(owner: filesApi.Owner, request: filesApi.UnshareFileRequest): Promise<void> {
-    const file = await this.owned(owner.userId, request.fileId);
+    const file = await this.files.requireOwnedOrTrashed(owner.userId, request.fileId);
     // No share names a user so (nor could PostgreSQL compare it).
     if (!isStorableText(request.granteeUsername)) return;
     await this.dataSource.transaction(async (manager) => {
@@ -120,17 +118,11 @@ export class FileSharesService {
     const [shares, total] =
       request.direction === 'received'
         ? await this.shares.received(userId, page)
-        : await this.shares.granted(userId, request.fileId ? (await this.owned(userId, request.fileId)).id : undefined, page);
+        : await this.shares.granted(
+            userId,
+            request.fileId ? (await this.files.requireOwnedOrTrashed(userId, request.fileId)).id : undefined,
+            page,
+          );
     return { shares: shares.map((share) => fileShare(share, request.direction === 'received')), totalCount: total };
-  }
-
-  /** The owner's file, live or in the trash (its shares can be seen and ended there too). */
-  private async owned(ownerId: string, fileId: string) {
-    const file = isUuid(fileId) ? await this.fileRows.findOwned(ownerId, fileId) : null;
-    if (!file) {
-      await this.files.requireOwned(ownerId, fileId);
-      throw new FileNotFoundError();
-    }
-    return file;
   }
 }

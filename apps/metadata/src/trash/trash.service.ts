@@ -48,10 +48,12 @@ export class TrashService {
     const owner = request.owner;
     if (!owner || !isUuid(owner.userId) || !isUuid(request.fileId)) throw new FileNotFoundError();
     const restored = await this.dataSource.transaction(async (manager) => {
+      // The quota row before the file's, in the order every change of the owner's files takes them.
+      await this.quotas.ensure(owner.userId, owner.role, manager);
+      await this.quotas.lock(owner.userId, manager);
       const restored = await this.files.restore(manager, owner.userId, request.fileId, this.config.TRASH_RETENTION_SECONDS);
       if (!restored) throw new FileNotFoundError();
       const { file, totalBytes } = restored;
-      await this.quotas.ensure(owner.userId, owner.role, manager);
       if (!(await this.quotas.chargeRestored(owner.userId, totalBytes, manager)))
         throw new QuotaExceededError(`The file (${totalBytes} bytes with its versions) does not fit in your storage quota`);
       await this.auditLog.append([this.auditEvent('file.restore', file, request.origin)], manager);

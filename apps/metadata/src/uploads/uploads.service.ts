@@ -244,16 +244,25 @@ export class UploadsService {
           chunkOverhead: upload.chunkOverhead,
           ...committedDataKey(request),
         };
-        const file = upload.versionOf
+        const { file, unchanged } = upload.versionOf
           ? await this.versions.commitNewVersion(manager, upload.ownerId, upload.versionOf, content)
-          : await this.files.insert(manager, {
-              id: upload.fileId,
-              publicId: upload.publicFileId,
-              ownerId: upload.ownerId,
-              ...content,
-            });
-        await this.chunks.attachToFile(manager, upload.id, file.id);
-        await this.quotas.charge(upload.ownerId, upload.reservedBytes, request.size, manager, upload.versionOf ? 0 : 1);
+          : {
+              file: await this.files.insert(manager, {
+                id: upload.fileId,
+                publicId: upload.publicFileId,
+                ownerId: upload.ownerId,
+                ...content,
+              }),
+              unchanged: false,
+            };
+        if (unchanged) {
+          // The file has this content already: the upload's copy is cut loose, and nothing charged.
+          await this.chunks.detachFromUpload(manager, upload.id);
+          await this.quotas.release(upload.ownerId, upload.reservedBytes, manager);
+        } else {
+          await this.chunks.attachToFile(manager, upload.id, file.id);
+          await this.quotas.charge(upload.ownerId, upload.reservedBytes, request.size, manager, upload.versionOf ? 0 : 1);
+        }
         await this.uploads.update(manager, upload.id, { status: 'committed', reservedBytes: 0 });
         await this.auditLog.append(
           [
@@ -265,16 +274,18 @@ export class UploadsService {
               filename: file.filename,
               sizeBytes: file.sizeBytes,
               origin: request.origin,
-              ...(file.version > 1 ? { details: { version: file.version } } : {}),
+              ...(file.version > 1 || unchanged
+                ? { details: { version: file.version, ...(unchanged ? { unchanged } : {}) } }
+                : {}),
             }),
           ],
           manager,
         );
-        return { file, nodes: await this.chunks.nodesOfFile(file.id, manager) };
+        return { file, nodes: await this.chunks.nodesOfFile(file.id, manager), leftChunks: upload.versionOf !== null };
       },
     );
-    // Versions dropped past VERSIONS_KEPT left their chunks behind.
-    if (record.file.version > 1) await this.queues.collectOrphanChunks();
+    // Versions dropped past VERSIONS_KEPT, or an unchanged upload, left chunks behind.
+    if (record.leftChunks) await this.queues.collectOrphanChunks();
     return fileRecord(record.file, record.nodes);
   }
 

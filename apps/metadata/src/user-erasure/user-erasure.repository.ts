@@ -30,8 +30,11 @@ export class UserErasureRepository {
     );
     // Shares of other users' files with this user; those of the user's own files go with them.
     await manager.query(`DELETE FROM "metadata"."file_shares" WHERE "grantee_id" = $1`, [userId]);
-    const files = returnedRows<{ id: string; deleted_at: Date | null }>(
-      await manager.query(`DELETE FROM "metadata"."files" WHERE "owner_id" = $1 RETURNING "id", "deleted_at"`, [userId]),
+    // With their earlier versions (rows of their own), which are not counted as files.
+    const files = returnedRows<{ id: string; deleted_at: Date | null; version_of: string | null }>(
+      await manager.query(`DELETE FROM "metadata"."files" WHERE "owner_id" = $1 RETURNING "id", "deleted_at", "version_of"`, [
+        userId,
+      ]),
     );
     await manager.query(
       `UPDATE "metadata"."chunks" SET "file_id" = NULL, "upload_id" = NULL WHERE "upload_id" = ANY($1) OR "file_id" = ANY($2)`,
@@ -42,8 +45,8 @@ export class UserErasureRepository {
     await manager.query(`DELETE FROM "metadata"."user_quotas" WHERE "user_id" = $1`, [userId]);
     return {
       keyDestroyed,
-      liveFiles: files.filter((f) => f.deleted_at === null).length,
-      trashedFiles: files.filter((f) => f.deleted_at !== null).length,
+      liveFiles: files.filter((f) => f.version_of === null && f.deleted_at === null).length,
+      trashedFiles: files.filter((f) => f.version_of === null && f.deleted_at !== null).length,
       openUploads: uploads.filter((u) => u.status === 'open').length,
     };
   }

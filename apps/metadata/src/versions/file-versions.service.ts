@@ -11,11 +11,12 @@ import { FileEntity } from '../files/file.entity';
 import { fileRecord } from '../files/file-record';
 import { FilesRepository } from '../files/files.repository';
 import { FilesService } from '../files/files.service';
+import { QuotasRepository } from '../quotas/quotas.repository';
 import { FileVersionsRepository } from './file-versions.repository';
 
 function fileVersion(row: FileEntity, current: FileEntity): filesApi.FileVersion {
   return {
-    versionId: row.id,
+    versionId: String(row.version),
     version: row.version,
     size: row.sizeBytes,
     sha256: row.sha256,
@@ -41,6 +42,7 @@ export class FileVersionsService {
     private readonly files: FilesService,
     private readonly fileRows: FilesRepository,
     private readonly chunks: ChunksRepository,
+    private readonly quotas: QuotasRepository,
     private readonly auditLog: AuditLogRepository,
   ) {}
 
@@ -54,6 +56,9 @@ export class FileVersionsService {
   async restore(owner: filesApi.Owner, request: filesApi.RestoreVersionRequest): Promise<filesApi.FileRecord> {
     const { id } = await this.files.requireOwned(owner.userId, request.fileId);
     const restored = await this.dataSource.transaction(async (manager) => {
+      // The quota row before the file's, as a commit and a delete take them: none deadlocks, and
+      // a delete waiting here reads the versions as this leaves them.
+      await this.quotas.lock(owner.userId, manager);
       const current = await this.versions.lockLive(manager, id);
       const version = current && (await this.fileRows.findVersion(current, request.versionId));
       if (!current || !version) throw new FileNotFoundError('The file has no such version');

@@ -40,11 +40,19 @@ export class VersionKeeper {
   /**
    * In an upload's commit: the file's current content becomes a version and `content` the file's;
    * versions past VERSIONS_KEPT are dropped (refunded; their chunks left for collection). The
-   * caller attaches the upload's chunks to the file and charges its bytes.
+   * caller attaches the upload's chunks to the file and charges its bytes, unless the content is
+   * the file's already (`unchanged`: a retried upload whose answer was lost makes no version).
    */
-  async commitNewVersion(manager: EntityManager, ownerId: string, fileRowId: string, content: FileContent): Promise<FileEntity> {
+  async commitNewVersion(
+    manager: EntityManager,
+    ownerId: string,
+    fileRowId: string,
+    content: FileContent,
+  ): Promise<{ file: FileEntity; unchanged: boolean }> {
     const current = await this.versions.lockLive(manager, fileRowId);
     if (!current) throw new FileNotFoundError('The file was deleted while its new version was uploaded');
+    if (current.sha256 === content.sha256 && current.sizeBytes === content.sizeBytes && current.filename === content.filename)
+      return { file: current, unchanged: true };
     await this.versions.archiveCurrent(manager, current.id, randomUUID());
     const file = await this.versions.replaceContent(manager, current, content);
     const dropped = await this.versions.dropBeyond(manager, current.id, this.config.VERSIONS_KEPT);
@@ -52,6 +60,6 @@ export class VersionKeeper {
       await this.chunks.detachFromFiles(manager, dropped.rowIds);
       await this.quotas.refund(ownerId, dropped.bytes, manager, 0);
     }
-    return file;
+    return { file, unchanged: false };
   }
 }

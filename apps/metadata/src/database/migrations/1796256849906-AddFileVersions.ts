@@ -30,6 +30,15 @@ export class AddFileVersions1796256849906 implements MigrationInterface {
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
+    // Earlier versions cannot be kept: their chunks are cut loose for collection, their bytes refunded.
+    await queryRunner.query(
+      `UPDATE "metadata"."chunks" SET "file_id" = NULL, "upload_id" = NULL WHERE "file_id" IN (SELECT "id" FROM "metadata"."files" WHERE "version_of" IS NOT NULL)`,
+    );
+    await queryRunner.query(
+      `UPDATE "metadata"."user_quotas" q SET "used_bytes" = GREATEST(q."used_bytes" - v."bytes", 0)
+       FROM (SELECT "owner_id", sum("size_bytes") AS "bytes" FROM "metadata"."files" WHERE "version_of" IS NOT NULL AND "deleted_at" IS NULL GROUP BY "owner_id") v
+       WHERE q."user_id" = v."owner_id"`,
+    );
     await queryRunner.query(`DELETE FROM "metadata"."files" WHERE "version_of" IS NOT NULL`);
     await queryRunner.query(`DROP INDEX "metadata"."files_purge_idx"`);
     await queryRunner.query(`CREATE INDEX "files_purge_idx" ON "metadata"."files" ("deleted_at") WHERE deleted_at IS NOT NULL`);

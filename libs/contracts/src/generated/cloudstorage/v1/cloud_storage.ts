@@ -104,7 +104,7 @@ export interface UploadFileResponse {
 export interface DownloadFileRequest {
   authToken: string;
   fileId: string;
-  /** Beyond the seed: an earlier version of the file (its version_id or number); empty for the current content. */
+  /** Beyond the seed: an earlier version of the file (its version_id: its number); empty for the current content. */
   versionId: string;
 }
 
@@ -589,6 +589,7 @@ export interface ListFileVersionsRequest {
 }
 
 export interface FileVersionInfo {
+  /** The version's number, as text: it never changes. */
   versionId: string;
   version: number;
   fileSize: number;

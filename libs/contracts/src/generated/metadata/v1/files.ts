@@ -232,7 +232,7 @@ export interface GetDownloadPlanRequest {
   origin:
     | RequestOrigin
     | undefined;
-  /** An earlier version (its id or number; the owner only); empty for the file's content now. */
+  /** An earlier version (its version_id, its number; the owner only); empty for the file's content now. */
   versionId: string;
 }
 
@@ -433,7 +433,7 @@ export interface ListVersionsRequest {
 }
 
 export interface FileVersion {
-  /** The version's own id (the current content's is the file's row). */
+  /** Its number, as text: a version keeps it (the current content too, once it is an earlier one). */
   versionId: string;
   version: number;
   size: number;
@@ -450,7 +450,7 @@ export interface ListVersionsResponse {
 
 export interface RestoreVersionRequest {
   fileId: string;
-  /** Its id or its number. */
+  /** Its version_id (its number). */
   versionId: string;
   origin: RequestOrigin | undefined;
 }
