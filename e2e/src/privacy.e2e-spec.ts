@@ -194,6 +194,16 @@ describe('GDPR export and erasure, per-user keys and master-key rotation (real c
       contents.set(await restUpload(cluster.httpUrl, alice.token, name, data), data);
     }
     const [sharedByAlice] = [...contents.keys()];
+    // A second version of that file: the first is kept, and exported too.
+    const firstVersion = contents.get(sharedByAlice) as Buffer;
+    const secondVersion = randomBytes(1500);
+    const versioned = await rest.fetch(`/v1/files?filename=notes.txt&file_id=${sharedByAlice}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${alice.token}` },
+      body: secondVersion,
+    });
+    expect(versioned.status).toBe(201);
+    contents.set(sharedByAlice, secondVersion);
     expect((await rest.post(`/v1/files/${sharedByAlice}/shares`, { username: eve.username }, alice.token)).status).toBe(201);
     const trashed = await restUpload(cluster.httpUrl, alice.token, 'old.bin', randomBytes(10));
     expect((await rest.request('DELETE', `/v1/files/${trashed}`, { token: alice.token })).status).toBe(200);
@@ -206,7 +216,13 @@ describe('GDPR export and erasure, per-user keys and master-key rotation (real c
     const document = JSON.parse(entries.get('cloudstore-export.json')?.toString() ?? '{}') as {
       format: string;
       account: Record<string, unknown>;
-      files: { file_id: string; filename: string; checksum: string; archive_path: string }[];
+      files: {
+        file_id: string;
+        filename: string;
+        checksum: string;
+        archive_path: string;
+        earlier_versions: { version_id: string; checksum: string; archive_path: string }[];
+      }[];
       trash: { file_id: string }[];
       sessions: unknown[];
       shares: unknown;
@@ -230,10 +246,21 @@ describe('GDPR export and erasure, per-user keys and master-key rotation (real c
       expect(file.archive_path.endsWith(`/${file.filename}`)).toBe(true);
       expect(file.checksum).toBe(sha256(data));
     }
-    expect([...entries.keys()].sort()).toEqual(['cloudstore-export.json', ...document.files.map((f) => f.archive_path)].sort());
+    const earlier = document.files.flatMap((f) => f.earlier_versions);
+    expect(earlier).toEqual([
+      expect.objectContaining({
+        version_id: '1',
+        checksum: sha256(firstVersion),
+        archive_path: `versions/${sharedByAlice}/1/notes.txt`,
+      }),
+    ]);
+    expect(entries.get(`versions/${sharedByAlice}/1/notes.txt`)?.equals(firstVersion)).toBe(true);
+    expect([...entries.keys()].sort()).toEqual(
+      ['cloudstore-export.json', ...document.files.map((f) => f.archive_path), ...earlier.map((v) => v.archive_path)].sort(),
+    );
     expect(document.trash.map((f) => f.file_id)).toEqual([trashed]);
     const uploads = document.audit_events.filter((e) => e.operation === 'file.upload');
-    expect(uploads.map((e) => e.file_id).sort()).toEqual([...contents.keys(), trashed].sort());
+    expect(uploads.map((e) => e.file_id).sort()).toEqual([...contents.keys(), sharedByAlice, trashed].sort());
     expect(new Set(document.audit_events.map((e) => e.user_id))).toEqual(new Set([alice.userId]));
 
     // The gRPC export streams the same archive.

@@ -5,7 +5,7 @@ import { userView } from '../admin/admin-users.service';
 import { auditEventView } from '../audit/audit.service';
 import { sessionView } from '../auth/accounts.service';
 import { type Download, DownloadService } from '../files/download.service';
-import { fileView, FilesService, quotaView } from '../files/files.service';
+import { fileView, FilesService, quotaView, versionView } from '../files/files.service';
 import { InternalClients } from '../internal-clients/internal-clients';
 import { SharesService, sharedFileView, shareView } from '../shares/shares.service';
 import { type ArchiveEntry, tarArchive } from './tar-archive';
@@ -13,6 +13,8 @@ import { type ArchiveEntry, tarArchive } from './tar-archive';
 /** The archive's JSON document, at its root; the files are under FILES_FOLDER. */
 export const EXPORT_DOCUMENT = 'cloudstore-export.json';
 export const FILES_FOLDER = 'files';
+/** Earlier versions of the files, at `versions/<file_id>/<version>/<filename>`. */
+export const VERSIONS_FOLDER = 'versions';
 export const EXPORT_FORMAT = { format: 'cloudstore-export', version: 1 } as const;
 
 export interface UserExport {
@@ -59,6 +61,14 @@ export function archivePaths(files: readonly filesApi.FileRecord[]): Map<string,
   return paths;
 }
 
+/** An earlier version of a file, opened for reading, and where it goes in the archive. */
+interface EarlierVersion {
+  readonly fileId: string;
+  readonly version: filesApi.FileVersion;
+  readonly download: Download;
+  readonly path: string;
+}
+
 /** What the archive is made of, all of it read before its first byte. */
 interface ExportContents {
   readonly account: authApi.AccountExport;
@@ -67,6 +77,8 @@ interface ExportContents {
   readonly files: Download[];
   /** Live files deleted between the listing and their opening. */
   readonly vanished: filesApi.FileRecord[];
+  /** The earlier versions of the live files, each opened for reading. */
+  readonly versions: EarlierVersion[];
   readonly trash: filesApi.FileRecord[];
   readonly granted: filesApi.FileShare[];
   readonly received: filesApi.FileShare[];
@@ -76,8 +88,9 @@ interface ExportContents {
 /**
  * GDPR right of access: everything cloudstore holds of the caller, as one streamed tar archive:
  * every live file under `files/` with its bytes as stored (verified as downloads are), then
- * EXPORT_DOCUMENT with the account, quota, sign-ins, every file's metadata and where it is in
- * the archive, the trash, shares and the caller's audit events. Everything but the bytes is read,
+ * the earlier versions of each under `versions/`, then EXPORT_DOCUMENT with the account, quota,
+ * sign-ins, every file's metadata (with its versions) and where it is in the archive, the trash,
+ * shares and the caller's audit events. Everything but the bytes is read,
  * and every file's download planned, before the first byte: a failure there is an error answer,
  * and the rest needs no live token (a long export outlives it, or a renewal that spends it). A
  * file that cannot be read later fails the archive (cut off, never a silently missing file).
@@ -108,10 +121,12 @@ export class UserExportService {
     });
     const files: Download[] = [];
     const vanished: filesApi.FileRecord[] = [];
+    const versions: EarlierVersion[] = [];
     for (const file of live) {
       const download = await this.openFile(caller, file, origin);
       if (download) files.push(download);
       else vanished.push(file);
+      if (download && file.version > 1) versions.push(...(await this.openEarlierVersions(caller, file, origin)));
     }
     const [quota, trash, granted, received, events] = await Promise.all([
       this.files.quota(caller),
@@ -131,21 +146,37 @@ export class UserExportService {
         return { items: page.events, next: page.nextCursor };
       }),
     ]);
-    return { account, quota, files, vanished, trash, granted, received, events };
+    return { account, quota, files, vanished, versions, trash, granted, received, events };
   }
 
-  /** The file opened for reading; undefined when it was deleted since the listing. */
+  /** The file (or a version of it) opened for reading; undefined when it was deleted since the listing. */
   private async openFile(
     caller: Caller,
     file: filesApi.FileRecord,
     origin: commonApi.RequestOrigin,
+    versionId = '',
   ): Promise<Download | undefined> {
     try {
-      return await this.downloads.open(caller, file.fileId, undefined, origin);
+      return await this.downloads.open(caller, file.fileId, undefined, origin, versionId);
     } catch (error) {
       if (error instanceof DomainError && error.code === 'FILE_NOT_FOUND') return undefined;
       throw error;
     }
+  }
+
+  /** The file's earlier versions still there, each opened for reading. */
+  private async openEarlierVersions(
+    caller: Caller,
+    file: filesApi.FileRecord,
+    origin: commonApi.RequestOrigin,
+  ): Promise<EarlierVersion[]> {
+    const opened: EarlierVersion[] = [];
+    for (const version of (await this.files.versions(file.fileId)).filter((v) => !v.current)) {
+      const download = await this.openFile(caller, file, origin, version.versionId);
+      const path = `${VERSIONS_FOLDER}/${file.fileId}/${version.versionId}/${version.filename}`;
+      if (download) opened.push({ fileId: file.fileId, version, download, path });
+    }
+    return opened;
   }
 }
 
@@ -154,12 +185,15 @@ function* entries(caller: Caller, contents: ExportContents): Generator<ArchiveEn
   for (const { file, body } of contents.files) {
     yield { name: paths.get(file.fileId) as string, size: file.size, mtime: new Date(file.uploadedAt * 1000), body };
   }
+  for (const { version, download, path } of contents.versions) {
+    yield { name: path, size: version.size, mtime: new Date(version.uploadedAt * 1000), body: download.body };
+  }
   const document = exportDocument(caller, contents, paths);
   yield { name: EXPORT_DOCUMENT, size: document.length, mtime: new Date(), body: document };
 }
 
 function exportDocument(caller: Caller, contents: ExportContents, paths: Map<string, string>): Buffer {
-  const { account, quota, files, vanished, trash, granted, received, events } = contents;
+  const { account, quota, files, vanished, versions, trash, granted, received, events } = contents;
   const document = {
     ...EXPORT_FORMAT,
     exported_at: Math.floor(Date.now() / 1000),
@@ -167,7 +201,13 @@ function exportDocument(caller: Caller, contents: ExportContents, paths: Map<str
     quota: quotaView(quota),
     sessions: account.sessions.map(sessionView),
     files: [
-      ...files.map(({ file }) => ({ ...fileView(file), archive_path: paths.get(file.fileId) })),
+      ...files.map(({ file }) => ({
+        ...fileView(file),
+        archive_path: paths.get(file.fileId),
+        earlier_versions: versions
+          .filter((v) => v.fileId === file.fileId)
+          .map(({ version, path }) => ({ ...versionView(version), archive_path: path })),
+      })),
       ...vanished.map((file) => ({ ...fileView(file), archive_path: null, deleted_during_export: true })),
     ],
     trash: trash.map((file) => fileView(file)),
