@@ -7,7 +7,7 @@ import { AuthenticatedGuard, CurrentCaller } from '../auth/authenticated.guard';
 import { RequestOrigins } from '../auth/request-origins';
 import { DownloadService } from './download.service';
 import { sendFileContent } from './file-content.response';
-import { FileInfoResult } from './files.dto';
+import { FileInfoResult, VersionResult } from './files.dto';
 import { FilesService, fileView, type FileView, versionView, type VersionView } from './files.service';
 
 /**
@@ -28,6 +28,7 @@ export class FileVersionsController {
 
   /** The content now (`current`) and the earlier versions, newest first. */
   @Get()
+  @ApiOkResponse({ type: [VersionResult] })
   async list(@Param('fileId') fileId: string): Promise<{ versions: VersionView[] }> {
     return { versions: (await this.files.versions(fileId)).map(versionView) };
   }

@@ -44,3 +44,14 @@ export class FileInfoResult {
   @ApiPropertyOptional({ description: "another user's file shared with the caller: the owner's username" }) shared_by?: string;
   @ApiProperty({ description: "the version of the file's content, 1 for its first" }) version!: number;
 }
+
+export class VersionResult {
+  @ApiProperty({ description: "the version's number, as text: it never changes" }) version_id!: string;
+  @ApiProperty() version!: number;
+  @ApiProperty() file_size!: number;
+  @ApiProperty({ description: 'lowercase hex SHA-256 of the version' }) checksum!: string;
+  @ApiProperty({ description: 'Unix seconds' }) uploaded_at!: number;
+  @ApiProperty() filename!: string;
+  @ApiProperty() content_type!: string;
+  @ApiProperty({ description: "the file's content now" }) current!: boolean;
+}
