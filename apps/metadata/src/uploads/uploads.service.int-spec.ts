@@ -29,6 +29,8 @@ describe(UploadsService.name, () => {
   let files: FilesRepository;
   let queues: JobQueues;
   let sut: UploadsService;
+  /** The service under another configuration, on the same stores. */
+  let uploadsWith: (settings: MetadataConfig) => UploadsService;
 
   beforeAll(async () => {
     stores = await createMetadataTestStores({ REPLICATION_FACTOR: '2', QUOTA_WAIT_SECONDS: '1' });
@@ -38,21 +40,23 @@ describe(UploadsService.name, () => {
     files = new FilesRepository(dataSource);
     const nodes = new NodeRegistryRepository(dataSource);
     queues = new JobQueues(config);
-    sut = new UploadsService(
-      config,
-      uploads,
-      files,
-      new ChunksRepository(dataSource),
-      quotas,
-      nodes,
-      new AuditLogRepository(dataSource, new AuditAppends()),
-      queues,
-      new UploadReservationsService(config, uploads, quotas, dataSource),
-      new UserKeysService(new UserKeysRepository(dataSource)),
-      new VersionKeeper(config, new FileVersionsRepository(dataSource), new ChunksRepository(dataSource), quotas),
-      createLogger('metadata-test', 'silent'),
-      dataSource,
-    );
+    uploadsWith = (settings) =>
+      new UploadsService(
+        settings,
+        uploads,
+        files,
+        new ChunksRepository(dataSource),
+        quotas,
+        nodes,
+        new AuditLogRepository(dataSource, new AuditAppends()),
+        queues,
+        new UploadReservationsService(config, uploads, quotas, dataSource),
+        new UserKeysService(new UserKeysRepository(dataSource)),
+        new VersionKeeper(settings, new FileVersionsRepository(dataSource), new ChunksRepository(dataSource), quotas),
+        createLogger('metadata-test', 'silent'),
+        dataSource,
+      );
+    sut = uploadsWith(config);
     for (let i = 0; i < 3; i += 1) {
       const node = newStorageNode();
       await nodes.register(node.nodeId, node.address, node.usage, node.diskId);
@@ -418,6 +422,24 @@ describe(UploadsService.name, () => {
         [firstChunks],
       );
       expect(dropped).toEqual([{ file_id: null, upload_id: null }]);
+    });
+
+    it('keeps no earlier version with VERSIONS_KEPT 0: the content before is dropped and refunded', async () => {
+      const usual = sut;
+      sut = uploadsWith({ ...config, VERSIONS_KEPT: 0 });
+      try {
+        const owner = await newOwner(100_000);
+        const fileId = randomUUID();
+        for (const size of [100, 200]) await commitOf(owner.userId, (await openAs(owner, fileId, `v${size}.bin`)).uploadId, size);
+        expect(await files.findActive(owner.userId, fileId)).toMatchObject({ version: 2, sizeBytes: 200 });
+        const versions = await dataSource.query(`SELECT 1 FROM metadata.files WHERE owner_id = $1 AND version_of IS NOT NULL`, [
+          owner.userId,
+        ]);
+        expect(versions).toEqual([]);
+        expect(await quotas.find(owner.userId)).toMatchObject({ usedBytes: 200 });
+      } finally {
+        sut = usual;
+      }
     });
 
     it('frees the id of an aborted upload for a retry', async () => {
