@@ -586,6 +586,8 @@ describe('hostile input: generated bad values for every REST route and public RP
         [env.grpc, 'listFileShares', { fileId }],
         [env.grpc, 'listSharedWithMe', {}],
         [env.grpc, 'listFileVersions', { fileId }],
+        [env.grpc, 'createUpload', { filename: 'a.txt', size: 1 }],
+        [env.grpc, 'getUploadStatus', { uploadId: randomUUID() }],
         [env.grpc, 'restoreFileVersion', { fileId, versionId: '1' }],
         [admin, 'listUsers', {}],
         [admin, 'updateUser', { userId: victim.userId, quotaBytes: 1 }],
@@ -657,6 +659,13 @@ describe('hostile input: generated bad values for every REST route and public RP
       ['listFileShares', () => env.grpc, 'user', { fileId: hostileString }],
       ['listSharedWithMe', () => env.grpc, 'user', { limit: int32, offset: int32 }],
       ['listFileVersions', () => env.grpc, 'user', { fileId: fc.oneof(fc.constant('kept'), hostileString) }],
+      [
+        'createUpload',
+        () => env.grpc,
+        'user',
+        { filename: hostileString, size: int64, sha256: hostileString, fileId: hostileString },
+      ],
+      ['getUploadStatus', () => env.grpc, 'user', { uploadId: hostileString }],
       [
         'restoreFileVersion',
         () => env.grpc,

@@ -31,6 +31,7 @@ import { GATEWAY_CONFIG, REDIS } from './gateway.tokens';
 import { HealthController } from './health/health.controller';
 import { ReadinessService } from './health/readiness.service';
 import { FileVersionsController } from './files/file-versions.controller';
+import { ResumableUploadService } from './files/resumable-upload.service';
 import { JsonBodyMiddleware } from './http/json-body.middleware';
 import { DownloadLinksController, LinkDownloadController } from './links/download-links.controller';
 import { DownloadLinksService } from './links/download-links.service';
@@ -101,6 +102,7 @@ export class GatewayModule implements NestModule {
         RequestOrigins,
         GrpcCallers,
         UploadService,
+        ResumableUploadService,
         DownloadService,
         FilesService,
         SharesService,

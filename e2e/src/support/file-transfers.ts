@@ -26,6 +26,8 @@ export function grpcUpload(
     metadata?: Metadata;
     /** Pause between messages: a slow client. */
     gapMs?: number;
+    /** Continues a resumable upload from `offset` (the bytes sent are `data` from there). */
+    resume?: { uploadId: string; offset: number };
   } = {},
 ): { done: Promise<publicApi.UploadFileResponse>; call: ClientWritableStream<publicApi.UploadFileRequest> } {
   let call!: ClientWritableStream<publicApi.UploadFileRequest>;
@@ -47,9 +49,11 @@ export function grpcUpload(
       chunk: Buffer.alloc(0),
       fileId: options.fileId ?? '',
       fileSize: options.fileSize ?? 0,
+      uploadId: options.resume?.uploadId ?? '',
+      offset: options.resume?.offset ?? 0,
     });
     const limit = options.stopAfter ?? data.length;
-    for (let offset = 0; offset < limit; offset += pieceSize) {
+    for (let offset = options.resume?.offset ?? 0; offset < limit; offset += pieceSize) {
       if (options.gapMs && offset > 0) await new Promise((resolve) => setTimeout(resolve, options.gapMs));
       if (
         !call.write({
@@ -58,6 +62,8 @@ export function grpcUpload(
           chunk: data.subarray(offset, Math.min(offset + pieceSize, limit)),
           fileId: '',
           fileSize: 0,
+          uploadId: '',
+          offset: 0,
         })
       ) {
         await new Promise((resolve) => call.once('drain', resolve));

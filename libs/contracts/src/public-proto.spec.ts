@@ -121,7 +121,7 @@ describe('cloudstorage.v1 public proto', () => {
       VerifyOTPResponse: { refresh_token: 6, refresh_expires_at: 7 },
       RefreshTokenRequest: { refresh_token: 2 },
       RefreshTokenResponse: { refresh_token: 5, refresh_expires_at: 6, token_type: 7 },
-      UploadFileRequest: { file_size: 5 },
+      UploadFileRequest: { file_size: 5, upload_id: 6, offset: 7 },
       FileInfo: { deleted_at: 6, purge_at: 7, shared_by: 8, version: 9 },
       DownloadFileRequest: { version_id: 3 },
       GetQuotaStatusResponse: { unlimited: 6 },

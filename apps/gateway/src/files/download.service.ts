@@ -131,6 +131,18 @@ export class DownloadService {
     });
   }
 
+  /**
+   * The stored prefix of a resumable upload, as ResumeUpload planned it: its chunks are read (and
+   * authenticated) like a file's, to hash them again. Not relocated: an upload's chunks are not repaired.
+   */
+  openUploadPrefix(plan: filesApi.DownloadPlan): Promise<Download> {
+    return this.openPlanned(undefined, {
+      plan: () => Promise.resolve(plan),
+      locate: () =>
+        Promise.reject(new StorageUnavailableError('A stored chunk of the upload cannot be read now; try again later')),
+    });
+  }
+
   private async openPlanned(range: ByteRange | undefined, source: PlanSource): Promise<Download> {
     const plan = await source.plan(range?.start ?? 0, range?.end ?? -1);
     const file = plan.file as filesApi.FileRecord;

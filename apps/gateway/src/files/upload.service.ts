@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, type Hash, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Caller } from '@cloudstore/access-tokens';
 import { BufferPool, encodedChunkBytes, putChunk, TransferBudget, TransferBudgetTimeoutError } from '@cloudstore/chunk-transfer';
@@ -70,6 +70,22 @@ export interface UploadParams {
    * right before the commit, after the last chunk's writes, so a cancelled upload is never kept.
    */
   readonly clientGone?: () => boolean;
+  /** Continues a resumable upload (ResumableUploads.resume) instead of opening one. */
+  readonly resume?: ResumeState;
+}
+
+/** Where a resumable upload goes on: past its stored prefix, with the key and the hash of the bytes so far. */
+export interface ResumeState {
+  readonly uploadId: string;
+  readonly fileId: string;
+  readonly filename: string;
+  readonly declaredSize: number;
+  readonly dataKey: Buffer;
+  readonly userKey: filesApi.UserKey;
+  readonly nextIndex: number;
+  readonly offset: number;
+  /** SHA-256 fed with the prefix's bytes. */
+  readonly hash: Hash;
 }
 
 /** The client went away before the upload ended. */
@@ -114,12 +130,20 @@ export class UploadService {
 
   async upload(source: AsyncIterable<Uint8Array>, params: UploadParams): Promise<filesApi.FileRecord> {
     if (params.declaredSize > this.config.MAX_FILE_SIZE_BYTES) throw this.tooLarge();
+    const resume = params.resume;
     // The file's id comes first: chunks are sealed under it, the first one before the upload opens.
-    const fileId = params.fileId || randomUUID();
+    const fileId = resume?.fileId ?? (params.fileId || randomUUID());
     // Wrapped at the commit by the owner's key, which the upload's opening hands out (made then on first need).
-    const dataKey = this.cipher.newDataKey();
-    let upload: filesApi.CreateUploadResponse | undefined;
-    let opening: Promise<filesApi.CreateUploadResponse> | undefined;
+    const dataKey = resume?.dataKey ?? this.cipher.newDataKey();
+    let upload: filesApi.CreateUploadResponse | undefined = resume && {
+      uploadId: resume.uploadId,
+      fileId,
+      filename: resume.filename,
+      firstChunk: undefined,
+      userKey: resume.userKey,
+      expiresAt: 0,
+    };
+    let opening: Promise<filesApi.CreateUploadResponse> | undefined = upload && Promise.resolve(upload);
     const open = (firstChunk?: filesApi.ChunkDigest) =>
       (opening ??= this.clients.files
         .call(
@@ -135,6 +159,8 @@ export class UploadService {
             chunkOverhead: CHUNK_OVERHEAD,
             firstChunk,
             newUserKey: this.cipher.proposeUserKey(params.caller.userId),
+            resumable: false,
+            expectedSha256: '',
           },
           { timeoutMs: RESERVING_CALL_TIMEOUT_MS },
         )
@@ -148,9 +174,9 @@ export class UploadService {
     const stored: filesApi.StoredChunk[] = [];
     let filling: ChunkSealer | undefined;
     try {
-      const fileHash = createHash('sha256');
-      let size = 0;
-      let index = 0;
+      const fileHash = resume?.hash ?? createHash('sha256');
+      let size = resume?.offset ?? 0;
+      let index = resume?.nextIndex ?? 0;
       let writeError: Error | undefined;
       const startChunk = async (): Promise<ChunkSealer> => {
         // Back-pressure: the client is not read further while the node writes are this far behind.
@@ -250,6 +276,15 @@ export class UploadService {
       if (filling) this.releaseChunk(filling.buffer);
       // Writes still landing on nodes after the abort would escape garbage collection.
       await Promise.allSettled(writing);
+      // A resumable upload keeps what its nodes stored (not a file of the wrong bytes): it goes on later.
+      if (resume && !(error instanceof DomainError && error.code === 'CHECKSUM_MISMATCH')) {
+        await this.clients.files
+          .call('saveUploadProgress', { uploadId: resume.uploadId, stored: stored.splice(0) })
+          .catch((saveError: unknown) =>
+            this.logger.warn({ err: saveError, uploadId: resume.uploadId }, 'could not record a resumable upload’s progress'),
+          );
+        throw error;
+      }
       // An upload that failed before it opened is opened to be aborted: the failure is audited alike.
       if (!opening) await open().catch(() => undefined);
       if (upload) await this.abort(ids(), error, params.origin);

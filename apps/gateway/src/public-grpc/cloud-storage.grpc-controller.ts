@@ -12,6 +12,7 @@ import { AccountsService, PASSWORD_RESET_ACCEPTED } from '../auth/accounts.servi
 import { DownloadService } from '../files/download.service';
 import { fileInfo, FilesService } from '../files/files.service';
 import { downloadMessages, readUploadStream, type UploadCall } from '../files/grpc-transfer';
+import { ResumableUploadService } from '../files/resumable-upload.service';
 import { UploadService } from '../files/upload.service';
 import { GATEWAY_CONFIG } from '../gateway.tokens';
 import { SharesService } from '../shares/shares.service';
@@ -39,6 +40,7 @@ export class CloudStorageGrpcController implements Omit<publicApi.CloudStorageSe
     private readonly exports: UserExportService,
     private readonly erasure: AccountErasureService,
     private readonly shares: SharesService,
+    private readonly resumable: ResumableUploadService,
     private readonly callers: GrpcCallers,
     private readonly metrics: Metrics,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -98,15 +100,18 @@ export class CloudStorageGrpcController implements Omit<publicApi.CloudStorageSe
     return answerStreamCall(callback, observation, async () => {
       const stream = await readUploadStream(call, this.config.TRANSFER_IDLE_TIMEOUT_SECONDS * 1000);
       const caller = await this.callers.user(stream.first, call.metadata);
-      if (!stream.first.filename) throw new InvalidArgumentError('The first message must carry the filename');
+      // A resumable upload goes on from its offset, under the name and size it was created with.
+      const resume = stream.first.uploadId ? await this.resumable.resume(stream.first.uploadId, stream.first.offset) : undefined;
+      if (!resume && !stream.first.filename) throw new InvalidArgumentError('The first message must carry the filename');
       const file = await this.uploads.upload(stream.bytes, {
         caller,
-        filename: stream.first.filename,
-        declaredSize: stream.declaredSize,
+        filename: resume?.filename ?? stream.first.filename,
+        declaredSize: resume?.declaredSize ?? stream.declaredSize,
         contentType: 'application/octet-stream',
-        fileId: stream.first.fileId,
+        fileId: resume?.fileId ?? stream.first.fileId,
         origin: this.callers.origin(call, call.metadata),
         clientGone: () => call.cancelled,
+        ...(resume ? { resume } : {}),
       });
       return {
         success: true,
@@ -318,6 +323,36 @@ export class CloudStorageGrpcController implements Omit<publicApi.CloudStorageSe
   async listFileShares(request: publicApi.ListFileSharesRequest, metadata: Metadata): Promise<publicApi.ListFileSharesResponse> {
     await this.callers.user(request, metadata);
     return { success: true, shares: (await this.shares.ofFile(request.fileId)).map(shareInfo) };
+  }
+
+  async createUpload(
+    request: publicApi.CreateUploadRequest,
+    metadata: Metadata,
+    call: Call,
+  ): Promise<publicApi.CreateUploadResponse> {
+    const { caller, origin } = await this.callers.userCall(request, metadata, call);
+    const opened = await this.resumable.create(
+      caller,
+      { filename: request.filename, size: request.size, sha256: request.sha256, fileId: request.fileId },
+      origin,
+    );
+    return { success: true, uploadId: opened.uploadId, fileId: opened.fileId, expiresAt: opened.expiresAt };
+  }
+
+  async getUploadStatus(
+    request: publicApi.GetUploadStatusRequest,
+    metadata: Metadata,
+  ): Promise<publicApi.GetUploadStatusResponse> {
+    await this.callers.user(request, metadata);
+    const status = await this.resumable.status(request.uploadId);
+    return {
+      success: true,
+      uploadId: status.uploadId,
+      fileId: status.fileId,
+      offset: status.offset,
+      size: status.declaredSize,
+      expiresAt: status.expiresAt,
+    };
   }
 
   async listFileVersions(

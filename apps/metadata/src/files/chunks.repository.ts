@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
+import { affectedRows } from '@cloudstore/database';
 import { ChunkEntity } from './chunk.entity';
 import { ChunkReplicaEntity, type ReplicaState } from './chunk-replica.entity';
 
@@ -89,13 +90,40 @@ export class ChunksRepository {
    * The chunks of a file that overlap bytes [start, end], each with its replicas, best first:
    * good replicas on live nodes, then the rest (a node may answer although it missed a heartbeat).
    */
-  async inRange(
-    fileId: string,
-    chunkSize: number,
-    start: number,
-    end: number,
-    downAfterSeconds: number,
-  ): Promise<ChunkWithReplicas[]> {
+  inRange(fileId: string, chunkSize: number, start: number, end: number, downAfterSeconds: number): Promise<ChunkWithReplicas[]> {
+    return this.withReplicas(
+      `c."file_id" = $2 AND c."index" BETWEEN $3 AND $4`,
+      [fileId, Math.floor(start / chunkSize), Math.floor(end / chunkSize)],
+      downAfterSeconds,
+    );
+  }
+
+  /**
+   * The chunks of an open upload from the first, in a row, that a node has stored (a replica
+   * recorded ok): where a resumed upload goes on. Its later chunks are not counted.
+   */
+  async storedPrefixOfUpload(uploadId: string, downAfterSeconds: number): Promise<ChunkWithReplicas[]> {
+    const chunks = await this.withReplicas(`c."upload_id" = $2 AND c."file_id" IS NULL`, [uploadId], downAfterSeconds);
+    const prefix: ChunkWithReplicas[] = [];
+    for (const chunk of chunks) {
+      if (chunk.index !== prefix.length || !chunk.replicas.some((r) => r.state === 'ok')) break;
+      prefix.push(chunk);
+    }
+    return prefix;
+  }
+
+  /** Cuts an open upload's chunks from `fromIndex` on loose (a resume sends them again); how many. */
+  async cutLooseFrom(manager: EntityManager, uploadId: string, fromIndex: number): Promise<number> {
+    return affectedRows(
+      await manager.query(
+        `UPDATE "metadata"."chunks" SET "upload_id" = NULL WHERE "upload_id" = $1 AND "file_id" IS NULL AND "index" >= $2`,
+        [uploadId, fromIndex],
+      ),
+    );
+  }
+
+  /** Chunks matching `where` (its parameters from $2 on), each with its replicas, best first, by index. */
+  private async withReplicas(where: string, params: unknown[], downAfterSeconds: number): Promise<ChunkWithReplicas[]> {
     const rows = await this.dataSource.manager.query<
       {
         id: string;
@@ -109,13 +137,13 @@ export class ChunksRepository {
       }[]
     >(
       `SELECT c."id", c."index", c."size_bytes", c."sha256", r."node_id", n."address", r."state",
-              n."last_heartbeat_at" > now() - make_interval(secs => $4) AS "alive"
+              n."last_heartbeat_at" > now() - make_interval(secs => $1) AS "alive"
        FROM "metadata"."chunks" c
        LEFT JOIN "metadata"."chunk_replicas" r ON r."chunk_id" = c."id"
        LEFT JOIN "metadata"."storage_nodes" n ON n."node_id" = r."node_id"
-       WHERE c."file_id" = $1 AND c."index" BETWEEN $2 AND $3
+       WHERE ${where}
        ORDER BY c."index"`,
-      [fileId, Math.floor(start / chunkSize), Math.floor(end / chunkSize), downAfterSeconds],
+      [downAfterSeconds, ...params],
     );
     const chunks = new Map<string, ChunkWithReplicas>();
     for (const row of rows) {

@@ -6,6 +6,7 @@ import { DownloadLinksService } from '../links/download-links.service';
 import { FileSharesService } from '../shares/file-shares.service';
 import { FileVersionsService } from '../versions/file-versions.service';
 import { TrashService } from '../trash/trash.service';
+import { ResumableUploadsService } from '../uploads/resumable-uploads.service';
 import { UploadsService } from '../uploads/uploads.service';
 import { UserErasureService } from '../user-erasure/user-erasure.service';
 import { FilesService } from './files.service';
@@ -28,6 +29,7 @@ export class FilesController implements filesApi.FileServiceController {
     private readonly shares: FileSharesService,
     private readonly links: DownloadLinksService,
     private readonly versions: FileVersionsService,
+    private readonly resumable: ResumableUploadsService,
   ) {}
 
   @AllowedCallers('gateway')
@@ -54,6 +56,35 @@ export class FilesController implements filesApi.FileServiceController {
   async abortUpload(request: filesApi.AbortUploadRequest, metadata?: Metadata): Promise<filesApi.AbortUploadResponse> {
     await this.uploads.abort({ ...request, ownerId: verifiedOwner(metadata).userId });
     return {};
+  }
+
+  @AllowedCallers('gateway')
+  @ForUser()
+  async setUploadDataKey(
+    request: filesApi.SetUploadDataKeyRequest,
+    metadata?: Metadata,
+  ): Promise<filesApi.SetUploadDataKeyResponse> {
+    await this.resumable.setDataKey(verifiedOwner(metadata).userId, request);
+    return {};
+  }
+
+  @AllowedCallers('gateway')
+  @ForUser()
+  getUploadStatus(request: filesApi.GetUploadStatusRequest, metadata?: Metadata): Promise<filesApi.UploadStatus> {
+    return this.resumable.status(verifiedOwner(metadata).userId, request.uploadId);
+  }
+
+  @AllowedCallers('gateway')
+  @ForUser()
+  resumeUpload(request: filesApi.ResumeUploadRequest, metadata?: Metadata): Promise<filesApi.ResumedUpload> {
+    return this.resumable.resume(verifiedOwner(metadata), request.uploadId);
+  }
+
+  // A client that went away may have outlasted the token that began the upload.
+  @AllowedCallers('gateway')
+  @ForUser({ continuation: true })
+  saveUploadProgress(request: filesApi.SaveUploadProgressRequest, metadata?: Metadata): Promise<filesApi.UploadStatus> {
+    return this.resumable.saveProgress(verifiedOwner(metadata).userId, request);
   }
 
   @AllowedCallers('gateway')

@@ -10,6 +10,7 @@ import { DownloadLinksService } from '../links/download-links.service';
 import { FileSharesRepository } from '../shares/file-shares.repository';
 import { FileSharesService } from '../shares/file-shares.service';
 import { TrashService } from '../trash/trash.service';
+import { ResumableUploadsService } from '../uploads/resumable-uploads.service';
 import { UploadReservationsService } from '../uploads/upload-reservations.service';
 import { UploadsRepository } from '../uploads/uploads.repository';
 import { UploadsService } from '../uploads/uploads.service';
@@ -42,6 +43,7 @@ import { FilesService } from './files.service';
     GarbageCollectionProcessor,
     QuotasRepository,
     QuotasService,
+    ResumableUploadsService,
     TrashService,
     UploadReservationsService,
     UploadsRepository,

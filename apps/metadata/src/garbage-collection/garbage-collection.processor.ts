@@ -60,7 +60,11 @@ export class GarbageCollectionProcessor implements OnApplicationBootstrap, OnApp
       case GC_JOBS.collectUpload:
         return this.collectUpload((job.data as CollectUploadJob).uploadId);
       case GC_JOBS.sweepIdleUploads:
-        return { aborted: await this.uploads.abortIdle(), recollected: await this.uploads.recollectLeftovers() };
+        return {
+          aborted: await this.uploads.abortIdle(),
+          expired: await this.uploads.abortExpired(),
+          recollected: await this.uploads.recollectLeftovers(),
+        };
       case GC_JOBS.purgeTrash:
         return {
           purged: await this.trash.purgeExpired(),

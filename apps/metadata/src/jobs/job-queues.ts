@@ -108,7 +108,7 @@ export class JobQueues implements OnApplicationBootstrap, OnApplicationShutdown 
     // One schedule each for the whole cluster, however many metadata replicas run.
     await this.garbageCollection.upsertJobScheduler(
       GC_JOBS.sweepIdleUploads,
-      { every: sweepIntervalMs(this.config.UPLOAD_IDLE_TIMEOUT_SECONDS) },
+      { every: sweepIntervalMs(Math.min(this.config.UPLOAD_IDLE_TIMEOUT_SECONDS, this.config.UPLOAD_EXPIRY_SECONDS)) },
       { name: GC_JOBS.sweepIdleUploads },
     );
     await this.garbageCollection.upsertJobScheduler(

@@ -58,6 +58,24 @@ export class UploadEntity {
   @Column({ type: 'integer', default: 0 })
   chunkOverhead!: number;
 
+  /**
+   * A resumable upload (CreateUpload of the public API): kept open when its client goes away,
+   * until `expiresAt` (UPLOAD_EXPIRY_SECONDS); the idle sweep leaves it alone.
+   */
+  @Column({ type: 'boolean', default: false })
+  resumable!: boolean;
+
+  @Column({ type: 'timestamptz', nullable: true })
+  expiresAt!: Date | null;
+
+  /** Of a resumable upload: its file's data key, wrapped by the owner's key (a resume needs it). */
+  @Column({ type: 'bytea', nullable: true, select: false })
+  wrappedDataKey!: Buffer | null;
+
+  /** The SHA-256 the client announced for the whole file, checked at the commit; null for none. */
+  @Column({ type: 'text', nullable: true })
+  expectedSha256!: string | null;
+
   /** Bytes announced by the client, reserved at start; -1 when unknown. */
   @Column({ type: 'bigint', default: -1, transformer: bigintToNumber })
   declaredSize!: number;

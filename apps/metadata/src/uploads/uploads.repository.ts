@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
+import { affectedRows } from '@cloudstore/database';
 import { fileIdInUseError } from '../files/files.repository';
 import { OPEN_UPLOAD_FILE_ID_UNIQUE, UploadEntity } from './upload.entity';
 
@@ -23,6 +24,9 @@ export class UploadsRepository {
       | 'reservedBytes'
       | 'chunkOverhead'
       | 'versionOf'
+      | 'resumable'
+      | 'expiresAt'
+      | 'expectedSha256'
     >,
   ): Promise<void> {
     try {
@@ -97,9 +101,41 @@ export class UploadsRepository {
   async findIdle(idleSeconds: number, limit = 100): Promise<{ id: string; owner_id: string }[]> {
     return this.dataSource.manager.query(
       `SELECT "id", "owner_id" FROM "metadata"."uploads"
-       WHERE "status" = 'open' AND "updated_at" < now() - make_interval(secs => $1) ORDER BY "updated_at" LIMIT $2`,
+       WHERE "status" = 'open' AND NOT "resumable" AND "updated_at" < now() - make_interval(secs => $1) ORDER BY "updated_at" LIMIT $2`,
       [idleSeconds, limit],
     );
+  }
+
+  /** Open resumable uploads past their expiry. */
+  findExpired(limit = 100): Promise<{ id: string; owner_id: string }[]> {
+    return this.dataSource.manager.query(
+      `SELECT "id", "owner_id" FROM "metadata"."uploads"
+       WHERE "status" = 'open' AND "resumable" AND "expires_at" <= now() ORDER BY "expires_at" LIMIT $1`,
+      [limit],
+    );
+  }
+
+  /** The owner's open resumable upload, with its wrapped data key. */
+  findOpenResumable(
+    uploadId: string,
+    ownerId: string,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<UploadEntity | null> {
+    return manager
+      .createQueryBuilder(UploadEntity, 'u')
+      .addSelect('u.wrappedDataKey')
+      .where(`u.id = :uploadId AND u.owner_id = :ownerId AND u.status = 'open' AND u.resumable`, { uploadId, ownerId })
+      .getOne();
+  }
+
+  /** Keeps a resumable upload's wrapped data key, once; whether it was kept. */
+  async setDataKey(uploadId: string, ownerId: string, wrappedDataKey: Buffer): Promise<boolean> {
+    const result: unknown = await this.dataSource.manager.query(
+      `UPDATE "metadata"."uploads" SET "wrapped_data_key" = $3
+       WHERE "id" = $1 AND "owner_id" = $2 AND "status" = 'open' AND "resumable" AND "wrapped_data_key" IS NULL`,
+      [uploadId, ownerId, wrappedDataKey],
+    );
+    return affectedRows(result) > 0;
   }
 
   /** Aborted uploads whose chunks are still recorded: their collection failed and is tried again. */

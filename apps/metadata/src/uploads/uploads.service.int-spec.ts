@@ -92,6 +92,8 @@ describe(UploadsService.name, () => {
       origin: newOrigin(),
       chunkOverhead: 0,
       firstChunk: undefined,
+      resumable: false,
+      expectedSha256: '',
       ...more,
     });
   }

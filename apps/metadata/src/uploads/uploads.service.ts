@@ -3,6 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { MetadataConfig } from '@cloudstore/config';
 import {
+  ChecksumMismatchError,
   DomainError,
   type filesApi,
   InvalidArgumentError,
@@ -28,7 +29,7 @@ import { QuotasRepository } from '../quotas/quotas.repository';
 import { isUuid } from '../uuid';
 import { storedContentType } from './content-type';
 import type { UploadEntity } from './upload.entity';
-import { UploadReservationsService } from './upload-reservations.service';
+import { UploadReservationsService, uploadNotFound } from './upload-reservations.service';
 import { UploadsRepository } from './uploads.repository';
 import { UserKeysService } from '../user-keys/user-keys.service';
 import type { DataSource } from 'typeorm';
@@ -92,6 +93,9 @@ export class UploadsService {
       throw error;
     }
     if (request.declaredSize < -1) throw new InvalidArgumentError('declared_size must be -1 (unknown) or a byte count');
+    if (request.resumable && request.declaredSize < 0) throw new InvalidArgumentError('A resumable upload needs its size');
+    if (request.expectedSha256 && !SHA256.test(request.expectedSha256))
+      throw new InvalidArgumentError('sha256 must be 64 lowercase hex digits');
     if (request.chunkOverhead < 0 || request.chunkOverhead > MAX_CHUNK_OVERHEAD)
       throw new InvalidArgumentError(`chunk_overhead must be from 0 to ${MAX_CHUNK_OVERHEAD}`);
     // The file's id as its owner will know it, and the row's own id: one and the same unless
@@ -100,6 +104,7 @@ export class UploadsService {
     if (!isUuid(fileId)) throw new InvalidArgumentError('file_id must be a UUID');
     const fileRowId = request.fileId ? randomUUID() : fileId;
     const uploadId = randomUUID();
+    const expiresAt = new Date(Date.now() + this.config.UPLOAD_EXPIRY_SECONDS * 1000);
     const userKey = await this.userKeys.forUpload(owner.userId, request.newUserKey);
     const outcome = await this.dataSource.transaction(async (manager) => {
       // Open uploads first: a commit turns its upload into a file in one transaction, so in this
@@ -126,6 +131,9 @@ export class UploadsService {
         declaredSize: request.declaredSize,
         reservedBytes: reserve,
         chunkOverhead: request.chunkOverhead,
+        resumable: request.resumable,
+        expiresAt: request.resumable ? expiresAt : null,
+        expectedSha256: request.expectedSha256 || null,
       });
       return 'ok' as const;
     });
@@ -133,7 +141,8 @@ export class UploadsService {
       await this.auditLog.append([{ ...audit('failure', 'QUOTA_EXCEEDED'), sizeBytes: request.declaredSize }]);
       throw new QuotaExceededError(`The file (${request.declaredSize} bytes) does not fit in your storage quota`);
     }
-    if (!request.firstChunk) return { uploadId, fileId, filename, firstChunk: undefined, userKey };
+    const expires = request.resumable ? Math.floor(expiresAt.getTime() / 1000) : 0;
+    if (!request.firstChunk) return { uploadId, fileId, filename, firstChunk: undefined, userKey, expiresAt: expires };
     try {
       const firstChunk = await this.prepareChunk({
         uploadId,
@@ -142,7 +151,7 @@ export class UploadsService {
         ...request.firstChunk,
         stored: [],
       });
-      return { uploadId, fileId, filename, firstChunk, userKey };
+      return { uploadId, fileId, filename, firstChunk, userKey, expiresAt: expires };
     } catch (error) {
       // The gateway has no upload to abort: its call failed.
       await this.abort({
@@ -220,6 +229,8 @@ export class UploadsService {
           throw new InvalidArgumentError(`The upload ended after ${request.size} of the ${upload.declaredSize} bytes announced`);
         }
         if (!SHA256.test(request.sha256)) throw new InvalidArgumentError('sha256 must be 64 lowercase hex digits');
+        if (upload.expectedSha256 && upload.expectedSha256 !== request.sha256)
+          throw new ChecksumMismatchError('The file’s SHA-256 is not the one announced when the upload was created');
         if (summary.some((c) => Number(c.replicas) === 0))
           throw new StorageUnavailableError('A chunk of the upload has no stored replica');
         if (
@@ -289,6 +300,18 @@ export class UploadsService {
     return fileRecord(record.file, record.nodes);
   }
 
+  /** Records the chunks of an open upload its nodes stored, and that it is alive. */
+  async recordProgress(uploadId: string, ownerId: string, stored: readonly filesApi.StoredChunk[]): Promise<void> {
+    await this.dataSource.transaction(async (manager) => {
+      // The quota row before the upload's, as every change of uploads locks them.
+      await this.quotas.lock(ownerId, manager);
+      const upload = await this.uploads.lockOpen(manager, uploadId, ownerId);
+      if (!upload) throw uploadNotFound();
+      await this.recordStored(manager, upload, stored);
+      await this.uploads.update(manager, upload.id, {});
+    });
+  }
+
   /** Releases the reservation and queues the upload's chunks for removal; a second abort is a no-op. */
   async abort(request: filesApi.AbortUploadRequest): Promise<void> {
     const aborted = await this.dataSource.transaction(async (manager) => {
@@ -321,18 +344,20 @@ export class UploadsService {
 
   /** Aborts open uploads that have been idle too long: their gateway died mid-upload. */
   async abortIdle(): Promise<number> {
-    const idle = await this.uploads.findIdle(this.config.UPLOAD_IDLE_TIMEOUT_SECONDS);
-    for (const upload of idle) {
-      await this.abort({
-        uploadId: upload.id,
-        ownerId: upload.owner_id,
-        errorCode: 'INTERNAL_ERROR',
-        reason: 'upload abandoned',
-        origin: undefined,
-      });
+    return this.abortLeft(await this.uploads.findIdle(this.config.UPLOAD_IDLE_TIMEOUT_SECONDS), 'upload abandoned');
+  }
+
+  /** Drops resumable uploads not finished UPLOAD_EXPIRY_SECONDS after their creation. */
+  async abortExpired(): Promise<number> {
+    return this.abortLeft(await this.uploads.findExpired(), 'the resumable upload expired unfinished');
+  }
+
+  private async abortLeft(uploads: { id: string; owner_id: string }[], reason: string): Promise<number> {
+    for (const upload of uploads) {
+      await this.abort({ uploadId: upload.id, ownerId: upload.owner_id, errorCode: 'INTERNAL_ERROR', reason, origin: undefined });
     }
-    if (idle.length > 0) this.logger.info({ count: idle.length }, 'aborted idle uploads');
-    return idle.length;
+    if (uploads.length > 0) this.logger.info({ count: uploads.length, reason }, 'aborted uploads left unfinished');
+    return uploads.length;
   }
 
   /** Aborted uploads whose chunks could not all be removed (a node was away): their collection is queued again. */

@@ -27,6 +27,13 @@ export class UserKeysService {
     return userKey(stored);
   }
 
+  /** The owner's key, which a resumable upload's data key is wrapped by; FILE_NOT_FOUND when there is none (any more). */
+  async ofOwner(ownerId: string): Promise<filesApi.UserKey> {
+    const stored = await this.keys.find(ownerId);
+    if (!stored) throw new FileNotFoundError('The upload can no longer be continued: its key was destroyed');
+    return userKey(stored);
+  }
+
   /** What the gateway needs to unwrap the file's data key; FILE_NOT_FOUND when its key was destroyed. */
   async ofFile(file: FileEntity): Promise<DataKeyOfFile> {
     const owners = file.wrappedByUserKey ? await this.keys.find(file.ownerId) : undefined;

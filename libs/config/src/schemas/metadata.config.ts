@@ -47,6 +47,8 @@ export const metadataConfigSchema = z
     ADMIN_QUOTA_BYTES: envVars.integer(0, 0),
     /** A deleted file can be restored for this long (30 days), then it is purged; 0 purges at once. */
     TRASH_RETENTION_SECONDS: envVars.integer(2592000, 0, 10 * 365 * 86400),
+    /** A resumable upload not finished this long after it was created is dropped (reservation and chunks released). */
+    UPLOAD_EXPIRY_SECONDS: envVars.integer(86400, 2, 30 * 86400),
     /** Earlier versions kept of each file, the oldest dropped past it; 0 keeps none. */
     VERSIONS_KEPT: envVars.integer(5, 0, 1000),
     /** An upload with no new chunk for this long is aborted and its chunks collected (a gateway that died). */

@@ -15,6 +15,7 @@ import { AddAccountErasure1796240869869 } from './1796240869869-AddAccountErasur
 import { AddFileShares1796255458069 } from './1796255458069-AddFileShares';
 import { AddDownloadLinks1796256259998 } from './1796256259998-AddDownloadLinks';
 import { AddFileVersions1796256849906 } from './1796256849906-AddFileVersions';
+import { AddResumableUploads1796261000000 } from './1796261000000-AddResumableUploads';
 
 /** In the order they run; `npm run migration:generate` keeps this list. */
 export const METADATA_MIGRATIONS = [
@@ -35,4 +36,5 @@ export const METADATA_MIGRATIONS = [
   AddFileShares1796255458069,
   AddDownloadLinks1796256259998,
   AddFileVersions1796256849906,
+  AddResumableUploads1796261000000,
 ];

@@ -90,6 +90,12 @@ export interface UploadFileRequest {
    * reserved up front, and an upload that ends with any other number of bytes is refused.
    */
   fileSize: number;
+  /**
+   * Beyond the seed, first message only: continues the resumable upload of this id (CreateUpload)
+   * from `offset`, which must be the one GetUploadStatus answers; the filename is the upload's.
+   */
+  uploadId: string;
+  offset: number;
 }
 
 export interface UploadFileResponse {
@@ -616,6 +622,40 @@ export interface RestoreFileVersionResponse {
   file: FileInfo | undefined;
 }
 
+export interface CreateUploadRequest {
+  authToken: string;
+  filename: string;
+  /** The file's size in bytes, reserved in the quota at once. */
+  size: number;
+  /** Optional: lowercase hex SHA-256 of the whole file; a different one at the end is CHECKSUM_MISMATCH. */
+  sha256: string;
+  /** Optional, as UploadFile's: a UUID for the new file, or a file of yours to make a new version of. */
+  fileId: string;
+}
+
+export interface CreateUploadResponse {
+  success: boolean;
+  uploadId: string;
+  fileId: string;
+  /** Unix seconds: when the upload is dropped unless finished. */
+  expiresAt: number;
+}
+
+export interface GetUploadStatusRequest {
+  authToken: string;
+  uploadId: string;
+}
+
+export interface GetUploadStatusResponse {
+  success: boolean;
+  uploadId: string;
+  fileId: string;
+  /** Bytes stored (whole chunks, from the first): send the rest from here. */
+  offset: number;
+  size: number;
+  expiresAt: number;
+}
+
 export interface CloudStorageServiceClient {
   /** Authentication */
 
@@ -752,6 +792,21 @@ export interface CloudStorageServiceClient {
     metadata: Metadata,
     ...rest: any
   ): Observable<RestoreFileVersionResponse>;
+
+  /**
+   * Resumable uploads: CreateUpload reserves the size and answers an upload id; UploadFile whose
+   * first message names it (upload_id, and offset as GetUploadStatus gives it) sends the bytes
+   * from there. A stream cut off keeps what its nodes stored, in whole chunks; an upload not
+   * finished UPLOAD_EXPIRY_SECONDS after its creation is dropped, its reservation released.
+   */
+
+  createUpload(request: CreateUploadRequest, metadata: Metadata, ...rest: any): Observable<CreateUploadResponse>;
+
+  getUploadStatus(
+    request: GetUploadStatusRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Observable<GetUploadStatusResponse>;
 }
 
 export interface CloudStorageServiceController {
@@ -982,6 +1037,25 @@ export interface CloudStorageServiceController {
     metadata: Metadata,
     ...rest: any
   ): Promise<RestoreFileVersionResponse> | Observable<RestoreFileVersionResponse> | RestoreFileVersionResponse;
+
+  /**
+   * Resumable uploads: CreateUpload reserves the size and answers an upload id; UploadFile whose
+   * first message names it (upload_id, and offset as GetUploadStatus gives it) sends the bytes
+   * from there. A stream cut off keeps what its nodes stored, in whole chunks; an upload not
+   * finished UPLOAD_EXPIRY_SECONDS after its creation is dropped, its reservation released.
+   */
+
+  createUpload(
+    request: CreateUploadRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<CreateUploadResponse> | Observable<CreateUploadResponse> | CreateUploadResponse;
+
+  getUploadStatus(
+    request: GetUploadStatusRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<GetUploadStatusResponse> | Observable<GetUploadStatusResponse> | GetUploadStatusResponse;
 }
 
 export function CloudStorageServiceControllerMethods() {
@@ -1017,6 +1091,8 @@ export function CloudStorageServiceControllerMethods() {
       "listSharedWithMe",
       "listFileVersions",
       "restoreFileVersion",
+      "createUpload",
+      "getUploadStatus",
     ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);

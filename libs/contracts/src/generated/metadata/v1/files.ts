@@ -69,7 +69,13 @@ export interface CreateUploadRequest {
    * A fresh key for the owner, wrapped by the gateway: stored only if the owner has none yet
    * (the first of concurrent first uploads wins); unset by a gateway that predates user keys.
    */
-  newUserKey: UserKey | undefined;
+  newUserKey:
+    | UserKey
+    | undefined;
+  /** Kept open when its client goes away, until UPLOAD_EXPIRY_SECONDS have passed; needs a declared size. */
+  resumable: boolean;
+  /** Optional: the SHA-256 the client announced; a commit with another is CHECKSUM_MISMATCH. */
+  expectedSha256: string;
 }
 
 export interface CreateUploadResponse {
@@ -82,7 +88,11 @@ export interface CreateUploadResponse {
     | PrepareChunkResponse
     | undefined;
   /** The owner's key (the one stored), which wraps the file's data key; unset when none was given. */
-  userKey: UserKey | undefined;
+  userKey:
+    | UserKey
+    | undefined;
+  /** Of a resumable upload (Unix seconds). */
+  expiresAt: number;
 }
 
 /** A chunk as stored on the nodes: its size (with the chunk overhead) and the SHA-256 of its bytes. */
@@ -455,6 +465,46 @@ export interface RestoreVersionRequest {
   origin: RequestOrigin | undefined;
 }
 
+export interface SetUploadDataKeyRequest {
+  uploadId: string;
+  wrappedDataKey: Uint8Array;
+}
+
+export interface SetUploadDataKeyResponse {
+}
+
+export interface GetUploadStatusRequest {
+  uploadId: string;
+}
+
+export interface UploadStatus {
+  uploadId: string;
+  fileId: string;
+  filename: string;
+  declaredSize: number;
+  /** Bytes of the file in the chunks stored in a row from the first: where the upload goes on. */
+  offset: number;
+  nextIndex: number;
+  expiresAt: number;
+}
+
+export interface ResumeUploadRequest {
+  uploadId: string;
+}
+
+export interface ResumedUpload {
+  status:
+    | UploadStatus
+    | undefined;
+  /** The stored prefix as a download plan (file: the upload's file id and the prefix's size). */
+  prefix: DownloadPlan | undefined;
+}
+
+export interface SaveUploadProgressRequest {
+  uploadId: string;
+  stored: StoredChunk[];
+}
+
 export interface FileServiceClient {
   /**
    * Opens an upload: nothing is visible or charged until CommitUpload. Given its first chunk, also
@@ -601,6 +651,35 @@ export interface FileServiceClient {
   /** A version's content becomes the file's again, as its next version. */
 
   restoreVersion(request: RestoreVersionRequest, metadata: Metadata, ...rest: any): Observable<FileRecord>;
+
+  /**
+   * Of a resumable upload just opened: its file's data key, wrapped by the owner's key (which
+   * CreateUpload handed out), kept for the gateways that continue it. Once.
+   */
+
+  setUploadDataKey(
+    request: SetUploadDataKeyRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Observable<SetUploadDataKeyResponse>;
+
+  /** Where a resumable upload stands: the bytes of its chunks stored in a row from the first. */
+
+  getUploadStatus(request: GetUploadStatusRequest, metadata: Metadata, ...rest: any): Observable<UploadStatus>;
+
+  /**
+   * Continues a resumable upload: chunks past the stored prefix are cut loose (for collection);
+   * answers where to go on from, and a plan of the prefix with its keys, to hash it again.
+   */
+
+  resumeUpload(request: ResumeUploadRequest, metadata: Metadata, ...rest: any): Observable<ResumedUpload>;
+
+  /**
+   * A resumable upload whose client went away: the chunks its nodes stored are recorded, and it
+   * stays open until it expires.
+   */
+
+  saveUploadProgress(request: SaveUploadProgressRequest, metadata: Metadata, ...rest: any): Observable<UploadStatus>;
 }
 
 export interface FileServiceController {
@@ -833,6 +912,47 @@ export interface FileServiceController {
     metadata: Metadata,
     ...rest: any
   ): Promise<FileRecord> | Observable<FileRecord> | FileRecord;
+
+  /**
+   * Of a resumable upload just opened: its file's data key, wrapped by the owner's key (which
+   * CreateUpload handed out), kept for the gateways that continue it. Once.
+   */
+
+  setUploadDataKey(
+    request: SetUploadDataKeyRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<SetUploadDataKeyResponse> | Observable<SetUploadDataKeyResponse> | SetUploadDataKeyResponse;
+
+  /** Where a resumable upload stands: the bytes of its chunks stored in a row from the first. */
+
+  getUploadStatus(
+    request: GetUploadStatusRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<UploadStatus> | Observable<UploadStatus> | UploadStatus;
+
+  /**
+   * Continues a resumable upload: chunks past the stored prefix are cut loose (for collection);
+   * answers where to go on from, and a plan of the prefix with its keys, to hash it again.
+   */
+
+  resumeUpload(
+    request: ResumeUploadRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<ResumedUpload> | Observable<ResumedUpload> | ResumedUpload;
+
+  /**
+   * A resumable upload whose client went away: the chunks its nodes stored are recorded, and it
+   * stays open until it expires.
+   */
+
+  saveUploadProgress(
+    request: SaveUploadProgressRequest,
+    metadata: Metadata,
+    ...rest: any
+  ): Promise<UploadStatus> | Observable<UploadStatus> | UploadStatus;
 }
 
 export function FileServiceControllerMethods() {
@@ -863,6 +983,10 @@ export function FileServiceControllerMethods() {
       "locateLinkChunk",
       "listVersions",
       "restoreVersion",
+      "setUploadDataKey",
+      "getUploadStatus",
+      "resumeUpload",
+      "saveUploadProgress",
     ];
     for (const method of grpcMethods) {
       const descriptor: any = Reflect.getOwnPropertyDescriptor(constructor.prototype, method);

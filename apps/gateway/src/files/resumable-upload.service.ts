@@ -1,0 +1,84 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Caller } from '@cloudstore/access-tokens';
+import type { GatewayConfig } from '@cloudstore/config';
+import { type commonApi, type filesApi, FileTooLargeError, InvalidArgumentError } from '@cloudstore/contracts';
+import { CHUNK_OVERHEAD, FileCipher } from '../encryption/file-cipher';
+import { GATEWAY_CONFIG } from '../gateway.tokens';
+import { InternalClients } from '../internal-clients/internal-clients';
+import { DownloadService } from './download.service';
+import { owner } from './files.service';
+import type { ResumeState } from './upload.service';
+
+/**
+ * Resumable uploads, opened apart from their bytes: the size is reserved whole and the file's data
+ * key made and kept (wrapped by the owner's key) at once, so that any gateway can go on with the
+ * upload. Going on cuts the chunks past the stored prefix loose and reads the prefix back (its
+ * bytes authenticated) to carry the whole file's SHA-256 on; UploadService then streams the rest.
+ */
+@Injectable()
+export class ResumableUploadService {
+  constructor(
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    private readonly clients: InternalClients,
+    private readonly cipher: FileCipher,
+    private readonly downloads: DownloadService,
+  ) {}
+
+  async create(
+    caller: Caller,
+    file: { filename: string; size: number; sha256: string; fileId: string },
+    origin: commonApi.RequestOrigin,
+  ): Promise<filesApi.CreateUploadResponse> {
+    if (!Number.isSafeInteger(file.size) || file.size < 0)
+      throw new InvalidArgumentError('size must be the file’s size in bytes');
+    if (file.size > this.config.MAX_FILE_SIZE_BYTES)
+      throw new FileTooLargeError(`Files may be at most ${this.config.MAX_FILE_SIZE_BYTES} bytes`);
+    const newFileId = file.fileId ? '' : randomUUID();
+    const opened = await this.clients.files.call('createUpload', {
+      owner: owner(caller),
+      filename: file.filename,
+      declaredSize: file.size,
+      contentType: 'application/octet-stream',
+      fileId: file.fileId,
+      newFileId,
+      origin,
+      chunkOverhead: CHUNK_OVERHEAD,
+      firstChunk: undefined,
+      newUserKey: this.cipher.proposeUserKey(caller.userId),
+      resumable: true,
+      expectedSha256: file.sha256,
+    });
+    if (!opened.userKey) throw new Error('the metadata service gave no user key for the upload');
+    const wrappedDataKey = this.cipher.wrapDataKey(opened.userKey, opened.fileId, this.cipher.newDataKey());
+    await this.clients.files.call('setUploadDataKey', { uploadId: opened.uploadId, wrappedDataKey });
+    return opened;
+  }
+
+  status(uploadId: string): Promise<filesApi.UploadStatus> {
+    return this.clients.files.call('getUploadStatus', { uploadId });
+  }
+
+  /** Where the upload goes on; `offset` must be that (its stored bytes), else INVALID_ARGUMENT naming it. */
+  async resume(uploadId: string, offset: number): Promise<ResumeState> {
+    const resumed = await this.clients.files.call('resumeUpload', { uploadId });
+    const status = resumed.status as filesApi.UploadStatus;
+    const prefix = resumed.prefix as filesApi.DownloadPlan;
+    if (offset !== status.offset)
+      throw new InvalidArgumentError(`The upload goes on at offset ${status.offset}, not ${offset}: send the bytes from there`);
+    const dataKey = this.cipher.unwrapDataKey(status.fileId, prefix);
+    const hash = createHash('sha256');
+    if (status.offset > 0) for await (const piece of (await this.downloads.openUploadPrefix(prefix)).body) hash.update(piece);
+    return {
+      uploadId,
+      fileId: status.fileId,
+      filename: status.filename,
+      declaredSize: status.declaredSize,
+      dataKey,
+      userKey: prefix.userKey as filesApi.UserKey,
+      nextIndex: status.nextIndex,
+      offset: status.offset,
+      hash,
+    };
+  }
+}
