@@ -60,6 +60,8 @@ describe('resumable uploads over gRPC: CreateUpload, a cut-off stream, GetUpload
     }).done.catch((e: ServiceError) => e);
     expect(wrong).toMatchObject({ code: GRPC_INVALID_ARGUMENT });
     expect((wrong as ServiceError).details).toContain(`offset ${3 * CHUNK}`);
+    // A wrong offset cuts nothing: the stored chunks are still there to go on from.
+    expect((await status(user, created.uploadId)).offset).toBe(3 * CHUNK);
 
     const done = await grpcUpload(env.grpc, user.token, '', data, { resume: { uploadId: created.uploadId, offset: 3 * CHUNK } })
       .done;

@@ -49,9 +49,23 @@ export class ResumableUploadService {
       resumable: true,
       expectedSha256: file.sha256,
     });
-    if (!opened.userKey) throw new Error('the metadata service gave no user key for the upload');
-    const wrappedDataKey = this.cipher.wrapDataKey(opened.userKey, opened.fileId, this.cipher.newDataKey());
-    await this.clients.files.call('setUploadDataKey', { uploadId: opened.uploadId, wrappedDataKey });
+    try {
+      if (!opened.userKey) throw new Error('the metadata service gave no user key for the upload');
+      const wrappedDataKey = this.cipher.wrapDataKey(opened.userKey, opened.fileId, this.cipher.newDataKey());
+      await this.clients.files.call('setUploadDataKey', { uploadId: opened.uploadId, wrappedDataKey });
+    } catch (error) {
+      // An upload nobody can go on with must not hold the quota until it expires.
+      await this.clients.files
+        .call('abortUpload', {
+          uploadId: opened.uploadId,
+          ownerId: caller.userId,
+          errorCode: 'INTERNAL_ERROR',
+          reason: 'its data key could not be kept',
+          origin,
+        })
+        .catch(() => undefined);
+      throw error;
+    }
     return opened;
   }
 
@@ -59,13 +73,11 @@ export class ResumableUploadService {
     return this.clients.files.call('getUploadStatus', { uploadId });
   }
 
-  /** Where the upload goes on; `offset` must be that (its stored bytes), else INVALID_ARGUMENT naming it. */
+  /** Where the upload goes on; `offset` must be that (its stored bytes), else INVALID_ARGUMENT naming it (checked by the metadata service). */
   async resume(uploadId: string, offset: number): Promise<ResumeState> {
-    const resumed = await this.clients.files.call('resumeUpload', { uploadId });
+    const resumed = await this.clients.files.call('resumeUpload', { uploadId, offset });
     const status = resumed.status as filesApi.UploadStatus;
     const prefix = resumed.prefix as filesApi.DownloadPlan;
-    if (offset !== status.offset)
-      throw new InvalidArgumentError(`The upload goes on at offset ${status.offset}, not ${offset}: send the bytes from there`);
     const dataKey = this.cipher.unwrapDataKey(status.fileId, prefix);
     const hash = createHash('sha256');
     if (status.offset > 0) for await (const piece of (await this.downloads.openUploadPrefix(prefix)).body) hash.update(piece);

@@ -40,6 +40,9 @@ export const UPLOAD_CHUNK_MEMORY_BYTES = 16 * 1024 * 1024;
  */
 export const CHUNK_MEMORY_WAIT_MS = 60_000;
 
+/** Failures after which a resumable upload is dropped rather than kept to go on with. */
+const UNRESUMABLE: ReadonlySet<string> = new Set(['CHECKSUM_MISMATCH', 'FILE_NOT_FOUND', 'PERMISSION_DENIED']);
+
 /** How long writes still under way may finish once a quorum has a chunk: as long as the quorum took, within these bounds. */
 const QUORUM_GRACE_MS = { min: 250, max: 1000 };
 
@@ -266,7 +269,8 @@ export class UploadService {
           wrappedDataKey: this.cipher.wrapDataKey(userKey, fileId, dataKey),
           wrappedByUserKey: true,
           masterKeyId: '',
-          stored: stored.splice(0),
+          // Not taken out of `stored`: should the commit fail, a resumable upload records them still.
+          stored: [...stored],
         },
         { timeoutMs: RESERVING_CALL_TIMEOUT_MS },
       );
@@ -276,8 +280,9 @@ export class UploadService {
       if (filling) this.releaseChunk(filling.buffer);
       // Writes still landing on nodes after the abort would escape garbage collection.
       await Promise.allSettled(writing);
-      // A resumable upload keeps what its nodes stored (not a file of the wrong bytes): it goes on later.
-      if (resume && !(error instanceof DomainError && error.code === 'CHECKSUM_MISMATCH')) {
+      // A resumable upload keeps what its nodes stored, to go on later; not when it can never be
+      // committed (the wrong bytes, its file gone, its owner going).
+      if (resume && !(error instanceof DomainError && UNRESUMABLE.has(error.code))) {
         await this.clients.files
           .call('saveUploadProgress', { uploadId: resume.uploadId, stored: stored.splice(0) })
           .catch((saveError: unknown) =>

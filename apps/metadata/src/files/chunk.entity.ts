@@ -1,6 +1,9 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
 import { bigintToNumber } from '@cloudstore/database';
 
+/** The index that keeps one pending chunk per index of an upload. */
+export const UPLOAD_INDEX_UNIQUE = 'chunks_upload_index_unique';
+
 /**
  * One chunk of a file, recorded before any node stores it (so that nothing on a node is ever
  * unknown to the metadata): first with its upload, then with its file once the upload commits.
@@ -9,6 +12,8 @@ import { bigintToNumber } from '@cloudstore/database';
 @Entity({ name: 'chunks' })
 @Index('chunks_file_index_unique', ['fileId', 'index'], { unique: true, where: 'file_id IS NOT NULL' })
 @Index('chunks_upload_idx', ['uploadId'])
+// One pending chunk per index of an upload: two streams going on with one resumable upload cannot both add it.
+@Index(UPLOAD_INDEX_UNIQUE, ['uploadId', 'index'], { unique: true, where: 'file_id IS NULL AND upload_id IS NOT NULL' })
 // Chunks of purged files, waiting to be removed from their nodes.
 @Index('chunks_orphan_idx', ['id'], { where: 'file_id IS NULL AND upload_id IS NULL' })
 // Committed chunks by how many ok replicas they have: those below target, found by index.

@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
 import { affectedRows } from '@cloudstore/database';
-import { ChunkEntity } from './chunk.entity';
+import { InvalidArgumentError } from '@cloudstore/contracts';
+import { ChunkEntity, UPLOAD_INDEX_UNIQUE } from './chunk.entity';
 import { ChunkReplicaEntity, type ReplicaState } from './chunk-replica.entity';
 
 export interface ReplicaLocation {
@@ -30,7 +31,13 @@ export class ChunksRepository {
     manager: EntityManager,
     chunk: Pick<ChunkEntity, 'id' | 'uploadId' | 'index' | 'sizeBytes' | 'sha256' | 'plannedNodeIds'>,
   ): Promise<void> {
-    await manager.insert(ChunkEntity, { ...chunk, fileId: null });
+    try {
+      await manager.insert(ChunkEntity, { ...chunk, fileId: null });
+    } catch (error) {
+      if ((error as { constraint?: string }).constraint === UPLOAD_INDEX_UNIQUE)
+        throw new InvalidArgumentError('Another stream is sending this upload: go on from the offset GetUploadStatus gives');
+      throw error;
+    }
   }
 
   /**
@@ -102,29 +109,39 @@ export class ChunksRepository {
    * The chunks of an open upload from the first, in a row, that a node has stored (a replica
    * recorded ok): where a resumed upload goes on. Its later chunks are not counted.
    */
-  async storedPrefixOfUpload(uploadId: string, downAfterSeconds: number): Promise<ChunkWithReplicas[]> {
-    const chunks = await this.withReplicas(`c."upload_id" = $2 AND c."file_id" IS NULL`, [uploadId], downAfterSeconds);
+  async storedPrefixOfUpload(
+    uploadId: string,
+    downAfterSeconds: number,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<ChunkWithReplicas[]> {
+    const chunks = await this.withReplicas(`c."upload_id" = $2 AND c."file_id" IS NULL`, [uploadId], downAfterSeconds, manager);
     const prefix: ChunkWithReplicas[] = [];
     for (const chunk of chunks) {
-      if (chunk.index !== prefix.length || !chunk.replicas.some((r) => r.state === 'ok')) break;
+      // A chunk only on nodes that are down cannot be read back (upload chunks are not repaired): sent again.
+      if (chunk.index !== prefix.length || !chunk.replicas.some((r) => r.state === 'ok' && r.alive)) break;
       prefix.push(chunk);
     }
     return prefix;
   }
 
-  /** Cuts an open upload's chunks from `fromIndex` on loose (a resume sends them again); how many. */
-  async cutLooseFrom(manager: EntityManager, uploadId: string, fromIndex: number): Promise<number> {
+  /** Cuts an open upload's chunks loose but those kept (its stored prefix): a resume sends them again; how many. */
+  async cutLooseBut(manager: EntityManager, uploadId: string, keptIds: string[]): Promise<number> {
     return affectedRows(
       await manager.query(
-        `UPDATE "metadata"."chunks" SET "upload_id" = NULL WHERE "upload_id" = $1 AND "file_id" IS NULL AND "index" >= $2`,
-        [uploadId, fromIndex],
+        `UPDATE "metadata"."chunks" SET "upload_id" = NULL WHERE "upload_id" = $1 AND "file_id" IS NULL AND "id" <> ALL($2::text[])`,
+        [uploadId, keptIds],
       ),
     );
   }
 
   /** Chunks matching `where` (its parameters from $2 on), each with its replicas, best first, by index. */
-  private async withReplicas(where: string, params: unknown[], downAfterSeconds: number): Promise<ChunkWithReplicas[]> {
-    const rows = await this.dataSource.manager.query<
+  private async withReplicas(
+    where: string,
+    params: unknown[],
+    downAfterSeconds: number,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<ChunkWithReplicas[]> {
+    const rows = await manager.query<
       {
         id: string;
         index: number;

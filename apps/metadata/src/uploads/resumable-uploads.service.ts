@@ -67,8 +67,11 @@ export class ResumableUploadsService {
     return uploadStatus(upload, await this.chunks.storedPrefixOfUpload(upload.id, this.config.NODE_DOWN_AFTER_SECONDS));
   }
 
-  /** Where the upload goes on, having cut its chunks past the stored prefix loose; with a plan of the prefix to hash it again. */
-  async resume(owner: filesApi.Owner, uploadId: string): Promise<filesApi.ResumedUpload> {
+  /**
+   * Where the upload goes on, having cut its chunks past the stored prefix loose; with a plan of
+   * the prefix to hash it again. Another `offset` than the prefix's is refused first, cutting nothing.
+   */
+  async resume(owner: filesApi.Owner, uploadId: string, offset: number): Promise<filesApi.ResumedUpload> {
     const found = await this.open(owner.userId, uploadId);
     if (!found.wrappedDataKey) throw new InvalidArgumentError('The upload has no data key yet');
     const { upload, prefix, cut } = await this.dataSource.transaction(async (manager) => {
@@ -76,14 +79,20 @@ export class ResumableUploadsService {
       await this.quotas.lock(owner.userId, manager);
       const locked = await this.uploads.lockOpen(manager, uploadId, owner.userId);
       if (!locked) throw noSuchUpload();
-      const stored = await this.chunks.storedPrefixOfUpload(locked.id, this.config.NODE_DOWN_AFTER_SECONDS);
-      const loose = await this.chunks.cutLooseFrom(manager, locked.id, stored.length);
+      const stored = await this.chunks.storedPrefixOfUpload(locked.id, this.config.NODE_DOWN_AFTER_SECONDS, manager);
+      const at = prefixBytes(stored, locked.chunkOverhead);
+      if (offset !== at)
+        throw new InvalidArgumentError(`The upload goes on at offset ${at}, not ${offset}: send the bytes from there`);
+      const loose = await this.chunks.cutLooseBut(
+        manager,
+        locked.id,
+        stored.map((c) => c.id),
+      );
       await this.uploads.update(manager, locked.id, { receivedBytes: prefixBytes(stored, locked.chunkOverhead) });
       return { upload: locked, prefix: stored, cut: loose };
     });
     if (cut > 0) await this.queues.collectOrphanChunks();
     const userKey = await this.userKeys.ofOwner(owner.userId);
-    const offset = prefixBytes(prefix, upload.chunkOverhead);
     return {
       status: uploadStatus(upload, prefix),
       prefix: {

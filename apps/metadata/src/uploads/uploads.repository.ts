@@ -124,7 +124,10 @@ export class UploadsRepository {
     return manager
       .createQueryBuilder(UploadEntity, 'u')
       .addSelect('u.wrappedDataKey')
-      .where(`u.id = :uploadId AND u.owner_id = :ownerId AND u.status = 'open' AND u.resumable`, { uploadId, ownerId })
+      .where(`u.id = :uploadId AND u.owner_id = :ownerId AND u.status = 'open' AND u.resumable AND u.expires_at > now()`, {
+        uploadId,
+        ownerId,
+      })
       .getOne();
   }
 

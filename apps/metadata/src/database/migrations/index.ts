@@ -16,6 +16,7 @@ import { AddFileShares1796255458069 } from './1796255458069-AddFileShares';
 import { AddDownloadLinks1796256259998 } from './1796256259998-AddDownloadLinks';
 import { AddFileVersions1796256849906 } from './1796256849906-AddFileVersions';
 import { AddResumableUploads1796261000000 } from './1796261000000-AddResumableUploads';
+import { AddUploadIndexUnique1796261500000 } from './1796261500000-AddUploadIndexUnique';
 
 /** In the order they run; `npm run migration:generate` keeps this list. */
 export const METADATA_MIGRATIONS = [
@@ -37,4 +38,5 @@ export const METADATA_MIGRATIONS = [
   AddDownloadLinks1796256259998,
   AddFileVersions1796256849906,
   AddResumableUploads1796261000000,
+  AddUploadIndexUnique1796261500000,
 ];

@@ -490,6 +490,8 @@ export interface UploadStatus {
 
 export interface ResumeUploadRequest {
   uploadId: string;
+  /** Where the client goes on: another offset than the stored prefix's is INVALID_ARGUMENT (naming it), and nothing is cut. */
+  offset: number;
 }
 
 export interface ResumedUpload {
