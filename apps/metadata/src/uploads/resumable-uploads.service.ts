@@ -93,6 +93,8 @@ export class ResumableUploadsService {
     });
     if (cut > 0) await this.queues.collectOrphanChunks();
     const userKey = await this.userKeys.ofOwner(owner.userId);
+    // Every chunk of the prefix is a whole one: the first one's size is each one's.
+    const chunkSize = prefix[0] ? prefix[0].sizeBytes - upload.chunkOverhead : 0;
     return {
       status: uploadStatus(upload, prefix),
       prefix: {
@@ -104,7 +106,7 @@ export class ResumableUploadsService {
           uploadedAt: 0,
           contentType: upload.contentType,
           chunkCount: prefix.length,
-          chunkSize: prefix[0] ? prefix[0].sizeBytes - upload.chunkOverhead : 0,
+          chunkSize,
           storageNodes: [],
           deletedAt: 0,
           purgeAt: 0,
@@ -116,7 +118,7 @@ export class ResumableUploadsService {
           index: c.index,
           size: c.sizeBytes,
           sha256: c.sha256,
-          offset: c.index * (prefix[0] ? prefix[0].sizeBytes - upload.chunkOverhead : 0),
+          offset: c.index * chunkSize,
           replicas: c.replicas.map((r) => ({ nodeId: r.nodeId, address: r.address })),
         })),
         wrappedDataKey: found.wrappedDataKey,
