@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
 import type { ServiceError } from '@grpc/grpc-js';
-import { waitFor } from '@cloudstore/testing';
+import { testRedisClient, waitFor } from '@cloudstore/testing';
 import { signUp, type TestUser } from './support/accounts';
 import { chunkFilesOnDisk, grpcUpload, sha256 } from './support/file-transfers';
 import { TestCluster } from './support/test-cluster';
@@ -73,7 +73,16 @@ describe('resumable uploads over gRPC: CreateUpload, a cut-off stream, GetUpload
     expect((await env.rest.get(`/v1/files/${created.fileId}`, user.token)).body).toMatchObject({ filename: 'big.bin' });
     expect(await reservedBytes(env, user)).toBe(0);
     expect((await env.rest.get('/v1/quota', user.token)).body['used_bytes']).toBe(data.length);
-    await expect(status(user, created.uploadId)).rejects.toMatchObject({ code: 'FILE_NOT_FOUND' });
+    // A client that missed the last answer learns the upload is finished: at its size; it cannot go on.
+    expect(await status(user, created.uploadId)).toMatchObject({
+      offset: data.length,
+      size: data.length,
+      fileId: created.fileId,
+    });
+    const again = await grpcUpload(env.grpc, user.token, '', data, {
+      resume: { uploadId: created.uploadId, offset: data.length },
+    }).done.catch((e: ServiceError) => e);
+    expect(again).toMatchObject({ code: GRPC_NOT_FOUND });
     // Exactly one chunk per index: the stored ones were not sent again.
     const chunks = await env.pg.query<{ n: string }>(
       'SELECT count(*) AS n FROM metadata.chunks c JOIN metadata.files f ON f.id = c.file_id WHERE f.public_id = $1 AND f.owner_id = $2',
@@ -151,5 +160,48 @@ describe('resumable uploads expire: UPLOAD_EXPIRY_SECONDS after creation, the re
     await expect(env.grpc.call('getUploadStatus', { authToken: user.token, uploadId: created.uploadId })).rejects.toMatchObject({
       code: 'FILE_NOT_FOUND',
     });
+  });
+  it('drops an unfinished tus upload alike, with the bytes past its last whole chunk (its tail)', async () => {
+    const user = await signUp(env.rest, env.smtp, 'tusexpire');
+    const headers = { authorization: `Bearer ${user.token}`, 'tus-resumable': '1.0.0' };
+    const created = await env.rest.fetch('/v1/uploads', {
+      method: 'POST',
+      headers: {
+        ...headers,
+        'upload-length': String(3 * CHUNK),
+        'upload-metadata': `filename ${Buffer.from('t.bin').toString('base64')}`,
+      },
+    });
+    const location = created.headers.get('location') as string;
+    const uploadId = location.split('/').pop() as string;
+    const sent = await fetch(location, {
+      method: 'PATCH',
+      headers: { ...headers, 'content-type': 'application/offset+octet-stream', 'upload-offset': '0' },
+      body: randomBytes(1.5 * CHUNK),
+    });
+    expect(sent.headers.get('upload-offset')).toBe(String(1.5 * CHUNK));
+    const redis = testRedisClient({
+      REDIS_URL: String(env.cluster.env['REDIS_URL']),
+      REDIS_CA_FILE: env.cluster.env['REDIS_CA_FILE'],
+    });
+    try {
+      const tailKey = `${String(env.cluster.env['REDIS_KEY_PREFIX'])}:upload-tail:${uploadId}`;
+      // The tail lives no longer than its upload.
+      expect(await redis.ttl(tailKey)).toBeGreaterThan(0);
+      expect(await redis.ttl(tailKey)).toBeLessThanOrEqual(4);
+      await waitFor(
+        'the expired tus upload dropped: reservation released, chunks cut loose, tail gone',
+        async () => {
+          const chunks = await env.pg.query<{ n: string }>('SELECT count(*) AS n FROM metadata.chunks WHERE upload_id = $1', [
+            uploadId,
+          ]);
+          return (await reservedBytes(env, user)) === 0 && Number(chunks.rows[0]?.n) === 0 && (await redis.exists(tailKey)) === 0;
+        },
+        60_000,
+      );
+    } finally {
+      redis.disconnect();
+    }
+    expect((await fetch(location, { method: 'HEAD', headers })).status).toBe(404);
   });
 });

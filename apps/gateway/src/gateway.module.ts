@@ -36,6 +36,10 @@ import { JsonBodyMiddleware } from './http/json-body.middleware';
 import { DownloadLinksController, LinkDownloadController } from './links/download-links.controller';
 import { DownloadLinksService } from './links/download-links.service';
 import { SharesController } from './shares/shares.controller';
+import { TusProtocolMiddleware } from './tus/tus-protocol.middleware';
+import { TusDiscoveryController, TusUploadsController } from './tus/tus-uploads.controller';
+import { TusUploadsService } from './tus/tus-uploads.service';
+import { UploadTails } from './tus/upload-tails';
 import { SharesService } from './shares/shares.service';
 import { RequestContextMiddleware } from './http/request-context.middleware';
 import { InternalClients } from './internal-clients/internal-clients';
@@ -88,6 +92,8 @@ export class GatewayModule implements NestModule {
         SharesController,
         DownloadLinksController,
         LinkDownloadController,
+        TusDiscoveryController,
+        TusUploadsController,
       ],
       providers: [
         ReadinessService,
@@ -103,6 +109,8 @@ export class GatewayModule implements NestModule {
         GrpcCallers,
         UploadService,
         ResumableUploadService,
+        TusUploadsService,
+        UploadTails,
         DownloadService,
         FilesService,
         SharesService,
@@ -134,6 +142,7 @@ export class GatewayModule implements NestModule {
 
   configure(consumer: MiddlewareConsumer): void {
     consumer.apply(RequestContextMiddleware).forRoutes('*');
+    consumer.apply(TusProtocolMiddleware).forRoutes('v1/uploads', 'v1/uploads/*path');
     consumer
       .apply(JsonBodyMiddleware)
       .forRoutes('v1/auth/*path', 'v1/admin/*path', 'v1/me', 'v1/files/:fileId/shares', 'v1/files/:fileId/links');

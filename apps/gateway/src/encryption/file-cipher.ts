@@ -3,8 +3,10 @@ import type { filesApi } from '@cloudstore/contracts';
 import {
   type MasterKeyring,
   newUserKey,
+  open,
   openPieces,
   SEAL_OVERHEAD,
+  seal,
   Sealer,
   UnknownMasterKeyError,
   unwrapDataKey,
@@ -77,6 +79,18 @@ export class FileCipher {
     return openPieces(dataKey, sealed, chunkContext(fileId, index));
   }
 
+  /**
+   * Bytes of a resumable upload past its last whole chunk, kept between two of its requests:
+   * sealed under the file's data key like its chunks, bound to the file and the offset they start at.
+   */
+  sealUploadTail(dataKey: Buffer, fileId: string, offset: number, plain: Uint8Array): Buffer {
+    return seal(dataKey, plain, uploadTailContext(fileId, offset));
+  }
+
+  openUploadTail(dataKey: Buffer, fileId: string, offset: number, sealed: Uint8Array): Buffer {
+    return open(dataKey, sealed, uploadTailContext(fileId, offset));
+  }
+
   private unwrapUserKey(userKey: filesApi.UserKey): Buffer {
     return unwrapUserKey(this.keyring, userKey.userId, userKey.wrappedKey, userKey.masterKeyId);
   }
@@ -84,4 +98,8 @@ export class FileCipher {
 
 function chunkContext(fileId: string, index: number): string {
   return `chunk ${index} of file ${fileId}`;
+}
+
+function uploadTailContext(fileId: string, offset: number): string {
+  return `upload tail at ${offset} of file ${fileId}`;
 }

@@ -4,21 +4,12 @@ import type { Caller } from '@cloudstore/access-tokens';
 import type { Request, Response } from 'express';
 import { AuthenticatedGuard, CurrentCaller } from '../auth/authenticated.guard';
 import { RequestOrigins } from '../auth/request-origins';
+import { requestBody } from '../http/request-body';
 import { DownloadService } from './download.service';
 import { sendFileContent } from './file-content.response';
 import { FileInfoResult, ListFilesQuery, UploadQuery } from './files.dto';
 import { FilesService, fileView, type FileView, type QuotaView, quotaView } from './files.service';
-import { ClientGoneError, UploadService } from './upload.service';
-
-/** The request body as it arrives; a client that goes away mid-body ends it with ClientGoneError. */
-async function* requestBody(req: Request): AsyncGenerator<Uint8Array> {
-  try {
-    for await (const piece of req) yield piece as Buffer;
-  } catch {
-    throw new ClientGoneError();
-  }
-  if (!req.complete) throw new ClientGoneError();
-}
+import { UploadService } from './upload.service';
 
 @ApiTags('files')
 @ApiBearerAuth()
@@ -36,28 +27,17 @@ export class FilesController {
   @Put('files')
   @HttpCode(201)
   @ApiOkResponse({ type: FileInfoResult })
-  async upload(
-    @CurrentCaller() caller: Caller,
-    @Query() query: UploadQuery,
-    @Req() req: Request,
-    @Res({ passthrough: true }) res: Response,
-  ): Promise<FileView> {
+  async upload(@CurrentCaller() caller: Caller, @Query() query: UploadQuery, @Req() req: Request): Promise<FileView> {
     const length = req.header('content-length');
-    try {
-      const file = await this.uploads.upload(requestBody(req), {
-        caller,
-        filename: query.filename,
-        declaredSize: length !== undefined && /^\d+$/.test(length) ? Number(length) : -1,
-        contentType: req.header('content-type') ?? 'application/octet-stream',
-        fileId: query.file_id ?? '',
-        origin: this.origins.http(req),
-      });
-      return fileView(file, true);
-    } catch (error) {
-      // The rest of the body is not read: the connection cannot be reused.
-      res.setHeader('connection', 'close');
-      throw error;
-    }
+    const file = await this.uploads.upload(requestBody(req), {
+      caller,
+      filename: query.filename,
+      declaredSize: length !== undefined && /^\d+$/.test(length) ? Number(length) : -1,
+      contentType: req.header('content-type') ?? 'application/octet-stream',
+      fileId: query.file_id ?? '',
+      origin: this.origins.http(req),
+    });
+    return fileView(file, true);
   }
 
   @Get('files')

@@ -89,7 +89,18 @@ export interface ResumeState {
   readonly offset: number;
   /** SHA-256 fed with the prefix's bytes. */
   readonly hash: Hash;
+  /** The prefix's last chunk ('' for none): the prefix is the same while it is. */
+  readonly lastChunkId: string;
 }
+
+/**
+ * What one part of a resumable upload (UploadService.uploadPart) came to: the file, when the part
+ * ended the upload; else where the upload now stands, a whole-chunk offset, with the SHA-256 fed
+ * with every byte before it (not to be fed further by the caller: a copy can be) and its last chunk.
+ */
+export type UploadPartResult =
+  | { readonly file: filesApi.FileRecord }
+  | { readonly file?: undefined; readonly offset: number; readonly hash: Hash; readonly lastChunkId: string };
 
 /** The client went away before the upload ended. */
 export class ClientGoneError extends Error {
@@ -99,7 +110,8 @@ export class ClientGoneError extends Error {
   }
 }
 
-function errorCodeOf(error: unknown): string {
+/** The code an upload that failed with `error` is audited with. */
+export function errorCodeOf(error: unknown): string {
   if (error instanceof DomainError) return error.code;
   return error instanceof ClientGoneError ? 'CLIENT_CANCELLED' : 'INTERNAL_ERROR';
 }
@@ -132,6 +144,19 @@ export class UploadService {
   }
 
   async upload(source: AsyncIterable<Uint8Array>, params: UploadParams): Promise<filesApi.FileRecord> {
+    return (await this.transfer(source, params, false)).file as filesApi.FileRecord;
+  }
+
+  /**
+   * One part of a resumable upload (`params.resume`), as tus sends them: the source may end short
+   * of the declared size, on a whole chunk (the caller keeps any bytes past it); the chunks stored
+   * are then recorded and the upload stays open. The part that brings the last byte commits it.
+   */
+  uploadPart(source: AsyncIterable<Uint8Array>, params: UploadParams & { resume: ResumeState }): Promise<UploadPartResult> {
+    return this.transfer(source, params, true);
+  }
+
+  private async transfer(source: AsyncIterable<Uint8Array>, params: UploadParams, partial: boolean): Promise<UploadPartResult> {
     if (params.declaredSize > this.config.MAX_FILE_SIZE_BYTES) throw this.tooLarge();
     const resume = params.resume;
     // The file's id comes first: chunks are sealed under it, the first one before the upload opens.
@@ -175,6 +200,7 @@ export class UploadService {
     const writing: Promise<void>[] = [];
     // Chunks their nodes stored, not yet told to the metadata service: they go with its next call.
     const stored: filesApi.StoredChunk[] = [];
+    let lastChunk = { index: (resume?.nextIndex ?? 0) - 1, chunkId: resume?.lastChunkId ?? '' };
     let filling: ChunkSealer | undefined;
     try {
       const fileHash = resume?.hash ?? createHash('sha256');
@@ -225,6 +251,9 @@ export class UploadService {
         }
         writing.push(
           this.writeChunk(ids(), sealed, stored, prepared)
+            .then((chunkId) => {
+              if (sealed.index > lastChunk.index) lastChunk = { index: sealed.index, chunkId };
+            })
             .catch((error: unknown) => {
               writeError ??= error instanceof Error ? error : new Error(String(error));
             })
@@ -248,6 +277,14 @@ export class UploadService {
           offset += take;
           if (filling.room === 0) await submit(filling);
         }
+      }
+      if (partial && resume && size < params.declaredSize) {
+        if (filling) throw new Error('a part of a resumable upload must end on a whole chunk');
+        await Promise.all(writing);
+        if (writeError) throw writeError;
+        if (stored.length > 0)
+          await this.clients.files.call('saveUploadProgress', { uploadId: resume.uploadId, stored: stored.splice(0) });
+        return { offset: size, hash: fileHash, lastChunkId: lastChunk.chunkId };
       }
       if (params.declaredSize >= 0 && size !== params.declaredSize) {
         throw new InvalidArgumentError(`The upload ended after ${size} of the ${params.declaredSize} bytes declared`);
@@ -275,7 +312,7 @@ export class UploadService {
         { timeoutMs: RESERVING_CALL_TIMEOUT_MS },
       );
       this.metrics.uploadedBytes.inc(size);
-      return file;
+      return { file };
     } catch (error) {
       if (filling) this.releaseChunk(filling.buffer);
       // Writes still landing on nodes after the abort would escape garbage collection.
@@ -321,14 +358,15 @@ export class UploadService {
 
   /**
    * Prepares the chunk (unless the upload's opening did), telling the metadata service of the
-   * chunks stored meanwhile, writes it to its nodes, and leaves it among `stored` for the next call.
+   * chunks stored meanwhile, writes it to its nodes, and leaves it among `stored` for the next call;
+   * the chunk's id.
    */
   private async writeChunk(
     ids: { uploadId: string; ownerId: string },
     chunk: SealedChunk,
     stored: filesApi.StoredChunk[],
     prepared?: filesApi.PrepareChunkResponse,
-  ): Promise<void> {
+  ): Promise<string> {
     let placement = prepared;
     if (!placement) {
       const told = stored.splice(0);
@@ -345,6 +383,7 @@ export class UploadService {
       }
     }
     stored.push({ chunkId: placement.chunkId, nodeIds: await this.replicate(placement, chunk) });
+    return placement.chunkId;
   }
 
   /**

@@ -94,6 +94,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       ...(requestId ? { request_id: requestId } : {}),
     };
     if (retryAfter !== undefined) res.setHeader('retry-after', String(Math.max(1, Math.ceil(retryAfter))));
+    // A body left unread (a refused upload) would be read to its end to reuse the connection: it is closed instead.
+    if (!req.complete) res.setHeader('connection', 'close');
     res.status(status).type('application/problem+json').send(JSON.stringify(problem));
   }
 }

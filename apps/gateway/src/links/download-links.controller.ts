@@ -3,6 +3,7 @@ import { ApiBasicAuth, ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags
 import { DomainError } from '@cloudstore/contracts';
 import type { Request, Response } from 'express';
 import { AuthenticatedGuard } from '../auth/authenticated.guard';
+import { requestBaseUrl } from '../http/request-body';
 import { RequestOrigins } from '../auth/request-origins';
 import { DownloadService } from '../files/download.service';
 import { sendFileContent } from '../files/file-content.response';
@@ -28,7 +29,7 @@ export class DownloadLinksController {
       fileId,
       { expiresInSeconds: body.expires_in_seconds, ...(body.password !== undefined ? { password: body.password } : {}) },
       this.origins.http(req),
-      `${req.protocol}://${req.get('host') ?? 'localhost'}`,
+      requestBaseUrl(req),
     );
   }
 

@@ -77,7 +77,7 @@ export class FilesController implements filesApi.FileServiceController {
   @AllowedCallers('gateway')
   @ForUser()
   resumeUpload(request: filesApi.ResumeUploadRequest, metadata?: Metadata): Promise<filesApi.ResumedUpload> {
-    return this.resumable.resume(verifiedOwner(metadata), request.uploadId, request.offset);
+    return this.resumable.resume(verifiedOwner(metadata), request);
   }
 
   // A client that went away may have outlasted the token that began the upload.

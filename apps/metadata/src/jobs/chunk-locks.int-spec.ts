@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { loadConfig, metadataConfigSchema } from '@cloudstore/config';
 import { testRedisClient, testRedisSettings, waitFor } from '@cloudstore/testing';
 import type { Redis } from 'ioredis';
-import { ChunkLocks, type HeldLock, LockLostError } from './chunk-locks';
+import { type HeldLock, LockLostError } from '@cloudstore/redis';
+import { ChunkLocks } from './chunk-locks';
 
 // Short, so that outliving it four times takes seconds; not so short that a busy machine's
 // event-loop stalls let it lapse between renewals (300 ms did, once, under a load average of 30).

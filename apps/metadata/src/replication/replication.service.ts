@@ -14,7 +14,8 @@ import { LOGGER, type Logger } from '@cloudstore/observability';
 import { METADATA_CONFIG } from '../metadata.tokens';
 import { NodeRegistryRepository } from '../node-registry/node-registry.repository';
 import { effectiveReplicationFactor, type PlacementNode, rankNodes } from '../placement/rendezvous-placement';
-import { ChunkLocks, type HeldLock, LockLostError } from '../jobs/chunk-locks';
+import { type HeldLock, LockLostError } from '@cloudstore/redis';
+import { ChunkLocks } from '../jobs/chunk-locks';
 import { ReplicationMetrics } from './replication.metrics';
 import { type ChunkForRepair, type ReplicaOnNode, ReplicationRepository } from './replication.repository';
 

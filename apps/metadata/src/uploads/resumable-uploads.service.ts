@@ -33,7 +33,23 @@ function uploadStatus(upload: UploadEntity, prefix: readonly ChunkWithReplicas[]
     offset: prefixBytes(prefix, upload.chunkOverhead),
     nextIndex: prefix.length,
     expiresAt: toUnixSeconds(upload.expiresAt),
+    committed: false,
   };
+}
+
+/** The chunks of `stored` a resume keeps: all of them, or those before a rewind's whole-chunk `offset` (all, if they end before it). */
+function keptPrefix(stored: ChunkWithReplicas[], overhead: number, offset: number, rewind: boolean): ChunkWithReplicas[] {
+  const at = prefixBytes(stored, overhead);
+  if (!rewind) {
+    if (offset !== at)
+      throw new InvalidArgumentError(`The upload goes on at offset ${at}, not ${offset}: send the bytes from there`);
+    return stored;
+  }
+  // Past the prefix (it shrank since: a node of it went away) there is nothing to go back over.
+  if (offset >= at) return stored;
+  const chunkSize = stored[0] ? stored[0].sizeBytes - overhead : 0;
+  if (offset % chunkSize !== 0) throw new InvalidArgumentError(`The upload can go back to a chunk boundary, not to ${offset}`);
+  return stored.slice(0, offset / chunkSize);
 }
 
 /**
@@ -62,16 +78,23 @@ export class ResumableUploadsService {
     if (!(await this.uploads.setDataKey(request.uploadId, ownerId, Buffer.from(request.wrappedDataKey)))) throw noSuchUpload();
   }
 
+  /** Where the upload stands; a finished one (until it would have expired) as committed, at its size. */
   async status(ownerId: string, uploadId: string): Promise<filesApi.UploadStatus> {
-    const upload = await this.open(ownerId, uploadId);
+    const upload = isUuid(uploadId) && isUuid(ownerId) ? await this.uploads.findUnexpiredResumable(uploadId, ownerId) : null;
+    if (!upload) throw noSuchUpload();
+    if (upload.status === 'committed') return { ...uploadStatus(upload, []), offset: upload.declaredSize, committed: true };
     return uploadStatus(upload, await this.chunks.storedPrefixOfUpload(upload.id, this.config.NODE_DOWN_AFTER_SECONDS));
   }
 
   /**
    * Where the upload goes on, having cut its chunks past the stored prefix loose; with a plan of
-   * the prefix to hash it again. Another `offset` than the prefix's is refused first, cutting nothing.
+   * the prefix to hash it again. Another `offset` than the prefix's is refused first, cutting
+   * nothing; unless `rewind`, which goes back to a whole-chunk `offset` within the prefix.
    */
-  async resume(owner: filesApi.Owner, uploadId: string, offset: number): Promise<filesApi.ResumedUpload> {
+  async resume(
+    owner: filesApi.Owner,
+    { uploadId, offset, rewind }: filesApi.ResumeUploadRequest,
+  ): Promise<filesApi.ResumedUpload> {
     const found = await this.open(owner.userId, uploadId);
     if (!found.wrappedDataKey) throw new InvalidArgumentError('The upload has no data key yet');
     const { upload, prefix, cut } = await this.dataSource.transaction(async (manager) => {
@@ -79,10 +102,12 @@ export class ResumableUploadsService {
       await this.quotas.lock(owner.userId, manager);
       const locked = await this.uploads.lockOpen(manager, uploadId, owner.userId);
       if (!locked) throw noSuchUpload();
-      const stored = await this.chunks.storedPrefixOfUpload(locked.id, this.config.NODE_DOWN_AFTER_SECONDS, manager);
-      const at = prefixBytes(stored, locked.chunkOverhead);
-      if (offset !== at)
-        throw new InvalidArgumentError(`The upload goes on at offset ${at}, not ${offset}: send the bytes from there`);
+      const stored = keptPrefix(
+        await this.chunks.storedPrefixOfUpload(locked.id, this.config.NODE_DOWN_AFTER_SECONDS, manager),
+        locked.chunkOverhead,
+        offset,
+        rewind,
+      );
       const loose = await this.chunks.cutLooseBut(
         manager,
         locked.id,

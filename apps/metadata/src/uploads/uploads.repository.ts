@@ -131,6 +131,17 @@ export class UploadsRepository {
       .getOne();
   }
 
+  /** The owner's resumable upload, open or committed, until it expires. */
+  findUnexpiredResumable(uploadId: string, ownerId: string): Promise<UploadEntity | null> {
+    return this.dataSource.manager
+      .createQueryBuilder(UploadEntity, 'u')
+      .where(
+        `u.id = :uploadId AND u.owner_id = :ownerId AND u.status IN ('open', 'committed') AND u.resumable AND u.expires_at > now()`,
+        { uploadId, ownerId },
+      )
+      .getOne();
+  }
+
   /** Keeps a resumable upload's wrapped data key, once; whether it was kept. */
   async setDataKey(uploadId: string, ownerId: string, wrappedDataKey: Buffer): Promise<boolean> {
     const result: unknown = await this.dataSource.manager.query(

@@ -486,12 +486,22 @@ export interface UploadStatus {
   offset: number;
   nextIndex: number;
   expiresAt: number;
+  /**
+   * The upload was finished: the file is committed, and offset is its size (a client that missed
+   * the last answer learns it so, until the upload would have expired).
+   */
+  committed: boolean;
 }
 
 export interface ResumeUploadRequest {
   uploadId: string;
   /** Where the client goes on: another offset than the stored prefix's is INVALID_ARGUMENT (naming it), and nothing is cut. */
   offset: number;
+  /**
+   * Goes back to `offset` instead, a whole-chunk boundary: the prefix's chunks from there on are
+   * cut loose (bytes the client sent that turned out wrong, tus's checksum); none if it ends before.
+   */
+  rewind: boolean;
 }
 
 export interface ResumedUpload {
