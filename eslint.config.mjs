@@ -62,6 +62,9 @@ export default tseslint.config(
               sourceTag: 'scope:metadata',
               onlyDependOnLibsWithTags: ['scope:shared', 'scope:contracts', 'scope:database', 'scope:testing'],
             },
+            // The SDK is published on its own: it imports nothing of ours; the CLI only the SDK.
+            { sourceTag: 'scope:client', onlyDependOnLibsWithTags: ['scope:testing'] },
+            { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:client'] },
             {
               sourceTag: 'scope:tooling',
               onlyDependOnLibsWithTags: ['scope:shared', 'scope:contracts', 'scope:database', 'scope:tooling', 'scope:testing'],
@@ -92,8 +95,9 @@ export default tseslint.config(
     rules: { 'jest/no-export': 'off' },
   },
   {
-    // The one place that reads the environment; and test runners, which hand it on.
-    files: ['libs/config/src/**/*.ts', 'e2e/**/*.js'],
+    // The one place that reads the environment; test runners, which hand it on; and the CLI, a
+    // client whose CLOUDSTORE_* and XDG_CONFIG_HOME are a user's settings, not a service's.
+    files: ['libs/config/src/**/*.ts', 'e2e/**/*.js', 'apps/cli/src/**/*.ts'],
     rules: { 'no-restricted-syntax': 'off' },
   },
   {

@@ -1,4 +1,4 @@
-import type { Metadata, sendUnaryData, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
+import { Metadata, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
 import { Controller, Inject } from '@nestjs/common';
 import type { GatewayConfig } from '@cloudstore/config';
 import { type filesApi, InvalidArgumentError, publicApi } from '@cloudstore/contracts';
@@ -132,6 +132,12 @@ export class CloudStorageGrpcController implements Omit<publicApi.CloudStorageSe
     const send = async () => {
       const { caller, origin } = await this.callers.userCall(request, metadata, call);
       const download = await this.downloads.open(caller, request.fileId, undefined, origin, request.versionId);
+      // Before the bytes: what a client needs to show progress, name the file and verify it whole.
+      const headers = new Metadata();
+      headers.set('x-file-size', String(download.file.size));
+      headers.set('x-file-sha256', download.file.sha256);
+      headers.set('x-file-name-bin', Buffer.from(download.file.filename));
+      call.sendMetadata(headers);
       await writeAll(call, downloadMessages(download.body), (message) => message);
     };
     return from(send()).pipe(ignoreElements());
