@@ -65,6 +65,8 @@ export default tseslint.config(
             // The SDK is published on its own: it imports nothing of ours; the CLI only the SDK.
             { sourceTag: 'scope:client', onlyDependOnLibsWithTags: ['scope:testing'] },
             { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:client'] },
+            // The web app runs in browsers: it speaks the REST API and imports nothing of ours.
+            { sourceTag: 'scope:web', onlyDependOnLibsWithTags: [] },
             {
               sourceTag: 'scope:tooling',
               onlyDependOnLibsWithTags: ['scope:shared', 'scope:contracts', 'scope:database', 'scope:tooling', 'scope:testing'],
@@ -101,7 +103,7 @@ export default tseslint.config(
     rules: { 'no-restricted-syntax': 'off' },
   },
   {
-    files: ['**/*.js', '**/*.mjs'],
+    files: ['**/*.js', '**/*.mjs', '**/*.mts'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {
       parserOptions: { projectService: false },

@@ -7,8 +7,9 @@ import { fileCommands } from './commands/files';
 import { sharingCommands } from './commands/sharing';
 
 /** The `cloudstore` command and its subcommands. */
-export function cliProgram(): Command {
+export function cliProgram(version = 'unknown'): Command {
   const program = new Command('cloudstore')
+    .version(version)
     .description('cloudstore on the command line: sign in, put and get files, share them, run the cluster')
     .option(
       '--server <host:port>',
@@ -35,8 +36,8 @@ export function cliProgram(): Command {
 }
 
 /** Runs the CLI: the exit code (0, 1 for a failure, 2 for a usage error, 130 when interrupted). */
-export async function runCli(argv: string[]): Promise<number> {
-  const program = cliProgram();
+export async function runCli(argv: string[], version?: string): Promise<number> {
+  const program = cliProgram(version);
   const throwInsteadOfExit = (command: Command) => {
     command.exitOverride();
     command.commands.forEach(throwInsteadOfExit);

@@ -19,6 +19,7 @@ import type { MasterKeyring } from '@cloudstore/master-key';
 import { GatewayModule } from './gateway.module';
 import { ReadinessService } from './health/readiness.service';
 import { securityHeaders } from './http/security-headers';
+import { serveWebApp } from './http/web-app';
 import { TrustedProxies } from './http/trusted-proxies';
 import { ProblemDetailsFilter } from './http/problem-details.filter';
 import { createValidationPipe } from './http/validation.pipe';
@@ -69,6 +70,7 @@ export async function startGateway(
   app.disable('x-powered-by');
   // Before every route, Swagger's included: each answer carries the headers, errors and 404s too.
   app.use(securityHeaders);
+  serveWebApp(app, logger);
   // req.ip and req.protocol believe X-Forwarded-* only from TRUSTED_PROXIES, like RequestOrigins.
   const proxies = new TrustedProxies(config.TRUSTED_PROXIES);
   app.set('trust proxy', (address: string) => proxies.isTrusted(address));
