@@ -3,6 +3,7 @@ import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
+import { CloudStorageClient } from '@cloudstore/client';
 import { CLOUD_STORAGE_SERVICE, type publicApi } from '@cloudstore/contracts';
 import { GrpcServiceClient } from '@cloudstore/grpc';
 import { createTestPki, RedisServer, type TestPki, tlsHandshake, waitFor } from '@cloudstore/testing';
@@ -156,5 +157,31 @@ describe('public TLS and a Redis with a password over TLS', () => {
     expect(cluster.output).toContain('cloudstore: SIGHUP: the gateway re-reads its public TLS certificate');
     const listed = await rest.get<{ files: { file_id: string }[] }>('/v1/files', user.token);
     expect(listed.body.files.map((f) => f.file_id)).toContain(uploaded.fileId);
+  });
+
+  it('lets the SDK in over TLS when given the CA, and not without it', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const tokens = {
+      accessToken: user.token,
+      expiresAt: now + 600,
+      refreshToken: user.refreshToken,
+      refreshExpiresAt: now + 3600,
+    };
+    // The certificate names localhost: the SDK verifies the name it connects to.
+    const client = new CloudStorageClient({ address: `localhost:${cluster.ports.grpc}`, ca, tokens });
+    const refused = new CloudStorageClient({ address: `localhost:${cluster.ports.grpc}`, tokens, timeoutMs: 5_000 });
+    try {
+      const data = randomBytes(300_000);
+      const file = await client.uploadFile(data, { filename: 'sdk-over-tls.bin' });
+      expect(file.checksum).toBe(sha256(data));
+      const opened = await client.openDownload(file.fileId);
+      const pieces: Buffer[] = [];
+      for await (const piece of opened.stream) pieces.push(piece as Buffer);
+      expect(sha256(Buffer.concat(pieces))).toBe(sha256(data));
+      await expect(refused.listFiles()).rejects.toMatchObject({ code: 'NETWORK_ERROR' });
+    } finally {
+      client.close();
+      refused.close();
+    }
   });
 });

@@ -7,9 +7,12 @@ import { ChunkStore } from '../chunk-store/chunk-store';
 import { NODE_CONFIG, NODE_REGISTRY_CLIENT } from '../storage-node.tokens';
 
 // A registration or heartbeat is one small call: retrying it often costs nothing, and a node
-// back within a second of the metadata service is not counted down, nor late to a cluster start.
+// back within half a second of the metadata service is not counted down, nor late to a cluster
+// start (the metadata service is usually the last to answer).
 const FIRST_RETRY_DELAY_MS = 250;
-const MAX_RETRY_DELAY_MS = 2_000;
+const MAX_RETRY_DELAY_MS = 500;
+/** While failing, one warning per this many attempts (about every 10 s), not one per attempt. */
+const WARN_EVERY_ATTEMPTS = 20;
 
 /**
  * Announces the node to the metadata service (id, address, capacity, usage) and keeps it alive
@@ -86,7 +89,11 @@ export class NodeRegistrationService implements OnApplicationBootstrap, OnApplic
     } catch (error) {
       const delay = Math.min(MAX_RETRY_DELAY_MS, FIRST_RETRY_DELAY_MS * 2 ** failures);
       const reason = error instanceof Error ? error.message : String(error);
-      this.logger.warn({ reason, retryInMs: delay }, this.registered ? 'heartbeat failed' : 'registration failed');
+      if (failures % WARN_EVERY_ATTEMPTS === 0)
+        this.logger.warn(
+          { reason, retryInMs: delay, attempts: failures + 1 },
+          this.registered ? 'heartbeat failed' : 'registration failed',
+        );
       this.schedule(delay, failures + 1);
     }
   }
