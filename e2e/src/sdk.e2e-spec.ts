@@ -83,6 +83,7 @@ describe('the TypeScript SDK (@cloudstore/client) against the real cluster', () 
     const again = env.smtp.mailsTo(email).length;
     const secondLogin = await second.login(username, TEST_PASSWORD);
     await second.verifyOtp(secondLogin.sessionId, await env.smtp.codeFor(email, again));
+    expect(await client.whoami()).toMatchObject({ username, role: 'basic', userId: expect.any(String) });
     const sessions = await client.listSessions();
     expect(sessions).toHaveLength(2);
     await client.revokeSession(sessions.find((s) => !s.current)?.sessionId as string);
@@ -109,6 +110,16 @@ describe('the TypeScript SDK (@cloudstore/client) against the real cluster', () 
     expect(nearlyExpired.session).toBeUndefined();
     expect(told.at(-1)).toBeUndefined();
     expect(codeOf(await nearlyExpired.listFiles().catch((e: unknown) => e))).toBe('TOKEN_INVALID');
+
+    // Signed in twice more: logoutAll ends both sessions.
+    const signIns = [newClient(), newClient()];
+    for (const other of signIns) {
+      const mails = env.smtp.mailsTo(email).length;
+      const started = await other.login(username, 'Th1rd-Secret-Pass!!');
+      await other.verifyOtp(started.sessionId, await env.smtp.codeFor(email, mails));
+    }
+    await signIns[0].logoutAll();
+    expect(codeOf(await signIns[1].listFiles().catch((e: unknown) => e))).toMatch(/^(TOKEN_|SESSION_)/);
   });
 
   it('uploads 100 MiB from a path and downloads it, streamed, with progress, byte-identical', async () => {
@@ -132,7 +143,9 @@ describe('the TypeScript SDK (@cloudstore/client) against the real cluster', () 
     expect(received.at(-1)).toBe(data.length);
     expect(sha256(await readFile(target))).toBe(sha256(data));
     // A directory as the target: the file's own name in it.
-    expect((await client.downloadFile(file.fileId, dir)).path).toBe(join(dir, 'hundred.bin'));
+    // (where the source is: kept, unless overwritten on purpose)
+    await expect(client.downloadFile(file.fileId, dir)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect((await client.downloadFile(file.fileId, dir, { overwrite: true })).path).toBe(join(dir, 'hundred.bin'));
 
     const opened = await client.openDownload(file.fileId);
     expect(opened).toMatchObject({ filename: 'hundred.bin', size: data.length, sha256: sha256(data) });
@@ -144,7 +157,7 @@ describe('the TypeScript SDK (@cloudstore/client) against the real cluster', () 
 
   it('resumes an interrupted upload without sending its stored bytes again', async () => {
     const { client } = await signedIn('resume');
-    const data = randomBytes(24 * MiB + 321);
+    const data = randomBytes(32 * MiB + 321);
     const source = join(dir, 'resume.bin');
     await writeFile(source, data);
     let uploadId = '';
@@ -152,7 +165,7 @@ describe('the TypeScript SDK (@cloudstore/client) against the real cluster', () 
     const interrupted = await client
       .uploadFile(source, {
         onUploadCreated: (id) => (uploadId = id),
-        onProgress: (bytes) => bytes >= 12 * MiB && stop.abort(),
+        onProgress: (bytes) => bytes >= 16 * MiB && stop.abort(),
         signal: stop.signal,
       })
       .catch((e: unknown) => e);

@@ -29,6 +29,8 @@ export class CliError extends Error {
 export class CliContext {
   readonly answers: Answers;
   private credentials: Credentials | undefined | null = null;
+  /** Saves under way (refreshed tokens, upload ids): awaited before the CLI exits. */
+  private readonly saving = new Set<Promise<void>>();
 
   constructor(
     readonly options: GlobalOptions,
@@ -77,9 +79,22 @@ export class CliContext {
       tokens: saved.tokens,
       ...(ca ? { ca } : {}),
       onTokens: (tokens) => {
-        if (tokens) void this.keep({ ...saved, tokens });
+        if (tokens) this.track(this.keep({ ...saved, tokens }));
       },
     });
+  }
+
+  /** A save that must be done before the CLI exits (and before anything that undoes it). */
+  track(save: Promise<void>): void {
+    this.saving.add(save);
+    void save.catch(() => undefined).finally(() => this.saving.delete(save));
+  }
+
+  /** Waits for the saves under way; the first that failed is thrown. */
+  async settle(): Promise<void> {
+    const results = await Promise.allSettled([...this.saving]);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   async keep(credentials: Credentials): Promise<void> {

@@ -6,6 +6,9 @@ import { completionCommand } from './commands/completion';
 import { fileCommands } from './commands/files';
 import { sharingCommands } from './commands/sharing';
 
+/** The run's context, made by the first command that needs it. */
+let context: CliContext | undefined;
+
 /** The `cloudstore` command and its subcommands. */
 export function cliProgram(version = 'unknown'): Command {
   const program = new Command('cloudstore')
@@ -24,14 +27,12 @@ export function cliProgram(version = 'unknown'): Command {
     .option('--password-stdin', 'read the password, then the sign-in code, as lines from standard input')
     .showHelpAfterError('(cloudstore --help shows the commands and options)')
     .configureOutput({ outputError: (text, write) => write(text) });
-  let context: CliContext | undefined;
   const current = () => (context ??= new CliContext(program.opts<GlobalOptions>()));
   accountCommands(program, current);
   fileCommands(program, current);
   sharingCommands(program, current);
   adminCommands(program, current);
   completionCommand(program);
-  program.hook('postAction', () => context?.answers.close());
   return program;
 }
 
@@ -45,13 +46,17 @@ export async function runCli(argv: string[], version?: string): Promise<number> 
   throwInsteadOfExit(program);
   try {
     await program.parseAsync(argv);
+    await context?.settle();
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) {
       // Help and version end well; anything else commander refused is a usage error (already printed).
       return error.exitCode === 0 ? 0 : 2;
     }
+    await context?.settle().catch(() => undefined);
     process.stderr.write(`${failureLine(error)}\n`);
     return error instanceof CliError ? error.exitCode : 1;
+  } finally {
+    context?.answers.close();
   }
 }

@@ -1,4 +1,4 @@
-import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Tokens } from '@cloudstore/client';
@@ -31,9 +31,11 @@ export async function loadCredentials(path = credentialsPath()): Promise<Credent
 /** Written readable by the user only (0600), its folder 0700: the tokens are the session. */
 export async function saveCredentials(credentials: Credentials, path = credentialsPath()): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  await writeFile(path, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
-  // An existing file keeps its mode through writeFile.
-  await chmod(path, 0o600);
+  // Written whole beside it, then renamed over it: never readable by others, never half written.
+  const temporary = `${path}.${process.pid}.tmp`;
+  await writeFile(temporary, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600, flag: 'w' });
+  await chmod(temporary, 0o600);
+  await rename(temporary, path);
 }
 
 export async function removeCredentials(path = credentialsPath()): Promise<void> {

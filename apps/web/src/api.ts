@@ -69,22 +69,34 @@ export function onTokens(listener: (tokens: Tokens | null) => void): () => void 
   return () => listeners.delete(listener);
 }
 
+/**
+ * New tokens for the session. One tab at a time (a Web Lock): the refresh token is single use, and
+ * a second tab spending it again would end the session; a tab that finds it already refreshed by
+ * another takes the stored pair. Only a refusal (401) signs out; a busy server does not.
+ */
 async function refresh(tokens: Tokens): Promise<Tokens | null> {
-  refreshing ??= (async () => {
+  const once = async (): Promise<Tokens | null> => {
+    const current = storedTokens();
+    if (!current) return null;
+    if (current.refresh_token !== tokens.refresh_token) return current;
     const response = await fetch('/v1/auth/refresh', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ refresh_token: tokens.refresh_token }),
+      body: JSON.stringify({ refresh_token: current.refresh_token }),
     });
-    if (!response.ok) {
-      keepTokens(null);
-      return null;
-    }
+    if (response.status === 401) keepTokens(null);
+    if (!response.ok) return null;
     const body = (await response.json()) as { auth_token?: string; new_token?: string } & Tokens;
     const next = { ...body, auth_token: body.auth_token ?? body.new_token ?? '' };
     keepTokens(next);
     return next;
-  })().finally(() => (refreshing = undefined));
+  };
+  if (!refreshing) {
+    const locked: Promise<Tokens | null> = navigator.locks
+      ? navigator.locks.request('cloudstore-refresh', once).then((tokens) => tokens)
+      : once();
+    refreshing = locked.finally(() => (refreshing = undefined));
+  }
   return refreshing;
 }
 

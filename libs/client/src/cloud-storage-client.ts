@@ -128,6 +128,8 @@ export interface UploadOptions {
 export interface DownloadOptions {
   /** An earlier version, by its `versionId`. */
   readonly versionId?: string;
+  /** downloadFile: replaces a file already at the target (by default, INVALID_ARGUMENT). */
+  readonly overwrite?: boolean;
   readonly onProgress?: ProgressCallback;
   readonly signal?: AbortSignal;
 }
@@ -359,28 +361,49 @@ export class CloudStorageClient {
     }
     const attempts = this.options.uploadAttempts ?? DEFAULT_UPLOAD_ATTEMPTS;
     for (let attempt = 1; ; attempt += 1) {
-      const status = await this.getUploadStatus(uploadId);
-      if (status.offset === status.size && status.offset > 0 && attempt > 1) {
-        // Finished, though its answer was lost: the file is there.
-        return { fileId: status.fileId, fileSize: size, checksum: await sha256Of(source), storageNodes: [] };
-      }
-      let sent = status.offset;
-      options.onProgress?.(sent, size);
       try {
-        const answer: UploadFileResponse = await sendUpload(
-          this.service,
-          await this.authMetadata(),
-          { uploadId, offset: status.offset },
-          readSource(source, status.offset),
-          (bytes) => options.onProgress?.((sent += bytes), size),
-          options.signal,
-        );
-        return uploaded(answer);
+        return await this.continueUpload(source, uploadId, size, options);
       } catch (error) {
         if (options.signal?.aborted || !(error instanceof CloudStorageError) || !error.retriable || attempt >= attempts)
           throw error;
-        await sleep(Math.min(8_000, 250 * 2 ** attempt));
+        await sleep(Math.min(8_000, 250 * 2 ** attempt), undefined, options.signal ? { signal: options.signal } : {}).catch(
+          () => {
+            throw abortError(options.signal as AbortSignal);
+          },
+        );
       }
+    }
+  }
+
+  /** Sends the source's bytes from where the upload stands; with every byte stored, only asks for the commit. */
+  private async continueUpload(
+    source: string | Uint8Array,
+    uploadId: string,
+    size: number,
+    options: UploadOptions,
+  ): Promise<UploadedFile> {
+    const status = await this.getUploadStatus(uploadId);
+    let sent = status.offset;
+    options.onProgress?.(sent, size);
+    const send = (body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>) =>
+      this.authMetadata().then((metadata) =>
+        sendUpload(
+          this.service,
+          metadata,
+          { uploadId, offset: status.offset },
+          body,
+          (bytes) => options.onProgress?.((sent += bytes), size),
+          options.signal,
+        ),
+      );
+    if (status.offset < size) return uploaded(await send(readSource(source, status.offset)));
+    try {
+      // Every byte is stored: an empty stream commits the upload, unless it was committed already.
+      return uploaded(await send([]));
+    } catch (error) {
+      if (!(error instanceof CloudStorageError && error.code === 'FILE_NOT_FOUND')) throw error;
+      // Committed before, its answer lost: the file is there.
+      return { fileId: status.fileId, fileSize: size, checksum: await sha256Of(source), storageNodes: [] };
     }
   }
 
@@ -418,24 +441,37 @@ export class CloudStorageClient {
         done(null, chunk);
       },
     });
+    // Destroyed together, whichever side fails or stops first.
     download.stream.on('error', (error) => counting.destroy(error));
+    counting.once('close', () => download.stream.destroy());
     return { ...download, stream: download.stream.pipe(counting) };
   }
 
   /**
    * Downloads a file to `path` (a directory gets the file's own name), verified: the bytes land
-   * in `<path>.part`, renamed once their SHA-256 matched; nothing is left on failure.
+   * in `<path>.part`, renamed once their SHA-256 matched; nothing is left on failure. A file
+   * already there is kept (INVALID_ARGUMENT) unless `overwrite`.
    */
   async downloadFile(fileId: string, path: string, options: DownloadOptions = {}): Promise<DownloadedFile> {
     const download = await this.openDownload(fileId, options);
-    const target = (await stat(path).catch(() => undefined))?.isDirectory()
-      ? join(path, basename(download.filename || fileId))
-      : path;
+    const toFolder = (await stat(path).catch(() => undefined))?.isDirectory() === true;
+    // The name is the owner's choice (a sharer's, for a shared file): never a path, never . or ..
+    const name = basename(download.filename);
+    const target = toFolder ? join(path, name && name !== '.' && name !== '..' ? name : fileId) : path;
     const partial = `${target}.part`;
     try {
-      await pipeline(download.stream, createWriteStream(partial, { mode: 0o600 }), { signal: options.signal });
+      if (!options.overwrite && (await stat(target).catch(() => undefined)))
+        throw new CloudStorageError('INVALID_ARGUMENT', `${target} exists: overwrite it explicitly`);
+      // A leftover (or planted) partial file is replaced, not followed: opened only if it does not exist.
+      await rm(partial, { force: true });
+      await pipeline(
+        download.stream,
+        createWriteStream(partial, { mode: 0o600, flags: 'wx' }),
+        options.signal ? { signal: options.signal } : {},
+      );
       await rename(partial, target);
     } catch (error) {
+      download.stream.destroy();
       await rm(partial, { force: true });
       throw options.signal?.aborted ? abortError(options.signal) : error;
     }

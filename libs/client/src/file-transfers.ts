@@ -46,6 +46,7 @@ export function sendUpload(
   signal?: AbortSignal,
 ): Promise<UploadFileResponse> {
   return new Promise<UploadFileResponse>((resolve, reject) => {
+    if (signal?.aborted) return reject(abortError(signal));
     let settled = false;
     const call = service.uploadFile(metadata, (error: ServiceError | null, response?: UploadFileResponse) => {
       settled = true;
@@ -59,10 +60,13 @@ export function sendUpload(
     void (async () => {
       call.write(UploadFileRequest.fromPartial(first));
       for await (const chunk of bounded(body)) {
-        if (settled || signal?.aborted) return;
-        if (!call.write(UploadFileRequest.fromPartial({ chunk: Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length) })))
-          await Promise.race([once(call, 'drain'), answered]);
-        onSent(chunk.length);
+        if (settled || signal?.aborted) {
+          call.cancel();
+          return;
+        }
+        const message = UploadFileRequest.fromPartial({ chunk: Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length) });
+        // Counted once grpc-js has handed it to the connection, not when it is queued.
+        if (!call.write(message, () => onSent(chunk.length))) await Promise.race([once(call, 'drain'), answered]);
       }
       call.end();
     })().catch((error: unknown) => {
@@ -126,12 +130,15 @@ export async function openDownloadStream(
     if (sha256 && hash.digest('hex') !== sha256)
       throw new CloudStorageError('CHECKSUM_MISMATCH', `The bytes of file ${fileId} do not match its SHA-256`);
   }
+  const stream = Readable.from(verified(), { objectMode: false });
+  // A stream destroyed before its end (a failed write, a reader that stopped) ends the call too.
+  stream.once('close', () => call.cancel());
   return {
     fileId,
     filename: Buffer.isBuffer(name) ? name.toString('utf8') : '',
     size: Number.isFinite(size) ? size : -1,
     sha256,
-    stream: Readable.from(verified(), { objectMode: false }),
+    stream,
   };
 }
 

@@ -64,6 +64,8 @@ export function accountCommands(program: Command, context: () => CliContext): vo
       } finally {
         client.close();
       }
+      // A refresh saved during the call must not bring the credentials back.
+      await cli.settle().catch(() => undefined);
       await removeCredentials();
       cli.print({ signed_out: true }, () => 'Signed out');
     });

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { CliContext } from '../cli-context';
+import { type CliContext, CliError } from '../cli-context';
 import { humanBytes, humanTime, table } from '../format';
 import { withClient } from './files';
 
@@ -38,6 +38,10 @@ export function adminCommands(program: Command, context: () => CliContext): void
     .option('--active <yes|no>', 'whether it may sign in')
     .action(async (userId: string, options: { role?: string; quota?: number; active?: string }) => {
       const cli = context();
+      if (options.active !== undefined && options.active !== 'yes' && options.active !== 'no')
+        throw new CliError('--active takes yes or no', 2);
+      if (options.quota !== undefined && !Number.isSafeInteger(options.quota))
+        throw new CliError('--quota takes a number of bytes', 2);
       const user = await withClient(cli, (client) =>
         client.updateUser(userId, {
           ...(options.role ? { role: options.role } : {}),

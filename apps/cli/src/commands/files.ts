@@ -76,7 +76,7 @@ export function fileCommands(program: Command, context: () => CliContext): void 
               ...(options.name ? { filename: options.name } : {}),
               ...(options.fileId ? { fileId: options.fileId } : {}),
               ...(uploadId ? { uploadId } : {}),
-              onUploadCreated: (id) => void resumes.set(key, id),
+              onUploadCreated: (id) => cli.track(resumes.set(key, id)),
               onProgress: (sent, total) => progress.update(sent, total),
               signal,
             });
@@ -110,15 +110,17 @@ export function fileCommands(program: Command, context: () => CliContext): void 
     .description('download a file, verified against its SHA-256, with progress')
     .argument('<id>', 'the file id')
     .option('-o, --output <path>', 'where to write it (a folder keeps its name; default: its name, here)', '.')
-    .option('--version <versionId>', 'an earlier version')
-    .action(async (id: string, options: { output: string; version?: string }) => {
+    .option('--version-id <versionId>', 'an earlier version')
+    .option('-f, --force', 'replace a file already at the output path')
+    .action(async (id: string, options: { output: string; versionId?: string; force?: boolean }) => {
       const cli = context();
       const progress = new TransferProgress(`get ${id.slice(0, 8)}`, undefined, cli.json);
       const { signal, done } = interruptible();
       try {
         const result = await withClient(cli, (client) =>
           client.downloadFile(id, options.output, {
-            ...(options.version ? { versionId: options.version } : {}),
+            ...(options.versionId ? { versionId: options.versionId } : {}),
+            overwrite: options.force === true,
             onProgress: (received, total) => progress.update(received, total),
             signal,
           }),

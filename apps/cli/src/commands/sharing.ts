@@ -1,7 +1,16 @@
 import type { Command } from 'commander';
-import type { CliContext } from '../cli-context';
+import { type CliContext, CliError } from '../cli-context';
 import { humanTime, parseDuration, table } from '../format';
 import { withClient } from './files';
+
+/** A duration option's seconds; a usage error (exit 2) when it is not one. */
+function duration(text: string): number {
+  try {
+    return parseDuration(text);
+  } catch (error) {
+    throw new CliError(`--expires: ${(error as Error).message}`, 2);
+  }
+}
 
 export function sharingCommands(program: Command, context: () => CliContext): void {
   program
@@ -60,7 +69,7 @@ export function sharingCommands(program: Command, context: () => CliContext): vo
         } else {
           const password = options.password ? await cli.answers.ask('Link password', { secret: true }) : undefined;
           const link = await client.createDownloadLink(id, {
-            expiresInSeconds: parseDuration(options.expires),
+            expiresInSeconds: duration(options.expires),
             ...(password ? { password } : {}),
           });
           cli.print(link, () => `${link.url} (until ${humanTime(link.expiresAt)}${link.hasPassword ? ', with a password' : ''})`);

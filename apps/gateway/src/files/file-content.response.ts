@@ -10,6 +10,16 @@ import type { ByteRange, Download } from './download.service';
  * If-None-Match (304), Range (206, or 416), and the first verified bytes before the headers, so
  * that a file that cannot be read is an error answer, not a cut body.
  */
+/**
+ * The stored type, unless a page would run or apply it (a script, a style sheet): those are served
+ * as bytes, so that no uploaded file can become a script or style of this origin (the web app's
+ * CSP allows its own origin's).
+ */
+export function servedContentType(contentType: string): string {
+  const base = contentType.split(';')[0]?.trim() ?? '';
+  return !base || /script|css/i.test(base) ? 'application/octet-stream' : contentType;
+}
+
 export async function sendFileContent(
   req: Request,
   res: Response,
@@ -20,7 +30,7 @@ export async function sendFileContent(
   const common = {
     etag,
     'accept-ranges': 'bytes',
-    'content-type': file.contentType || 'application/octet-stream',
+    'content-type': servedContentType(file.contentType),
     'content-disposition': contentDisposition(file.filename),
     'last-modified': new Date(file.uploadedAt * 1000).toUTCString(),
     'cache-control': 'private, no-cache',

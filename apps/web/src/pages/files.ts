@@ -92,7 +92,12 @@ export function FilesPage() {
         },
         onError: (error) => {
           const body = (error as { originalResponse?: { getBody(): string } }).originalResponse?.getBody();
-          const problem = body ? (JSON.parse(body) as { detail?: string; code?: string }) : undefined;
+          let problem: { detail?: string; code?: string } | undefined;
+          try {
+            problem = body ? (JSON.parse(body) as { detail?: string; code?: string }) : undefined;
+          } catch {
+            problem = undefined;
+          }
           update(
             Object.assign(transfer, { state: 'failed', error: problem ? `${problem.detail} (${problem.code})` : error.message }),
           );
